@@ -1,0 +1,140 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Settings shared by every target
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Sextant",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sextant-server", targets: ["sextant-server"]),
+        .executable(name: "sextant-client", targets: ["sextant-client"]),
+        .executable(name: "sextant-audit", targets: ["sextant-audit"]),
+        .executable(name: "sextant", targets: ["sextant"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - C system libraries
+
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // MARK: - Pure libraries (no network, no storage)
+
+        .target(
+            name: "SextantML",
+            dependencies: ["CBLAS", "CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SextantScheduling",
+            dependencies: ["SextantML"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - I/O libraries
+
+        .target(
+            name: "SextantWire",
+            dependencies: [
+                "CZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SextantStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Runtime and executables
+
+        .target(
+            name: "SextantRuntime",
+            dependencies: [
+                "SextantML", "SextantScheduling", "SextantWire", "SextantStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sextant-server",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sextant-client",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sextant-audit",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sextant",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+
+        .target(
+            name: "SextantTestSupport",
+            dependencies: ["SextantML"],
+            path: "Sources/SextantTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantMLTests",
+            dependencies: ["SextantML", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantWireTests",
+            dependencies: ["SextantWire", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantStoreTests",
+            dependencies: ["SextantStore", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantSchedulingTests",
+            dependencies: ["SextantScheduling", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef SEXTANT_CZEROMQ_SHIM_H
+#define SEXTANT_CZEROMQ_SHIM_H
+#include <zmq.h>
+#endif

@@ -1,0 +1,58 @@
+/// Cycles through a dataset in shuffled mini-batches, reshuffling (seeded) at every epoch,
+/// and gathers each batch into reusable contiguous buffers.
+public struct BatchIterator {
+    public let dataset: Dataset
+    public let batchSize: Int
+    public let dropsLastPartialBatch: Bool
+    private var generator: SeededGenerator
+    private var order: [Int]
+    private var position = 0
+    public private(set) var epoch = 0
+
+    /// The current batch's features (`batchSize x shape`) and labels.
+    public private(set) var features: [Float]
+    public private(set) var labels: [Int32]
+
+    public init(dataset: Dataset, batchSize: Int, seed: UInt64, dropsLastPartialBatch: Bool = false) {
+        precondition(batchSize > 0, "batch size must be positive")
+        precondition(dataset.count > 0, "cannot batch an empty dataset")
+        self.dataset = dataset
+        self.batchSize = min(batchSize, dataset.count)
+        self.dropsLastPartialBatch = dropsLastPartialBatch
+        generator = SeededGenerator(seed: seed)
+        order = Array(0..<dataset.count)
+        order.shuffle(using: &generator)
+        features = [Float](repeating: 0, count: self.batchSize * dataset.shape.count)
+        labels = [Int32](repeating: 0, count: self.batchSize)
+    }
+
+    /// Batches in one epoch.
+    public var batchesPerEpoch: Int {
+        dropsLastPartialBatch ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+    }
+
+    /// Gathers the next batch into ``features`` and ``labels`` and returns its size.
+    public mutating func next() -> Int {
+        let remaining = order.count - position
+        if remaining == 0 || (dropsLastPartialBatch && remaining < batchSize) {
+            order.shuffle(using: &generator)
+            position = 0
+            epoch += 1
+        }
+        let size = min(batchSize, order.count - position)
+        let width = dataset.shape.count
+        dataset.features.withUnsafeBufferPointer { source in
+            features.withUnsafeMutableBufferPointer { destination in
+                for row in 0..<size {
+                    let index = order[position + row]
+                    (destination.baseAddress! + row * width).update(from: source.baseAddress! + index * width, count: width)
+                }
+            }
+        }
+        for row in 0..<size {
+            labels[row] = dataset.labels[order[position + row]]
+        }
+        position += size
+        return size
+    }
+}

@@ -1,0 +1,48 @@
+/// Labelled examples in memory: `count x shape` features, row-major, one label each and,
+/// where the data has one, the id of the subject (person) each record belongs to.
+public struct Dataset: Sendable {
+    public var shape: FeatureShape
+    public var classCount: Int
+    public var features: [Float]
+    public var labels: [Int32]
+    public var subjects: [Int32]?
+
+    public init(shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil) {
+        precondition(features.count == labels.count * shape.count, "features do not match labels and shape")
+        precondition(subjects == nil || subjects!.count == labels.count, "one subject id per record")
+        self.shape = shape
+        self.classCount = classCount
+        self.features = features
+        self.labels = labels
+        self.subjects = subjects
+    }
+
+    public var count: Int { labels.count }
+
+    /// The examples at `indices`, in that order.
+    public func subset(_ indices: some Collection<Int>) -> Dataset {
+        let width = shape.count
+        var selected = [Float]()
+        selected.reserveCapacity(indices.count * width)
+        features.withUnsafeBufferPointer { all in
+            for index in indices {
+                selected.append(contentsOf: all[(index * width)..<((index + 1) * width)])
+            }
+        }
+        return Dataset(
+            shape: shape, classCount: classCount, features: selected,
+            labels: indices.map { labels[$0] }, subjects: subjects.map { s in indices.map { s[$0] } })
+    }
+
+    /// The first `count` examples (or all of them), for quick runs and tests.
+    public func prefix(_ count: Int) -> Dataset {
+        subset(0..<min(count, self.count))
+    }
+
+    /// How many examples of each class there are.
+    public func classHistogram() -> [Int] {
+        var histogram = [Int](repeating: 0, count: classCount)
+        for label in labels { histogram[Int(label)] += 1 }
+        return histogram
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Fashion-MNIST from its IDX files (Debian's `dataset-fashion-mnist` installs them).
+public enum FashionMNIST {
+    public static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
+    /// Statistics of the training images scaled to [0, 1], used for both splits.
+    public static let normalization = Normalization(mean: 0.2860, standardDeviation: 0.3530)
+
+    public enum Split: String, Sendable {
+        case train
+        case test
+
+        var prefix: String { self == .train ? "train" : "t10k" }
+    }
+
+    /// Loads one split, pixels scaled to [0, 1] then standardised with ``normalization``.
+    public static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws -> Dataset {
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw SextantMLError(
+                code: .fileNotFound,
+                "Fashion-MNIST directory \(directory.path) does not exist (install Debian's dataset-fashion-mnist package)")
+        }
+        let images = try IDXReader.read(contentsOf: file(split.prefix + "-images-idx3-ubyte", in: directory))
+        let labels = try IDXReader.read(contentsOf: file(split.prefix + "-labels-idx1-ubyte", in: directory))
+        guard images.dimensions.count == 3, labels.dimensions.count == 1 else {
+            throw SextantMLError(code: .corruptData, "Fashion-MNIST \(split.rawValue): expected 3-D images and 1-D labels")
+        }
+        guard images.dimensions[0] == labels.dimensions[0] else {
+            throw SextantMLError(
+                code: .corruptData,
+                "Fashion-MNIST \(split.rawValue): \(images.dimensions[0]) images but \(labels.dimensions[0]) labels")
+        }
+        if let bad = labels.values.first(where: { $0 >= 10 }) {
+            throw SextantMLError(code: .corruptData, "Fashion-MNIST \(split.rawValue): label \(bad) is not in 0...9")
+        }
+        let count = min(limit ?? images.dimensions[0], images.dimensions[0])
+        let pixels = images.dimensions[1] * images.dimensions[2]
+        let shape = FeatureShape(channels: 1, height: images.dimensions[1], width: images.dimensions[2])
+        let features = images.values[0..<(count * pixels)].map { Float($0) / 255 }
+        var dataset = Dataset(
+            shape: shape, classCount: 10, features: features, labels: labels.values[0..<count].map { Int32($0) })
+        normalization.apply(to: &dataset)
+        return dataset
+    }
+
+    /// The file itself, or its `.gz` form.
+    private static func file(_ name: String, in directory: URL) -> URL {
+        let plain = directory.appendingPathComponent(name)
+        let compressed = directory.appendingPathComponent(name + ".gz")
+        return FileManager.default.fileExists(atPath: plain.path) ? plain : compressed
+    }
+}

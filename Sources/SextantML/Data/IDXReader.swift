@@ -1,0 +1,49 @@
+import Foundation
+
+/// Reads IDX files (the format of MNIST and Fashion-MNIST), gzip-compressed or not.
+public enum IDXReader {
+    /// An IDX array of unsigned bytes with its dimensions.
+    public struct Array: Sendable {
+        public var dimensions: [Int]
+        public var values: [UInt8]
+    }
+
+    public static func read(contentsOf url: URL) throws -> Array {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            throw SextantMLError(
+                code: .fileNotFound, exists ? "\(url.path): cannot read the file" : "\(url.path): no such file")
+        }
+        return try parse([UInt8](data), name: url.lastPathComponent)
+    }
+
+    /// Parses IDX bytes (decompressing them first if they are gzip); `name` appears in errors.
+    public static func parse(_ raw: [UInt8], name: String) throws -> Array {
+        let bytes = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, name: name) : raw
+        guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {
+            throw SextantMLError(code: .unsupportedFormat, "\(name): not an IDX file (bad magic number)")
+        }
+        guard bytes[2] == 0x08 else {
+            throw SextantMLError(
+                code: .unsupportedFormat,
+                "\(name): IDX element type 0x\(String(bytes[2], radix: 16)) is not supported (only unsigned bytes, 0x08)")
+        }
+        let rank = Int(bytes[3])
+        guard rank >= 1, bytes.count >= 4 + 4 * rank else {
+            throw SextantMLError(code: .corruptData, "\(name): IDX header is truncated")
+        }
+        var dimensions: [Int] = []
+        for d in 0..<rank {
+            let o = 4 + 4 * d
+            dimensions.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
+        }
+        let expected = dimensions.reduce(1, *)
+        let available = bytes.count - 4 - 4 * rank
+        guard available == expected else {
+            throw SextantMLError(
+                code: .corruptData,
+                "\(name): IDX header announces \(expected) values (\(dimensions.map(String.init).joined(separator: "x"))) but the file holds \(available)")
+        }
+        return Array(dimensions: dimensions, values: Swift.Array(bytes[(4 + 4 * rank)...]))
+    }
+}

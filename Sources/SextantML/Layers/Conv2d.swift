@@ -1,0 +1,178 @@
+import CBLAS
+
+/// A 2-D convolution (stride 1, symmetric zero padding) computed as im2col plus one
+/// sgemm over the whole batch. Weights are `outChannels x (inChannels * k * k)` followed
+/// by one bias per output channel, as PyTorch lays out `nn.Conv2d`.
+public final class Conv2d: Layer {
+    public let inputShape: FeatureShape
+    public let outputShape: FeatureShape
+    private let outChannels: Int
+    private let kernel: Int
+    private let padding: Int
+    /// im2col of the last forward input: `(inChannels * k * k) x (batch * outPixels)`.
+    private var columns: [Float] = []
+    /// Output or output gradient reordered as `outChannels x (batch * outPixels)`.
+    private var channelMajor: [Float] = []
+
+    public init(input: FeatureShape, outChannels: Int, kernel: Int, padding: Int = 0) {
+        let oh = input.height + 2 * padding - kernel + 1
+        let ow = input.width + 2 * padding - kernel + 1
+        precondition(outChannels > 0 && kernel > 0 && oh > 0 && ow > 0, "convolution kernel larger than its input")
+        inputShape = input
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.padding = padding
+        outputShape = FeatureShape(channels: outChannels, height: oh, width: ow)
+    }
+
+    public var summary: String { "conv \(kernel)x\(kernel) \(inputShape)->\(outputShape)" }
+    private var patchSize: Int { inputShape.channels * kernel * kernel }
+    private var outPixels: Int { outputShape.height * outputShape.width }
+    public var parameterCount: Int { outChannels * patchSize + outChannels }
+
+    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+        let bound = Float(1 / Double(patchSize).squareRoot())
+        for i in parameters.indices {
+            parameters[i] = Float.random(in: -bound...bound, using: &generator)
+        }
+    }
+
+    public func forward(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        batchSize: Int, parameters: UnsafePointer<Float>
+    ) {
+        let columnsWidth = batchSize * outPixels
+        grow(&columns, to: patchSize * columnsWidth)
+        grow(&channelMajor, to: outChannels * columnsWidth)
+        columns.withUnsafeMutableBufferPointer { columns in
+            imageToColumns(input, columns.baseAddress!, batchSize: batchSize)
+            channelMajor.withUnsafeMutableBufferPointer { result in
+                // R[oc, B*P] = W[oc, patch] * columns[patch, B*P]
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columnsWidth), Int32(patchSize),
+                    1, parameters, Int32(patchSize), columns.baseAddress, Int32(columnsWidth), 0,
+                    result.baseAddress, Int32(columnsWidth))
+                let bias = parameters + outChannels * patchSize
+                for b in 0..<batchSize {
+                    for oc in 0..<outChannels {
+                        let src = result.baseAddress! + oc * columnsWidth + b * outPixels
+                        let dst = output + (b * outChannels + oc) * outPixels
+                        let shift = bias[oc]
+                        for p in 0..<outPixels { dst[p] = src[p] + shift }
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(
+        input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
+        parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
+    ) {
+        let columnsWidth = batchSize * outPixels
+        let biasGradient = parameterGradients + outChannels * patchSize
+        biasGradient.initialize(repeating: 0, count: outChannels)
+        channelMajor.withUnsafeMutableBufferPointer { gradient in
+            for b in 0..<batchSize {
+                for oc in 0..<outChannels {
+                    let src = outputGradient + (b * outChannels + oc) * outPixels
+                    let dst = gradient.baseAddress! + oc * columnsWidth + b * outPixels
+                    var sum: Float = 0
+                    for p in 0..<outPixels {
+                        dst[p] = src[p]
+                        sum += src[p]
+                    }
+                    biasGradient[oc] += sum
+                }
+            }
+            columns.withUnsafeMutableBufferPointer { columns in
+                // dW[oc, patch] = G[oc, B*P] * columns^T[B*P, patch]
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outChannels), Int32(patchSize), Int32(columnsWidth),
+                    1, gradient.baseAddress, Int32(columnsWidth), columns.baseAddress, Int32(columnsWidth), 0,
+                    parameterGradients, Int32(patchSize))
+                guard let inputGradient else { return }
+                // dColumns[patch, B*P] = W^T[patch, oc] * G[oc, B*P], reusing the columns buffer.
+                cblas_sgemm(
+                    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(patchSize), Int32(columnsWidth), Int32(outChannels),
+                    1, parameters, Int32(patchSize), gradient.baseAddress, Int32(columnsWidth), 0,
+                    columns.baseAddress, Int32(columnsWidth))
+                columnsToImage(columns.baseAddress!, inputGradient, batchSize: batchSize)
+            }
+        }
+    }
+
+    public func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
+        let gemm = 2 * Double(batchSize * outPixels) * Double(patchSize) * Double(outChannels)
+        return gemm * (computesInputGradient ? 3 : 2)
+    }
+
+    // MARK: - im2col
+
+    /// Row `(c, ky, kx)` of the columns holds, for every image and output pixel, the input
+    /// value under that kernel tap (zero in the padding).
+    private func imageToColumns(_ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, batchSize: Int) {
+        let (h, w, oh, ow) = (inputShape.height, inputShape.width, outputShape.height, outputShape.width)
+        let columnsWidth = batchSize * outPixels
+        for c in 0..<inputShape.channels {
+            for ky in 0..<kernel {
+                for kx in 0..<kernel {
+                    let row = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth
+                    for b in 0..<batchSize {
+                        let image = input + (b * inputShape.channels + c) * h * w
+                        let out = row + b * outPixels
+                        for oy in 0..<oh {
+                            let iy = oy + ky - padding
+                            let dst = out + oy * ow
+                            guard iy >= 0 && iy < h else {
+                                dst.initialize(repeating: 0, count: ow)
+                                continue
+                            }
+                            let src = image + iy * w
+                            for ox in 0..<ow {
+                                let ix = ox + kx - padding
+                                dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of ``imageToColumns``: sums every column entry back into its pixel.
+    private func columnsToImage(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, batchSize: Int) {
+        let (h, w, oh, ow) = (inputShape.height, inputShape.width, outputShape.height, outputShape.width)
+        let columnsWidth = batchSize * outPixels
+        image.initialize(repeating: 0, count: batchSize * inputShape.count)
+        for c in 0..<inputShape.channels {
+            for ky in 0..<kernel {
+                for kx in 0..<kernel {
+                    let row = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth
+                    for b in 0..<batchSize {
+                        let plane = image + (b * inputShape.channels + c) * h * w
+                        let src = row + b * outPixels
+                        for oy in 0..<oh {
+                            let iy = oy + ky - padding
+                            guard iy >= 0 && iy < h else { continue }
+                            let dst = plane + iy * w
+                            for ox in 0..<ow {
+                                let ix = ox + kx - padding
+                                if ix >= 0 && ix < w { dst[ix] += src[oy * ow + ox] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Grows a scratch buffer (never shrinks it, so steady-state training allocates nothing).
+@inline(__always)
+func grow(_ buffer: inout [Float], to count: Int) {
+    if buffer.count < count {
+        buffer = [Float](repeating: 0, count: count)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Softmax followed by the cross-entropy of integer labels, averaged over the batch.
+public enum SoftmaxCrossEntropy {
+    public struct Result: Sendable {
+        /// Sum (not mean) of the per-example losses.
+        public var totalLoss: Double
+        /// How many examples have their label as the arg-max logit.
+        public var correct: Int
+    }
+
+    /// Computes the loss of `logits` (batchSize x classes) and, when `gradient` is given,
+    /// writes d(mean loss)/d(logits) into it, scaled by `gradientScale / batchSize`.
+    @discardableResult
+    public static func evaluate(
+        logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int, classes: Int,
+        gradient: UnsafeMutablePointer<Float>? = nil, perExampleLosses: UnsafeMutablePointer<Float>? = nil
+    ) -> Result {
+        var total = 0.0
+        var correct = 0
+        let scale = 1 / Float(batchSize)
+        for row in 0..<batchSize {
+            let z = logits + row * classes
+            let label = Int(labels[row])
+            var maxValue = z[0]
+            var maxIndex = 0
+            for j in 1..<classes where z[j] > maxValue {
+                maxValue = z[j]
+                maxIndex = j
+            }
+            if maxIndex == label { correct += 1 }
+            var sum: Float = 0
+            for j in 0..<classes { sum += expf(z[j] - maxValue) }
+            let logSum = logf(sum) + maxValue
+            let loss = logSum - z[label]
+            total += Double(loss)
+            perExampleLosses?[row] = loss
+            if let gradient {
+                let g = gradient + row * classes
+                for j in 0..<classes {
+                    g[j] = expf(z[j] - logSum) * scale
+                }
+                g[label] -= scale
+            }
+        }
+        return Result(totalLoss: total, correct: correct)
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct SextantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sextant",
+        abstract: "Operator tool for Sextant federations.",
+        subcommands: [])
+}
