@@ -1,0 +1,113 @@
+/// Turns `WireMessage`s into frames and back. Decoding validates everything and throws a
+/// `WireError` whose `replyCode` can be sent back; it never traps on any input.
+public enum WireCodec {
+    /// The protocol version this build speaks.
+    public static let protocolVersion: UInt16 = 1
+
+    /// Header, metadata and, for assignments and updates, the payload sent zero-copy.
+    public static func encode(_ message: WireMessage) -> [OutboundFrame] {
+        let metadata = metadata(of: message)
+        var writer = ByteWriter(capacity: 128)
+        metadata.write(to: &writer)
+        let payload = metadata.payload
+        let header = WireHeader(
+            type: message.type, flags: payload == nil ? [] : .hasPayload,
+            metadataLength: UInt32(writer.bytes.count),
+            payloadCount: UInt32(clamping: payload?.count ?? 0))
+        var frames: [OutboundFrame] = [.bytes(header.encoded), .bytes(writer.bytes)]
+        if let payload { frames.append(payload.outboundFrame) }
+        return frames
+    }
+
+    /// Decodes the frames of one message (without a ROUTER's routing-id frame).
+    public static func decode<Frames: RandomAccessCollection<ZMQFrame>>(
+        _ frames: Frames, options: WireDecodingOptions = WireDecodingOptions()
+    ) throws(WireError) -> WireMessage {
+        guard let first = frames.first else { throw WireError(.malformed, "empty message") }
+        let header = try WireHeader(decoding: first.bytes)
+        let expectedFrames = header.type.hasPayload ? 3 : 2
+        guard header.flags.contains(.hasPayload) == header.type.hasPayload else {
+            throw WireError(.malformed, "\(header.type) message has a wrong payload flag")
+        }
+        guard frames.count == expectedFrames else {
+            throw WireError(
+                .malformed, "\(header.type) message has \(frames.count) frames, expected \(expectedFrames)")
+        }
+        let metadataFrame = frames[frames.index(after: frames.startIndex)]
+        guard Int(header.metadataLength) <= options.maxMetadataBytes else {
+            throw WireError(.malformed, "metadata of \(header.metadataLength) bytes exceeds \(options.maxMetadataBytes)")
+        }
+        guard metadataFrame.count == Int(header.metadataLength) else {
+            throw WireError(
+                .malformed,
+                "metadata frame is \(metadataFrame.count) bytes, header says \(header.metadataLength)")
+        }
+        var payload: FloatPayload?
+        if header.type.hasPayload {
+            payload = try decodePayload(frames[frames.index(before: frames.endIndex)], header: header, options: options)
+        } else if header.payloadCount != 0 {
+            throw WireError(.malformed, "\(header.type) message declares a payload count of \(header.payloadCount)")
+        }
+        var reader = ByteReader(metadataFrame.bytes, maxStringBytes: options.maxStringBytes)
+        let message = try decodeMetadata(header.type, reader: &reader, payload: payload)
+        try reader.expectEnd(of: "\(header.type)")
+        return message
+    }
+
+    private static func decodePayload(
+        _ frame: ZMQFrame, header: WireHeader, options: WireDecodingOptions
+    ) throws(WireError) -> FloatPayload {
+        let count = Int(header.payloadCount)
+        guard count <= options.maxPayloadCount else {
+            throw WireError(.wrongPayloadSize, "payload of \(count) values exceeds the limit of \(options.maxPayloadCount)")
+        }
+        if let expected = options.expectedPayloadCount, count != expected {
+            throw WireError(.wrongPayloadSize, "payload has \(count) values, the model has \(expected) parameters")
+        }
+        guard frame.count == count * MemoryLayout<Float>.size else {
+            throw WireError(
+                .wrongPayloadSize,
+                "payload frame is \(frame.count) bytes, header says \(count) Float32 values (\(count * 4) bytes)")
+        }
+        let payload = FloatPayload(frame: frame)
+        try payload.withUnsafeBufferPointer { (values) throws(WireError) in
+            guard FloatPayload.allFinite(values) else {
+                let index = values.firstIndex { !$0.isFinite } ?? 0
+                throw WireError(.nonFinite, "payload value \(index) is \(values[index]), must be finite")
+            }
+            if let limit = options.maxPayloadNorm {
+                let norm = FloatPayload.l2Norm(values)
+                guard norm <= limit else {
+                    throw WireError(.normTooLarge, "payload L2 norm \(norm) exceeds the limit of \(limit)")
+                }
+            }
+        }
+        return options.copiesPayload ? FloatPayload(payload.floats) : payload
+    }
+
+    private static func metadata(of message: WireMessage) -> any WireMetadata {
+        switch message {
+        case .join(let join): join
+        case .assignment(let assignment): assignment
+        case .update(let update): update
+        case .heartbeat(let heartbeat): heartbeat
+        case .ack(let ack): ack
+        case .error(let error): error
+        case .bye(let bye): bye
+        }
+    }
+
+    private static func decodeMetadata(
+        _ type: WireMessageType, reader: inout ByteReader, payload: FloatPayload?
+    ) throws(WireError) -> WireMessage {
+        switch type {
+        case .join: .join(try JoinMessage(reading: &reader, payload: payload))
+        case .assignment: .assignment(try AssignmentMessage(reading: &reader, payload: payload))
+        case .update: .update(try UpdateMessage(reading: &reader, payload: payload))
+        case .heartbeat: .heartbeat(try HeartbeatMessage(reading: &reader, payload: payload))
+        case .ack: .ack(try AckMessage(reading: &reader, payload: payload))
+        case .error: .error(try ErrorReplyMessage(reading: &reader, payload: payload))
+        case .bye: .bye(try ByeMessage(reading: &reader, payload: payload))
+        }
+    }
+}

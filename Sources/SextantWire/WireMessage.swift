@@ -1,0 +1,50 @@
+/// Every message of the Sextant protocol.
+public enum WireMessage: Sendable, Equatable {
+    /// Client -> server: first message after connecting.
+    case join(JoinMessage)
+    /// Server -> client: the global model and what to do with it.
+    case assignment(AssignmentMessage)
+    /// Client -> server: a trained delta.
+    case update(UpdateMessage)
+    /// Either way: still alive, and what it is doing.
+    case heartbeat(HeartbeatMessage)
+    /// Server -> client: an update was received and stored.
+    case ack(AckMessage)
+    /// Either way: a request was refused.
+    case error(ErrorReplyMessage)
+    /// Either way: leaving.
+    case bye(ByeMessage)
+
+    public var type: WireMessageType {
+        switch self {
+        case .join: .join
+        case .assignment: .assignment
+        case .update: .update
+        case .heartbeat: .heartbeat
+        case .ack: .ack
+        case .error: .error
+        case .bye: .bye
+        }
+    }
+}
+
+/// The metadata frame of one message type.
+protocol WireMetadata {
+    init(reading reader: inout ByteReader, payload: FloatPayload?) throws(WireError)
+    func write(to writer: inout ByteWriter)
+    var payload: FloatPayload? { get }
+}
+
+extension WireMetadata {
+    var payload: FloatPayload? { nil }
+}
+
+/// Rejects NaN and infinities in metadata numbers, naming the field.
+func requireFinite<Value: BinaryFloatingPoint>(_ value: Value, _ field: String) throws(WireError) {
+    guard value.isFinite else { throw WireError(.nonFinite, "\(field) is \(value), must be finite") }
+}
+
+func requireNonNegative<Value: BinaryFloatingPoint>(_ value: Value, _ field: String) throws(WireError) {
+    try requireFinite(value, field)
+    guard value >= 0 else { throw WireError(.malformed, "\(field) is \(value), must be >= 0") }
+}

@@ -1,0 +1,49 @@
+import CZeroMQ
+
+/// A socket option with its value. Durations are in milliseconds, as libzmq takes them.
+public enum ZMQSocketOption: Sendable, Equatable {
+    /// How long `close` may keep unsent messages (libzmq's default, -1, blocks forever).
+    case linger(milliseconds: Int32)
+    /// Messages (not bytes) queued per peer before sends block or fail; default 1000.
+    case sendHighWaterMark(Int32)
+    case receiveHighWaterMark(Int32)
+    /// ROUTER: fail with `hostUnreachable` instead of silently dropping to unknown peers.
+    case routerMandatory(Bool)
+    /// ROUTER: a new connection with a routing id already in use takes it over.
+    case routerHandover(Bool)
+    /// Largest inbound message in bytes (-1: no limit). The sender is disconnected silently.
+    case maxMessageSize(Int64)
+    /// The routing id this socket announces to a ROUTER (1 to 255 bytes).
+    case routingID([UInt8])
+    /// ZMTP heartbeats: detect dead links, not idle clients.
+    case heartbeatInterval(milliseconds: Int32)
+    case heartbeatTimeout(milliseconds: Int32)
+    case heartbeatTTL(milliseconds: Int32)
+    case reconnectInterval(milliseconds: Int32)
+    case reconnectIntervalMax(milliseconds: Int32)
+    /// Blocking send/receive give up after this long (-1: never) with `wouldBlock`.
+    case sendTimeout(milliseconds: Int32)
+    case receiveTimeout(milliseconds: Int32)
+    /// Queue messages only to completed connections.
+    case immediate(Bool)
+
+    var name: Int32 {
+        switch self {
+        case .linger: ZMQ_LINGER
+        case .sendHighWaterMark: ZMQ_SNDHWM
+        case .receiveHighWaterMark: ZMQ_RCVHWM
+        case .routerMandatory: ZMQ_ROUTER_MANDATORY
+        case .routerHandover: ZMQ_ROUTER_HANDOVER
+        case .maxMessageSize: ZMQ_MAXMSGSIZE
+        case .routingID: ZMQ_ROUTING_ID
+        case .heartbeatInterval: ZMQ_HEARTBEAT_IVL
+        case .heartbeatTimeout: ZMQ_HEARTBEAT_TIMEOUT
+        case .heartbeatTTL: ZMQ_HEARTBEAT_TTL
+        case .reconnectInterval: ZMQ_RECONNECT_IVL
+        case .reconnectIntervalMax: ZMQ_RECONNECT_IVL_MAX
+        case .sendTimeout: ZMQ_SNDTIMEO
+        case .receiveTimeout: ZMQ_RCVTIMEO
+        case .immediate: ZMQ_IMMEDIATE
+        }
+    }
+}
