@@ -1,0 +1,37 @@
+extension SocketThread {
+    /// What socket to make and how. Defaults are the safe ones from DESIGN.md section 4.
+    public struct Configuration: Sendable {
+        public var type: ZMQSocketType
+        /// Applied in order before binding or connecting.
+        public var options: [ZMQSocketOption]
+        public var bindEndpoints: [String]
+        public var connectEndpoints: [String]
+        /// How long unsent messages survive `shutdown()`. Default 1000 ms (libzmq's -1
+        /// would block the thread's exit forever on a dead peer).
+        public var lingerMilliseconds: Int32
+        /// Received messages not yet taken from `messages` before the thread stops
+        /// reading, so a slow consumer pushes back on peers instead of growing memory.
+        /// Default 16.
+        public var receiveBufferLimit: Int
+        /// How long a send may wait for room (full high-water mark, peer not connected)
+        /// before it fails with `wouldBlock`. Default 10 s.
+        public var sendTimeout: Duration
+        /// Names the OS thread, for debuggers and logs.
+        public var name: String
+
+        public init(
+            type: ZMQSocketType, options: [ZMQSocketOption] = [], bindEndpoints: [String] = [],
+            connectEndpoints: [String] = [], lingerMilliseconds: Int32 = 1000,
+            receiveBufferLimit: Int = 16, sendTimeout: Duration = .seconds(10), name: String = "sextant-zmq"
+        ) {
+            self.type = type
+            self.options = options
+            self.bindEndpoints = bindEndpoints
+            self.connectEndpoints = connectEndpoints
+            self.lingerMilliseconds = lingerMilliseconds
+            self.receiveBufferLimit = receiveBufferLimit
+            self.sendTimeout = sendTimeout
+            self.name = name
+        }
+    }
+}
