@@ -44,6 +44,11 @@ public enum ParameterBlob {
         values.withUnsafeBytes { hex(SHA256.hash(data: $0)) }
     }
 
+    /// The raw 32-byte SHA-256 of `data`.
+    public static func sha256Digest(_ data: Data) -> [UInt8] {
+        Array(SHA256.hash(data: data))
+    }
+
     static func hex(_ digest: SHA256.Digest) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+extension CheckpointStore {
+    /// Commits one aggregation event in a single transaction: the new checkpoint (with the
+    /// SHA-256 of its blob), the applied updates (version, staleness; their deltas are
+    /// dropped) and the scheduler's state. If anything fails (a version that exists
+    /// already, an update that is not buffered, a full disk) nothing of it is saved and
+    /// the `StoreError` says why.
+    public func commitAggregation(
+        run: String, version: Int, parameters: [Float], metrics: [String: Double] = [:],
+        epsilon: Double? = nil, appliedUpdates: [AppliedUpdate],
+        schedulerState: [String: Data] = [:]
+    ) throws {
+        try write("commit version \(version) of run '\(run)'") { db in
+            try requireParameterCount(db, run: run, count: parameters.count)
+            try insertCheckpoint(
+                db, run: run, version: version, parameters: parameters, metrics: metrics,
+                epsilon: epsilon)
+            for update in appliedUpdates {
+                try finishUpdate(
+                    db, run: run, id: update.id,
+                    sql: "state = 'applied', applied_version = ?, staleness = ?",
+                    arguments: [version, update.staleness])
+            }
+            try upsertSchedulerState(db, run: run, state: schedulerState)
+        }
+        logger.debug(
+            "committed aggregation",
+            metadata: ["run": "\(run)", "version": "\(version)", "updates": "\(appliedUpdates.count)"])
+    }
+
+    /// Saves scheduler state outside an aggregation (a group formed, a client left).
+    public func saveSchedulerState(run: String, state: [String: Data]) throws {
+        try write("save scheduler state of run '\(run)'") { db in
+            try upsertSchedulerState(db, run: run, state: state)
+        }
+    }
+
+    /// The scheduler's saved state: key to opaque value, as last saved.
+    public func schedulerState(run: String) throws -> [String: Data] {
+        try read("read scheduler state of run '\(run)'") { db in
+            var state: [String: Data] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT key, value FROM scheduler_state WHERE run = ?", arguments: [run])
+            while let row = try rows.next() {
+                state[try row.decode(forColumn: "key")] = try row.decode(forColumn: "value")
+            }
+            return state
+        }
+    }
+
+    private func upsertSchedulerState(_ db: Database, run: String, state: [String: Data]) throws {
+        let updated = now
+        for (key, value) in state {
+            try db.execute(
+                sql: """
+                    INSERT INTO scheduler_state (run, key, value, updated) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (run, key) DO UPDATE SET value = excluded.value,
+                        updated = excluded.updated
+                    """,
+                arguments: [run, key, value, updated])
+        }
+    }
+
+    /// A checkpoint must have the run's parameter count; anything else is a bug upstream.
+    private func requireParameterCount(_ db: Database, run: String, count: Int) throws {
+        guard let expected = try Int.fetchOne(
+            db, sql: "SELECT parameter_count FROM runs WHERE id = ?", arguments: [run])
+        else {
+            throw StoreError(code: .notFound, "\(path): no run '\(run)'")
+        }
+        guard expected == count else {
+            throw StoreError(
+                code: .invalidData,
+                "\(path): run '\(run)' has \(expected) parameters, the new checkpoint \(count)")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+extension CheckpointStore {
+    /// Writes checkpoint `version` of `run` (the latest if nil) as a `ModelFile` and
+    /// returns what was written. Throws `.notFound` if there is no such checkpoint and
+    /// `.invalidData` if its stored hash does not match its blob.
+    @discardableResult
+    public func export(run: String, version: Int? = nil, to url: URL) throws -> ModelFile {
+        guard let runRecord = try self.run(id: run) else {
+            throw StoreError(code: .notFound, "\(path): no run '\(run)'")
+        }
+        let found = try version.map { try checkpoint(run: run, version: $0) }
+            ?? latestCheckpoint(run: run)
+        guard let checkpoint = found else {
+            throw StoreError(
+                code: .notFound,
+                "\(path): run '\(run)' has no checkpoint \(version.map(String.init) ?? "at all")")
+        }
+        // Never hand out a model that no longer matches what was committed.
+        guard ParameterBlob.sha256Hex(checkpoint.parameters) == checkpoint.sha256 else {
+            throw StoreError(
+                code: .invalidData,
+                "\(path): checkpoint \(run)@\(checkpoint.version) fails its SHA-256 check")
+        }
+        let file = ModelFile(
+            run: run, version: checkpoint.version, fingerprint: runRecord.fingerprint,
+            parameters: checkpoint.parameters)
+        try file.write(to: url)
+        logger.info(
+            "exported checkpoint",
+            metadata: ["run": "\(run)", "version": "\(checkpoint.version)", "file": "\(url.path)"])
+        return file
+    }
+}

@@ -1,0 +1,97 @@
+import GRDB
+
+extension CheckpointStore {
+    /// Records a received update, with its delta if given, in one transaction. Call it
+    /// before acknowledging the update: once this returns, a crash cannot lose it.
+    ///
+    /// An update with the same run, client and sequence as an earlier one is a retry: it
+    /// is not stored again, and `.duplicate` carries the first one's id.
+    public func recordUpdate(_ update: UpdateSubmission) throws -> RecordOutcome {
+        let received = now
+        return try write("record update \(update.sequence) of client '\(update.client)'") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO updates (run, client, sequence, base_version, steps,
+                        compute_seconds, samples, norm_before, norm_after, received, state)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'buffered')
+                    ON CONFLICT (run, client, sequence) DO NOTHING
+                    """,
+                arguments: [
+                    update.run, update.client, update.sequence, update.baseVersion, update.steps,
+                    update.computeSeconds, update.samples, update.normBefore, update.normAfter,
+                    received,
+                ])
+            guard db.changesCount == 1 else {
+                let existing = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM updates WHERE run = ? AND client = ? AND sequence = ?",
+                    arguments: [update.run, update.client, update.sequence])
+                guard let existing else {
+                    throw StoreError(code: .ioFailure, "\(path): update was neither stored nor found")
+                }
+                return .duplicate(existing)
+            }
+            let id = db.lastInsertedRowID
+            if let delta = update.delta {
+                try db.execute(
+                    sql: "INSERT INTO buffered_updates (update_id, count, delta) VALUES (?, ?, ?)",
+                    arguments: [id, delta.count, ParameterBlob.encode(delta)])
+            }
+            return .stored(id)
+        }
+    }
+
+    /// Updates that were acknowledged but not yet aggregated, oldest first, with their
+    /// deltas: what a restarted server puts back into its buffers.
+    public func pendingUpdates(run: String) throws -> [StoredUpdate] {
+        try read("read pending updates of run '\(run)'") { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT \(StoredUpdate.columns), b.delta
+                    FROM updates u LEFT JOIN buffered_updates b ON b.update_id = u.id
+                    WHERE u.run = ? AND u.state = 'buffered' ORDER BY u.id
+                    """,
+                arguments: [run])
+            var updates: [StoredUpdate] = []
+            while let row = try rows.next() {
+                let delta = try row.withUnsafeData(named: "delta") { try $0.map(ParameterBlob.decode) }
+                updates.append(try StoredUpdate(row: row, delta: delta))
+            }
+            return updates
+        }
+    }
+
+    /// Every update of a run in arrival order, without deltas (history and reports).
+    public func updates(run: String) throws -> [StoredUpdate] {
+        try read("read updates of run '\(run)'") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(StoredUpdate.columns) FROM updates u WHERE u.run = ? ORDER BY u.id",
+                arguments: [run]
+            ).map { try StoredUpdate(row: $0, delta: nil) }
+        }
+    }
+
+    /// Marks buffered updates as discarded and drops their deltas, in one transaction.
+    /// Throws (changing nothing) if one of them is not buffered.
+    public func discardUpdates(run: String, ids: [Int64]) throws {
+        try write("discard updates of run '\(run)'") { db in
+            for id in ids {
+                try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
+            }
+        }
+    }
+
+    /// Moves one buffered update to its final state and drops its delta.
+    func finishUpdate(
+        _ db: Database, run: String, id: Int64, sql assignments: String, arguments: StatementArguments
+    ) throws {
+        try db.execute(
+            sql: "UPDATE updates SET \(assignments) WHERE run = ? AND id = ? AND state = 'buffered'",
+            arguments: arguments + [run, id])
+        guard db.changesCount == 1 else {
+            throw StoreError(
+                code: .invalidData, "\(path): update \(id) of run '\(run)' is not buffered")
+        }
+        try db.execute(sql: "DELETE FROM buffered_updates WHERE update_id = ?", arguments: [id])
+    }
+}
