@@ -5,5 +5,5 @@ struct SextantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sextant",
         abstract: "Operator tool for Sextant federations.",
-        subcommands: [])
+        subcommands: [TrainCommand.self, BenchCommand.self])
 }

@@ -26,6 +26,8 @@ public struct Trainer {
         public var totalLoss = 0.0
         public var correct = 0
 
+        public init() {}
+
         public var meanLoss: Double { examples == 0 ? 0 : totalLoss / Double(examples) }
         public var accuracy: Double { examples == 0 ? 0 : Double(correct) / Double(examples) }
     }
