@@ -56,8 +56,13 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Closes the database. Later calls throw. Optional: the store also closes on deinit.
+    ///
+    /// Checkpoints the WAL into the main file first, so that the closed database is one
+    /// self-contained file that can be copied (GRDB closes its writer before its
+    /// read-only readers, and those cannot checkpoint).
     public func close() throws {
         do {
+            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             try pool.close()
         } catch {
             throw StoreError(wrapping: error, path: path, action: "close the database")
