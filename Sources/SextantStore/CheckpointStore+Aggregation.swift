@@ -65,8 +65,9 @@ extension CheckpointStore {
 
     /// A checkpoint must have the run's parameter count; anything else is a bug upstream.
     private func requireParameterCount(_ db: Database, run: String, count: Int) throws {
-        guard let expected = try Int.fetchOne(
-            db, sql: "SELECT parameter_count FROM runs WHERE id = ?", arguments: [run])
+        guard
+            let expected = try Int.fetchOne(
+                db, sql: "SELECT parameter_count FROM runs WHERE id = ?", arguments: [run])
         else {
             throw StoreError(code: .notFound, "\(path): no run '\(run)'")
         }

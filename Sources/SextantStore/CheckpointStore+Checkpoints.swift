@@ -6,7 +6,8 @@ extension CheckpointStore {
         try read("read the latest checkpoint of run '\(run)'") { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT \(Checkpoint.columns) FROM checkpoints WHERE run = ? ORDER BY version DESC LIMIT 1",
+                sql:
+                    "SELECT \(Checkpoint.columns) FROM checkpoints WHERE run = ? ORDER BY version DESC LIMIT 1",
                 arguments: [run]
             ).map(Checkpoint.init(row:))
         }

@@ -9,7 +9,8 @@ extension CheckpointStore {
         guard let runRecord = try self.run(id: run) else {
             throw StoreError(code: .notFound, "\(path): no run '\(run)'")
         }
-        let found = try version.map { try checkpoint(run: run, version: $0) }
+        let found =
+            try version.map { try checkpoint(run: run, version: $0) }
             ?? latestCheckpoint(run: run)
         guard let checkpoint = found else {
             throw StoreError(

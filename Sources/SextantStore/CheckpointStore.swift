@@ -3,9 +3,9 @@ import GRDB
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The server's SQLite database of runs, checkpoints, updates, clients and scheduler state
@@ -121,8 +121,9 @@ public final class CheckpointStore: Sendable {
         let migrator = StoreSchema.migrator
         if applicationID == 0 {
             // A new, empty file is fine; a database with tables but no id is someone else's.
-            let tableCount = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+            let tableCount =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
             if tableCount > 0 {
                 throw StoreError(
                     code: .foreignDatabase,
@@ -140,7 +141,8 @@ public final class CheckpointStore: Sendable {
                 .subtracting(try migrator.appliedMigrations(db)).sorted()
             throw StoreError(
                 code: .newerSchema,
-                "\(path): was written by a newer Sextant (unknown migrations: \(unknown.joined(separator: ", "))); upgrade Sextant to open it")
+                "\(path): was written by a newer Sextant (unknown migrations: \(unknown.joined(separator: ", "))); upgrade Sextant to open it"
+            )
         }
     }
 }

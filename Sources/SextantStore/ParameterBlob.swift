@@ -4,7 +4,7 @@ import Foundation
 // Parameter blobs are the host's Float32 memory copied as is; that is only the documented
 // little-endian format on little-endian hosts, which is all Sextant runs on.
 #if _endian(big)
-#error("SextantStore stores parameters as raw little-endian Float32 and needs a little-endian host")
+    #error("SextantStore stores parameters as raw little-endian Float32 and needs a little-endian host")
 #endif
 
 /// Conversions between flat parameter vectors and their stored form: raw little-endian

@@ -77,7 +77,8 @@ struct CheckpointStoreTests {
     @Test func retriedUpdateIsADuplicate() throws {
         try withTemporaryDirectory { directory in
             let store = try makeStore(in: directory)
-            try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
             let first = try store.recordUpdate(submission(client: "a", sequence: 7))
             let retry = try store.recordUpdate(submission(client: "a", sequence: 7))
             let other = try store.recordUpdate(submission(client: "b", sequence: 7))
@@ -91,7 +92,8 @@ struct CheckpointStoreTests {
     @Test func failedAggregationLeavesNothingApplied() throws {
         try withTemporaryDirectory { directory in
             let store = try makeStore(in: directory)
-            try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
             let update = try store.recordUpdate(submission(client: "a", sequence: 1))
             try store.saveSchedulerState(run: "run-1", state: ["groups": Data([0])])
 
@@ -107,7 +109,9 @@ struct CheckpointStoreTests {
             #expect {
                 try store.commitAggregation(
                     run: "run-1", version: 1, parameters: vector(4, seed: 9),
-                    appliedUpdates: [AppliedUpdate(id: update.id, staleness: 0), AppliedUpdate(id: 999, staleness: 0)],
+                    appliedUpdates: [
+                        AppliedUpdate(id: update.id, staleness: 0), AppliedUpdate(id: 999, staleness: 0),
+                    ],
                     schedulerState: ["groups": Data([1])])
             } throws: { ($0 as? StoreError)?.code == .invalidData }
 
@@ -120,10 +124,38 @@ struct CheckpointStoreTests {
         }
     }
 
+    @Test func fullDiskFailsTheWholeAggregation() throws {
+        try withTemporaryDirectory { directory in
+            let store = try makeStore(in: directory)
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(20_000, seed: 0))
+            let update = try store.recordUpdate(submission(client: "a", sequence: 1))
+            // Cap the file at its current size: the next 80 kB checkpoint cannot fit.
+            try store.pool.writeWithoutTransaction { db in
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            }
+            #expect {
+                try store.commitAggregation(
+                    run: "run-1", version: 1, parameters: vector(20_000, seed: 1),
+                    appliedUpdates: [AppliedUpdate(id: update.id, staleness: 0)],
+                    schedulerState: ["groups": Data([1])])
+            } throws: { error in
+                guard let error = error as? StoreError else { return false }
+                return error.code == .diskFull
+                    && error.message.contains("nothing of this operation was saved")
+            }
+            #expect(try store.checkpointVersions(run: "run-1") == [0])
+            #expect(try store.pendingUpdates(run: "run-1").map(\.id) == [update.id])
+            #expect(try store.schedulerState(run: "run-1").isEmpty)
+        }
+    }
+
     @Test func wrongParameterCountIsRefused() throws {
         try withTemporaryDirectory { directory in
             let store = try makeStore(in: directory)
-            try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
             #expect {
                 try store.commitAggregation(
                     run: "run-1", version: 1, parameters: vector(3, seed: 0), appliedUpdates: [])
@@ -139,7 +171,8 @@ struct CheckpointStoreTests {
             var ids: [Int64] = []
             do {
                 let store = try makeStore(in: directory)
-                try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
+                try store.startRun(
+                    id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
                 ids.append(try store.recordUpdate(submission(client: "a", sequence: 1)).id)
                 ids.append(try store.recordUpdate(submission(client: "b", sequence: 1, delta: nil)).id)
                 let applied = try store.recordUpdate(submission(client: "c", sequence: 1)).id

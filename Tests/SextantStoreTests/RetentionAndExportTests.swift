@@ -82,7 +82,10 @@ struct RetentionAndExportTests {
             let written = try store.export(run: "run-1", version: 2, to: url)
             let read = try ModelFile.read(from: url)
             #expect(read == written)
-            #expect(read == ModelFile(run: "run-1", version: 2, fingerprint: "mlp", parameters: vector(4, seed: 2)))
+            #expect(
+                read
+                    == ModelFile(run: "run-1", version: 2, fingerprint: "mlp", parameters: vector(4, seed: 2))
+            )
 
             let latest = try store.export(run: "run-1", to: url)
             #expect(latest.version == 3)
@@ -104,7 +107,8 @@ struct RetentionAndExportTests {
     }
 
     @Test func damagedModelFilesAreRejected() throws {
-        let good = ModelFile(run: "r", version: 1, fingerprint: "fp", parameters: vector(4, seed: 0)).encoded()
+        let good = ModelFile(run: "r", version: 1, fingerprint: "fp", parameters: vector(4, seed: 0))
+            .encoded()
         var flipped = good
         flipped[flipped.count - 1] ^= 0x01
         var badMagic = good

@@ -55,7 +55,8 @@ struct StoreOpeningTests {
             do {
                 let store = try makeStore(in: directory)
                 path = store.path
-                try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(2048, seed: 0))
+                try store.startRun(
+                    id: "run-1", config: "", fingerprint: "f", initialParameters: vector(2048, seed: 0))
                 try store.close()
             }
             // close() checkpointed the WAL, so the main file is the whole database.

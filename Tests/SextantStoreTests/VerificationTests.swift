@@ -10,7 +10,8 @@ struct VerificationTests {
     private func verifyAfter(_ tamper: String) throws -> VerificationReport {
         try withTemporaryDirectory { directory in
             let store = try makeStore(in: directory)
-            try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(8, seed: 0))
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(8, seed: 0))
             for version in 1...2 {
                 try store.commitAggregation(
                     run: "run-1", version: version, parameters: vector(8, seed: Float(version)),
@@ -55,7 +56,8 @@ struct VerificationTests {
     @Test func tamperedCheckpointIsNotExported() throws {
         try withTemporaryDirectory { directory in
             let store = try makeStore(in: directory)
-            try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(8, seed: 0))
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(8, seed: 0))
             try store.pool.write { db in
                 try db.execute(sql: "UPDATE checkpoints SET parameters = zeroblob(32)")
             }
