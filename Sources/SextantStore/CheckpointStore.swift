@@ -46,6 +46,9 @@ public final class CheckpointStore: Sendable {
             throw StoreError(wrapping: error, path: path, action: "open the database")
         }
         do {
+            // GRDB picks synchronous=NORMAL for WAL, which can lose the last commits on
+            // power loss; an acknowledged update must survive that, so fsync every commit.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try pool.read { db in try Self.checkOwnership(db, path: path) }
             try StoreSchema.migrator.migrate(pool)
         } catch {

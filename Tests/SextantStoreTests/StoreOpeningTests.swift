@@ -24,6 +24,16 @@ struct StoreOpeningTests {
         }
     }
 
+    @Test func commitsAreSynchronousFull() throws {
+        try withTemporaryDirectory { directory in
+            let store = try makeStore(in: directory)
+            let level = try store.pool.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            #expect(level == 2)  // FULL
+        }
+    }
+
     @Test func garbageFileIsNotADatabase() throws {
         try withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("garbage.sqlite").path
