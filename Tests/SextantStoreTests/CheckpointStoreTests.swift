@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import SextantStore
@@ -191,6 +192,26 @@ struct CheckpointStoreTests {
             #expect(pending[1].delta == nil)
             #expect(pending.allSatisfy { $0.state == .buffered })
             #expect(try reopened.latestCheckpoint(run: "run-1")?.version == 1)
+        }
+    }
+
+    @Test func concurrentWritersAndReadersShareOneStore() throws {
+        try withTemporaryDirectory { directory in
+            let store = try makeStore(in: directory)
+            try store.startRun(
+                id: "run-1", config: "", fingerprint: "f", initialParameters: vector(4, seed: 0))
+            let failures = Mutex(0)
+            DispatchQueue.concurrentPerform(iterations: 16) { index in
+                do {
+                    _ = try store.recordUpdate(submission(client: "c\(index % 4)", sequence: index / 4))
+                    _ = try store.latestCheckpoint(run: "run-1")
+                    _ = try store.pendingUpdates(run: "run-1")
+                } catch {
+                    failures.withLock { $0 += 1 }
+                }
+            }
+            #expect(failures.withLock { $0 } == 0)
+            #expect(try store.pendingUpdates(run: "run-1").count == 16)
         }
     }
 
