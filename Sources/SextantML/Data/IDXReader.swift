@@ -37,12 +37,22 @@ public enum IDXReader {
             let o = 4 + 4 * d
             dimensions.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
-        let expected = dimensions.reduce(1, *)
+        // A corrupt header can announce dimensions whose product overflows Int: report it
+        // as a size mismatch rather than trapping.
+        var expected: Int? = 1
+        for d in dimensions {
+            guard let product = expected?.multipliedReportingOverflow(by: d), !product.overflow else {
+                expected = nil
+                break
+            }
+            expected = product.partialValue
+        }
         let available = bytes.count - 4 - 4 * rank
-        guard available == expected else {
+        guard let expected, available == expected else {
+            let announced = expected.map(String.init) ?? "too many"
             throw SextantMLError(
                 code: .corruptData,
-                "\(name): IDX header announces \(expected) values (\(dimensions.map(String.init).joined(separator: "x"))) but the file holds \(available)")
+                "\(name): IDX header announces \(announced) values (\(dimensions.map(String.init).joined(separator: "x"))) but the file holds \(available)")
         }
         return Array(dimensions: dimensions, values: Swift.Array(bytes[(4 + 4 * rank)...]))
     }

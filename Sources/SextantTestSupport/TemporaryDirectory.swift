@@ -1,0 +1,48 @@
+import Foundation
+
+/// A fresh, uniquely named directory under the system's temporary directory, removed
+/// when the value is released (or earlier, with ``remove()``).
+///
+/// ```swift
+/// let directory = try TemporaryDirectory()
+/// let file = directory.url(for: "data.csv")
+/// ```
+public final class TemporaryDirectory: Sendable {
+    public let url: URL
+
+    /// Creates the directory; `prefix` makes leftovers of a crashed run recognisable.
+    public init(prefix: String = "sextant-tests") throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        remove()
+    }
+
+    /// The path of `name` inside the directory (nothing is created).
+    public func url(for name: String) -> URL {
+        url.appendingPathComponent(name)
+    }
+
+    /// Writes `bytes` to `name` inside the directory and returns its URL.
+    @discardableResult
+    public func write(_ bytes: [UInt8], to name: String) throws -> URL {
+        let file = url(for: name)
+        try Data(bytes).write(to: file)
+        return file
+    }
+
+    /// Removes the directory and everything in it (idempotent).
+    public func remove() {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// Runs `body` with a fresh directory that is removed afterwards, whatever happens.
+    public static func with<T>(prefix: String = "sextant-tests", _ body: (URL) throws -> T) throws -> T {
+        let directory = try TemporaryDirectory(prefix: prefix)
+        defer { directory.remove() }
+        return try body(directory.url)
+    }
+}
