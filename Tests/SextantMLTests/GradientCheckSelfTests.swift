@@ -61,19 +61,19 @@ struct GradientCheckSelfTests {
         let exact = point.map { 3 * $0 * $0 }
         let good = GradientCheck.check(
             loss: loss, at: point, analytic: exact, coordinates: [0, 1, 2, 3], epsilon: 1e-2,
-            relativeTolerance: 1e-2, absoluteTolerance: 1e-3)
+            relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
         #expect(good.passed, "\(good)")
         var wrong = exact
         wrong[2] *= 1.03
         let bad = GradientCheck.check(
             loss: loss, at: point, analytic: wrong, coordinates: [0, 1, 2, 3], epsilon: 1e-2,
-            relativeTolerance: 1e-2, absoluteTolerance: 1e-3)
+            relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
         #expect(!bad.passed)
         #expect(bad.failures.map(\.index) == [2])
         // No coordinates checked is not a pass.
         #expect(!GradientCheck.check(
             loss: loss, at: point, analytic: exact, coordinates: [], epsilon: 1e-2,
-            relativeTolerance: 1e-2, absoluteTolerance: 1e-3).passed)
+            relativeTolerance: 1e-2, absoluteTolerance: 1e-4).passed)
     }
 
     @Test func sampleCoordinatesAreDistinctAndReproducible() {
@@ -90,8 +90,8 @@ struct GradientCheckSelfTests {
         let layer = Sabotaged(conv, fault)
         let check = LayerGradientCheck(
             layer: layer, batchSize: 2, input: GradientCheck.randomValues(2 * conv.inputShape.count, seed: 1), seed: 2)
-        let input = check.checkInputGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-3)
-        let parameters = check.checkParameterGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-3)
+        let input = check.checkInputGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
+        let parameters = check.checkParameterGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
         switch fault {
         case .inputGradientOffByOne, .inputGradientScaled:
             #expect(!input.passed)
