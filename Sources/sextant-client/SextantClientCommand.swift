@@ -1,10 +1,48 @@
 import ArgumentParser
+import Foundation
+import Logging
+import SextantML
+import SextantRuntime
 
+/// One federation client.
 @main
 struct SextantClientCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sextant-client")
+    static let configuration = CommandConfiguration(
+        commandName: "sextant-client",
+        abstract: "Run a Sextant client: train on this silo's data and send model deltas to the server.")
+
+    @Option(help: "The federation's YAML configuration (data, partition, model, speeds).") var config: String
+    @Option(help: "This client's index in the partition (0-based, below clients.count).") var index: Int
+    @Option(help: "Server endpoint (default: server.bind of the configuration).") var server: String?
+    @Option(help: "Client name, unique in the federation (default: client-INDEX).") var name: String?
+    @Option(help: "Emulated mean seconds per local step (overrides clients.mean_time_per_step).") var timePerStep: Double?
+    @Option(help: "How emulated speeds spread: fixed, normal or exponential.") var speedDistribution: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func run() throws {
-        throw ValidationError("sextant-client is not available in this build yet")
+        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
+        if let timePerStep { configuration.clients.meanTimePerStep = timePerStep }
+        if let speedDistribution { configuration.clients.speedDistribution = speedDistribution }
+        try configuration.validate()
+        let clientName = name ?? "client-\(index)"
+        var logger = Logger(label: "sextant.client")
+        logger[metadataKey: "client"] = "\(clientName)"
+        setBLASThreads(configuration.clients.threads)
+        let data = try FederationData.loadPartition(configuration, index: index)
+        let speed = configuration.clients.speed(ofClient: index, seed: configuration.run.seed)
+        let settings = FederationClient.Settings(
+            server: server ?? configuration.server.bind, name: clientName, architecture: try configuration.architecture,
+            momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
+            seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
+        if speed.timePerStep > 0 {
+            logger.info("emulating \(String(format: "%.3f", speed.timePerStep)) s per step")
+        }
+        let stop = StopFlag()
+        let signals = SignalHandler { _ in stop.raise() }
+        let client = try FederationClient(settings: settings, data: data, stop: stop, logger: logger)
+        let summary = try client.run()
+        withExtendedLifetime(signals) {}
+        print("\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")
     }
 }

@@ -1,10 +1,34 @@
 import ArgumentParser
+import Foundation
+import Logging
+import SextantRuntime
 
+/// The federation server daemon.
 @main
-struct SextantServerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sextant-server")
+struct SextantServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sextant-server",
+        abstract: "Run a Sextant federation server: schedule clients, aggregate their updates, checkpoint every version.")
 
-    func run() throws {
-        throw ValidationError("sextant-server is not available in this build yet")
+    @Option(help: "The federation's YAML configuration.") var config: String
+    @Option(help: "Override server.database.") var database: String?
+    @Option(help: "Override server.bind (tcp://HOST:PORT).") var bind: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func run() async throws {
+        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        let url = URL(fileURLWithPath: config)
+        var configuration = try FederationConfiguration.load(from: url)
+        if let database { configuration.server.database = database }
+        if let bind { configuration.server.bind = bind }
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        let logger = Logger(label: "sextant.server")
+        let server = try FederationServer(configuration: configuration, configurationText: text, logger: logger)
+        let signals = SignalHandler { _ in Task { await server.stop() } }
+        let summary = try await server.run()
+        withExtendedLifetime(signals) {}
+        let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+        print("run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy)")
+        if summary.status == .failed { throw ExitCode.failure }
     }
 }

@@ -41,3 +41,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (x << k) | (x >> (64 - k))
     }
 }
+
+extension SeededGenerator: Codable {
+    // The state is saved so that a restarted scheduler continues the same random stream.
+    public init(from decoder: any Decoder) throws {
+        let words = try [UInt64](from: decoder)
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "generator state needs four words, not all zero"))
+        }
+        state = (words[0], words[1], words[2], words[3])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try [state.0, state.1, state.2, state.3].encode(to: encoder)
+    }
+}

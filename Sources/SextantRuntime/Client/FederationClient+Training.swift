@@ -1,0 +1,86 @@
+import Foundation
+import SextantML
+import SextantWire
+
+extension FederationClient {
+    /// Steps trained between two looks at the socket.
+    static let chunkSteps = 5
+
+    func start(_ assignment: AssignmentMessage) throws {
+        guard assignment.localSteps > 0, assignment.batchSize > 0, assignment.learningRate.isFinite, assignment.learningRate > 0 else {
+            logger.warning("ignored an assignment with invalid hyper-parameters")
+            return
+        }
+        let base = assignment.model.floats
+        network.loadParameters(base)
+        let optimizer = SGD(
+            learningRate: assignment.learningRate, momentum: Float(settings.momentum), weightDecay: Float(settings.weightDecay))
+        let trainer = try Trainer(
+            network: network, dataset: data, optimizer: optimizer, batchSize: Int(assignment.batchSize),
+            seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(summary.tasks))
+        if task != nil { logger.info("a new assignment replaces the unfinished one") }
+        task = LocalTask(
+            assignment: assignment, base: base, trainer: trainer, startedAt: now, timePerStep: speed.nextTaskTimePerStep())
+        summary.lastVersion = Int(assignment.modelVersion)
+        logger.info(
+            "training", metadata: ["version": "\(assignment.modelVersion)", "steps": "\(assignment.localSteps)"])
+    }
+
+    /// Milliseconds to wait for messages before the next chunk: the emulated slowness
+    /// (DESIGN.md 5.3) is spent waiting on the socket, not sleeping blindly.
+    func trainChunkDelay() -> Int {
+        guard let task, task.timePerStep > 0 else { return 0 }
+        let target = task.startedAt + Double(task.stepsDone) * task.timePerStep
+        return max(0, Int(((target - now) * 1000).rounded(.up)))
+    }
+
+    func trainChunk() throws {
+        guard var current = task else { return }
+        if current.timePerStep > 0 && now < current.startedAt + Double(current.stepsDone) * current.timePerStep { return }
+        let steps = min(Self.chunkSteps, Int(current.assignment.localSteps) - current.stepsDone)
+        let progress = current.trainer.train(steps: steps)
+        current.stepsDone += steps
+        current.progress.steps += progress.steps
+        current.progress.examples += progress.examples
+        current.progress.totalLoss += progress.totalLoss
+        current.progress.correct += progress.correct
+        task = current
+        guard current.stepsDone >= Int(current.assignment.localSteps) else { return }
+        // Emulated time for the last chunk.
+        let remaining = trainChunkDelay()
+        if remaining > 0, try receive(waitingMilliseconds: remaining) { return }
+        finish(current)
+    }
+
+    private func finish(_ finished: LocalTask) {
+        let local = network.parameters
+        var norm = 0.0
+        let delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
+            for i in 0..<local.count {
+                let d = local[i] - finished.base[i]
+                buffer[i] = d
+                norm += Double(d) * Double(d)
+            }
+            count = local.count
+        }
+        let update = UpdateMessage(
+            updateID: nextSequence, baseVersion: finished.assignment.modelVersion, stepsDone: UInt32(finished.stepsDone),
+            computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: finished.progress.meanLoss,
+            normBeforeClip: norm.squareRoot(), clipped: false, delta: FloatPayload(delta))
+        nextSequence += 1
+        task = nil
+        summary.tasks += 1
+        if let pending {
+            logger.warning("update \(pending.message.updateID) was never acknowledged; replacing it with a newer one")
+        }
+        pending = Pending(message: update, sentAt: now)
+        send(.update(update))
+        logger.info(
+            "sent update",
+            metadata: [
+                "version": "\(finished.assignment.modelVersion)", "steps": "\(finished.stepsDone)",
+                "loss": "\(String(format: "%.4f", finished.progress.meanLoss))",
+                "seconds": "\(String(format: "%.2f", update.computeSeconds))",
+            ])
+    }
+}

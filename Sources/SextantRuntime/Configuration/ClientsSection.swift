@@ -1,0 +1,82 @@
+import SextantML
+
+/// `clients:` — the clients a local launch starts, and how they emulate heterogeneous silos.
+public struct ClientsSection: Sendable, Codable {
+    /// How many clients the data is partitioned for (and `sextant launch` starts).
+    public var count = 4
+    /// Mean seconds per local step to emulate (0: as fast as the machine goes).
+    public var meanTimePerStep = 0.0
+    /// How per-client speeds spread around the mean: fixed, normal or exponential (DESIGN.md 5.3).
+    public var speedDistribution = "normal"
+    /// OpenBLAS threads per client (1 when many share a host).
+    public var threads = 1
+
+    static let keys = KeySchema.map([
+        "count": .value, "mean_time_per_step": .value, "speed_distribution": .value, "threads": .value,
+    ])
+
+    enum CodingKeys: String, CodingKey {
+        case count, meanTimePerStep = "mean_time_per_step", speedDistribution = "speed_distribution", threads
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        count = try c.decodeIfPresent(Int.self, forKey: .count) ?? count
+        meanTimePerStep = try c.decodeIfPresent(Double.self, forKey: .meanTimePerStep) ?? meanTimePerStep
+        speedDistribution = try c.decodeIfPresent(String.self, forKey: .speedDistribution) ?? speedDistribution
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? threads
+    }
+
+    func validate() throws {
+        guard count > 0 else { throw invalid("clients.count", count, "it must be a positive integer") }
+        guard meanTimePerStep >= 0, meanTimePerStep.isFinite else {
+            throw invalid("clients.mean_time_per_step", meanTimePerStep, "it must be >= 0 seconds")
+        }
+        guard SpeedModel.Distribution(rawValue: speedDistribution) != nil else {
+            throw invalid("clients.speed_distribution", "'\(speedDistribution)'", "use fixed, normal or exponential")
+        }
+        guard threads > 0 else { throw invalid("clients.threads", threads, "it must be a positive integer") }
+    }
+
+    /// The emulated speed of client `index`.
+    public func speed(ofClient index: Int, seed: UInt64) -> SpeedModel {
+        SpeedModel(
+            meanTimePerStep: meanTimePerStep, distribution: SpeedModel.Distribution(rawValue: speedDistribution) ?? .fixed,
+            seed: seed &+ 0x5EED &+ UInt64(index))
+    }
+}
+
+/// Emulated client slowness (DESIGN.md 5.3): each client draws its own mean time per step
+/// t_i around mu (normal with 30% deviation, kept positive, or exponential), and every task
+/// jitters it by 5%.
+public struct SpeedModel: Sendable {
+    public enum Distribution: String, Sendable {
+        case fixed, normal, exponential
+    }
+
+    /// This client's mean seconds per step (0: no emulation).
+    public let timePerStep: Double
+    private var generator: SeededGenerator
+
+    public init(meanTimePerStep mu: Double, distribution: Distribution, seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        switch distribution {
+        case .fixed:
+            timePerStep = mu
+        case .normal:
+            var t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu)
+            while t <= 0.05 * mu { t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu) }
+            timePerStep = mu == 0 ? 0 : t
+        case .exponential:
+            timePerStep = mu == 0 ? 0 : generator.nextExponential(mean: mu)
+        }
+        self.generator = generator
+    }
+
+    /// The emulated seconds per step for the next task.
+    public mutating func nextTaskTimePerStep() -> Double {
+        guard timePerStep > 0 else { return 0 }
+        return max(0, generator.nextNormal(mean: timePerStep, standardDeviation: 0.05 * timePerStep))
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import SextantML
+import SextantScheduling
+
+/// One YAML file describes a federation: what the server runs and what each client of a
+/// local launch trains on. Every key has a documented default (see configs/README.md).
+public struct FederationConfiguration: Sendable, Codable {
+    public var run = RunSection()
+    public var model = "mlp"
+    public var data = DataSection()
+    public var training = TrainingSection()
+    public var scheduler = SchedulerSection()
+    public var stop = StopSection()
+    public var server = ServerSection()
+    public var clients = ClientsSection()
+
+    public init() {}
+
+    public static let keys = KeySchema.map([
+        "run": RunSection.keys, "model": .value, "data": DataSection.keys, "training": TrainingSection.keys,
+        "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
+        "clients": ClientsSection.keys,
+    ])
+
+    public static func load(from url: URL) throws -> FederationConfiguration {
+        let configuration = try ConfigurationLoader.load(Self.self, from: url, allowedKeys: keys)
+        do {
+            try configuration.validate()
+        } catch let error as RuntimeError {
+            throw RuntimeError(.invalidConfiguration, "\(url.path): \(error.message)")
+        }
+        return configuration
+    }
+
+    /// The model architecture, or an error naming the key.
+    public var architecture: ModelArchitecture {
+        get throws {
+            do { return try ModelArchitecture(name: model) } catch let error as SextantMLError {
+                throw RuntimeError(.invalidConfiguration, "key 'model': \(error.message)")
+            }
+        }
+    }
+
+    /// Semantic checks that decoding cannot express.
+    public func validate() throws {
+        _ = try architecture
+        _ = try data.partitioner
+        try training.validate()
+        try scheduler.validate()
+        try stop.validate()
+        try server.validate()
+        try clients.validate()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case run, model, data, training, scheduler, stop, server, clients
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Self()
+        run = try c.decodeIfPresent(RunSection.self, forKey: .run) ?? defaults.run
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? defaults.model
+        data = try c.decodeIfPresent(DataSection.self, forKey: .data) ?? defaults.data
+        training = try c.decodeIfPresent(TrainingSection.self, forKey: .training) ?? defaults.training
+        scheduler = try c.decodeIfPresent(SchedulerSection.self, forKey: .scheduler) ?? defaults.scheduler
+        stop = try c.decodeIfPresent(StopSection.self, forKey: .stop) ?? defaults.stop
+        server = try c.decodeIfPresent(ServerSection.self, forKey: .server) ?? defaults.server
+        clients = try c.decodeIfPresent(ClientsSection.self, forKey: .clients) ?? defaults.clients
+    }
+}
+
+func invalid(_ key: String, _ value: Any, _ allowed: String) -> RuntimeError {
+    RuntimeError(.invalidConfiguration, "key '\(key)' has value \(value); \(allowed)")
+}
+
+// MARK: - Sections
+
+public struct RunSection: Sendable, Codable {
+    /// A label for logs and the checkpoint database.
+    public var name = "sextant"
+    /// Seed of model initialisation, partitions and client speeds.
+    public var seed: UInt64 = 1
+
+    static let keys = KeySchema.map(["name": .value, "seed": .value])
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+    }
+}
+
+public struct DataSection: Sendable, Codable {
+    /// Only Fashion-MNIST for now.
+    public var dataset = "fashion-mnist"
+    public var directory = FashionMNIST.defaultDirectory.path
+    /// How the training set is split among clients: iid, class or dual-dirichlet.
+    public var partition = "iid"
+    public var dirichletAlpha1: Double?
+    public var dirichletAlpha2 = 0.5
+    /// Test examples the server evaluates after each aggregation (0: the whole test set).
+    public var evaluationLimit = 0
+    /// Training examples to use in all (0: all), for quick runs.
+    public var trainingLimit = 0
+
+    static let keys = KeySchema.map([
+        "dataset": .value, "directory": .value, "partition": .value, "dirichlet_alpha1": .value,
+        "dirichlet_alpha2": .value, "evaluation_limit": .value, "training_limit": .value,
+    ])
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, directory, partition
+        case dirichletAlpha1 = "dirichlet_alpha1", dirichletAlpha2 = "dirichlet_alpha2"
+        case evaluationLimit = "evaluation_limit", trainingLimit = "training_limit"
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? dataset
+        directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
+        partition = try c.decodeIfPresent(String.self, forKey: .partition) ?? partition
+        dirichletAlpha1 = try c.decodeIfPresent(Double.self, forKey: .dirichletAlpha1)
+        dirichletAlpha2 = try c.decodeIfPresent(Double.self, forKey: .dirichletAlpha2) ?? dirichletAlpha2
+        evaluationLimit = try c.decodeIfPresent(Int.self, forKey: .evaluationLimit) ?? evaluationLimit
+        trainingLimit = try c.decodeIfPresent(Int.self, forKey: .trainingLimit) ?? trainingLimit
+    }
+
+    public var partitioner: Partitioner {
+        get throws {
+            guard dataset == "fashion-mnist" else {
+                throw invalid("data.dataset", "'\(dataset)'", "the supported dataset is fashion-mnist")
+            }
+            guard evaluationLimit >= 0, trainingLimit >= 0 else {
+                throw invalid("data.evaluation_limit", evaluationLimit, "limits must be 0 (all) or positive")
+            }
+            do {
+                return try Partitioner(name: partition, alpha1: dirichletAlpha1, alpha2: dirichletAlpha2)
+            } catch let error as SextantMLError {
+                throw RuntimeError(.invalidConfiguration, "key 'data.partition': \(error.message)")
+            }
+        }
+    }
+}
+
+public struct TrainingSection: Sendable, Codable {
+    public var learningRate = 0.02
+    public var batchSize = 64
+    public var momentum = 0.9
+    public var weightDecay = 0.0
+    public var optimizer = "sgd"
+
+    static let keys = KeySchema.map([
+        "learning_rate": .value, "batch_size": .value, "momentum": .value, "weight_decay": .value, "optimizer": .value,
+    ])
+
+    enum CodingKeys: String, CodingKey {
+        case learningRate = "learning_rate", batchSize = "batch_size", momentum
+        case weightDecay = "weight_decay", optimizer
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        momentum = try c.decodeIfPresent(Double.self, forKey: .momentum) ?? momentum
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? weightDecay
+        optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? optimizer
+    }
+
+    func validate() throws {
+        do {
+            try TrainingHyperparameters.check(batchSize: batchSize, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
+            _ = try TrainingHyperparameters.makeOptimizer(name: optimizer, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
+        } catch let error as RuntimeError {
+            throw RuntimeError(.invalidConfiguration, "section 'training': \(error.message)")
+        }
+    }
+}
+
+public struct StopSection: Sendable, Codable {
+    /// Stop after this many aggregations (model versions).
+    public var maxVersions = 50
+    /// Stop once the test accuracy reaches this (0: no target).
+    public var targetAccuracy = 0.0
+    /// Stop after this many seconds of wall time (0: no limit).
+    public var maxSeconds = 0.0
+
+    static let keys = KeySchema.map(["max_versions": .value, "target_accuracy": .value, "max_seconds": .value])
+
+    enum CodingKeys: String, CodingKey {
+        case maxVersions = "max_versions", targetAccuracy = "target_accuracy", maxSeconds = "max_seconds"
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxVersions = try c.decodeIfPresent(Int.self, forKey: .maxVersions) ?? maxVersions
+        targetAccuracy = try c.decodeIfPresent(Double.self, forKey: .targetAccuracy) ?? targetAccuracy
+        maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds) ?? maxSeconds
+    }
+
+    func validate() throws {
+        guard maxVersions > 0 else { throw invalid("stop.max_versions", maxVersions, "it must be a positive integer") }
+        guard targetAccuracy >= 0, targetAccuracy <= 1 else {
+            throw invalid("stop.target_accuracy", targetAccuracy, "it must lie in [0, 1] (0: no target)")
+        }
+        guard maxSeconds >= 0, maxSeconds.isFinite else { throw invalid("stop.max_seconds", maxSeconds, "it must be >= 0") }
+    }
+}

@@ -1,0 +1,49 @@
+/// `server:` — where the daemon listens and keeps its checkpoints.
+public struct ServerSection: Sendable, Codable {
+    /// ZeroMQ endpoint the ROUTER binds (clients connect to the same address).
+    public var bind = "tcp://127.0.0.1:7070"
+    /// The SQLite checkpoint database.
+    public var database = "sextant.sqlite"
+    /// Seconds without any message after which a client counts as lost.
+    public var clientTimeout = 120.0
+    /// Updates whose L2 norm exceeds this are rejected as absurd.
+    public var maxUpdateNorm = 1e4
+    /// Keep every k-th checkpoint (1: all, which the audit wants) and always the last `keep_last`.
+    public var keepEvery = 1
+    public var keepLast = 0
+
+    static let keys = KeySchema.map([
+        "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
+        "keep_every": .value, "keep_last": .value,
+    ])
+
+    enum CodingKeys: String, CodingKey {
+        case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
+        case keepEvery = "keep_every", keepLast = "keep_last"
+    }
+
+    public init() {}
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bind = try c.decodeIfPresent(String.self, forKey: .bind) ?? bind
+        database = try c.decodeIfPresent(String.self, forKey: .database) ?? database
+        clientTimeout = try c.decodeIfPresent(Double.self, forKey: .clientTimeout) ?? clientTimeout
+        maxUpdateNorm = try c.decodeIfPresent(Double.self, forKey: .maxUpdateNorm) ?? maxUpdateNorm
+        keepEvery = try c.decodeIfPresent(Int.self, forKey: .keepEvery) ?? keepEvery
+        keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
+    }
+
+    func validate() throws {
+        guard bind.hasPrefix("tcp://"), bind.split(separator: ":").count == 3, let port = Int(bind.split(separator: ":").last!),
+            (1...65535).contains(port)
+        else {
+            throw invalid("server.bind", "'\(bind)'", "use tcp://HOST:PORT with a port in 1...65535")
+        }
+        guard !database.isEmpty else { throw invalid("server.database", "''", "give a file path") }
+        guard clientTimeout > 0 else { throw invalid("server.client_timeout", clientTimeout, "it must be positive") }
+        guard maxUpdateNorm > 0 else { throw invalid("server.max_update_norm", maxUpdateNorm, "it must be positive") }
+        guard keepEvery > 0, keepLast >= 0 else {
+            throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")
+        }
+    }
+}

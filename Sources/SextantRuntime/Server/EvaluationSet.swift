@@ -1,0 +1,37 @@
+import Foundation
+import SextantML
+
+/// The data a federation is trained and tested on, loaded as the configuration says.
+public enum FederationData {
+    /// The test split the server evaluates the global model on.
+    public static func loadTestSet(_ data: DataSection) throws -> Dataset {
+        do {
+            let test = try FashionMNIST.load(.test, from: URL(fileURLWithPath: data.directory))
+            return data.evaluationLimit > 0 ? test.prefix(data.evaluationLimit) : test
+        } catch let error as SextantMLError {
+            throw RuntimeError(.dataUnavailable, error.message)
+        }
+    }
+
+    /// Client `index`'s partition of the training split.
+    public static func loadPartition(_ configuration: FederationConfiguration, index: Int) throws -> Dataset {
+        let count = configuration.clients.count
+        guard index >= 0, index < count else {
+            throw RuntimeError(.invalidConfiguration, "client index \(index) is outside 0..<\(count) (clients.count)")
+        }
+        do {
+            let data = configuration.data
+            var train = try FashionMNIST.load(.train, from: URL(fileURLWithPath: data.directory))
+            if data.trainingLimit > 0 { train = train.prefix(data.trainingLimit) }
+            let partition = try data.partitioner.split(
+                labels: train.labels, classCount: train.classCount, clients: count, seed: configuration.run.seed)
+            let indices = partition.clients[index]
+            guard !indices.isEmpty else {
+                throw RuntimeError(.dataUnavailable, "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition")
+            }
+            return train.subset(indices)
+        } catch let error as SextantMLError {
+            throw RuntimeError(.dataUnavailable, error.message)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SextantML
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+extension FederationServer {
+    /// Carries out the scheduler's decisions in order.
+    func perform(_ actions: [SchedulerAction]) async {
+        for action in actions {
+            switch action {
+            case .assign(let client, let steps):
+                guard let target = clients[client] else { continue }
+                let assignment = AssignmentMessage(
+                    runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
+                    learningRate: Float(configuration.training.learningRate),
+                    batchSize: UInt32(clamping: configuration.training.batchSize), clipNorm: 0, noiseMultiplier: 0,
+                    model: FloatPayload(model))
+                send(.assignment(assignment), to: target.routingID)
+            case .wait(let client):
+                guard let target = clients[client] else { continue }
+                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .idle)), to: target.routingID)
+            case .accumulate(let id, let bucket, let weight):
+                guard let delta = pendingDeltas.removeValue(forKey: id) else {
+                    logger.error("scheduler accumulated an unknown update", metadata: ["update": "\(id)"])
+                    continue
+                }
+                delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: weight, into: bucket) }
+            case .discard(let id, let reason):
+                pendingDeltas[id] = nil
+                logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
+                do { try store.discardUpdates(run: runID, ids: [id]) } catch {
+                    logger.error("could not mark update discarded: \(error)")
+                }
+            case .aggregate(let aggregation):
+                aggregate(aggregation)
+            case .setTimer(let id, let at):
+                timers[id]?.cancel()
+                let delay = max(0, at - now)
+                timers[id] = Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(delay))
+                    guard !Task.isCancelled else { return }
+                    await self?.timerFired(id)
+                }
+            case .cancelTimer(let id):
+                timers.removeValue(forKey: id)?.cancel()
+            }
+        }
+    }
+
+    func timerFired(_ id: TimerID) async {
+        timers[id] = nil
+        await perform(scheduler.handle(.timerFired(id), now: now))
+    }
+
+    /// Applies the buckets to the model, evaluates it and commits the checkpoint in one transaction.
+    private func aggregate(_ aggregation: Aggregation) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        model.withUnsafeMutableBufferPointer { accumulator.apply(aggregation.buckets, to: $0) }
+        network.loadParameters(model)
+        let evaluation = network.evaluate(on: testSet)
+        lastAccuracy = evaluation.accuracy
+        let metrics = [
+            "accuracy": evaluation.accuracy, "loss": evaluation.loss, "updates": Double(aggregation.updates.count),
+            "seconds": now,
+        ]
+        do {
+            try store.commitAggregation(
+                run: runID, version: aggregation.newVersion, parameters: model, metrics: metrics,
+                appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
+                schedulerState: ["scheduler": try scheduler.snapshot()])
+        } catch {
+            logger.critical("could not commit version \(aggregation.newVersion): \(error); stopping")
+            finish(.failed)
+            return
+        }
+        let staleness = aggregation.updates.map(\.staleness)
+        logger.info(
+            "aggregated",
+            metadata: [
+                "version": "\(aggregation.newVersion)", "accuracy": "\(String(format: "%.4f", evaluation.accuracy))",
+                "loss": "\(String(format: "%.4f", evaluation.loss))", "updates": "\(aggregation.updates.count)",
+                "staleness": "\(staleness.max() ?? 0)",
+                "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
+            ])
+        checkStoppingRule()
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+extension FederationServer {
+    /// Handles one ROUTER message: the routing id, then the Sextant frames. Anything
+    /// malformed is answered with an error and logged; nothing from the network can stop
+    /// the server.
+    func handle(_ frames: [ZMQFrame]) async {
+        guard frames.count >= 2 else { return }
+        let routingID = frames[0].bytes
+        let peer = frames[1].peerAddress ?? "unknown peer"
+        let options = WireDecodingOptions(
+            expectedPayloadCount: network.parameterCount, maxPayloadNorm: configuration.server.maxUpdateNorm)
+        let message: WireMessage
+        do {
+            message = try WireCodec.decode(frames.dropFirst(), options: options)
+        } catch {
+            logger.warning(
+                "rejected message", metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
+            send(.error(ErrorReplyMessage(error)), to: routingID)
+            return
+        }
+        let name = String(decoding: routingID, as: UTF8.self)
+        switch message {
+        case .join(let join):
+            await handleJoin(join, routingID: routingID, peer: peer)
+        case .update(let update):
+            guard clients[name] != nil else { return reject(.notJoined, "join before sending updates", to: routingID, peer: peer) }
+            clients[name]?.lastSeen = now
+            await handleUpdate(update, client: name, routingID: routingID)
+        case .heartbeat:
+            guard clients[name] != nil else { return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer) }
+            clients[name]?.lastSeen = now
+        case .bye:
+            guard clients.removeValue(forKey: name) != nil else { return }
+            logger.info("client left", metadata: ["client": "\(name)"])
+            await perform(scheduler.handle(.lost(name), now: now))
+        case .assignment, .ack, .error:
+            reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
+        }
+    }
+
+    func reject(_ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String) {
+        logger.warning("rejected message", metadata: ["peer": "\(peer)", "code": "\(code)", "error": "\(text)"])
+        send(.error(ErrorReplyMessage(code: code, text: text)), to: routingID)
+    }
+
+    private func handleJoin(_ join: JoinMessage, routingID: [UInt8], peer: String) async {
+        let name = String(decoding: routingID, as: UTF8.self)
+        guard join.clientName == name, !name.isEmpty else {
+            return reject(.rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
+        }
+        guard join.modelFingerprint == fingerprint else {
+            return reject(
+                .fingerprintMismatch, "this federation trains \(fingerprint), the client has \(join.modelFingerprint)",
+                to: routingID, peer: peer)
+        }
+        guard join.sampleCount > 0 else { return reject(.rejected, "a client needs training samples", to: routingID, peer: peer) }
+        let samples = Int(clamping: join.sampleCount)
+        let rejoined = clients[name] != nil
+        clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
+        do {
+            try store.upsertClient(
+                run: runID, ClientRecord(id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer]))
+        } catch {
+            logger.error("could not record client: \(error)", metadata: ["client": "\(name)"])
+        }
+        logger.info(
+            rejoined ? "client rejoined" : "client joined",
+            metadata: ["client": "\(name)", "samples": "\(samples)", "peer": "\(peer)", "clients": "\(clients.count)"])
+        await perform(scheduler.handle(.joined(name, samples: samples), now: now))
+    }
+
+    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8]) async {
+        guard update.baseVersion <= UInt64(version) else {
+            return reject(.rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: client)
+        }
+        let submission = UpdateSubmission(
+            run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),
+            baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
+            samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip, normAfter: nil,
+            delta: update.delta.floats)
+        let outcome: RecordOutcome
+        do {
+            outcome = try store.recordUpdate(submission)
+        } catch {
+            // Not stored, so not acknowledged: the client will send it again.
+            logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
+            send(.error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID)
+            return
+        }
+        send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
+        guard case .stored(let id) = outcome else {
+            logger.info("duplicate update acknowledged again", metadata: ["client": "\(client)", "update": "\(update.updateID)"])
+            return
+        }
+        pendingDeltas[id] = update.delta
+        let info = UpdateInfo(
+            id: id, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
+            samples: Int(clamping: update.sampleCount))
+        await perform(scheduler.handle(.updateArrived(info), now: now))
+    }
+
+    /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.
+    func replayPendingUpdates() async throws {
+        let pending = try store.pendingUpdates(run: runID)
+        guard !pending.isEmpty else { return }
+        logger.info("replaying acknowledged updates", metadata: ["count": "\(pending.count)"])
+        for update in pending {
+            guard let delta = update.delta, delta.count == network.parameterCount else {
+                try store.discardUpdates(run: runID, ids: [update.id])
+                continue
+            }
+            pendingDeltas[update.id] = FloatPayload(delta)
+            let info = UpdateInfo(
+                id: update.id, client: update.client, baseVersion: update.baseVersion, steps: update.steps,
+                samples: update.samples)
+            await perform(scheduler.handle(.updateArrived(info), now: now))
+        }
+    }
+
+    /// Sends without waiting; an unreachable peer (gone, or not yet reconnected) is logged by the socket.
+    func send(_ message: WireMessage, to routingID: [UInt8]) {
+        socket?.post([.bytes(routingID)] + WireCodec.encode(message))
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+import SextantML
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+/// The server daemon's core: binds a ROUTER, admits clients, feeds its scheduler with
+/// events and performs the actions it returns, checkpointing every aggregation.
+///
+/// An actor: messages, timers and liveness checks are handled one at a time, which is
+/// the single serial executor the scheduler's rules assume.
+public actor FederationServer {
+    public struct Summary: Sendable {
+        public var run: String
+        public var version: Int
+        public var accuracy: Double?
+        public var status: Run.Status
+        public var resumedFrom: Int?
+    }
+
+    let configuration: FederationConfiguration
+    let configurationText: String
+    let logger: Logger
+    let store: CheckpointStore
+    let runID: String
+    let architecture: ModelArchitecture
+    let fingerprint: String
+    let network: Network
+    let testSet: Dataset
+
+    var scheduler: any Scheduler
+    var model: [Float]
+    var accumulator: DeltaAccumulator
+    var clients: [String: ConnectedClient] = [:]
+    /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
+    var pendingDeltas: [Int64: FloatPayload] = [:]
+    var timers: [TimerID: Task<Void, Never>] = [:]
+    var lastAccuracy: Double?
+    var resumedFrom: Int?
+    var finalStatus: Run.Status?
+    var socket: SocketThread?
+    let started = ContinuousClock.now
+
+    /// A client the server has admitted.
+    struct ConnectedClient {
+        var routingID: [UInt8]
+        var samples: Int
+        var lastSeen: Double
+        var peer: String?
+    }
+
+    /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
+    public init(configuration: FederationConfiguration, configurationText: String, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.configurationText = configurationText
+        self.logger = logger
+        architecture = try configuration.architecture
+        testSet = try FederationData.loadTestSet(configuration.data)
+        network = architecture.makeNetwork(input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
+        fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        do {
+            store = try CheckpointStore(path: configuration.server.database, logger: logger)
+        } catch let error as StoreError {
+            throw RuntimeError(.storage, error.message)
+        }
+        accumulator = DeltaAccumulator(parameterCount: network.parameterCount)
+
+        let previous = try store.latestRun()
+        if let previous, previous.status != .completed {
+            guard previous.fingerprint == fingerprint else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database")
+            }
+            guard let checkpoint = try store.latestCheckpoint(run: previous.id) else {
+                throw RuntimeError(.storage, "run '\(previous.id)' has no checkpoint to resume from")
+            }
+            runID = previous.id
+            model = checkpoint.parameters
+            let state = try store.schedulerState(run: runID)
+            if let snapshot = state["scheduler"] {
+                scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
+            } else {
+                scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed, version: checkpoint.version)
+            }
+            guard scheduler.version == checkpoint.version else {
+                throw RuntimeError(
+                    .storage, "scheduler state is at version \(scheduler.version) but the last checkpoint is \(checkpoint.version)")
+            }
+            resumedFrom = checkpoint.version
+            lastAccuracy = checkpoint.metrics["accuracy"]
+            try store.markRun(id: runID, status: .running)
+        } else {
+            if let previous {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database")
+            }
+            runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
+            model = network.parameterVector()
+            scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
+            try store.saveSchedulerState(run: runID, state: ["scheduler": try scheduler.snapshot()])
+        }
+    }
+
+    /// Seconds since this process started: the scheduler's clock.
+    var now: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    var version: Int { scheduler.version }
+
+    /// Serves until the stopping rule is met or ``stop()`` is called.
+    public func run() async throws -> Summary {
+        let context = try ZMQContext()
+        let socket = try await SocketThread(
+            context: context,
+            configuration: .init(
+                type: .router,
+                options: [
+                    .routerMandatory(true), .routerHandover(true),
+                    .sendHighWaterMark(16), .receiveHighWaterMark(16),
+                    .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
+                    .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+                ],
+                bindEndpoints: [configuration.server.bind], name: "sextant-server"),
+            logger: logger)
+        self.socket = socket
+        logger.info(
+            "serving",
+            metadata: [
+                "run": "\(runID)", "bind": "\(socket.boundEndpoints.joined(separator: ","))",
+                "model": "\(fingerprint)", "version": "\(version)",
+                "resumed": "\(resumedFrom.map(String.init) ?? "no")",
+            ])
+        if resumedFrom != nil {
+            try await replayPendingUpdates()
+            await perform(scheduler.resume(now: now))
+        }
+        startLivenessChecks()
+        if finalStatus == nil { checkStoppingRule() }
+        for await frames in socket.messages {
+            await handle(frames)
+            if finalStatus != nil { break }
+        }
+        await shutdown()
+        return Summary(
+            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped, resumedFrom: resumedFrom)
+    }
+
+    /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
+    public func stop() async {
+        guard finalStatus == nil else { return }
+        logger.notice("stopping on request", metadata: ["version": "\(version)"])
+        finish(.stopped)
+    }
+
+    func finish(_ status: Run.Status) {
+        guard finalStatus == nil else { return }
+        finalStatus = status
+        let reason: ByeMessage.Reason = status == .completed ? .done : .shutdown
+        for client in clients.values {
+            send(.bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")), to: client.routingID)
+        }
+        do {
+            try store.markRun(id: runID, status: status)
+        } catch {
+            logger.error("could not mark the run \(status.rawValue): \(error)")
+        }
+        // End the message loop even if no further message arrives.
+        if let socket {
+            Task { await socket.shutdown() }
+        }
+    }
+
+    private func shutdown() async {
+        timers.values.forEach { $0.cancel() }
+        timers = [:]
+        // Give the goodbyes a moment to leave before the socket closes.
+        try? await Task.sleep(for: .milliseconds(200))
+        await socket?.shutdown()
+        socket = nil
+    }
+
+    private func startLivenessChecks() {
+        let timeout = configuration.server.clientTimeout
+        timers["liveness"] = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(min(1, timeout / 4)))
+                await self?.checkLiveness()
+            }
+        }
+    }
+
+    func checkLiveness() async {
+        let deadline = now - configuration.server.clientTimeout
+        for (name, client) in clients where client.lastSeen < deadline {
+            logger.warning("client silent, counting it as lost", metadata: ["client": "\(name)"])
+            clients[name] = nil
+            await perform(scheduler.handle(.lost(name), now: now))
+        }
+        checkStoppingRule()
+    }
+
+    func checkStoppingRule() {
+        guard finalStatus == nil else { return }
+        let stop = configuration.stop
+        if version >= stop.maxVersions {
+            logger.notice("reached the last version", metadata: ["version": "\(version)"])
+            finish(.completed)
+        } else if stop.targetAccuracy > 0, let accuracy = lastAccuracy, accuracy >= stop.targetAccuracy {
+            logger.notice("reached the target accuracy", metadata: ["accuracy": "\(accuracy)", "version": "\(version)"])
+            finish(.completed)
+        } else if stop.maxSeconds > 0, now >= stop.maxSeconds {
+            logger.notice("reached the time limit", metadata: ["seconds": "\(stop.maxSeconds)"])
+            finish(.completed)
+        }
+    }
+}

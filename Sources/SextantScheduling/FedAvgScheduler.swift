@@ -1,0 +1,143 @@
+import Foundation
+import SextantML
+
+/// Synchronous FedAvg (McMahan et al. 2017): rounds in which every participant trains the
+/// same number of local steps from the same model; the round ends when all participants
+/// have reported or at the round timeout, and the model moves by the sample-weighted mean
+/// of the deltas that arrived. Optional Poisson client sampling per round.
+public struct FedAvgScheduler: Scheduler, Codable {
+    public struct Configuration: Sendable, Codable, Equatable {
+        /// Clients that must have joined before the first round starts.
+        public var minimumClients: Int
+        public var localSteps: Int
+        /// Seconds a round waits for stragglers before aggregating what arrived.
+        public var roundTimeout: Double
+        public var weighting: Weighting
+        /// Probability that a client takes part in a round (1: all of them).
+        public var samplingRate: Double
+        public var seed: UInt64
+
+        public init(
+            minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
+            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1
+        ) {
+            self.minimumClients = minimumClients
+            self.localSteps = localSteps
+            self.roundTimeout = roundTimeout
+            self.weighting = weighting
+            self.samplingRate = samplingRate
+            self.seed = seed
+        }
+    }
+
+    public let configuration: Configuration
+    public private(set) var version: Int
+    /// Connected clients and their sample counts.
+    private var clients: [ClientID: Int] = [:]
+    /// The current round's participants and their weights (nil between rounds).
+    private var participants: [ClientID: Double]?
+    private var arrived: [UpdateInfo] = []
+    private var generator: SeededGenerator
+
+    static let roundTimer: TimerID = "fedavg-round"
+
+    public init(configuration: Configuration, version: Int = 0) {
+        self.configuration = configuration
+        self.version = version
+        generator = SeededGenerator(seed: configuration.seed)
+    }
+
+    public init(restoring data: Data) throws {
+        self = try JSONDecoder().decode(Self.self, from: data)
+    }
+
+    public func snapshot() throws -> Data {
+        try JSONEncoder().encode(self)
+    }
+
+    private var bucket: BucketID { "round-\(version)" }
+
+    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+        switch event {
+        case .joined(let client, let samples):
+            clients[client] = samples
+            guard let participants else {
+                return clients.count >= configuration.minimumClients ? startRound(now: now) : [.wait(client)]
+            }
+            // A participant that rejoins before reporting lost its task (or the server
+            // restarted): give it the round's task again.
+            if participants[client] != nil && !arrived.contains(where: { $0.client == client }) {
+                return [.assign(client, localSteps: configuration.localSteps)]
+            }
+            return [.wait(client)]
+
+        case .updateArrived(let update):
+            guard let participants, let weight = participants[update.client] else {
+                return [.discard(updateID: update.id, reason: "no round is waiting for this client")]
+            }
+            guard update.baseVersion == version else {
+                return [.discard(updateID: update.id, reason: "trained on version \(update.baseVersion), the round is on \(version)")]
+            }
+            guard !arrived.contains(where: { $0.client == update.client }) else {
+                return [.discard(updateID: update.id, reason: "the client already reported in this round")]
+            }
+            arrived.append(update)
+            var actions: [SchedulerAction] = [.accumulate(updateID: update.id, bucket: bucket, weight: weight)]
+            if arrived.count == participants.count {
+                actions += finishRound(now: now)
+            }
+            return actions
+
+        case .timerFired(let id):
+            guard id == Self.roundTimer, participants != nil else { return [] }
+            return arrived.isEmpty ? startRound(now: now) : finishRound(now: now)
+
+        case .lost(let client):
+            clients[client] = nil
+            guard var current = participants, current[client] != nil,
+                !arrived.contains(where: { $0.client == client })
+            else { return [] }
+            current[client] = nil
+            participants = current
+            if current.isEmpty { return startRound(now: now) }
+            return arrived.count == current.count ? finishRound(now: now) : []
+        }
+    }
+
+    public mutating func resume(now: Double) -> [SchedulerAction] {
+        participants == nil ? [] : [.setTimer(Self.roundTimer, at: now + configuration.roundTimeout)]
+    }
+
+    private mutating func finishRound(now: Double) -> [SchedulerAction] {
+        let total = arrived.reduce(0.0) { $0 + (participants?[$1.client] ?? 0) }
+        let aggregation = Aggregation(
+            newVersion: version + 1,
+            buckets: [BucketWeight(bucket: bucket, coefficient: total > 0 ? 1 / total : 0)],
+            updates: arrived.map { AppliedUpdate(id: $0.id, client: $0.client, staleness: 0) })
+        version += 1
+        return [.cancelTimer(Self.roundTimer), .aggregate(aggregation)] + startRound(now: now)
+    }
+
+    private mutating func startRound(now: Double) -> [SchedulerAction] {
+        arrived = []
+        guard clients.count >= configuration.minimumClients || (participants != nil && !clients.isEmpty) else {
+            participants = nil
+            return clients.keys.sorted().map { .wait($0) }
+        }
+        var chosen = clients.keys.sorted().filter { _ in
+            configuration.samplingRate >= 1 || generator.nextUnit() < configuration.samplingRate
+        }
+        if chosen.isEmpty, let any = clients.keys.sorted().randomElement(using: &generator) {
+            chosen = [any]
+        }
+        var weights: [ClientID: Double] = [:]
+        for client in chosen {
+            weights[client] = configuration.weighting == .equal ? 1 : Double(max(clients[client] ?? 1, 1))
+        }
+        participants = weights
+        let waiting = clients.keys.sorted().filter { weights[$0] == nil }
+        return chosen.map { .assign($0, localSteps: configuration.localSteps) }
+            + waiting.map { .wait($0) }
+            + [.setTimer(Self.roundTimer, at: now + configuration.roundTimeout)]
+    }
+}

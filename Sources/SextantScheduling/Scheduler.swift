@@ -1,0 +1,44 @@
+import Foundation
+
+/// A federated scheduler: a state machine driven by events and a clock, returning the
+/// actions the server performs. It knows nothing of sockets or storage, so the daemon and
+/// the virtual-clock simulator run the same code, and tests need no I/O.
+public protocol Scheduler: Sendable {
+    /// The model version the scheduler believes is current (incremented per aggregation).
+    var version: Int { get }
+
+    mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction]
+
+    /// Called once after a restored scheduler starts on a new clock (a restarted server):
+    /// re-arms the timers that the previous process had, measured from `now`.
+    mutating func resume(now: Double) -> [SchedulerAction]
+
+    /// The scheduler's state, to checkpoint with each aggregation and restore on restart.
+    func snapshot() throws -> Data
+}
+
+/// How a client's share of an aggregation is weighted.
+public enum Weighting: String, Sendable, Codable, CaseIterable {
+    /// In proportion to the client's number of training samples.
+    case samples
+    /// Every client counts the same.
+    case equal
+}
+
+/// The discount applied to an update trained on a model `staleness` versions old.
+public enum StalenessFunction: Sendable, Equatable, Codable {
+    case constant
+    /// `(tau + 1)^(-a)`
+    case polynomial(a: Double)
+    /// `1` if `tau <= b`, else `1 / (a (tau - b) + 1)`
+    case hinge(a: Double, b: Double)
+
+    public func callAsFunction(_ staleness: Int) -> Double {
+        let tau = Double(max(staleness, 0))
+        switch self {
+        case .constant: return 1
+        case .polynomial(let a): return pow(tau + 1, -a)
+        case .hinge(let a, let b): return tau <= b ? 1 : 1 / (a * (tau - b) + 1)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// What the scheduler asks the server to do, in order.
+public enum SchedulerAction: Sendable, Equatable {
+    /// Send the current global model to `client` with this many local steps.
+    case assign(ClientID, localSteps: Int)
+    /// Add `weight * delta(update)` into `bucket`; the delta itself may then be released.
+    case accumulate(updateID: Int64, bucket: BucketID, weight: Double)
+    /// Drop an update without applying it (its base model is unusable, or it was not expected).
+    case discard(updateID: Int64, reason: String)
+    /// `w += sum(coefficient * bucket)`, then the model version goes up by one. The listed
+    /// updates are thereby applied, each with its staleness.
+    case aggregate(Aggregation)
+    /// Call back with `.timerFired(id)` at time `at` (replacing a pending timer of that id).
+    case setTimer(TimerID, at: Double)
+    case cancelTimer(TimerID)
+    /// Tell `client` to wait: it has no work now and will be assigned later.
+    case wait(ClientID)
+}
+
+public struct Aggregation: Sendable, Equatable, Codable {
+    /// The version the model will have after this aggregation.
+    public var newVersion: Int
+    public var buckets: [BucketWeight]
+    public var updates: [AppliedUpdate]
+
+    public init(newVersion: Int, buckets: [BucketWeight], updates: [AppliedUpdate]) {
+        self.newVersion = newVersion
+        self.buckets = buckets
+        self.updates = updates
+    }
+}
+
+public struct BucketWeight: Sendable, Equatable, Codable {
+    public var bucket: BucketID
+    public var coefficient: Double
+
+    public init(bucket: BucketID, coefficient: Double) {
+        self.bucket = bucket
+        self.coefficient = coefficient
+    }
+}
+
+public struct AppliedUpdate: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var client: ClientID
+    public var staleness: Int
+
+    public init(id: Int64, client: ClientID, staleness: Int) {
+        self.id = id
+        self.client = client
+        self.staleness = staleness
+    }
+}
