@@ -14,7 +14,9 @@ extension SocketThread {
         /// Default 16.
         public var receiveBufferLimit: Int
         /// How long a send may wait for room (full high-water mark, peer not connected)
-        /// before it fails with `wouldBlock`. Default 10 s.
+        /// before it fails with `wouldBlock`. Default 10 s. Not for ROUTER sockets: there a
+        /// send to a peer whose queue is full fails at once, so that one slow client cannot
+        /// hold up the messages to all the others (updates are acked and retried anyway).
         public var sendTimeout: Duration
         /// Names the OS thread, for debuggers and logs.
         public var name: String

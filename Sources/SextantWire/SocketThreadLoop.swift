@@ -118,7 +118,9 @@ struct SocketThreadLoop {
         while backlogStart < backlog.count {
             let (command, completion) = backlog[backlogStart]
             let result = execute(command)
-            if case .failure(let error) = result, error.code == .wouldBlock {
+            // A ROUTER fails at once instead: waiting on one slow peer would hold up the
+            // replies to every other peer queued behind it.
+            if case .failure(let error) = result, error.code == .wouldBlock, configuration.type != .router {
                 let now = ContinuousClock.now
                 let since = blockedSince ?? now
                 if since.duration(to: now) < configuration.sendTimeout {
@@ -128,7 +130,7 @@ struct SocketThreadLoop {
             }
             blockedSince = nil
             backlogStart += 1
-            report(result, to: completion)
+            report(result, of: command, to: completion)
         }
     }
 
@@ -147,12 +149,16 @@ struct SocketThreadLoop {
         }
     }
 
-    private func report(_ result: Result<Void, WireError>, to completion: SocketCompletion?) {
+    private func report(_ result: Result<Void, WireError>, of command: SocketCommand, to completion: SocketCompletion?) {
         if let completion {
             completion(result)
         } else if case .failure(let error) = result {
             // Fire-and-forget sends: e.g. a ROUTER reply to a client that has gone away.
-            logger.warning("dropped a message the socket could not send", metadata: ["error": "\(error)"])
+            var metadata: Logger.Metadata = ["error": "\(error)"]
+            if configuration.type == .router, case .send(let frames) = command, case .bytes(let id)? = frames.first {
+                metadata["peer"] = "\(String(decoding: id, as: UTF8.self))"
+            }
+            logger.warning("dropped a message the socket could not send", metadata: metadata)
         }
     }
 

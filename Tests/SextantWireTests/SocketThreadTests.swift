@@ -39,6 +39,7 @@ struct SocketThreadTests {
         let received = try #require(await serverInbox.next())
         #expect(received[0].bytes == Array("client-1".utf8))
         #expect(received[1].peerAddress == "127.0.0.1")
+        #expect(received[1].userID == nil)  // no ZAP handler, so no authenticated identity
         #expect(try WireCodec.decode(received.dropFirst()) == .join(join))
 
         let model = (0..<1000).map { Float($0) * 0.5 }
