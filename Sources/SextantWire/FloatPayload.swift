@@ -65,6 +65,7 @@ public struct FloatPayload: Sendable {
 
     private static func copyLittleEndian(_ raw: UnsafeRawBufferPointer) -> [Float] {
         let count = raw.count / MemoryLayout<Float>.size
+        guard count > 0 else { return [] }
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             for index in 0..<count {
                 let bits = raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)
