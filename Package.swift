@@ -78,32 +78,36 @@ let package = Package(
         .executableTarget(
             name: "sextant-server",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantML", "SextantStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sextant-client",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantML", "SextantStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sextant-audit",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantML", "SextantStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantML", "SextantStore", "SextantWire", "SextantScheduling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

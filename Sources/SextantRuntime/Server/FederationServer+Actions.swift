@@ -10,7 +10,8 @@ extension FederationServer {
         for action in actions {
             switch action {
             case .assign(let client, let steps):
-                guard let target = clients[client] else { continue }
+                // After the last aggregation clients get a goodbye, not more work.
+                guard finalStatus == nil, let target = clients[client] else { continue }
                 let assignment = AssignmentMessage(
                     runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
                     learningRate: Float(configuration.training.learningRate),
@@ -18,7 +19,7 @@ extension FederationServer {
                     model: FloatPayload(model))
                 send(.assignment(assignment), to: target.routingID)
             case .wait(let client):
-                guard let target = clients[client] else { continue }
+                guard finalStatus == nil, let target = clients[client] else { continue }
                 send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .idle)), to: target.routingID)
             case .accumulate(let id, let bucket, let weight):
                 guard let delta = pendingDeltas.removeValue(forKey: id) else {

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SextantStore
+
+/// `sextant checkpoints list|export|verify DB`.
+struct CheckpointsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoints", abstract: "Inspect, export and verify a server's checkpoint database.",
+        subcommands: [List.self, Export.self, Verify.self])
+
+    static func open(_ path: String) throws -> CheckpointStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(code: .cannotOpen, "\(path): no such checkpoint database")
+        }
+        var logger = Logger(label: "sextant.checkpoints")
+        logger.logLevel = .warning
+        return try CheckpointStore(path: path, logger: logger)
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the runs and their checkpoints.")
+        @Argument(help: "The checkpoint database.") var database: String
+
+        func run() throws {
+            let store = try CheckpointsCommand.open(database)
+            for run in try store.runs() {
+                print("run \(run.id)  status \(run.status.rawValue)  model \(run.fingerprint)  started \(run.started)")
+                print("  version  created                    accuracy    loss   updates")
+                for summary in try store.checkpointSummaries(run: run.id) {
+                    let accuracy = summary.metrics["accuracy"].map { String(format: "%7.2f%%", $0 * 100) } ?? "       -"
+                    let loss = summary.metrics["loss"].map { String(format: "%7.4f", $0) } ?? "      -"
+                    let updates = summary.metrics["updates"].map { String(Int($0)) } ?? "-"
+                    print(String(format: "  %7d  %@  %@  %@  %6@", summary.version, "\(summary.created)" as NSString, accuracy as NSString, loss as NSString, updates as NSString))
+                }
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a checkpoint's model to a file.")
+        @Argument(help: "The checkpoint database.") var database: String
+        @Option(help: "Version to export (default: the latest).") var version: Int?
+        @Option(name: .customLong("run"), help: "Run id (default: the latest run).") var runID: String?
+        @Option(name: .shortAndLong, help: "Output model file.") var output: String
+
+        func run() throws {
+            let store = try CheckpointsCommand.open(database)
+            guard let runID = try runID ?? store.latestRun()?.id else {
+                throw StoreError(code: .notFound, "\(database): holds no run")
+            }
+            let file = try store.export(run: runID, version: version, to: URL(fileURLWithPath: output))
+            print("wrote \(output): run \(runID), version \(file.version), \(file.parameters.count) parameters")
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check SQLite integrity and every checkpoint's SHA-256.")
+        @Argument(help: "The checkpoint database.") var database: String
+
+        func run() throws {
+            let store = try CheckpointsCommand.open(database)
+            let report = try store.verify()
+            print(report)
+            if !report.isOK { throw ExitCode.failure }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import SextantRuntime
+
+/// `sextant launch`: a whole federation (or a fleet of clients) on this host.
+struct LaunchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Start a server and N clients on this host from one configuration, with one progress view.")
+
+    @Option(help: "The federation's YAML configuration.") var config: String
+    @Flag(help: "Start only the clients, against --server.") var clientsOnly = false
+    @Option(help: "Server endpoint for --clients-only (tcp://HOST:PORT).") var server: String?
+    @Option(help: "Clients to start (default: clients.count of the configuration).") var clients: Int?
+    @Option(help: "Directory for the processes' log files.") var logs = "out/logs"
+    @Option(help: "Directory holding sextant-server and sextant-client (default: next to this executable).")
+    var binDirectory: String?
+
+    func validate() throws {
+        if clientsOnly && server == nil { throw ValidationError("--clients-only needs --server tcp://HOST:PORT") }
+        if !clientsOnly && server != nil { throw ValidationError("--server is only for --clients-only") }
+        if let clients, clients <= 0 { throw ValidationError("--clients must be positive, got \(clients)") }
+    }
+
+    func run() async throws {
+        let configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
+        let count = clients ?? configuration.clients.count
+        guard count <= configuration.clients.count else {
+            throw RuntimeError(
+                .invalidConfiguration, "--clients \(count) exceeds clients.count \(configuration.clients.count), which the data is partitioned for")
+        }
+        let bin = binDirectory.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        if !clientsOnly {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: configuration.server.database).deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        let launcher = Launcher(
+            plan: .init(
+                configPath: config, binDirectory: bin, logDirectory: URL(fileURLWithPath: logs),
+                remoteServer: clientsOnly ? server : nil, clientCount: count))
+        print(
+            clientsOnly
+                ? "launching \(count) clients against \(server!)"
+                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(configuration.data.partition) partition); logs in \(logs)/")
+        let signals = SignalHandler { _ in launcher.terminateAll() }
+        let outcome = try await launcher.run(isTerminal: isatty(STDERR_FILENO) == 1)
+        withExtendedLifetime(signals) {}
+        if !outcome.failed.isEmpty {
+            print("failed: \(outcome.failed.joined(separator: ", ")) (see \(logs)/)")
+            throw ExitCode.failure
+        }
+        if !clientsOnly {
+            print("checkpoints in \(configuration.server.database); list them with: sextant checkpoints list \(configuration.server.database)")
+        }
+    }
+}
