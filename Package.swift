@@ -136,6 +136,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SextantIntegrationTests",
+            dependencies: ["SextantWire", "SextantStore", "SextantTestSupport"],
+            path: "IntegrationTests/SextantIntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SextantSchedulingTests",
             dependencies: ["SextantScheduling", "SextantTestSupport"],
             swiftSettings: swiftSettings
