@@ -1,0 +1,44 @@
+# Sextant: the two commands a newcomer needs are `make demo` and `make test`.
+SWIFT ?= swift
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist
+BIN := $(CURDIR)/.build/release
+DEMO_DIR := out/demo
+
+.PHONY: all deps release test demo bench clean
+
+all: release
+
+# Installs the Debian packages the build and the data need (skipped when present).
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+release: deps
+	$(SWIFT) build -c release
+
+# Unit tests (debug build, small data) and integration tests that start the real
+# release executables on loopback TCP.
+test: release
+	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
+
+# A server and four clients of different speeds train on Fashion-MNIST, checkpointing
+# every version; then the checkpoints are verified.
+demo: release
+	rm -rf $(DEMO_DIR)
+	$(BIN)/sextant launch --config configs/demo.yaml --logs $(DEMO_DIR)/logs
+	$(BIN)/sextant checkpoints list $(DEMO_DIR)/checkpoints.sqlite
+	$(BIN)/sextant checkpoints verify $(DEMO_DIR)/checkpoints.sqlite
+
+bench: release
+	$(BIN)/sextant bench train
+	$(BIN)/sextant bench aggregate
+	$(BIN)/sextant bench wire
+
+clean:
+	rm -rf .build out
