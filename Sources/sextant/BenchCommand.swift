@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
 import SextantML
+import SextantScheduling
+import SextantWire
+import Logging
 
 /// `sextant bench ...`: measurements of the hot paths against limits measured in the same run.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark the hot paths against this machine's own limits.",
-        subcommands: [BenchTrainCommand.self])
+        subcommands: [BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self])
 }
 
 struct BenchTrainCommand: ParsableCommand {
@@ -46,5 +49,54 @@ struct BenchTrainCommand: ParsableCommand {
                     format: "%-5@  %5d  %10.0f  %8.1f   %6.1f%%", r.model as NSString, r.batchSize, r.samplesPerSecond, r.gflops,
                     r.ratioOfPeak * 100))
         }
+    }
+}
+
+struct BenchAggregateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregate", abstract: "Aggregation throughput as a share of the measured memory bandwidth.")
+
+    @Option(help: "Model parameters.") var parameters = 10_000_000
+    @Option(help: "Deltas per aggregation.") var deltas = 8
+    @Option(help: "Repetitions (the median is reported).") var repetitions = 5
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        guard parameters > 0, deltas > 0, repetitions > 0 else {
+            throw ValidationError("--parameters, --deltas and --repetitions must be positive")
+        }
+        let result = AggregationBenchmark(parameters: parameters, deltas: deltas, repetitions: repetitions).run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print(String(format: "memory bandwidth (y += a x, %d floats): %.2f GB/s", parameters, result.memoryBandwidth))
+        print(String(format: "aggregation of %d deltas: %.2f GB/s = %.2f of memory bandwidth, %.2f ms per delta",
+                     deltas, result.aggregationBandwidth, result.ratio, result.secondsPerDelta * 1000))
+    }
+}
+
+struct BenchWireCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire", abstract: "A delta's round trip over loopback TCP as a share of raw libzmq throughput.")
+
+    @Option(help: "Parameters in the delta.") var parameters = 10_000_000
+    @Option(help: "Round trips per repetition.") var roundTrips = 4
+    @Option(help: "Repetitions (the median is reported).") var repetitions = 5
+
+    func run() async throws {
+        guard parameters > 0, roundTrips > 0, repetitions > 0 else {
+            throw ValidationError("--parameters, --round-trips and --repetitions must be positive")
+        }
+        var logger = Logger(label: "sextant.bench")
+        logger.logLevel = .warning
+        let benchmark = WireBenchmark(
+            configuration: .init(payloadCount: parameters, roundTripsPerRepetition: roundTrips, repetitions: repetitions),
+            logger: logger)
+        let result = try await benchmark.run()
+        print(String(format: "raw libzmq round trip (%d MB each way): %.2f GB/s", result.payloadBytes / 1_000_000, result.rawGigabytesPerSecond))
+        print(String(format: "sextant update + assignment round trip: %.2f GB/s = %.2f of raw", result.sextantGigabytesPerSecond, result.ratio))
     }
 }
