@@ -44,6 +44,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "SextantPrivacy",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - I/O libraries
 
         .target(
@@ -64,12 +70,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "SextantAudit",
+            dependencies: ["SextantML", "SextantStore"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Runtime and executables
 
         .target(
             name: "SextantRuntime",
             dependencies: [
-                "SextantML", "SextantScheduling", "SextantWire", "SextantStore",
+                "SextantML", "SextantScheduling", "SextantPrivacy", "SextantWire", "SextantStore", "SextantAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -139,6 +151,21 @@ let package = Package(
             name: "SextantIntegrationTests",
             dependencies: ["SextantWire", "SextantStore", "SextantTestSupport"],
             path: "IntegrationTests/SextantIntegrationTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantPrivacyTests",
+            dependencies: ["SextantPrivacy", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantAuditTests",
+            dependencies: ["SextantAudit", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantRuntimeTests",
+            dependencies: ["SextantRuntime", "SextantTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
