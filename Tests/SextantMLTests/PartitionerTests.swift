@@ -102,6 +102,28 @@ struct PartitionerTests {
         #expect(histograms(partition).contains { $0.contains(0) })
     }
 
+    @Test func dualDirichletConcentrationsControlSizesAndMixes() throws {
+        // alpha1 -> 0: the client weights w ~ Dir(alpha1 / m) put (almost) all mass on one
+        // client, whatever the class mixes.
+        let skewed = try Partitioner.dualDirichlet(alpha1: 1e-3, alpha2: 0.5).split(
+            labels: labels, classCount: 10, clients: 5, seed: 4)
+        #expect(skewed.clients.map(\.count).max()! > 1800)
+        // alpha1, alpha2 -> infinity: equal client weights and every class mix equal to the
+        // class frequencies, i.e. close to IID. With concentrations of 1e5 the draws deviate from
+        // their means by ~sqrt(1 / 1e5) relative: client sizes within 10 % of 400 and each
+        // client's count of class c within 10 % of n_c / 5 plus 2 for rounding.
+        let flat = try Partitioner.dualDirichlet(alpha1: 1e5, alpha2: 1e5).split(
+            labels: labels, classCount: 10, clients: 5, seed: 4)
+        let data = histograms(flat)
+        for client in 0..<5 {
+            #expect(abs(flat.clients[client].count - 400) < 40)
+            for c in 0..<10 {
+                let expected = Double(labels.filter { $0 == c }.count) / 5
+                #expect(abs(Double(data[client][c]) - expected) < 0.1 * expected + 2, "client \(client) class \(c)")
+            }
+        }
+    }
+
     @Test(arguments: schemes)
     func seedDeterminesThePartition(_ scheme: Partitioner) throws {
         let a = try scheme.split(labels: labels, classCount: 10, clients: 5, seed: 7)
