@@ -18,6 +18,9 @@ public enum FashionMNIST {
 
     /// Loads one split, pixels scaled to [0, 1] then standardised with ``normalization``.
     public static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws -> Dataset {
+        if let limit, limit < 0 {
+            throw SextantMLError(code: .invalidArgument, "example limit must not be negative, got \(limit)")
+        }
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw SextantMLError(
                 code: .fileNotFound,

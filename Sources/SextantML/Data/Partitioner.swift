@@ -45,7 +45,12 @@ public enum Partitioner: Sendable, Equatable {
         }
         var generator = SeededGenerator(seed: seed)
         var byClass = [[Int]](repeating: [], count: classCount)
-        for (index, label) in labels.enumerated() { byClass[Int(label)].append(index) }
+        for (index, label) in labels.enumerated() {
+            guard label >= 0, Int(label) < classCount else {
+                throw SextantMLError(code: .invalidArgument, "label \(label) of example \(index) is outside 0..<\(classCount)")
+            }
+            byClass[Int(label)].append(index)
+        }
         for c in byClass.indices { byClass[c].shuffle(using: &generator) }
 
         switch self {

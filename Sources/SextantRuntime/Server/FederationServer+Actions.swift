@@ -76,6 +76,14 @@ extension FederationServer {
             finish(.failed)
             return
         }
+        let retention = configuration.server
+        if retention.keepEvery > 1 {
+            do {
+                try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
+            } catch {
+                logger.error("could not prune old checkpoints: \(error)")
+            }
+        }
         let staleness = aggregation.updates.map(\.staleness)
         logger.info(
             "aggregated",
