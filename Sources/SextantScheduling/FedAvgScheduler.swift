@@ -4,7 +4,9 @@ import SextantML
 /// Synchronous FedAvg (McMahan et al. 2017): rounds in which every participant trains the
 /// same number of local steps from the same model; the round ends when all participants
 /// have reported or at the round timeout, and the model moves by the sample-weighted mean
-/// of the deltas that arrived. Optional Poisson client sampling per round.
+/// of the deltas that arrived. Optional Poisson client sampling per round. With
+/// `serverMomentum` > 0 it is FedAvgM (Hsu et al. 2019): each aggregation carries the
+/// momentum and the runtime steps the model by a velocity (see ``ServerOptimizer``).
 public struct FedAvgScheduler: Scheduler, Codable {
     public struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first round starts.
@@ -16,10 +18,12 @@ public struct FedAvgScheduler: Scheduler, Codable {
         /// Probability that a client takes part in a round (1: all of them).
         public var samplingRate: Double
         public var seed: UInt64
+        /// Server momentum beta: 0 is plain FedAvg, FedAvgM uses 0.9.
+        public var serverMomentum: Double
 
         public init(
             minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
-            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1
+            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0
         ) {
             self.minimumClients = minimumClients
             self.localSteps = localSteps
@@ -27,8 +31,28 @@ public struct FedAvgScheduler: Scheduler, Codable {
             self.weighting = weighting
             self.samplingRate = samplingRate
             self.seed = seed
+            self.serverMomentum = serverMomentum
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            minimumClients = try c.decode(Int.self, forKey: .minimumClients)
+            localSteps = try c.decode(Int.self, forKey: .localSteps)
+            roundTimeout = try c.decode(Double.self, forKey: .roundTimeout)
+            weighting = try c.decode(Weighting.self, forKey: .weighting)
+            samplingRate = try c.decode(Double.self, forKey: .samplingRate)
+            seed = try c.decode(UInt64.self, forKey: .seed)
+            // Absent from snapshots taken before FedAvgM existed.
+            serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? 0
         }
     }
+
+    /// `.fedavgm` when the configuration has server momentum, else `.fedavg`.
+    public var kind: SchedulerKind { configuration.serverMomentum > 0 ? .fedavgm : .fedavg }
 
     public let configuration: Configuration
     public private(set) var version: Int
@@ -48,11 +72,21 @@ public struct FedAvgScheduler: Scheduler, Codable {
     }
 
     public init(restoring data: Data) throws {
-        self = try JSONDecoder().decode(Self.self, from: data)
+        struct Header: Decodable { var kind: SchedulerKind? }
+        if (try? JSONDecoder().decode(Header.self, from: data))?.kind == nil {
+            // A snapshot from before snapshots were tagged: the bare state.
+            do {
+                self = try JSONDecoder().decode(Self.self, from: data)
+            } catch {
+                throw SchedulerError(.corruptSnapshot, "the fedavg scheduler state cannot be read: \(error)")
+            }
+        } else {
+            self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedavg, .fedavgm])
+        }
     }
 
     public func snapshot() throws -> Data {
-        try JSONEncoder().encode(self)
+        try TaggedSnapshot.encode(self, kind: kind)
     }
 
     private var bucket: BucketID { "round-\(version)" }
@@ -113,7 +147,8 @@ public struct FedAvgScheduler: Scheduler, Codable {
         let aggregation = Aggregation(
             newVersion: version + 1,
             buckets: [BucketWeight(bucket: bucket, coefficient: total > 0 ? 1 / total : 0)],
-            updates: arrived.map { AppliedUpdate(id: $0.id, client: $0.client, staleness: 0) })
+            updates: arrived.map { AppliedUpdate(id: $0.id, client: $0.client, staleness: 0) },
+            serverMomentum: configuration.serverMomentum > 0 ? configuration.serverMomentum : nil)
         version += 1
         return [.cancelTimer(Self.roundTimer), .aggregate(aggregation)] + startRound(now: now)
     }

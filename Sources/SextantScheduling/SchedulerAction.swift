@@ -21,11 +21,17 @@ public struct Aggregation: Sendable, Equatable, Codable {
     public var newVersion: Int
     public var buckets: [BucketWeight]
     public var updates: [AppliedUpdate]
+    /// Server momentum `beta` (FedAvgM), or nil for a plain step. With momentum the runtime
+    /// keeps a velocity `v` (zero at the start, saved with checkpoints) and does
+    /// `g = sum(coefficient * bucket); v = beta * v + g; w += v` instead of `w += g`;
+    /// ``ServerOptimizer`` implements exactly this.
+    public var serverMomentum: Double?
 
-    public init(newVersion: Int, buckets: [BucketWeight], updates: [AppliedUpdate]) {
+    public init(newVersion: Int, buckets: [BucketWeight], updates: [AppliedUpdate], serverMomentum: Double? = nil) {
         self.newVersion = newVersion
         self.buckets = buckets
         self.updates = updates
+        self.serverMomentum = serverMomentum
     }
 }
 

@@ -1,0 +1,466 @@
+import Foundation
+
+/// FedCompass (Li et al., ICLR 2024): semi-asynchronous federated learning that estimates
+/// each client's speed and gives it the number of local steps that makes it finish together
+/// with other clients of an *arrival group*, so one aggregation applies several updates
+/// without waiting for stragglers. The rules are those of DESIGN.md section 5.1.
+///
+/// Weights and coefficients. When client i's update arrives it is accumulated with weight
+/// `p_i`, its share of the federation: its samples over the samples of *every client the
+/// scheduler has ever seen join* (`weighting: samples`), or `1/N` over those N clients
+/// (`weighting: equal`), as the reference aggregator (APPFL `FedCompassAggregator`) uses
+/// `1/num_clients` of all clients, not of the group. Updates wait in buckets keyed by group
+/// and base version (`g<group>-v<base>`) or, when late, by base version alone (`late-v<base>`),
+/// so that updates with the same staleness share a bucket and none overwrites another.
+/// At aggregation each bucket gets coefficient `alpha * S(version - base)`, so the model
+/// moves by `sum_i alpha * S(tau_i) * p_i * delta_i` with `tau_i` measured when it is applied.
+///
+/// Rejoining. A client that is lost and comes back keeps its speed estimate: it is placed in
+/// an arrival group at once (a client whose speed was never measured gets a Qmax task, as
+/// a new client does). Its update already in a group buffer, if any, is still applied.
+///
+/// Clock. Times are the caller's clock. After a restore, the first call (``resume(now:)`` or
+/// ``handle(_:now:)``) maps the time of the last event before the snapshot to its `now`:
+/// every stored time shifts by the difference, so the downtime counts as zero.
+///
+/// `Sendable` value type; all state is `Codable` and goes into ``snapshot()``.
+public struct CompassScheduler: Scheduler, Codable {
+    public struct Configuration: Sendable, Codable, Equatable {
+        /// Clients that must have joined before the first tasks go out (all start together).
+        public var minimumClients: Int
+        /// Qmin: the fewest local steps a task may have.
+        public var minLocalSteps: Int
+        /// Qmax: the most local steps, and every client's first task.
+        public var maxLocalSteps: Int
+        /// m: weight of the newest speed measurement, `speed = (1 - m) speed + m s`.
+        public var speedMomentum: Double
+        /// lambda: a group's deadline is `now + lambda * q * speed` of the client that made it.
+        public var latestTimeFactor: Double
+        /// Server mixing rate alpha.
+        public var alpha: Double
+        public var staleness: StalenessFunction
+        public var weighting: Weighting
+
+        public init(
+            minimumClients: Int = 1, minLocalSteps: Int = 20, maxLocalSteps: Int = 100, speedMomentum: Double = 0.9,
+            latestTimeFactor: Double = 1.5, alpha: Double = 0.9, staleness: StalenessFunction = .polynomial(a: 0.5),
+            weighting: Weighting = .samples
+        ) {
+            self.minimumClients = minimumClients
+            self.minLocalSteps = minLocalSteps
+            self.maxLocalSteps = maxLocalSteps
+            self.speedMomentum = speedMomentum
+            self.latestTimeFactor = latestTimeFactor
+            self.alpha = alpha
+            self.staleness = staleness
+            self.weighting = weighting
+        }
+
+        /// Throws when the parameters cannot schedule anything.
+        public func validate() throws {
+            guard minimumClients > 0 else { throw invalid("minimumClients must be positive") }
+            guard minLocalSteps > 0, maxLocalSteps >= minLocalSteps else {
+                throw invalid("need 0 < minLocalSteps <= maxLocalSteps, got \(minLocalSteps) and \(maxLocalSteps)")
+            }
+            guard speedMomentum > 0, speedMomentum <= 1 else { throw invalid("speedMomentum must lie in (0, 1]") }
+            guard latestTimeFactor >= 1, latestTimeFactor.isFinite else { throw invalid("latestTimeFactor must be >= 1") }
+            guard alpha > 0, alpha.isFinite else { throw invalid("alpha must be positive") }
+        }
+
+        private func invalid(_ message: String) -> SchedulerError { SchedulerError(.invalidConfiguration, message) }
+    }
+
+    /// What the scheduler knows of one client.
+    struct ClientState: Codable, Equatable {
+        var samples: Int
+        /// Estimated seconds per local step; nil until the first arrival.
+        var speed: Double?
+        /// When the current task was assigned.
+        var startTime: Double?
+        /// Steps of the current task (Q).
+        var steps: Int = 0
+        /// The version the current task trains from.
+        var baseVersion: Int = 0
+        /// The arrival group of the current task, if any.
+        var group: Int?
+        var isConnected = true
+        /// Whether a task is out (an arrival then measures the speed).
+        var hasTask = false
+    }
+
+    /// An update accumulated in a bucket, waiting for its aggregation.
+    struct BufferedUpdate: Codable, Equatable {
+        var id: Int64
+        var client: ClientID
+        var baseVersion: Int
+    }
+
+    struct ArrivalGroup: Codable, Equatable {
+        var id: Int
+        var pending: [ClientID] = []
+        var arrived: [ClientID] = []
+        /// Ta
+        var expectedArrival: Double
+        /// Tmax
+        var latestArrival: Double
+        /// False once aggregated or past its deadline: members still pending will be late.
+        var isOpen = true
+        var updates: [BufferedUpdate] = []
+
+        var timer: TimerID { CompassScheduler.timerID(group: id) }
+    }
+
+    public let configuration: Configuration
+    public private(set) var version: Int
+    var clients: [ClientID: ClientState] = [:]
+    /// In creation order, which decides ties.
+    var groups: [ArrivalGroup] = []
+    var generalBuffer: [BufferedUpdate] = []
+    var nextGroupID = 0
+    var isStarted = false
+    /// The time of the last event.
+    var clock: Double = 0
+    /// Set by a restore: the next call shifts stored times to the new clock.
+    var needsClockShift = false
+
+    enum CodingKeys: String, CodingKey {
+        case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock
+    }
+
+    public init(configuration: Configuration = Configuration(), version: Int = 0) {
+        self.configuration = configuration
+        self.version = version
+    }
+
+    public init(restoring data: Data) throws {
+        self = try TaggedSnapshot<Self>.decode(data, expecting: [.compass])
+        needsClockShift = true
+    }
+
+    public func snapshot() throws -> Data {
+        try TaggedSnapshot.encode(self, kind: .compass)
+    }
+
+    static func timerID(group: Int) -> TimerID { "group-\(group)" }
+
+    // MARK: - Events
+
+    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+        var actions = advanceClock(to: now)
+        switch event {
+        case .joined(let client, let samples):
+            actions += join(client, samples: samples, now: now)
+        case .updateArrived(let update):
+            actions += arrive(update, now: now)
+        case .timerFired(let id):
+            if let index = groups.firstIndex(where: { $0.timer == id && $0.isOpen }) {
+                actions += expire(groupAt: index, now: now)
+            }
+        case .lost(let client):
+            actions += lose(client, now: now)
+        }
+        return actions
+    }
+
+    public mutating func resume(now: Double) -> [SchedulerAction] {
+        var actions = advanceClock(to: now)
+        for group in groups where group.isOpen {
+            actions.append(.setTimer(group.timer, at: group.latestArrival))
+        }
+        return actions
+    }
+
+    /// Shifts a restored state to the new clock, then closes the groups whose deadline has
+    /// passed without their timer having been handled (a timer that fires late, or a
+    /// restart), so that every decision sees the deadlines as they should have happened.
+    private mutating func advanceClock(to now: Double) -> [SchedulerAction] {
+        if needsClockShift {
+            shiftTimes(by: now - clock)
+            needsClockShift = false
+        }
+        clock = now
+        var actions: [SchedulerAction] = []
+        while let index = groups.firstIndex(where: { $0.isOpen && $0.latestArrival < now }) {
+            actions.append(.cancelTimer(groups[index].timer))
+            actions += expire(groupAt: index, now: now)
+        }
+        return actions
+    }
+
+    private mutating func shiftTimes(by offset: Double) {
+        guard offset != 0, offset.isFinite else { return }
+        for id in clients.keys {
+            if let start = clients[id]!.startTime { clients[id]!.startTime = start + offset }
+        }
+        for index in groups.indices {
+            groups[index].expectedArrival += offset
+            groups[index].latestArrival += offset
+        }
+        clock += offset
+    }
+
+    private mutating func join(_ client: ClientID, samples: Int, now: Double) -> [SchedulerAction] {
+        var actions: [SchedulerAction] = []
+        if var state = clients[client] {
+            state.samples = samples
+            state.isConnected = true
+            clients[client] = state
+            if let id = state.group, let group = groups.first(where: { $0.id == id }), group.arrived.contains(client) {
+                // Its update waits in the group buffer; it gets the model with the group.
+                return [.wait(client)]
+            }
+            // A rejoining client lost its task (or the server restarted): a new one.
+            actions += leaveGroup(client, now: now)
+        } else {
+            clients[client] = ClientState(samples: samples)
+        }
+        guard isStarted else {
+            let connected = clients.keys.sorted().filter { clients[$0]!.isConnected }
+            guard connected.count >= configuration.minimumClients else { return actions + [.wait(client)] }
+            isStarted = true
+            return actions + connected.flatMap { assignTask(to: $0, now: now) }
+        }
+        return actions + assignTask(to: client, now: now)
+    }
+
+    private mutating func arrive(_ update: UpdateInfo, now: Double) -> [SchedulerAction] {
+        let client = update.client
+        var state = clients[client] ?? ClientState(samples: update.samples)
+        state.isConnected = true
+        if let id = state.group, let group = groups.first(where: { $0.id == id }), group.arrived.contains(client) {
+            clients[client] = state
+            return [.discard(updateID: update.id, reason: "the client already reported for its task")]
+        }
+        // 1. The speed.
+        if state.hasTask, let start = state.startTime {
+            let measured = max((now - start) / Double(max(state.steps, 1)), Self.fastestSpeed)
+            let m = configuration.speedMomentum
+            state.speed = state.speed.map { (1 - m) * $0 + m * measured } ?? measured
+        }
+        state.hasTask = false
+        clients[client] = state
+        isStarted = true
+        let weight = configuration.weighting.share(of: client, samples: clients.mapValues(\.samples))
+        let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion)
+
+        guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }), groups[index].pending.contains(client)
+        else {
+            // 2. No group yet (first arrival): aggregate this update alone, at once.
+            clients[client]!.group = nil
+            let bucket = "solo-u\(update.id)"
+            let tau = max(version - update.baseVersion, 0)
+            let aggregation = Aggregation(
+                newVersion: version + 1,
+                buckets: [BucketWeight(bucket: bucket, coefficient: coefficient(staleness: tau))],
+                updates: [AppliedUpdate(id: update.id, client: client, staleness: tau)])
+            version += 1
+            return [.accumulate(updateID: update.id, bucket: bucket, weight: weight), .aggregate(aggregation)]
+                + assignTask(to: client, now: now)
+        }
+
+        if now > groups[index].latestArrival || !groups[index].isOpen {
+            // 3. Late: into the general buffer; the client gets a new group and the current model.
+            generalBuffer.append(buffered)
+            var actions: [SchedulerAction] = [
+                .accumulate(updateID: update.id, bucket: Self.lateBucket(base: update.baseVersion), weight: weight)
+            ]
+            actions += leaveGroup(client, now: now)
+            return actions + assignTask(to: client, now: now)
+        }
+
+        // 4. On time: into the group buffer; the last pending member triggers the aggregation.
+        groups[index].pending.removeAll { $0 == client }
+        groups[index].arrived.append(client)
+        groups[index].updates.append(buffered)
+        var actions: [SchedulerAction] = [
+            .accumulate(updateID: update.id, bucket: Self.groupBucket(group: id, base: update.baseVersion), weight: weight)
+        ]
+        if groups[index].pending.isEmpty {
+            actions.append(.cancelTimer(groups[index].timer))
+            actions += aggregate(groupAt: index, now: now)
+        }
+        return actions
+    }
+
+    private mutating func lose(_ client: ClientID, now: Double) -> [SchedulerAction] {
+        guard clients[client] != nil else { return [] }
+        clients[client]!.isConnected = false
+        clients[client]!.hasTask = false
+        if let id = clients[client]!.group, let group = groups.first(where: { $0.id == id }), group.arrived.contains(client) {
+            // Its update stays in the buffer and is applied with the group.
+            return []
+        }
+        return leaveGroup(client, now: now)
+    }
+
+    /// Removes a pending member; a group left with no pending member is aggregated (if
+    /// anyone arrived and its deadline has not passed) or dropped.
+    private mutating func leaveGroup(_ client: ClientID, now: Double) -> [SchedulerAction] {
+        guard let id = clients[client]?.group else { return [] }
+        clients[client]!.group = nil
+        guard let index = groups.firstIndex(where: { $0.id == id }) else { return [] }
+        groups[index].pending.removeAll { $0 == client }
+        guard groups[index].pending.isEmpty else { return [] }
+        if groups[index].isOpen {
+            let timer = groups[index].timer
+            if groups[index].arrived.isEmpty {
+                groups.remove(at: index)
+                return [.cancelTimer(timer)]
+            }
+            return [.cancelTimer(timer)] + aggregate(groupAt: index, now: now)
+        }
+        if groups[index].arrived.isEmpty { groups.remove(at: index) }
+        return []
+    }
+
+    /// The deadline: aggregate what arrived, or, if nothing did, close the group so that its
+    /// members are late when they come.
+    private mutating func expire(groupAt index: Int, now: Double) -> [SchedulerAction] {
+        guard groups[index].arrived.isEmpty else { return aggregate(groupAt: index, now: now) }
+        groups[index].isOpen = false
+        if groups[index].pending.isEmpty { groups.remove(at: index) }
+        return []
+    }
+
+    // MARK: - Aggregation
+
+    /// The group buffer plus the general buffer, each bucket discounted by its staleness;
+    /// then version += 1 and every arrived member, fastest first, gets a group and a task.
+    private mutating func aggregate(groupAt index: Int, now: Double) -> [SchedulerAction] {
+        let group = groups[index]
+        var buckets: [BucketWeight] = []
+        for base in Set(group.updates.map(\.baseVersion)).sorted() {
+            buckets.append(
+                BucketWeight(bucket: Self.groupBucket(group: group.id, base: base), coefficient: coefficient(staleness: version - base)))
+        }
+        for base in Set(generalBuffer.map(\.baseVersion)).sorted() {
+            buckets.append(BucketWeight(bucket: Self.lateBucket(base: base), coefficient: coefficient(staleness: version - base)))
+        }
+        let applied = (group.updates + generalBuffer).map {
+            AppliedUpdate(id: $0.id, client: $0.client, staleness: max(version - $0.baseVersion, 0))
+        }
+        var actions: [SchedulerAction] = [.aggregate(Aggregation(newVersion: version + 1, buckets: buckets, updates: applied))]
+        version += 1
+        generalBuffer = []
+
+        groups[index].isOpen = false
+        groups[index].arrived = []
+        groups[index].updates = []
+        if groups[index].pending.isEmpty { groups.remove(at: index) }
+
+        for client in group.arrived { clients[client]?.group = nil }
+        let fastestFirst = group.arrived.sorted {
+            let a = clients[$0]?.speed ?? .infinity
+            let b = clients[$1]?.speed ?? .infinity
+            return a != b ? a < b : $0 < $1
+        }
+        for client in fastestFirst where clients[client]?.isConnected == true {
+            actions += assignTask(to: client, now: now)
+        }
+        return actions
+    }
+
+    private func coefficient(staleness: Int) -> Double {
+        configuration.alpha * configuration.staleness(max(staleness, 0))
+    }
+
+    static func groupBucket(group: Int, base: Int) -> BucketID { "g\(group)-v\(base)" }
+    static func lateBucket(base: Int) -> BucketID { "late-v\(base)" }
+    /// A floor on speed estimates, so that an instantaneous task cannot divide by zero.
+    static let fastestSpeed = 1e-9
+
+    // MARK: - Assignment
+
+    /// Sends `client` the current model: into an arrival group if its speed is known, else
+    /// (a first task) Qmax steps with no group.
+    private mutating func assignTask(to client: ClientID, now: Double) -> [SchedulerAction] {
+        guard var state = clients[client], state.isConnected else { return [] }
+        state.startTime = now
+        state.baseVersion = version
+        state.hasTask = true
+        state.group = nil
+        guard let speed = state.speed else {
+            state.steps = configuration.maxLocalSteps
+            clients[client] = state
+            return [.assign(client, localSteps: state.steps)]
+        }
+        clients[client] = state
+        let qmin = configuration.minLocalSteps
+        let qmax = configuration.maxLocalSteps
+
+        // Join: the feasible existing group with the most steps (ties: the later group).
+        var joined: (index: Int, steps: Int)?
+        for (index, group) in groups.enumerated() where group.isOpen {
+            let q = Self.steps(in: group.expectedArrival - now, speed: speed)
+            if q >= qmin, q <= qmax, q >= (joined?.steps ?? .min) { joined = (index, q) }
+        }
+        if let joined {
+            groups[joined.index].pending.append(client)
+            clients[client]!.group = groups[joined.index].id
+            clients[client]!.steps = joined.steps
+            return [.assign(client, localSteps: joined.steps)]
+        }
+
+        // Create: aim just after the fastest member of a live group could finish a Qmax task
+        // after that group's deadline.
+        var best: Int?
+        for group in groups where group.isOpen && now < group.latestArrival {
+            guard let fastest = (group.pending + group.arrived).compactMap({ clients[$0]?.speed }).min() else { continue }
+            let estimate = group.latestArrival + fastest * Double(qmax)
+            let q = Self.steps(in: estimate - now, speed: speed)
+            if q <= qmax { best = max(best ?? q, q) }
+        }
+        var q = best ?? qmax
+        if let best, best >= 0, best < qmin { q = qmin }
+        q = min(max(q, qmin), qmax)
+        let id = nextGroupID
+        nextGroupID += 1
+        let duration = Double(q) * speed
+        groups.append(
+            ArrivalGroup(
+                id: id, pending: [client], expectedArrival: now + duration,
+                latestArrival: now + configuration.latestTimeFactor * duration))
+        clients[client]!.group = id
+        clients[client]!.steps = q
+        return [.assign(client, localSteps: q), .setTimer(Self.timerID(group: id), at: groups.last!.latestArrival)]
+    }
+
+    /// `floor(seconds / speed)`, kept within Int range.
+    static func steps(in seconds: Double, speed: Double) -> Int {
+        let q = (seconds / max(speed, fastestSpeed)).rounded(.down)
+        guard q.isFinite else { return q > 0 ? Int(1e9) : -Int(1e9) }
+        return Int(min(max(q, -1e9), 1e9))
+    }
+}
+
+// MARK: - Inspection (tests and the simulator's reports)
+
+extension CompassScheduler {
+    /// A group as seen from outside.
+    public struct GroupSummary: Sendable, Equatable {
+        public var id: Int
+        public var pending: [ClientID]
+        public var arrived: [ClientID]
+        public var expectedArrival: Double
+        public var latestArrival: Double
+        public var isOpen: Bool
+    }
+
+    /// The arrival groups, in creation order.
+    public var arrivalGroups: [GroupSummary] {
+        groups.map {
+            GroupSummary(
+                id: $0.id, pending: $0.pending, arrived: $0.arrived, expectedArrival: $0.expectedArrival,
+                latestArrival: $0.latestArrival, isOpen: $0.isOpen)
+        }
+    }
+
+    /// The estimated seconds per step of `client`, nil before its first arrival.
+    public func estimatedSpeed(of client: ClientID) -> Double? { clients[client]?.speed }
+
+    /// The arrival group of `client`'s current task.
+    public func group(of client: ClientID) -> Int? { clients[client]?.group }
+
+    /// Updates waiting in the general buffer (late arrivals), as (update id, base version).
+    public var lateUpdates: [(id: Int64, baseVersion: Int)] { generalBuffer.map { ($0.id, $0.baseVersion) } }
+}
