@@ -1,0 +1,66 @@
+/// The YAML configuration a test writes for its federation (the keys of configs/demo.yaml),
+/// with defaults sized for a run of a few seconds to a few tens of seconds on 2 cores.
+struct TestConfiguration {
+    var name: String
+    var seed = 7
+    var model = "mlp"
+    var dataDirectory: String
+    var partition = "iid"
+    /// Training examples shared among the clients (0: all 60 000).
+    var trainingLimit = 20_000
+    /// Test examples the server evaluates after each aggregation.
+    var evaluationLimit = 2_000
+    var learningRate = 0.02
+    var batchSize = 64
+    var momentum = 0.9
+    var minClients = 4
+    var localSteps = 20
+    var roundTimeout = 60.0
+    var maxVersions = 30
+    var targetAccuracy = 0.0
+    var bind: String
+    var database: String
+    var clientTimeout = 30.0
+    var maxUpdateNorm = 1_000.0
+    var clientCount = 4
+    var meanTimePerStep = 0.0
+    var speedDistribution = "fixed"
+
+    var yaml: String {
+        """
+        run:
+          name: \(name)
+          seed: \(seed)
+        model: \(model)
+        data:
+          dataset: fashion-mnist
+          directory: \(dataDirectory)
+          partition: \(partition)
+          training_limit: \(trainingLimit)
+          evaluation_limit: \(evaluationLimit)
+        training:
+          learning_rate: \(learningRate)
+          batch_size: \(batchSize)
+          momentum: \(momentum)
+        scheduler:
+          kind: fedavg
+          min_clients: \(minClients)
+          local_steps: \(localSteps)
+          round_timeout: \(roundTimeout)
+        stop:
+          max_versions: \(maxVersions)
+          target_accuracy: \(targetAccuracy)
+        server:
+          bind: \(bind)
+          database: \(database)
+          client_timeout: \(clientTimeout)
+          max_update_norm: \(maxUpdateNorm)
+        clients:
+          count: \(clientCount)
+          mean_time_per_step: \(meanTimePerStep)
+          speed_distribution: \(speedDistribution)
+          threads: 1
+
+        """
+    }
+}
