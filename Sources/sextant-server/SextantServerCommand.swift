@@ -28,7 +28,8 @@ struct SextantServerCommand: AsyncParsableCommand {
         let summary = try await server.run()
         withExtendedLifetime(signals) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
-        print("run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy)")
+        print(
+            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
         if summary.status == .failed { throw ExitCode.failure }
     }
 }

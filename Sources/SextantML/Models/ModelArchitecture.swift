@@ -7,6 +7,9 @@ public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     /// conv 5x5x32, maxpool 2, conv 5x5x64, maxpool 2, fc 512, fc 10: the CNN of the
     /// FedCompass MNIST experiments.
     case cnn
+    /// 784-4096-1700-10, about 10.2M parameters: for measuring the system at a realistic
+    /// model size (wire, aggregation, checkpoints, server memory).
+    case mlpLarge = "mlp-large"
 
     /// Parses a name, with an error that lists the known models.
     public init(name: String) throws {
@@ -29,6 +32,13 @@ public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
                 Linear(inputs: shape.count, outputs: 200), ReLU(shape: FeatureShape(channels: 200)),
                 Linear(inputs: 200, outputs: 200), ReLU(shape: FeatureShape(channels: 200)),
                 Linear(inputs: 200, outputs: classCount),
+            ]
+        case .mlpLarge:
+            return [
+                Flatten(shape: shape),
+                Linear(inputs: shape.count, outputs: 4096), ReLU(shape: FeatureShape(channels: 4096)),
+                Linear(inputs: 4096, outputs: 1700), ReLU(shape: FeatureShape(channels: 1700)),
+                Linear(inputs: 1700, outputs: classCount),
             ]
         case .cnn:
             let conv1 = Conv2d(input: shape, outChannels: 32, kernel: 5)

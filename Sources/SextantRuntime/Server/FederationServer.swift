@@ -17,6 +17,8 @@ public actor FederationServer {
         public var accuracy: Double?
         public var status: Run.Status
         public var resumedFrom: Int?
+        /// The process's peak resident memory, in bytes.
+        public var peakMemory: Int
     }
 
     let configuration: FederationConfiguration
@@ -148,8 +150,11 @@ public actor FederationServer {
             if finalStatus != nil { break }
         }
         await shutdown()
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(
-            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped, resumedFrom: resumedFrom)
+            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped, resumedFrom: resumedFrom,
+            peakMemory: usage.ru_maxrss * 1024)
     }
 
     /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
