@@ -88,13 +88,15 @@ final class FederationFixture {
 
     // MARK: - Waiting
 
-    /// Polls `condition` every 100 ms until it holds (true) or `timeout` passes (false).
-    func wait(timeout: Duration, until condition: () throws -> Bool) async throws -> Bool {
+    /// Polls `condition` until it holds (true) or `timeout` passes (false).
+    func wait(
+        timeout: Duration, every interval: Duration = .milliseconds(100), until condition: () throws -> Bool
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             if try condition() { return true }
             guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: interval)
         }
     }
 
