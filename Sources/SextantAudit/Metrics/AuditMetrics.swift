@@ -1,0 +1,88 @@
+/// Everything the audit reports about one attack's scores on the evaluated subjects
+/// (DESIGN.md section 8). Sendable and Codable (the JSON report embeds it).
+public struct AuditMetrics: Sendable, Equatable, Codable {
+    /// How the metrics are computed; the defaults are the report's.
+    public struct Configuration: Sendable, Equatable, Codable {
+        /// Bootstrap resamples of the AUC interval.
+        public var bootstrapResamples = 1000
+        /// Coverage of the AUC interval and of each Clopper-Pearson bound.
+        public var confidence = 0.95
+        /// Seed of the bootstrap.
+        public var seed: UInt64 = 0
+        /// The delta of the empirical epsilon bound.
+        public var delta = 1e-5
+        /// The false-positive rates at which the TPR is reported.
+        public var lowFalsePositiveRates = [0.1, 0.01, 0.001]
+
+        public init() {}
+    }
+
+    /// The TPR at one low FPR, or a note saying why it cannot be resolved.
+    public struct LowFalsePositiveRate: Sendable, Equatable, Codable {
+        public var falsePositiveRate: Double
+        public var truePositiveRate: Double?
+        public var note: String?
+    }
+
+    public var members: Int
+    public var nonMembers: Int
+    public var auc: Double
+    public var aucInterval: ClosedRange<Double>
+    public var roc: ROCCurve
+    public var lowFalsePositiveRates: [LowFalsePositiveRate]
+    /// max(TPR - FPR) over thresholds.
+    public var advantage: Double
+    /// The rule with the threshold calibrated on the known subjects, if there was one.
+    public var calibrated: ThresholdOutcome?
+    /// The rule with the best balanced accuracy in hindsight (an upper bound).
+    public var hindsight: ThresholdOutcome
+    /// The bound at the calibrated threshold (valid at `confidence`).
+    public var calibratedEpsilon: EmpiricalEpsilon?
+    /// The largest bound over all thresholds (optimistic).
+    public var hindsightEpsilon: EmpiricalEpsilon
+
+    /// Metrics of `scores` (higher means "member") with true membership `isMember`;
+    /// `calibratedThreshold` comes from the known subjects. Throws unless there is at
+    /// least one member and one non-member.
+    public init(
+        scores: [Double], isMember: [Bool], calibratedThreshold: Double?,
+        configuration: Configuration = Configuration()
+    ) throws {
+        let roc = ROCCurve(scores: scores, isMember: isMember)
+        guard roc.positives > 0, roc.negatives > 0,
+            let auc = AreaUnderCurve.compute(scores: scores, isMember: isMember),
+            let interval = AreaUnderCurve.bootstrapInterval(
+                scores: scores, isMember: isMember, resamples: configuration.bootstrapResamples,
+                confidence: configuration.confidence, seed: configuration.seed)
+        else {
+            throw AuditError(
+                .insufficientSubjects,
+                "the evaluated subjects need members and non-members (have \(isMember.filter { $0 }.count) members, \(isMember.filter { !$0 }.count) non-members)")
+        }
+        members = roc.positives
+        nonMembers = roc.negatives
+        self.auc = auc
+        aucInterval = interval
+        self.roc = roc
+        lowFalsePositiveRates = configuration.lowFalsePositiveRates.map { rate in
+            if let tpr = roc.truePositiveRate(atFalsePositiveRate: rate) {
+                return LowFalsePositiveRate(falsePositiveRate: rate, truePositiveRate: tpr, note: nil)
+            }
+            let needed = Int((1 / rate).rounded(.up))
+            return LowFalsePositiveRate(
+                falsePositiveRate: rate, truePositiveRate: nil,
+                note: "needs at least \(needed) non-members, have \(roc.negatives)")
+        }
+        let best = roc.bestAdvantage
+        advantage = best.advantage
+        hindsight = ThresholdOutcome(threshold: best.point.threshold, scores: scores, isMember: isMember)
+        hindsightEpsilon = EmpiricalEpsilon.best(
+            over: roc, delta: configuration.delta, confidence: configuration.confidence)
+        if let calibratedThreshold {
+            let outcome = ThresholdOutcome(threshold: calibratedThreshold, scores: scores, isMember: isMember)
+            calibrated = outcome
+            calibratedEpsilon = EmpiricalEpsilon(
+                outcome, delta: configuration.delta, confidence: configuration.confidence)
+        }
+    }
+}

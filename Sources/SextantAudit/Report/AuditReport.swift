@@ -1,0 +1,114 @@
+import Foundation
+
+/// The outcome of a subject membership audit: what was audited, both attacks' scores and
+/// metrics, and the loss trajectories. Sendable and Codable (`--json` writes it).
+public struct AuditReport: Sendable, Codable {
+    /// The audited run.
+    public struct RunInfo: Sendable, Codable {
+        public var id: String
+        public var fingerprint: String
+        /// The run's configuration text as stored with it.
+        public var config: String
+        /// Checkpoints stored for the run.
+        public var storedCheckpoints: Int
+        /// The accountant's epsilon stored with the latest checkpoint; nil: not private.
+        public var accountantEpsilon: Double?
+
+        public init(id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?) {
+            self.id = id
+            self.fingerprint = fingerprint
+            self.config = config
+            self.storedCheckpoints = storedCheckpoints
+            self.accountantEpsilon = accountantEpsilon
+        }
+    }
+
+    /// One subject: its true membership and whether the attacker knew it.
+    public struct SubjectInfo: Sendable, Codable, Equatable {
+        public var id: Int32
+        public var member: Bool
+        public var known: Bool
+    }
+
+    /// One evaluated subject's score.
+    public struct SubjectScore: Sendable, Codable, Equatable {
+        public var id: Int32
+        public var member: Bool
+        public var score: Double
+    }
+
+    /// One attack's result on the evaluated (not known) subjects.
+    public struct AttackResult: Sendable, Codable {
+        public var attack: MembershipAttack
+        /// For the trajectory attack: the statistic used.
+        public var statistic: TrajectoryStatistic?
+        /// How the score was chosen, in words.
+        public var method: String
+        /// For the trajectory attack: each candidate statistic's AUC on the known subjects.
+        public var knownSubjectAUCs: [String: Double]?
+        public var scores: [SubjectScore]
+        public var metrics: AuditMetrics
+    }
+
+    public var generated: Date
+    public var run: RunInfo
+    public var subjects: [SubjectInfo]
+    public var metricsConfiguration: AuditMetrics.Configuration
+    public var attacks: [AttackResult]
+    public var trajectories: LossTrajectories
+
+    public var knownSubjectCount: Int { subjects.filter(\.known).count }
+    public var evaluatedMembers: Int { subjects.filter { !$0.known && $0.member }.count }
+    public var evaluatedNonMembers: Int { subjects.filter { !$0.known && !$0.member }.count }
+
+    /// The attack with the highest AUC.
+    public var strongestAttack: AttackResult? {
+        attacks.max { $0.metrics.auc < $1.metrics.auc }
+    }
+
+    /// The attacks whose AUC is above `threshold` (the `--fail-above-auc` gate).
+    public func attacks(withAUCAbove threshold: Double) -> [AttackResult] {
+        attacks.filter { $0.metrics.auc > threshold }
+    }
+
+    /// The plain-language conclusion.
+    public var verdict: String {
+        guard let strongest = strongestAttack else { return "No attack could be evaluated." }
+        let m = strongest.metrics
+        let known = knownSubjectCount
+        let who = known > 0 ? "An attacker who knows \(known) subjects' membership" : "An attacker"
+        var text = "\(who) can tell members from non-members with AUC \(format(m.auc)) [\(format(m.aucInterval.lowerBound)), \(format(m.aucInterval.upperBound))] (\(strongest.attack.title.lowercased()) attack, \(m.members + m.nonMembers) subjects evaluated)"
+        if m.aucInterval.lowerBound > 0.5 {
+            text += ": the federation leaks measurable information about individual subjects."
+        } else {
+            text += ": no leakage is detectable with this many subjects; this is not a proof of privacy."
+        }
+        let empirical = attacks.map { $0.metrics.calibratedEpsilon?.lowerBound ?? 0 }.max() ?? 0
+        if let epsilon = run.accountantEpsilon {
+            if empirical > epsilon {
+                text += " The empirical epsilon lower bound \(format(empirical)) exceeds the accountant's epsilon \(format(epsilon)) (record/client level; a subject with records in several silos may get less protection): check the privacy configuration."
+            } else {
+                text += " The empirical epsilon lower bound \(format(empirical)) is consistent with the accountant's epsilon \(format(epsilon))."
+            }
+        } else {
+            text += " The run was trained without differential privacy (no accountant epsilon); the empirical epsilon lower bound is \(format(empirical))."
+        }
+        return text
+    }
+
+    /// The report as JSON (infinite thresholds as the strings "Infinity" / "-Infinity").
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try encoder.encode(self)
+    }
+}
+
+/// Three decimals, for reports.
+func format(_ value: Double, digits: Int = 3) -> String {
+    guard value.isFinite else { return value > 0 ? "inf" : value < 0 ? "-inf" : "nan" }
+    return String(format: "%.\(digits)f", value)
+}
