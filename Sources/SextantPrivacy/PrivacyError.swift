@@ -1,0 +1,28 @@
+/// An error raised by the privacy module: a machine-readable ``Code`` and a message that
+/// says what was wrong and what would be accepted, so that a user can fix a configuration
+/// without reading the source.
+///
+/// `Sendable`: a plain value.
+public struct PrivacyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public enum Code: String, Sendable, Equatable {
+        /// A parameter is outside its domain (negative clip norm, sampling rate above 1, ...).
+        case invalidArgument
+        /// A privacy configuration is inconsistent or unsafe; the message names the key.
+        case invalidConfiguration
+        /// A privacy target cannot be met by any noise level (epsilon below the conversion's floor).
+        case unreachableTarget
+        /// The operating system's random source could not be read.
+        case randomSourceUnavailable
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
