@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "sextant-audit",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore",
+                "SextantRuntime", "SextantML", "SextantStore", "SextantAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

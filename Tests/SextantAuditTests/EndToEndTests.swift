@@ -18,14 +18,14 @@ struct EndToEndTests {
         configuration.subjects = 60
         configuration.clients = 3
         configuration.recordsPerSubject = 8
-        configuration.auditSamplesPerSubject = 8
+        configuration.auditSamplesPerSubject = 10
         configuration.silosPerSubject = 2
-        configuration.seed = 11
+        configuration.seed = 21
         var tabular = SubjectFederationGenerator.Tabular()
-        tabular.features = 40
+        tabular.features = 60
         tabular.classCount = 4
         tabular.separation = 1.5
-        tabular.subjectShift = 1.5
+        tabular.subjectShift = 3
         return try SubjectFederationGenerator(configuration: configuration).makeTabular(tabular)
     }
 
@@ -40,6 +40,8 @@ struct EndToEndTests {
             clients: federation.clients, store: store, runID: "subjects", config: "rounds: 8\n")
     }
 
+    /// With these settings the two attacks reach AUC 0.68-0.81 over data seeds 21-24
+    /// (0.72 and 0.73 at seed 21); 0.6 leaves room for platform differences in rounding.
     @Test func auditFindsOverfittedMembers() throws {
         let federation = try Self.makeFederation()
         let directory = try TemporaryDirectory(prefix: "sextant-audit-e2e")

@@ -51,7 +51,7 @@ public struct SubjectFederationGenerator: Sendable {
         public var classCount = 4
         public var separation = 2.0
         /// Size of the personal shift relative to the spread of the class means.
-        public var subjectShift = 1.0
+        public var subjectShift = 2.0
         /// Standard deviation of a record around its subject's class mean.
         public var recordNoise = 1.0
 

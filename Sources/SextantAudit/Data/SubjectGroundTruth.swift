@@ -54,7 +54,7 @@ public struct SubjectGroundTruth: Sendable, Equatable, Codable {
 
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
             try encoder.encode(self).write(to: url, options: .atomic)
         } catch {

@@ -105,22 +105,23 @@ struct SVGPlot {
     func render() -> String {
         var parts: [String] = []
         parts.append(
-            "<svg class=\"plot\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">")
+            "<svg class=\"plot\" font-family=\"sans-serif\" font-size=\"11\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">")
+        parts.append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>")
         parts.append("<title>\(escapeHTML(title))</title>")
         parts.append("<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" class=\"plot-title\">\(escapeHTML(title))</text>")
         let (left, right) = (margin.left, margin.left + plotWidth)
         let (top, bottom) = (margin.top, margin.top + plotHeight)
         for tick in ticks(x) {
             let p = px(tick)
-            parts.append("<line x1=\"\(f(p))\" y1=\"\(f(top))\" x2=\"\(f(p))\" y2=\"\(f(bottom))\" class=\"grid\"/>")
+            parts.append("<line x1=\"\(f(p))\" y1=\"\(f(top))\" x2=\"\(f(p))\" y2=\"\(f(bottom))\" stroke=\"#e6e6e6\"/>")
             parts.append("<text x=\"\(f(p))\" y=\"\(f(bottom + 14))\" text-anchor=\"middle\" class=\"tick\">\(tickLabel(tick, x))</text>")
         }
         for tick in ticks(y) {
             let p = py(tick)
-            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(p))\" x2=\"\(f(right))\" y2=\"\(f(p))\" class=\"grid\"/>")
+            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(p))\" x2=\"\(f(right))\" y2=\"\(f(p))\" stroke=\"#e6e6e6\"/>")
             parts.append("<text x=\"\(f(left - 5))\" y=\"\(f(p + 4))\" text-anchor=\"end\" class=\"tick\">\(tickLabel(tick, y))</text>")
         }
-        parts.append("<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" class=\"frame\"/>")
+        parts.append("<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#999999\"/>")
         parts.append(contentsOf: body)
         parts.append("<text x=\"\(f((left + right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" class=\"axis\">\(escapeHTML(x.label))</text>")
         parts.append(
