@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
         guard FileManager.default.fileExists(atPath: db) else {
-            throw ValidationError("checkpoint database \(db) does not exist")
+            throw AuditError(.noCheckpoints, "checkpoint database \(db) does not exist")
         }
         let auditURL = URL(fileURLWithPath: auditSet)
         let truthURL =
