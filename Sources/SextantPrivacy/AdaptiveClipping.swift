@@ -80,20 +80,25 @@ public struct AdaptiveClipping: Sendable, Equatable {
     ///   outside (0, 1), a non-positive σ_b, or `z >= 2σ_b`.
     public init(configuration: Configuration, noiseMultiplier: Double, clientsPerRound: Int) throws(PrivacyError) {
         guard clientsPerRound >= 1 else {
-            throw PrivacyError(.invalidConfiguration, "adaptive clipping needs at least one client per round, got \(clientsPerRound)")
+            throw PrivacyError(
+                .invalidConfiguration, "adaptive clipping needs at least one client per round, got \(clientsPerRound)")
         }
         guard configuration.initialClipNorm > 0, configuration.initialClipNorm.isFinite else {
-            throw PrivacyError(.invalidConfiguration, "initialClipNorm must be finite and > 0, got \(configuration.initialClipNorm)")
+            throw PrivacyError(
+                .invalidConfiguration, "initialClipNorm must be finite and > 0, got \(configuration.initialClipNorm)")
         }
         guard configuration.targetQuantile > 0, configuration.targetQuantile < 1 else {
-            throw PrivacyError(.invalidConfiguration, "targetQuantile must be in (0, 1), got \(configuration.targetQuantile)")
+            throw PrivacyError(
+                .invalidConfiguration, "targetQuantile must be in (0, 1), got \(configuration.targetQuantile)")
         }
         guard configuration.learningRate > 0, configuration.learningRate.isFinite else {
-            throw PrivacyError(.invalidConfiguration, "learningRate must be finite and > 0, got \(configuration.learningRate)")
+            throw PrivacyError(
+                .invalidConfiguration, "learningRate must be finite and > 0, got \(configuration.learningRate)")
         }
         let sigmaB = configuration.resolvedIndicatorNoise(clientsPerRound: clientsPerRound)
         guard sigmaB > 0, sigmaB.isFinite else {
-            throw PrivacyError(.invalidConfiguration, "indicatorNoiseStandardDeviation must be finite and > 0, got \(sigmaB)")
+            throw PrivacyError(
+                .invalidConfiguration, "indicatorNoiseStandardDeviation must be finite and > 0, got \(sigmaB)")
         }
         self.configuration = configuration
         self.noiseMultiplier = noiseMultiplier
@@ -148,7 +153,8 @@ public struct AdaptiveClipping: Sendable, Equatable {
         unclippedCount: Int, participants: Int? = nil, using generator: inout G
     ) -> RoundOutcome {
         let m = Double(participants ?? clientsPerRound)
-        let noisyCount = Double(unclippedCount) + indicatorNoiseStandardDeviation * GaussianNoise.normal(using: &generator)
+        let noisyCount =
+            Double(unclippedCount) + indicatorNoiseStandardDeviation * GaussianNoise.normal(using: &generator)
         let fraction = m > 0 ? min(max(noisyCount, 0), m) / m : configuration.targetQuantile
         let previous = clipNorm
         clipNorm = previous * exp(-configuration.learningRate * (fraction - configuration.targetQuantile))

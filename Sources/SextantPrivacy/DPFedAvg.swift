@@ -37,8 +37,10 @@ public enum DPFedAvg {
     public static func addServerNoise<G: RandomNumberGenerator>(
         to sum: UnsafeMutableBufferPointer<Float>, noiseMultiplier: Double, clipNorm: Double, using generator: inout G
     ) {
-        GaussianNoise(standardDeviation: serverNoiseStandardDeviation(noiseMultiplier: noiseMultiplier, clipNorm: clipNorm))
-            .add(to: sum, using: &generator)
+        GaussianNoise(
+            standardDeviation: serverNoiseStandardDeviation(noiseMultiplier: noiseMultiplier, clipNorm: clipNorm)
+        )
+        .add(to: sum, using: &generator)
     }
 
     /// Adds one client's share `N(0, (zC)²/n)` to every coordinate of its (clipped) update.
@@ -46,7 +48,8 @@ public enum DPFedAvg {
         to update: UnsafeMutableBufferPointer<Float>, noiseMultiplier: Double, clipNorm: Double, clients: Int,
         using generator: inout G
     ) {
-        let deviation = clientNoiseStandardDeviation(noiseMultiplier: noiseMultiplier, clipNorm: clipNorm, clients: clients)
+        let deviation = clientNoiseStandardDeviation(
+            noiseMultiplier: noiseMultiplier, clipNorm: clipNorm, clients: clients)
         GaussianNoise(standardDeviation: deviation).add(to: update, using: &generator)
     }
 
@@ -60,7 +63,8 @@ public enum DPFedAvg {
     ) -> L2Clipping.Outcome {
         let outcome = L2Clipping(clipNorm: clipNorm).clip(update)
         if placement == .client {
-            addClientShare(to: update, noiseMultiplier: noiseMultiplier, clipNorm: clipNorm, clients: clients, using: &generator)
+            addClientShare(
+                to: update, noiseMultiplier: noiseMultiplier, clipNorm: clipNorm, clients: clients, using: &generator)
         }
         return outcome
     }

@@ -63,7 +63,9 @@ public struct DPSGD: Sendable {
     /// The privatized average gradient `(Σ clip(g) + N(0, (zC)²)) / expectedBatchSize`,
     /// after which the accumulator is empty again.
     /// - Precondition: `expectedBatchSize > 0` (it is `q·n`, not the drawn batch size).
-    public mutating func finish<G: RandomNumberGenerator>(expectedBatchSize: Double, using generator: inout G) -> [Float] {
+    public mutating func finish<G: RandomNumberGenerator>(expectedBatchSize: Double, using generator: inout G)
+        -> [Float]
+    {
         precondition(expectedBatchSize > 0, "the expected batch size q·n must be > 0")
         var result = sum
         GaussianNoise(standardDeviation: noiseMultiplier * clipNorm).add(to: &result, using: &generator)

@@ -20,7 +20,8 @@ public struct GaussianNoise: Sendable, Equatable {
 
     /// - Precondition: `standardDeviation >= 0` and finite.
     public init(standardDeviation: Double) {
-        precondition(standardDeviation >= 0 && standardDeviation.isFinite, "noise standard deviation must be finite and >= 0")
+        precondition(
+            standardDeviation >= 0 && standardDeviation.isFinite, "noise standard deviation must be finite and >= 0")
         self.standardDeviation = standardDeviation
     }
 

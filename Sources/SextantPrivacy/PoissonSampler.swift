@@ -25,8 +25,9 @@ public struct PoissonSampler: Sendable, Equatable {
 
     /// A sampler with `q = batchSize / n`.
     public init(expectedBatchSize: Int, populationSize: Int) {
-        precondition(populationSize > 0 && expectedBatchSize >= 0 && expectedBatchSize <= populationSize,
-                     "expected batch size must be in [0, n] with n > 0")
+        precondition(
+            populationSize > 0 && expectedBatchSize >= 0 && expectedBatchSize <= populationSize,
+            "expected batch size must be in [0, n] with n > 0")
         self.init(sampleRate: Double(expectedBatchSize) / Double(populationSize), populationSize: populationSize)
     }
 

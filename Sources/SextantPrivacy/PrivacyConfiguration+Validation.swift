@@ -54,7 +54,8 @@ extension PrivacyConfiguration {
             try checkClipNorm(recordLevel.clipNorm, field: "recordLevel.clipNorm")
             try checkNoise(recordLevel.noise, field: "recordLevel.noise")
             guard recordLevel.sampleRate > 0, recordLevel.sampleRate <= 1 else {
-                throw invalid("recordLevel.sampleRate must be in (0, 1] (batch size / records), got \(recordLevel.sampleRate)")
+                throw invalid(
+                    "recordLevel.sampleRate must be in (0, 1] (batch size / records), got \(recordLevel.sampleRate)")
             }
             let recordDelta = recordLevel.delta ?? delta
             if let records {

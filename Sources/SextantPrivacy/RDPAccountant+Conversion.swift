@@ -71,7 +71,8 @@ extension RDPAccountant {
                 "with sampling rate \(sampleRate) and \(steps) steps nothing is released; no noise is needed")
         }
         func epsilon(_ z: Double) throws(PrivacyError) -> Double {
-            try Self.epsilon(noiseMultiplier: z, sampleRate: sampleRate, steps: steps, delta: delta, orders: orders).epsilon
+            try Self.epsilon(noiseMultiplier: z, sampleRate: sampleRate, steps: steps, delta: delta, orders: orders)
+                .epsilon
         }
         let floor = try convert(rdp: [Double](repeating: 0, count: orders.count), orders: orders, delta: delta).epsilon
         guard floor < target else {
@@ -84,7 +85,8 @@ extension RDPAccountant {
         while try epsilon(high) > target {
             high *= 2
             if high > 1e12 {
-                throw PrivacyError(.unreachableTarget, "no noise multiplier up to 1e12 reaches epsilon \(target) at delta \(delta)")
+                throw PrivacyError(
+                    .unreachableTarget, "no noise multiplier up to 1e12 reaches epsilon \(target) at delta \(delta)")
             }
         }
         var low = high / 2

@@ -41,7 +41,8 @@ public struct RDPAccountant: Sendable, Equatable {
     /// Adds `steps` runs of the sampled Gaussian mechanism with noise multiplier
     /// `noiseMultiplier` (noise std / L2 sensitivity) and Poisson sampling rate `sampleRate`.
     public mutating func compose(noiseMultiplier: Double, sampleRate: Double, steps: Int) throws(PrivacyError) {
-        let curve = try Self.curve(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps, orders: orders)
+        let curve = try Self.curve(
+            noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps, orders: orders)
         for index in rdp.indices { rdp[index] += curve[index] }
     }
 
@@ -57,7 +58,8 @@ public struct RDPAccountant: Sendable, Equatable {
         noiseMultiplier: Double, sampleRate: Double, steps: Int, orders: [Double] = defaultOrders
     ) throws(PrivacyError) -> [Double] {
         guard noiseMultiplier >= 0, noiseMultiplier.isFinite else {
-            throw PrivacyError(.invalidArgument, "noise multiplier must be a finite number >= 0, got \(noiseMultiplier)")
+            throw PrivacyError(
+                .invalidArgument, "noise multiplier must be a finite number >= 0, got \(noiseMultiplier)")
         }
         guard sampleRate >= 0, sampleRate <= 1 else {
             throw PrivacyError(.invalidArgument, "sampling rate must be in [0, 1], got \(sampleRate)")

@@ -31,7 +31,8 @@ public enum SampledGaussianRDP {
         if q == 0 { return 0 }
         if sigma == 0 { return .infinity }
         if q == 1 { return alpha / (2 * sigma * sigma) }
-        let logA = alpha == alpha.rounded() && alpha < 1e6
+        let logA =
+            alpha == alpha.rounded() && alpha < 1e6
             ? logAIntegerOrder(Int(alpha), sigma: sigma, q: q)
             : logAFractionalOrder(alpha, sigma: sigma, q: q)
         // log A >= 0 in exact arithmetic (a divergence is non-negative); clamp rounding.

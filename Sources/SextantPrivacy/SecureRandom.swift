@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A cryptographically secure random number generator that reads the operating system's
@@ -95,31 +95,32 @@ final class EntropySource {
     private typealias GetRandom = @convention(c) (UnsafeMutableRawPointer?, Int, UInt32) -> Int
 
     #if canImport(Glibc)
-    /// glibc's `getrandom` (2.25+); Swift's Glibc module does not import `<sys/random.h>`,
-    /// so it is looked up by name.
-    private let getRandom: GetRandom?
-    private var fileDescriptor: Int32 = -1
+        /// glibc's `getrandom` (2.25+); Swift's Glibc module does not import `<sys/random.h>`,
+        /// so it is looked up by name.
+        private let getRandom: GetRandom?
+        private var fileDescriptor: Int32 = -1
     #endif
 
     init() throws(PrivacyError) {
         #if canImport(Glibc)
-        if let symbol = dlsym(nil, "getrandom") {
-            getRandom = unsafeBitCast(symbol, to: GetRandom.self)
-        } else {
-            getRandom = nil
-            fileDescriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-            guard fileDescriptor >= 0 else {
-                throw PrivacyError(
-                    .randomSourceUnavailable,
-                    "getrandom(2) is unavailable and /dev/urandom cannot be opened: \(String(cString: strerror(errno)))")
+            if let symbol = dlsym(nil, "getrandom") {
+                getRandom = unsafeBitCast(symbol, to: GetRandom.self)
+            } else {
+                getRandom = nil
+                fileDescriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+                guard fileDescriptor >= 0 else {
+                    throw PrivacyError(
+                        .randomSourceUnavailable,
+                        "getrandom(2) is unavailable and /dev/urandom cannot be opened: \(String(cString: strerror(errno)))"
+                    )
+                }
             }
-        }
         #endif
     }
 
     deinit {
         #if canImport(Glibc)
-        if fileDescriptor >= 0 { close(fileDescriptor) }
+            if fileDescriptor >= 0 { close(fileDescriptor) }
         #endif
     }
 
@@ -128,23 +129,25 @@ final class EntropySource {
         guard var address = buffer.baseAddress else { return }
         var remaining = buffer.count
         #if canImport(Glibc)
-        while remaining > 0 {
-            let count: Int
-            if let getRandom {
-                count = getRandom(address, remaining, 0)
-            } else {
-                count = Glibc.read(fileDescriptor, address, remaining)
+            while remaining > 0 {
+                let count: Int
+                if let getRandom {
+                    count = getRandom(address, remaining, 0)
+                } else {
+                    count = Glibc.read(fileDescriptor, address, remaining)
+                }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw PrivacyError(
+                        .randomSourceUnavailable,
+                        "reading the OS random source failed: \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { throw PrivacyError(.randomSourceUnavailable, "the OS random source returned no bytes") }
+                address += count
+                remaining -= count
             }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw PrivacyError(.randomSourceUnavailable, "reading the OS random source failed: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { throw PrivacyError(.randomSourceUnavailable, "the OS random source returned no bytes") }
-            address += count
-            remaining -= count
-        }
         #elseif canImport(Darwin)
-        arc4random_buf(address, remaining)
+            arc4random_buf(address, remaining)
         #endif
     }
 }

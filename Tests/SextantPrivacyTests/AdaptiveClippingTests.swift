@@ -19,7 +19,8 @@ import Testing
         var generator = TestGenerator(seed: 42)
         let m = 100
         var clipping = try AdaptiveClipping(
-            configuration: .init(initialClipNorm: Self.medianNorm * initialFactor), noiseMultiplier: 1.0, clientsPerRound: m)
+            configuration: .init(initialClipNorm: Self.medianNorm * initialFactor), noiseMultiplier: 1.0,
+            clientsPerRound: m)
         #expect(clipping.indicatorNoiseStandardDeviation == 5)
         var history: [Double] = []
         var sum = [Float](repeating: 0, count: 4)
@@ -36,7 +37,9 @@ import Testing
         }
         let tail = history.suffix(100)
         let geometricMean = exp(tail.reduce(0.0) { $0 + log($1) } / Double(tail.count))
-        print("adaptive clipping from \(initialFactor)x: geometric mean of last 100 C = \(geometricMean), range \(tail.min()!)...\(tail.max()!), median \(Self.medianNorm)")
+        print(
+            "adaptive clipping from \(initialFactor)x: geometric mean of last 100 C = \(geometricMean), range \(tail.min()!)...\(tail.max()!), median \(Self.medianNorm)"
+        )
         #expect(abs(geometricMean / Self.medianNorm - 1) < 0.05, "geometric mean \(geometricMean)")
         #expect(tail.allSatisfy { abs($0 / Self.medianNorm - 1) < 0.25 }, "range \(tail.min()!)...\(tail.max()!)")
         #expect(clipping.round == 300)
@@ -44,7 +47,8 @@ import Testing
 
     /// `z_Δ = (z⁻² - (2σ_b)⁻²)^(-1/2)`: with z = 1 and σ_b = 5, z_Δ = (1 - 0.01)^(-1/2).
     @Test func updateNoiseMultiplierFollowsTheSplit() throws {
-        let clipping = try AdaptiveClipping(configuration: .init(initialClipNorm: 1), noiseMultiplier: 1, clientsPerRound: 100)
+        let clipping = try AdaptiveClipping(
+            configuration: .init(initialClipNorm: 1), noiseMultiplier: 1, clientsPerRound: 100)
         #expect(abs(clipping.updateNoiseMultiplier - 1 / 0.99.squareRoot()) < 1e-15)
         #expect(try AdaptiveClipping.updateNoiseMultiplier(noiseMultiplier: 0, indicatorNoiseStandardDeviation: 1) == 0)
     }
@@ -68,7 +72,8 @@ import Testing
     /// z_Δ·C_{t+1} by ~10%.
     @Test func sumIsNoisedWithTheCurrentClipNormThenUpdated() throws {
         var generator = TestGenerator(seed: 8)
-        var clipping = try AdaptiveClipping(configuration: .init(initialClipNorm: 2), noiseMultiplier: 1, clientsPerRound: 100)
+        var clipping = try AdaptiveClipping(
+            configuration: .init(initialClipNorm: 2), noiseMultiplier: 1, clientsPerRound: 100)
         let expected = clipping.updateNoiseMultiplier * 2
         var sum = [Float](repeating: 0, count: 200_000)
         let outcome = sum.withUnsafeMutableBufferPointer {

@@ -24,7 +24,9 @@ import Testing
     @Test func callbackAPIMatchesAHandLoop() {
         var generator = TestGenerator(seed: 2)
         let dimension = 50
-        let gradients = (0..<40).map { _ in (0..<dimension).map { _ in Float(GaussianNoise.normal(using: &generator) * 0.3) } }
+        let gradients = (0..<40).map { _ in
+            (0..<dimension).map { _ in Float(GaussianNoise.normal(using: &generator) * 0.3) }
+        }
         var expected = [Double](repeating: 0, count: dimension)
         for gradient in gradients {
             let norm = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -32,7 +34,8 @@ import Testing
             for index in 0..<dimension { expected[index] += Double(gradient[index]) * factor }
         }
         var dpsgd = DPSGD(parameterCount: dimension, clipNorm: 1.5, noiseMultiplier: 0)
-        let result = dpsgd.privatizedGradient(examples: 0..<40, expectedBatchSize: 32, using: &generator) { example, buffer in
+        let result = dpsgd.privatizedGradient(examples: 0..<40, expectedBatchSize: 32, using: &generator) {
+            example, buffer in
             for index in 0..<dimension { buffer[index] = gradients[example][index] }
         }
         for index in 0..<dimension {

@@ -106,12 +106,16 @@ import Testing
     @Test func clientSharesAddUpToTheServerNoise() {
         var generator = TestGenerator(seed: 5)
         let (z, c, n, d) = (1.1, 0.8, 10, 200_000)
-        #expect(abs(DPFedAvg.clientNoiseStandardDeviation(noiseMultiplier: z, clipNorm: c, clients: n) - z * c / 10.0.squareRoot()) < 1e-15)
+        #expect(
+            abs(
+                DPFedAvg.clientNoiseStandardDeviation(noiseMultiplier: z, clipNorm: c, clients: n) - z * c
+                    / 10.0.squareRoot()) < 1e-15)
         var sum = [Double](repeating: 0, count: d)
         for _ in 0..<n {
             var update = [Float](repeating: 0, count: d)
-            update.withUnsafeMutableBufferPointer {
-                DPFedAvg.prepareClientUpdate($0, clipNorm: c, noiseMultiplier: z, placement: .client, clients: n, using: &generator)
+            _ = update.withUnsafeMutableBufferPointer {
+                DPFedAvg.prepareClientUpdate(
+                    $0, clipNorm: c, noiseMultiplier: z, placement: .client, clients: n, using: &generator)
             }
             for index in 0..<d { sum[index] += Double(update[index]) }
         }
@@ -124,7 +128,8 @@ import Testing
         var generator = TestGenerator(seed: 6)
         var update: [Float] = [3, 4]
         let outcome = update.withUnsafeMutableBufferPointer {
-            DPFedAvg.prepareClientUpdate($0, clipNorm: 1, noiseMultiplier: 1, placement: .server, clients: 5, using: &generator)
+            DPFedAvg.prepareClientUpdate(
+                $0, clipNorm: 1, noiseMultiplier: 1, placement: .server, clients: 5, using: &generator)
         }
         #expect(outcome == L2Clipping.Outcome(normBeforeClipping: 5, wasClipped: true))
         #expect(abs(update[0] - 0.6) < 1e-7 && abs(update[1] - 0.8) < 1e-7)

@@ -6,8 +6,10 @@ import Testing
     static let valid = PrivacyConfiguration(
         mode: .clientLevel, clipping: .fixed(clipNorm: 1), noise: .noiseMultiplier(1.1), delta: 1e-3)
 
-    func expectInvalid(_ configuration: PrivacyConfiguration, clients: Int, clientsPerRound: Int? = nil,
-                       records: Int? = nil, mentioning phrase: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectInvalid(
+        _ configuration: PrivacyConfiguration, clients: Int, clientsPerRound: Int? = nil,
+        records: Int? = nil, mentioning phrase: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(sourceLocation: sourceLocation) {
             try configuration.validate(clients: clients, clientsPerRound: clientsPerRound, records: records)
         } throws: { error in
@@ -79,5 +81,20 @@ import Testing
         rate.mode = .recordLevel
         rate.recordLevel = .init(clipNorm: 1, noise: .noiseMultiplier(1), sampleRate: 1.5)
         expectInvalid(rate, clients: 10, mentioning: "sampleRate")
+    }
+}
+
+@Suite struct PrivacyCalibrationTests {
+    /// A target ε resolves to the accountant's inverse; a given z passes through.
+    @Test func targetEpsilonResolvesThroughTheAccountant() throws {
+        var configuration = PrivacyConfiguration(
+            mode: .both, clipping: .fixed(clipNorm: 1), noise: .noiseMultiplier(1.3), delta: 1e-3,
+            recordLevel: .init(clipNorm: 1, noise: .targetEpsilon(0.7242234026), sampleRate: 0.0025, delta: 1e-5))
+        #expect(try configuration.clientNoiseMultiplier(events: 100) == 1.3)
+        #expect(abs(try configuration.recordNoiseMultiplier(steps: 6000) - 1.3) < 1e-6)
+        configuration.noise = .targetEpsilon(5)
+        let z = try configuration.clientNoiseMultiplier(events: 100)
+        let reached = try RDPAccountant.epsilon(noiseMultiplier: z, sampleRate: 1, steps: 100, delta: 1e-3).epsilon
+        #expect(abs(reached - 5) / 5 < 1e-6)
     }
 }

@@ -25,9 +25,12 @@ import Testing
     @Test(arguments: cases)
     func matchesPublishedEpsilon(_ reference: Case) throws {
         var accountant = RDPAccountant()
-        try accountant.compose(noiseMultiplier: reference.noiseMultiplier, sampleRate: reference.sampleRate, steps: reference.steps)
+        try accountant.compose(
+            noiseMultiplier: reference.noiseMultiplier, sampleRate: reference.sampleRate, steps: reference.steps)
         let guarantee = try accountant.epsilon(delta: reference.delta)
-        print("reference \(reference): epsilon = \(String(format: "%.12f", guarantee.epsilon)) at order \(guarantee.order)")
+        print(
+            "reference \(reference): epsilon = \(String(format: "%.12f", guarantee.epsilon)) at order \(guarantee.order)"
+        )
         #expect(abs(guarantee.epsilon - reference.epsilon) / reference.epsilon < 5e-9, "\(guarantee)")
         if let order = reference.order { #expect(guarantee.order == order) }
     }
@@ -73,7 +76,9 @@ import Testing
         return logA / (alpha - 1)
     }
 
-    static let settings: [(q: Double, sigma: Double)] = [(0.0025, 1.3), (0.001, 1.0), (0.04, 1.5), (0.1, 2.0), (0.5, 0.8), (0.01, 0.7)]
+    static let settings: [(q: Double, sigma: Double)] = [
+        (0.0025, 1.3), (0.001, 1.0), (0.04, 1.5), (0.1, 2.0), (0.5, 0.8), (0.01, 0.7),
+    ]
 
     /// Integer orders against the naive binomial sum: relative 1e-12 plus an absolute
     /// 1e-15 (the log-space sum and the plain sum differ only by rounding over at most 11
@@ -84,7 +89,9 @@ import Testing
             for alpha in 2...10 {
                 let expected = Self.naiveIntegerRDP(q: q, sigma: sigma, alpha: alpha)
                 let actual = SampledGaussianRDP.rdp(noiseMultiplier: sigma, sampleRate: q, order: Double(alpha))
-                #expect(abs(actual - expected) <= 1e-12 * expected + 1e-15, "q=\(q) σ=\(sigma) α=\(alpha): \(actual) vs \(expected)")
+                #expect(
+                    abs(actual - expected) <= 1e-12 * expected + 1e-15,
+                    "q=\(q) σ=\(sigma) α=\(alpha): \(actual) vs \(expected)")
             }
         }
     }
@@ -98,7 +105,9 @@ import Testing
             for alpha in [1.1, 1.5, 2.0, 2.7, 3.9, 5.0, 7.3, 10.9] {
                 let expected = Self.integratedRDP(q: q, sigma: sigma, alpha: alpha)
                 let actual = SampledGaussianRDP.rdp(noiseMultiplier: sigma, sampleRate: q, order: alpha)
-                #expect(abs(actual - expected) <= 1e-8 * expected + 1e-13, "q=\(q) σ=\(sigma) α=\(alpha): \(actual) vs \(expected)")
+                #expect(
+                    abs(actual - expected) <= 1e-8 * expected + 1e-13,
+                    "q=\(q) σ=\(sigma) α=\(alpha): \(actual) vs \(expected)")
             }
         }
     }
@@ -120,7 +129,8 @@ import Testing
                 let left = SampledGaussianRDP.rdp(noiseMultiplier: sigma, sampleRate: q, order: a - 0.1)
                 let right = SampledGaussianRDP.rdp(noiseMultiplier: sigma, sampleRate: q, order: a + 0.1)
                 #expect(left <= at && at <= right, "not monotone at α=\(alpha): \(left) \(at) \(right)")
-                #expect(abs(at - (left + right) / 2) <= 0.25 * (right - left), "kink at α=\(alpha): \(left) \(at) \(right)")
+                #expect(
+                    abs(at - (left + right) / 2) <= 0.25 * (right - left), "kink at α=\(alpha): \(left) \(at) \(right)")
             }
         }
     }
@@ -141,7 +151,10 @@ import Testing
         #expect(abs(direct - series) < 1e-4)  // the true change over 1e-6 is 4e-5
         #expect(abs(LogMath.logErfc(19.5) - log(erfc(19.5))) < 1e-15 * 400)
         let far = LogMath.logErfc(40)
-        #expect(far.isFinite && abs(far - (-1600 - log(40) - 0.5 * log(Double.pi) + log1p(-1 / 3200.0 + 3 / (3200.0 * 3200)))) < 1e-9)
+        #expect(
+            far.isFinite
+                && abs(far - (-1600 - log(40) - 0.5 * log(Double.pi) + log1p(-1 / 3200.0 + 3 / (3200.0 * 3200)))) < 1e-9
+        )
         #expect(abs(LogMath.logErfc(-3) - log(erfc(-3.0))) < 1e-15)
     }
 }
@@ -179,8 +192,10 @@ import Testing
         (1.0, 1e-5, 0.01, 1000), (3.0, 1e-6, 1.0, 50), (0.2, 1e-5, 0.001, 100),
     ])
     func inverseRoundTrips(target: Double, delta: Double, sampleRate: Double, steps: Int) throws {
-        let z = try RDPAccountant.noiseMultiplier(forTargetEpsilon: target, delta: delta, sampleRate: sampleRate, steps: steps)
-        let reached = try RDPAccountant.epsilon(noiseMultiplier: z, sampleRate: sampleRate, steps: steps, delta: delta).epsilon
+        let z = try RDPAccountant.noiseMultiplier(
+            forTargetEpsilon: target, delta: delta, sampleRate: sampleRate, steps: steps)
+        let reached = try RDPAccountant.epsilon(noiseMultiplier: z, sampleRate: sampleRate, steps: steps, delta: delta)
+            .epsilon
         #expect(reached <= target)
         #expect(abs(reached - target) / target < 1e-6, "z=\(z) gives ε=\(reached) for target \(target)")
         if target == 0.7242234026 { #expect(abs(z - 1.3) < 1e-6) }
