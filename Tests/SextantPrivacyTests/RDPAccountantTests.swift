@@ -28,9 +28,7 @@ import Testing
         try accountant.compose(
             noiseMultiplier: reference.noiseMultiplier, sampleRate: reference.sampleRate, steps: reference.steps)
         let guarantee = try accountant.epsilon(delta: reference.delta)
-        print(
-            "reference \(reference): epsilon = \(String(format: "%.12f", guarantee.epsilon)) at order \(guarantee.order)"
-        )
+        print("reference \(reference): epsilon = \(guarantee.epsilon) at order \(guarantee.order)")
         #expect(abs(guarantee.epsilon - reference.epsilon) / reference.epsilon < 5e-9, "\(guarantee)")
         if let order = reference.order { #expect(guarantee.order == order) }
     }
