@@ -6,6 +6,25 @@ struct ClientRoster: Codable, Equatable, Sendable {
     var connected: Set<ClientID> = []
     var isStarted = false
 
+    enum CodingKeys: String, CodingKey { case samples, connected, isStarted }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        samples = try c.decode([ClientID: Int].self, forKey: .samples)
+        connected = Set(try c.decode([ClientID].self, forKey: .connected))
+        isStarted = try c.decode(Bool.self, forKey: .isStarted)
+    }
+
+    /// Sorted, so that equal states give equal snapshots in every process.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(connected.sorted(), forKey: .connected)
+        try c.encode(isStarted, forKey: .isStarted)
+    }
+
     /// Records a join; returns the clients to give a task now (sorted), or nil to make the joiner wait.
     mutating func join(_ client: ClientID, samples count: Int, minimumClients: Int) -> [ClientID]? {
         samples[client] = count

@@ -63,7 +63,9 @@ public struct CompassScheduler: Scheduler, Codable {
                 throw invalid("need 0 < minLocalSteps <= maxLocalSteps, got \(minLocalSteps) and \(maxLocalSteps)")
             }
             guard speedMomentum > 0, speedMomentum <= 1 else { throw invalid("speedMomentum must lie in (0, 1]") }
-            guard latestTimeFactor >= 1, latestTimeFactor.isFinite else { throw invalid("latestTimeFactor must be >= 1") }
+            guard latestTimeFactor >= 1, latestTimeFactor.isFinite else {
+                throw invalid("latestTimeFactor must be >= 1")
+            }
             guard alpha > 0, alpha.isFinite else { throw invalid("alpha must be positive") }
         }
 
@@ -243,7 +245,8 @@ public struct CompassScheduler: Scheduler, Codable {
         let weight = configuration.weighting.share(of: client, samples: clients.mapValues(\.samples))
         let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion)
 
-        guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }), groups[index].pending.contains(client)
+        guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }),
+            groups[index].pending.contains(client)
         else {
             // 2. No group yet (first arrival): aggregate this update alone, at once.
             clients[client]!.group = nil
@@ -273,7 +276,8 @@ public struct CompassScheduler: Scheduler, Codable {
         groups[index].arrived.append(client)
         groups[index].updates.append(buffered)
         var actions: [SchedulerAction] = [
-            .accumulate(updateID: update.id, bucket: Self.groupBucket(group: id, base: update.baseVersion), weight: weight)
+            .accumulate(
+                updateID: update.id, bucket: Self.groupBucket(group: id, base: update.baseVersion), weight: weight)
         ]
         if groups[index].pending.isEmpty {
             actions.append(.cancelTimer(groups[index].timer))
@@ -286,7 +290,9 @@ public struct CompassScheduler: Scheduler, Codable {
         guard clients[client] != nil else { return [] }
         clients[client]!.isConnected = false
         clients[client]!.hasTask = false
-        if let id = clients[client]!.group, let group = groups.first(where: { $0.id == id }), group.arrived.contains(client) {
+        if let id = clients[client]!.group, let group = groups.first(where: { $0.id == id }),
+            group.arrived.contains(client)
+        {
             // Its update stays in the buffer and is applied with the group.
             return []
         }
@@ -331,15 +337,20 @@ public struct CompassScheduler: Scheduler, Codable {
         var buckets: [BucketWeight] = []
         for base in Set(group.updates.map(\.baseVersion)).sorted() {
             buckets.append(
-                BucketWeight(bucket: Self.groupBucket(group: group.id, base: base), coefficient: coefficient(staleness: version - base)))
+                BucketWeight(
+                    bucket: Self.groupBucket(group: group.id, base: base),
+                    coefficient: coefficient(staleness: version - base)))
         }
         for base in Set(generalBuffer.map(\.baseVersion)).sorted() {
-            buckets.append(BucketWeight(bucket: Self.lateBucket(base: base), coefficient: coefficient(staleness: version - base)))
+            buckets.append(
+                BucketWeight(bucket: Self.lateBucket(base: base), coefficient: coefficient(staleness: version - base)))
         }
         let applied = (group.updates + generalBuffer).map {
             AppliedUpdate(id: $0.id, client: $0.client, staleness: max(version - $0.baseVersion, 0))
         }
-        var actions: [SchedulerAction] = [.aggregate(Aggregation(newVersion: version + 1, buckets: buckets, updates: applied))]
+        var actions: [SchedulerAction] = [
+            .aggregate(Aggregation(newVersion: version + 1, buckets: buckets, updates: applied))
+        ]
         version += 1
         generalBuffer = []
 
@@ -405,7 +416,9 @@ public struct CompassScheduler: Scheduler, Codable {
         // after that group's deadline.
         var best: Int?
         for group in groups where group.isOpen && now < group.latestArrival {
-            guard let fastest = (group.pending + group.arrived).compactMap({ clients[$0]?.speed }).min() else { continue }
+            guard let fastest = (group.pending + group.arrived).compactMap({ clients[$0]?.speed }).min() else {
+                continue
+            }
             let estimate = group.latestArrival + fastest * Double(qmax)
             let q = Self.steps(in: estimate - now, speed: speed)
             if q <= qmax { best = max(best ?? q, q) }

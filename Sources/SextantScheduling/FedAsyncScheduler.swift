@@ -60,12 +60,15 @@ public struct FedAsyncScheduler: Scheduler, Codable {
             let bucket = "async-u\(update.id)"
             let aggregation = Aggregation(
                 newVersion: version + 1,
-                buckets: [BucketWeight(bucket: bucket, coefficient: configuration.alpha * configuration.staleness(tau))],
+                buckets: [
+                    BucketWeight(bucket: bucket, coefficient: configuration.alpha * configuration.staleness(tau))
+                ],
                 updates: [AppliedUpdate(id: update.id, client: update.client, staleness: tau)])
             version += 1
             return [
                 .accumulate(
-                    updateID: update.id, bucket: bucket, weight: roster.share(of: update.client, weighting: configuration.weighting)),
+                    updateID: update.id, bucket: bucket,
+                    weight: roster.share(of: update.client, weighting: configuration.weighting)),
                 .aggregate(aggregation), .assign(update.client, localSteps: configuration.localSteps),
             ]
         case .timerFired:

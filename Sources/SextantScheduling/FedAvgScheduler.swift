@@ -110,7 +110,11 @@ public struct FedAvgScheduler: Scheduler, Codable {
                 return [.discard(updateID: update.id, reason: "no round is waiting for this client")]
             }
             guard update.baseVersion == version else {
-                return [.discard(updateID: update.id, reason: "trained on version \(update.baseVersion), the round is on \(version)")]
+                return [
+                    .discard(
+                        updateID: update.id,
+                        reason: "trained on version \(update.baseVersion), the round is on \(version)")
+                ]
             }
             guard !arrived.contains(where: { $0.client == update.client }) else {
                 return [.discard(updateID: update.id, reason: "the client already reported in this round")]

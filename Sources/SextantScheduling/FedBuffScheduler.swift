@@ -97,7 +97,9 @@ public struct FedBuffScheduler: Scheduler, Codable {
         }
         let aggregation = Aggregation(
             newVersion: version + 1, buckets: buckets,
-            updates: buffer.map { AppliedUpdate(id: $0.id, client: $0.client, staleness: max(version - $0.baseVersion, 0)) })
+            updates: buffer.map {
+                AppliedUpdate(id: $0.id, client: $0.client, staleness: max(version - $0.baseVersion, 0))
+            })
         version += 1
         buffer = []
         return .aggregate(aggregation)

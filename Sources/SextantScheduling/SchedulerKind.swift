@@ -51,7 +51,9 @@ struct TaggedSnapshot<State: Codable>: Codable {
         let kind = try SchedulerKind.of(snapshot: data)
         guard kinds.contains(kind) else {
             throw SchedulerError(
-                .wrongKind, "the snapshot holds a \(kind.rawValue) scheduler, not \(kinds.map(\.rawValue).sorted().joined(separator: "/"))")
+                .wrongKind,
+                "the snapshot holds a \(kind.rawValue) scheduler, not \(kinds.map(\.rawValue).sorted().joined(separator: "/"))"
+            )
         }
         do {
             return try JSONDecoder().decode(Self.self, from: data).state

@@ -143,7 +143,9 @@ public struct SchedulerSimulation<S: Scheduler> {
     /// Runs until the scheduler reaches `version`, time passes `maxTime`, or nothing is left
     /// to happen. Returns whether the version was reached.
     @discardableResult
-    public mutating func run(untilVersion version: Int, maxTime: Double = .infinity, observer: Observer = Observer()) -> Bool {
+    public mutating func run(untilVersion version: Int, maxTime: Double = .infinity, observer: Observer = Observer())
+        -> Bool
+    {
         while scheduler.version < version {
             guard let next = queue.first, next.time <= maxTime else { return false }
             step(observer: observer)
@@ -207,7 +209,8 @@ public struct SchedulerSimulation<S: Scheduler> {
                 }
                 let duration = configuration.latency + Double(steps) * profile.secondsPerStep * factor
                 let task = Task(
-                    updateID: nextUpdateID, client: client, steps: steps, baseVersion: scheduler.version, assignedAt: now,
+                    updateID: nextUpdateID, client: client, steps: steps, baseVersion: scheduler.version,
+                    assignedAt: now,
                     arrivesAt: now + duration)
                 nextUpdateID += 1
                 inFlight[client] = task.updateID

@@ -4,7 +4,9 @@ import Testing
 @testable import SextantScheduling
 
 @Suite struct FedAvgSchedulerTests {
-    func started(_ configuration: FedAvgScheduler.Configuration = .init(localSteps: 10, roundTimeout: 60)) -> FedAvgScheduler {
+    func started(_ configuration: FedAvgScheduler.Configuration = .init(localSteps: 10, roundTimeout: 60))
+        -> FedAvgScheduler
+    {
         var s = FedAvgScheduler(configuration: configuration)
         _ = s.handle(.joined("a", samples: 100), now: 0)
         _ = s.handle(.joined("b", samples: 300), now: 0)
@@ -25,7 +27,10 @@ import Testing
             done.aggregations == [
                 Aggregation(
                     newVersion: 1, buckets: [BucketWeight(bucket: "round-0", coefficient: 1.0 / 400)],
-                    updates: [AppliedUpdate(id: 1, client: "a", staleness: 0), AppliedUpdate(id: 2, client: "b", staleness: 0)])
+                    updates: [
+                        AppliedUpdate(id: 1, client: "a", staleness: 0),
+                        AppliedUpdate(id: 2, client: "b", staleness: 0),
+                    ])
             ])
         #expect(done.assignments.map(\.client) == ["a", "b"])
         #expect(s.version == 1)
@@ -56,7 +61,8 @@ import Testing
 
     @Test func samplingIsSeededAndPartial() {
         func rounds(seed: UInt64) -> [[ClientID]] {
-            var s = FedAvgScheduler(configuration: .init(minimumClients: 10, localSteps: 5, samplingRate: 0.5, seed: seed))
+            var s = FedAvgScheduler(
+                configuration: .init(minimumClients: 10, localSteps: 5, samplingRate: 0.5, seed: seed))
             var chosen: [[ClientID]] = []
             var actions: [SchedulerAction] = []
             for i in 0..<10 { actions = s.handle(.joined("c\(i)", samples: 10), now: 0) }
@@ -124,7 +130,8 @@ import Testing
     @Test func waitsForTheMinimumThenStartsEveryone() {
         var s = FedAsyncScheduler(configuration: .init(minimumClients: 2, localSteps: 5))
         #expect(s.handle(.joined("b", samples: 1), now: 0) == [.wait("b")])
-        #expect(s.handle(.joined("a", samples: 1), now: 0) == [.assign("a", localSteps: 5), .assign("b", localSteps: 5)])
+        #expect(
+            s.handle(.joined("a", samples: 1), now: 0) == [.assign("a", localSteps: 5), .assign("b", localSteps: 5)])
         #expect(s.handle(.lost("a"), now: 1).isEmpty)
     }
 }

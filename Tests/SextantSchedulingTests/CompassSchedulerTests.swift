@@ -31,7 +31,10 @@ import Testing
     @Test func startsEveryoneWithQmaxOnceEnoughHaveJoined() {
         var s = CompassScheduler(configuration: .init(minimumClients: 2))
         #expect(s.handle(.joined("a", samples: 100), now: 0) == [.wait("a")])
-        #expect(s.handle(.joined("b", samples: 300), now: 1) == [.assign("a", localSteps: 100), .assign("b", localSteps: 100)])
+        #expect(
+            s.handle(.joined("b", samples: 300), now: 1) == [
+                .assign("a", localSteps: 100), .assign("b", localSteps: 100),
+            ])
         #expect(s.handle(.joined("c", samples: 100), now: 2) == [.assign("c", localSteps: 100)])
     }
 
@@ -76,7 +79,9 @@ import Testing
     @Test func speedsOneTwoFourSettleIntoOneGroup() {
         var sim = SchedulerSimulation(
             scheduler: CompassScheduler(configuration: .init(minimumClients: 3)),
-            clients: [.init(id: "a", secondsPerStep: 1), .init(id: "b", secondsPerStep: 2), .init(id: "c", secondsPerStep: 4)])
+            clients: [
+                .init(id: "a", secondsPerStep: 1), .init(id: "b", secondsPerStep: 2), .init(id: "c", secondsPerStep: 4),
+            ])
         sim.run(untilVersion: 9)
         func task(_ client: ClientID, at time: Double) -> SchedulerSimulation<CompassScheduler>.Task? {
             sim.tasks.first { $0.client == client && $0.assignedAt == time }
@@ -239,7 +244,8 @@ import Testing
             #expect(record.aggregation.buckets.allSatisfy { filled.contains($0.bucket) })
         }
         #expect(applied.values.allSatisfy { $0 == 1 })
-        let buffered = Set(sim.scheduler.groups.flatMap { $0.updates.map(\.id) } + sim.scheduler.generalBuffer.map(\.id))
+        let buffered = Set(
+            sim.scheduler.groups.flatMap { $0.updates.map(\.id) } + sim.scheduler.generalBuffer.map(\.id))
         #expect(Set(applied.keys).union(buffered) == Set(sim.accumulated.keys))
         #expect(Set(applied.keys).isDisjoint(with: buffered))
     }
@@ -283,7 +289,9 @@ import Testing
     }
 
     @Test func rejectsImpossibleConfigurations() {
-        #expect(throws: SchedulerError.self) { try CompassScheduler.Configuration(minLocalSteps: 50, maxLocalSteps: 10).validate() }
+        #expect(throws: SchedulerError.self) {
+            try CompassScheduler.Configuration(minLocalSteps: 50, maxLocalSteps: 10).validate()
+        }
         #expect(throws: SchedulerError.self) { try CompassScheduler.Configuration(latestTimeFactor: 0.5).validate() }
         #expect(throws: Never.self) { try CompassScheduler.Configuration().validate() }
     }

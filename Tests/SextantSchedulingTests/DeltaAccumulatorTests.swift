@@ -16,8 +16,10 @@ import Testing
         #expect(accumulator.openBuckets == ["x", "y"])
         model.withUnsafeMutableBufferPointer {
             accumulator.apply(
-                [BucketWeight(bucket: "x", coefficient: 0.1), BucketWeight(bucket: "y", coefficient: -1),
-                 BucketWeight(bucket: "never-filled", coefficient: 5)], to: $0)
+                [
+                    BucketWeight(bucket: "x", coefficient: 0.1), BucketWeight(bucket: "y", coefficient: -1),
+                    BucketWeight(bucket: "never-filled", coefficient: 5),
+                ], to: $0)
         }
         for i in 0..<4 {
             let expected = [10, 20, 30, 40][i] + 0.1 * (0.5 * d1[i] + 2 * d2[i]) - d3[i]
@@ -35,7 +37,9 @@ import Testing
             let delta = round % 2 == 0 ? d1 : d2
             delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: 1, into: "round") }
             var before = model
-            model.withUnsafeMutableBufferPointer { accumulator.apply([BucketWeight(bucket: "round", coefficient: 1)], to: $0) }
+            model.withUnsafeMutableBufferPointer {
+                accumulator.apply([BucketWeight(bucket: "round", coefficient: 1)], to: $0)
+            }
             for i in 0..<4 { before[i] += delta[i] }
             #expect(model == before)
         }
@@ -48,7 +52,8 @@ import Testing
         func step(_ delta: [Float], momentum: Double?) {
             delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: 1, into: "b") }
             let aggregation = Aggregation(
-                newVersion: 1, buckets: [BucketWeight(bucket: "b", coefficient: 1)], updates: [], serverMomentum: momentum)
+                newVersion: 1, buckets: [BucketWeight(bucket: "b", coefficient: 1)], updates: [],
+                serverMomentum: momentum)
             model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         }
         step([1, 2], momentum: 0.9)  // v = g1 = (1, 2); w = (1, 2)

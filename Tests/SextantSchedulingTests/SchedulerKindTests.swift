@@ -37,6 +37,8 @@ import Testing
         let compass = try CompassScheduler().snapshot()
         #expect(throws: SchedulerError.self) { try FedBuffScheduler(restoring: compass) }
         #expect(throws: SchedulerError.self) { try SchedulerKind.restoreScheduler(from: Data("not json".utf8)) }
-        #expect(throws: SchedulerError.self) { try SchedulerKind.restoreScheduler(from: Data(#"{"kind":"compass","state":{}}"#.utf8)) }
+        #expect(throws: SchedulerError.self) {
+            try SchedulerKind.restoreScheduler(from: Data(#"{"kind":"compass","state":{}}"#.utf8))
+        }
     }
 }

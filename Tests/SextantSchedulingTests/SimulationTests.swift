@@ -15,8 +15,10 @@ import Testing
     static func spreads<S>(_ sim: SchedulerSimulation<S>, bucketPrefix: String) -> [Double] {
         let arrival = Dictionary(uniqueKeysWithValues: sim.arrivals.map { ($0.updateID, $0.arrivesAt) })
         return sim.aggregations.compactMap { record in
-            let times = record.aggregation.updates.filter { sim.accumulated[$0.id]?.bucket.hasPrefix(bucketPrefix) == true }
-                .compactMap { arrival[$0.id] }
+            let times = record.aggregation.updates.filter {
+                sim.accumulated[$0.id]?.bucket.hasPrefix(bucketPrefix) == true
+            }
+            .compactMap { arrival[$0.id] }
             guard times.count >= 2 else { return nil }
             return times.max()! - times.min()!
         }
@@ -26,7 +28,8 @@ import Testing
 
     @Test func compassGroupsArriveTogetherAndOutpaceFedAvg() {
         var compass = SchedulerSimulation(
-            scheduler: CompassScheduler(configuration: .init(minimumClients: 8)), clients: Self.clients(CompassScheduler.self),
+            scheduler: CompassScheduler(configuration: .init(minimumClients: 8)),
+            clients: Self.clients(CompassScheduler.self),
             configuration: Self.configuration)
         var fedavg = SchedulerSimulation(
             scheduler: FedAvgScheduler(configuration: .init(minimumClients: 8, localSteps: 50, roundTimeout: 10_000)),

@@ -1,28 +1,61 @@
+import Foundation
 import SextantScheduling
 
-/// `scheduler:` — which algorithm orders the federation, and its parameters.
+/// `scheduler:` — which algorithm orders the federation, and its parameters. Keys that do
+/// not apply to the chosen kind are accepted and ignored, so switching `kind` is one edit.
 public struct SchedulerSection: Sendable, Codable {
-    /// fedavg (synchronous rounds).
+    /// compass | fedavg | fedavgm | fedasync | fedbuff (default fedavg).
+    /// compass: FedCompass arrival groups (DESIGN.md 5.1); fedavg: synchronous rounds;
+    /// fedavgm: rounds with server momentum; fedasync: every update applied on arrival;
+    /// fedbuff: updates applied `buffer_size` at a time.
     public var kind = "fedavg"
-    /// Clients that must join before training starts.
+    /// All kinds: clients that must join before training starts (default 2).
     public var minClients = 2
-    /// Local steps per task.
+    /// fedavg, fedavgm, fedasync, fedbuff: local steps per task (default 50). Compass sizes
+    /// tasks itself between `min_local_steps` and `max_local_steps`.
     public var localSteps = 50
-    /// Seconds a synchronous round waits for stragglers.
+    /// fedavg, fedavgm: seconds a synchronous round waits for stragglers (default 300).
     public var roundTimeout = 300.0
-    /// samples or equal.
+    /// All kinds: samples (a client's share is its samples over all known clients' samples)
+    /// or equal (1/N over the N known clients). Default samples.
     public var weighting = "samples"
-    /// Probability that a client takes part in a FedAvg round.
+    /// fedavg, fedavgm: probability that a client takes part in a round, in (0, 1] (default 1).
     public var samplingRate = 1.0
+    /// compass: Qmin, the fewest local steps of a task (default 20).
+    public var minLocalSteps = 20
+    /// compass: Qmax, the most local steps, and every client's first task (default 100).
+    public var maxLocalSteps = 100
+    /// compass: m, weight of the newest speed measurement, in (0, 1] (default 0.9).
+    public var speedMomentum = 0.9
+    /// compass: lambda >= 1, a group's deadline as a multiple of its expected duration (default 1.5).
+    public var latestTimeFactor = 1.5
+    /// compass, fedasync, fedbuff: server mixing rate alpha > 0 (default 0.9).
+    public var alpha = 0.9
+    /// compass, fedasync, fedbuff: staleness discount S(tau): polynomial, (tau + 1)^(-a);
+    /// hinge, 1 if tau <= b else 1 / (a (tau - b) + 1); or constant, 1 (default polynomial).
+    public var staleness = "polynomial"
+    /// The staleness function's a >= 0 (default 0.5).
+    public var stalenessA = 0.5
+    /// The hinge function's b >= 0 (default 4).
+    public var stalenessB = 4.0
+    /// fedbuff: K, updates per aggregation (default 3).
+    public var bufferSize = 3
+    /// fedavgm: server momentum beta in (0, 1) (default 0.9).
+    public var serverMomentum = 0.9
 
     static let keys = KeySchema.map([
         "kind": .value, "min_clients": .value, "local_steps": .value, "round_timeout": .value,
-        "weighting": .value, "sampling_rate": .value,
+        "weighting": .value, "sampling_rate": .value, "min_local_steps": .value, "max_local_steps": .value,
+        "speed_momentum": .value, "latest_time_factor": .value, "alpha": .value, "staleness": .value,
+        "staleness_a": .value, "staleness_b": .value, "buffer_size": .value, "server_momentum": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
         case kind, minClients = "min_clients", localSteps = "local_steps", roundTimeout = "round_timeout"
         case weighting, samplingRate = "sampling_rate"
+        case minLocalSteps = "min_local_steps", maxLocalSteps = "max_local_steps", speedMomentum = "speed_momentum"
+        case latestTimeFactor = "latest_time_factor", alpha, staleness, stalenessA = "staleness_a"
+        case stalenessB = "staleness_b", bufferSize = "buffer_size", serverMomentum = "server_momentum"
     }
 
     public init() {}
@@ -34,12 +67,30 @@ public struct SchedulerSection: Sendable, Codable {
         roundTimeout = try c.decodeIfPresent(Double.self, forKey: .roundTimeout) ?? roundTimeout
         weighting = try c.decodeIfPresent(String.self, forKey: .weighting) ?? weighting
         samplingRate = try c.decodeIfPresent(Double.self, forKey: .samplingRate) ?? samplingRate
+        minLocalSteps = try c.decodeIfPresent(Int.self, forKey: .minLocalSteps) ?? minLocalSteps
+        maxLocalSteps = try c.decodeIfPresent(Int.self, forKey: .maxLocalSteps) ?? maxLocalSteps
+        speedMomentum = try c.decodeIfPresent(Double.self, forKey: .speedMomentum) ?? speedMomentum
+        latestTimeFactor = try c.decodeIfPresent(Double.self, forKey: .latestTimeFactor) ?? latestTimeFactor
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? alpha
+        staleness = try c.decodeIfPresent(String.self, forKey: .staleness) ?? staleness
+        stalenessA = try c.decodeIfPresent(Double.self, forKey: .stalenessA) ?? stalenessA
+        stalenessB = try c.decodeIfPresent(Double.self, forKey: .stalenessB) ?? stalenessB
+        bufferSize = try c.decodeIfPresent(Int.self, forKey: .bufferSize) ?? bufferSize
+        serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? serverMomentum
     }
 
     func validate() throws {
-        guard kind == "fedavg" else { throw invalid("scheduler.kind", "'\(kind)'", "the available scheduler is fedavg") }
-        guard minClients > 0 else { throw invalid("scheduler.min_clients", minClients, "it must be a positive integer") }
-        guard localSteps > 0 else { throw invalid("scheduler.local_steps", localSteps, "it must be a positive integer") }
+        guard let kind = SchedulerKind(rawValue: kind) else {
+            throw invalid(
+                "scheduler.kind", "'\(self.kind)'",
+                "use one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard minClients > 0 else {
+            throw invalid("scheduler.min_clients", minClients, "it must be a positive integer")
+        }
+        guard localSteps > 0 else {
+            throw invalid("scheduler.local_steps", localSteps, "it must be a positive integer")
+        }
         guard roundTimeout > 0, roundTimeout.isFinite else {
             throw invalid("scheduler.round_timeout", roundTimeout, "it must be a positive number of seconds")
         }
@@ -49,20 +100,98 @@ public struct SchedulerSection: Sendable, Codable {
         guard samplingRate > 0, samplingRate <= 1 else {
             throw invalid("scheduler.sampling_rate", samplingRate, "it must lie in (0, 1]")
         }
+        guard minLocalSteps > 0 else {
+            throw invalid("scheduler.min_local_steps", minLocalSteps, "it must be a positive integer")
+        }
+        guard maxLocalSteps >= minLocalSteps else {
+            throw invalid(
+                "scheduler.max_local_steps", maxLocalSteps, "it must be at least min_local_steps (\(minLocalSteps))")
+        }
+        guard speedMomentum > 0, speedMomentum <= 1 else {
+            throw invalid("scheduler.speed_momentum", speedMomentum, "it must lie in (0, 1]")
+        }
+        guard latestTimeFactor >= 1, latestTimeFactor.isFinite else {
+            throw invalid("scheduler.latest_time_factor", latestTimeFactor, "it must be a number >= 1")
+        }
+        guard alpha > 0, alpha.isFinite else { throw invalid("scheduler.alpha", alpha, "it must be a positive number") }
+        guard ["polynomial", "hinge", "constant"].contains(staleness) else {
+            throw invalid("scheduler.staleness", "'\(staleness)'", "use polynomial, hinge or constant")
+        }
+        guard stalenessA >= 0, stalenessA.isFinite else {
+            throw invalid("scheduler.staleness_a", stalenessA, "it must be a number >= 0")
+        }
+        guard stalenessB >= 0, stalenessB.isFinite else {
+            throw invalid("scheduler.staleness_b", stalenessB, "it must be a number >= 0")
+        }
+        guard bufferSize > 0 else {
+            throw invalid("scheduler.buffer_size", bufferSize, "it must be a positive integer")
+        }
+        if kind == .fedavgm {
+            guard serverMomentum > 0, serverMomentum < 1 else {
+                throw invalid("scheduler.server_momentum", serverMomentum, "it must lie in (0, 1)")
+            }
+        }
+    }
+
+    private var stalenessFunction: StalenessFunction {
+        switch staleness {
+        case "hinge": .hinge(a: stalenessA, b: stalenessB)
+        case "constant": .constant
+        default: .polynomial(a: stalenessA)
+        }
     }
 
     /// The scheduler this section describes, starting at `version`.
     public func makeScheduler(seed: UInt64, version: Int = 0) throws -> any Scheduler {
         try validate()
-        return FedAvgScheduler(
-            configuration: .init(
-                minimumClients: minClients, localSteps: localSteps, roundTimeout: roundTimeout,
-                weighting: Weighting(rawValue: weighting)!, samplingRate: samplingRate, seed: seed),
-            version: version)
+        let weighting = Weighting(rawValue: weighting)!
+        switch SchedulerKind(rawValue: kind)! {
+        case .compass:
+            return CompassScheduler(
+                configuration: .init(
+                    minimumClients: minClients, minLocalSteps: minLocalSteps, maxLocalSteps: maxLocalSteps,
+                    speedMomentum: speedMomentum, latestTimeFactor: latestTimeFactor, alpha: alpha,
+                    staleness: stalenessFunction, weighting: weighting),
+                version: version)
+        case .fedavg, .fedavgm:
+            return FedAvgScheduler(
+                configuration: .init(
+                    minimumClients: minClients, localSteps: localSteps, roundTimeout: roundTimeout,
+                    weighting: weighting, samplingRate: samplingRate, seed: seed,
+                    serverMomentum: kind == "fedavgm" ? serverMomentum : 0),
+                version: version)
+        case .fedasync:
+            return FedAsyncScheduler(
+                configuration: .init(
+                    minimumClients: minClients, localSteps: localSteps, alpha: alpha, staleness: stalenessFunction,
+                    weighting: weighting),
+                version: version)
+        case .fedbuff:
+            return FedBuffScheduler(
+                configuration: .init(
+                    minimumClients: minClients, localSteps: localSteps, bufferSize: bufferSize, alpha: alpha,
+                    staleness: stalenessFunction, weighting: weighting),
+                version: version)
+        }
     }
 
-    /// Restores a scheduler from the state saved with a checkpoint.
+    /// Restores a scheduler from the state saved with a checkpoint. The snapshot records its
+    /// kind; it must be the kind this section configures (a run cannot change algorithm
+    /// midway). The restored scheduler keeps the parameters it was saved with.
     public func restoreScheduler(from snapshot: [UInt8]) throws -> any Scheduler {
-        try FedAvgScheduler(restoring: .init(snapshot))
+        try validate()
+        let data = Data(snapshot)
+        do {
+            let saved = try SchedulerKind.of(snapshot: data)
+            guard saved.rawValue == kind else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "the checkpoint holds a \(saved.rawValue) scheduler but scheduler.kind is \(kind); resume with kind \(saved.rawValue) or start a new run with another database"
+                )
+            }
+            return try SchedulerKind.restoreScheduler(from: data)
+        } catch let error as SchedulerError {
+            throw RuntimeError(.storage, "cannot restore the scheduler: \(error.message)")
+        }
     }
 }
