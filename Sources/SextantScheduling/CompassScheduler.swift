@@ -95,6 +95,8 @@ public struct CompassScheduler: Scheduler, Codable {
         var id: Int64
         var client: ClientID
         var baseVersion: Int
+        /// The weight it was accumulated with, to accumulate it again after a restart.
+        var weight: Double
     }
 
     struct ArrivalGroup: Codable, Equatable {
@@ -226,6 +228,7 @@ public struct CompassScheduler: Scheduler, Codable {
     }
 
     private mutating func arrive(_ update: UpdateInfo, now: Double) -> [SchedulerAction] {
+        if let replay = replayedAccumulation(of: update.id) { return [replay] }
         let client = update.client
         var state = clients[client] ?? ClientState(samples: update.samples)
         state.isConnected = true
@@ -243,7 +246,7 @@ public struct CompassScheduler: Scheduler, Codable {
         clients[client] = state
         isStarted = true
         let weight = configuration.weighting.share(of: client, samples: clients.mapValues(\.samples))
-        let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion)
+        let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion, weight: weight)
 
         guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }),
             groups[index].pending.contains(client)
@@ -284,6 +287,24 @@ public struct CompassScheduler: Scheduler, Codable {
             actions += aggregate(groupAt: index, now: now)
         }
         return actions
+    }
+
+    /// An update already in a buffer (the runtime replays acknowledged, unaggregated updates
+    /// after a restart, and the snapshot already lists them): accumulate it again into the
+    /// same bucket with the same weight, and change nothing else.
+    private func replayedAccumulation(of id: Int64) -> SchedulerAction? {
+        for group in groups {
+            if let buffered = group.updates.first(where: { $0.id == id }) {
+                return .accumulate(
+                    updateID: id, bucket: Self.groupBucket(group: group.id, base: buffered.baseVersion),
+                    weight: buffered.weight)
+            }
+        }
+        if let buffered = generalBuffer.first(where: { $0.id == id }) {
+            return .accumulate(
+                updateID: id, bucket: Self.lateBucket(base: buffered.baseVersion), weight: buffered.weight)
+        }
+        return nil
     }
 
     private mutating func lose(_ client: ClientID, now: Double) -> [SchedulerAction] {

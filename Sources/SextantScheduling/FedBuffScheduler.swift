@@ -38,6 +38,7 @@ public struct FedBuffScheduler: Scheduler, Codable {
         var id: Int64
         var client: ClientID
         var baseVersion: Int
+        var weight: Double
     }
 
     public let configuration: Configuration
@@ -69,12 +70,19 @@ public struct FedBuffScheduler: Scheduler, Codable {
             }
             return ready.map { .assign($0, localSteps: configuration.localSteps) }
         case .updateArrived(let update):
+            if let buffered = buffer.first(where: { $0.id == update.id }) {
+                // Replayed after a restart: the snapshot already holds it; rebuild its bucket only.
+                return [
+                    .accumulate(
+                        updateID: update.id, bucket: Self.bucket(base: buffered.baseVersion), weight: buffered.weight)
+                ]
+            }
             roster.arrived(update)
-            buffer.append(BufferedUpdate(id: update.id, client: update.client, baseVersion: update.baseVersion))
+            let weight = roster.share(of: update.client, weighting: configuration.weighting)
+            buffer.append(
+                BufferedUpdate(id: update.id, client: update.client, baseVersion: update.baseVersion, weight: weight))
             var actions: [SchedulerAction] = [
-                .accumulate(
-                    updateID: update.id, bucket: Self.bucket(base: update.baseVersion),
-                    weight: roster.share(of: update.client, weighting: configuration.weighting))
+                .accumulate(updateID: update.id, bucket: Self.bucket(base: update.baseVersion), weight: weight)
             ]
             if buffer.count >= configuration.bufferSize { actions.append(flush()) }
             actions.append(.assign(update.client, localSteps: configuration.localSteps))

@@ -296,3 +296,46 @@ import Testing
         #expect(throws: Never.self) { try CompassScheduler.Configuration().validate() }
     }
 }
+
+@Suite struct RestartReplayTests {
+    @Test func compassReaccumulatesBufferedUpdatesWithoutChangingState() throws {
+        // As in lateUpdatesWaitInTheGeneralBufferAndAreNotOverwritten: 3 in late-v1, 4 and 5
+        // in late-v2, then 6 in group 2's buffer while b is still pending there.
+        var s = CompassSchedulerTests().started()
+        _ = s.handle(update(1, "a", base: 0), now: 100)
+        _ = s.handle(update(2, "b", base: 0), now: 200)
+        _ = s.handle(update(3, "a", base: 1), now: 260)
+        _ = s.handle(update(4, "a", base: 2), now: 430)
+        _ = s.handle(update(5, "b", base: 2), now: 450)
+        _ = s.handle(update(6, "a", base: 2), now: 700)
+        let saved = try s.snapshot()
+        var restored = try CompassScheduler(restoring: saved)
+        _ = restored.resume(now: 0)
+        let before = try restored.snapshot()
+        // The runtime replays both acknowledged, unaggregated updates after a restart.
+        let replays = [(3, "a", 1, "late-v1"), (4, "a", 2, "late-v2"), (5, "b", 2, "late-v2"), (6, "a", 2, "g2-v2")]
+        for (id, client, base, bucket) in replays {
+            let actions = restored.handle(update(Int64(id), client, base: base), now: 1)
+            #expect(actions == [.accumulate(updateID: Int64(id), bucket: bucket, weight: 0.5)])
+        }
+        var after = restored
+        after.clock = 0  // only the clock moved
+        #expect(try after.snapshot() == before)
+    }
+
+    @Test func fedBuffDoesNotCountAReplayTwice() throws {
+        var s = FedBuffScheduler(configuration: .init(bufferSize: 3))
+        _ = s.handle(.joined("a", samples: 10), now: 0)
+        _ = s.handle(update(1, "a", base: 0), now: 1)
+        _ = s.handle(update(2, "a", base: 0), now: 2)
+        var restored = try FedBuffScheduler(restoring: try s.snapshot())
+        #expect(
+            restored.handle(update(1, "a", base: 0), now: 0) == [.accumulate(updateID: 1, bucket: "buff-v0", weight: 1)]
+        )
+        #expect(
+            restored.handle(update(2, "a", base: 0), now: 0) == [.accumulate(updateID: 2, bucket: "buff-v0", weight: 1)]
+        )
+        #expect(restored.bufferedUpdates == 2)
+        #expect(restored.handle(update(3, "a", base: 0), now: 3).aggregations.first?.updates.map(\.id) == [1, 2, 3])
+    }
+}
