@@ -62,14 +62,17 @@ public struct SpeedModel: Sendable {
     public init(meanTimePerStep mu: Double, distribution: Distribution, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         switch distribution {
+        case _ where mu <= 0:
+            timePerStep = 0
         case .fixed:
             timePerStep = mu
         case .normal:
+            // Redrawn until positive (at least 5% of the mean), as DESIGN.md 5.3 keeps it.
             var t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu)
             while t <= 0.05 * mu { t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu) }
-            timePerStep = mu == 0 ? 0 : t
+            timePerStep = t
         case .exponential:
-            timePerStep = mu == 0 ? 0 : generator.nextExponential(mean: mu)
+            timePerStep = generator.nextExponential(mean: mu)
         }
         self.generator = generator
     }

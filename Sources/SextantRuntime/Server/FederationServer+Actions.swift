@@ -49,6 +49,15 @@ extension FederationServer {
         }
     }
 
+    /// What a restarted server needs besides the model: the scheduler and any server momentum.
+    func schedulerState() throws -> [String: Data] {
+        var state = ["scheduler": try scheduler.snapshot()]
+        if !optimizer.velocity.isEmpty {
+            state[Self.velocityKey] = optimizer.velocity.withUnsafeBufferPointer { Data(buffer: $0) }
+        }
+        return state
+    }
+
     func timerFired(_ id: TimerID) async {
         timers[id] = nil
         await perform(scheduler.handle(.timerFired(id), now: now))
@@ -58,7 +67,7 @@ extension FederationServer {
     private func aggregate(_ aggregation: Aggregation) {
         let clock = ContinuousClock()
         let start = clock.now
-        model.withUnsafeMutableBufferPointer { accumulator.apply(aggregation.buckets, to: $0) }
+        model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         network.loadParameters(model)
         let evaluation = network.evaluate(on: testSet)
         lastAccuracy = evaluation.accuracy
@@ -70,7 +79,7 @@ extension FederationServer {
             try store.commitAggregation(
                 run: runID, version: aggregation.newVersion, parameters: model, metrics: metrics,
                 appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
-                schedulerState: ["scheduler": try scheduler.snapshot()])
+                schedulerState: schedulerState())
         } catch {
             logger.critical("could not commit version \(aggregation.newVersion): \(error); stopping")
             finish(.failed)

@@ -34,6 +34,8 @@ public actor FederationServer {
     var scheduler: any Scheduler
     var model: [Float]
     var accumulator: DeltaAccumulator
+    /// Server momentum (FedAvgM); its velocity is checkpointed with the scheduler state.
+    var optimizer: ServerOptimizer
     var clients: [String: ConnectedClient] = [:]
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
@@ -68,6 +70,7 @@ public actor FederationServer {
             throw RuntimeError(.storage, error.message)
         }
         accumulator = DeltaAccumulator(parameterCount: network.parameterCount)
+        optimizer = ServerOptimizer(parameterCount: network.parameterCount)
 
         let previous = try store.latestRun()
         if let previous, previous.status != .completed {
@@ -91,6 +94,13 @@ public actor FederationServer {
                 throw RuntimeError(
                     .storage, "scheduler state is at version \(scheduler.version) but the last checkpoint is \(checkpoint.version)")
             }
+            if let velocity = state[Self.velocityKey] {
+                let values = velocity.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                guard values.count == network.parameterCount else {
+                    throw RuntimeError(.storage, "saved server momentum has \(values.count) values, the model \(network.parameterCount)")
+                }
+                optimizer = ServerOptimizer(parameterCount: network.parameterCount, velocity: values)
+            }
             resumedFrom = checkpoint.version
             lastAccuracy = checkpoint.metrics["accuracy"]
             try store.markRun(id: runID, status: .running)
@@ -107,6 +117,8 @@ public actor FederationServer {
             try store.saveSchedulerState(run: runID, state: ["scheduler": try scheduler.snapshot()])
         }
     }
+
+    static let velocityKey = "server-velocity"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {

@@ -1,0 +1,42 @@
+import Testing
+
+@testable import SextantRuntime
+
+@Suite struct LaunchViewTests {
+    @Test func parsesASwiftLogTextLine() throws {
+        let line = "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.7900 loss=0.5706 version=9 [SextantRuntime] aggregated"
+        let log = try #require(LogLine(parsing: Substring(line)))
+        #expect(log.level == "info")
+        #expect(log.message == "aggregated")
+        #expect(log.metadata == ["accuracy": "0.7900", "loss": "0.5706", "version": "9"])
+    }
+
+    @Test func aLineWithoutMetadataKeepsItsMessage() throws {
+        let log = try #require(LogLine(parsing: "2026-11-23T02:45:02+0000 notice sextant.server: [SextantRuntime] stopping on request"))
+        #expect(log.level == "notice")
+        #expect(log.message == "stopping on request")
+        #expect(log.metadata.isEmpty)
+    }
+
+    @Test func plainTextIsNotALogLine() {
+        #expect(LogLine(parsing: "client-0: done after 11 tasks") == nil)
+    }
+
+    @Test func theViewFollowsAggregationsAndClients() {
+        var view = LaunchView(isTerminal: false)
+        let printed = view.ingest(
+            source: "server", line: "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.8123 updates=4 staleness=0 version=5 [SextantRuntime] aggregated")
+        #expect(view.version == 5)
+        #expect(view.accuracy == "81.23%")
+        #expect(printed == "version 5: accuracy 81.23%, 4 updates, max staleness 0")
+        _ = view.ingest(
+            source: "client-2", line: "2026-11-23T02:45:02+0000 info sextant.client: client=client-2 loss=0.41 seconds=1.50 steps=50 version=5 [SextantRuntime] sent update")
+        #expect(view.clients["client-2"]?.tasks == 1)
+        #expect(view.clients["client-2"]?.lastLoss == "0.41")
+    }
+
+    @Test func clientsSortNaturally() {
+        let names = ["client-10", "client-2", "client-1"].sorted(by: LaunchView.naturalOrder)
+        #expect(names == ["client-1", "client-2", "client-10"])
+    }
+}
