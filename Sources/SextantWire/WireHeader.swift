@@ -51,6 +51,9 @@ public struct WireHeader: Sendable, Equatable {
         guard bytes.count >= 4, Array(bytes[0..<4]) == Self.magic else {
             throw WireError(.malformed, "header does not start with the magic \"SXT1\": not a Sextant message")
         }
+        guard bytes.count >= 6 else {
+            throw WireError(.malformed, "header frame is \(bytes.count) bytes, expected \(Self.byteCount)")
+        }
         var reader = ByteReader(bytes)
         _ = try reader.read(UInt32.self, field: "magic")
         let version = try reader.read(UInt16.self, field: "protocol version")

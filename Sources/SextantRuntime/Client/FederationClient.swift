@@ -190,6 +190,13 @@ public final class FederationClient {
         case .assignment(let assignment):
             joined = true
             joinBackoff = 0.5
+            if let pending, pending.message.baseVersion == assignment.modelVersion {
+                // The server lost this task's update (it restarted before acknowledging it):
+                // send the finished work again instead of training the same task twice.
+                send(.update(pending.message))
+                self.pending?.sentAt = now
+                return false
+            }
             try start(assignment)
             if let pending { send(.update(pending.message)) }
         case .heartbeat(let heartbeat):

@@ -93,7 +93,9 @@ public struct RunSection: Sendable, Codable {
 }
 
 public struct DataSection: Sendable, Codable {
-    /// Only Fashion-MNIST for now.
+    /// `fashion-mnist` (partitioned here), or `subject-federation`: the files that
+    /// `sextant-audit synth` writes into `directory`, one partition per client, with
+    /// subjects the privacy audit can attack.
     public var dataset = "fashion-mnist"
     public var directory = FashionMNIST.defaultDirectory.path
     /// How the training set is split among clients: iid, class or dual-dirichlet.
@@ -130,8 +132,8 @@ public struct DataSection: Sendable, Codable {
 
     public var partitioner: Partitioner {
         get throws {
-            guard dataset == "fashion-mnist" else {
-                throw invalid("data.dataset", "'\(dataset)'", "the supported dataset is fashion-mnist")
+            guard ["fashion-mnist", "subject-federation"].contains(dataset) else {
+                throw invalid("data.dataset", "'\(dataset)'", "use fashion-mnist or subject-federation")
             }
             guard evaluationLimit >= 0, trainingLimit >= 0 else {
                 throw invalid("data.evaluation_limit", evaluationLimit, "limits must be 0 (all) or positive")

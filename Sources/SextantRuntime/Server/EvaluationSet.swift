@@ -5,6 +5,19 @@ import SextantML
 public enum FederationData {
     /// The test split the server evaluates the global model on.
     public static func loadTestSet(_ data: DataSection) throws -> Dataset {
+        if data.dataset == "subject-federation" {
+            // Image federations are tested on Fashion-MNIST's test split; tabular ones on
+            // the subjects' held-out audit samples, the only unseen data they have.
+            let federation = try SubjectFederationFiles(directory: data.directory)
+            if federation.truth.kind == "fashion-mnist" {
+                var fashion = data
+                fashion.directory = FashionMNIST.defaultDirectory.path
+                fashion.dataset = "fashion-mnist"
+                return try loadTestSet(fashion)
+            }
+            let audit = try federation.auditSet()
+            return data.evaluationLimit > 0 ? audit.prefix(data.evaluationLimit) : audit
+        }
         do {
             let test = try FashionMNIST.load(.test, from: URL(fileURLWithPath: data.directory))
             return data.evaluationLimit > 0 ? test.prefix(data.evaluationLimit) : test
@@ -18,6 +31,15 @@ public enum FederationData {
         let count = configuration.clients.count
         guard index >= 0, index < count else {
             throw RuntimeError(.invalidConfiguration, "client index \(index) is outside 0..<\(count) (clients.count)")
+        }
+        if configuration.data.dataset == "subject-federation" {
+            let federation = try SubjectFederationFiles(directory: configuration.data.directory)
+            guard federation.truth.clients.count == count else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "clients.count is \(count) but \(configuration.data.directory) holds partitions for \(federation.truth.clients.count) clients")
+            }
+            return try federation.partition(index)
         }
         do {
             let data = configuration.data

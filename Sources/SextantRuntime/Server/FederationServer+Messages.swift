@@ -29,7 +29,7 @@ extension FederationServer {
         case .update(let update):
             guard clients[name] != nil else { return reject(.notJoined, "join before sending updates", to: routingID, peer: peer) }
             clients[name]?.lastSeen = now
-            await handleUpdate(update, client: name, routingID: routingID)
+            await handleUpdate(update, client: name, routingID: routingID, peer: peer)
         case .heartbeat:
             guard clients[name] != nil else { return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer) }
             clients[name]?.lastSeen = now
@@ -73,9 +73,9 @@ extension FederationServer {
         await perform(scheduler.handle(.joined(name, samples: samples), now: now))
     }
 
-    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8]) async {
+    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) async {
         guard update.baseVersion <= UInt64(version) else {
-            return reject(.rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: client)
+            return reject(.rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: peer)
         }
         let submission = UpdateSubmission(
             run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),
