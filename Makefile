@@ -27,13 +27,18 @@ release: deps
 test: release
 	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
 
-# A server and four clients of different speeds train on Fashion-MNIST, checkpointing
-# every version; then the checkpoints are verified.
+# Four silos of different speeds train on Fashion-MNIST photos of 200 people with the
+# Compass scheduler, checkpointing every version; the checkpoints are verified, then the
+# privacy audit attacks them and writes an HTML report.
 demo: release
 	rm -rf $(DEMO_DIR)
+	$(BIN)/sextant-audit synth --kind fashion-mnist --output $(DEMO_DIR)/data --subjects 200 --clients 4 \
+		--records-per-subject 60 --audit-samples 20 --pattern 0.5 --seed 7
 	$(BIN)/sextant launch --config configs/demo.yaml --logs $(DEMO_DIR)/logs
-	$(BIN)/sextant checkpoints list $(DEMO_DIR)/checkpoints.sqlite
 	$(BIN)/sextant checkpoints verify $(DEMO_DIR)/checkpoints.sqlite
+	$(BIN)/sextant-audit run --db $(DEMO_DIR)/checkpoints.sqlite --audit-set $(DEMO_DIR)/data/audit.sxd \
+		--known 20 --json $(DEMO_DIR)/audit.json --html $(DEMO_DIR)/audit.html
+	@echo "privacy report: $(DEMO_DIR)/audit.html"
 
 bench: release
 	$(BIN)/sextant bench train

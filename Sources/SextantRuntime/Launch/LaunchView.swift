@@ -56,7 +56,7 @@ struct LaunchView {
         defer { clients[source] = row }
         switch log.message {
         case "training":
-            row.state = "training v\(log.metadata["version"] ?? "?")"
+            row.state = "training \(log.metadata["steps"] ?? "?") steps on v\(log.metadata["version"] ?? "?")"
         case "sent update":
             row.tasks += 1
             row.lastLoss = log.metadata["loss"] ?? "-"
