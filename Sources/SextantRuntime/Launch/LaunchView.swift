@@ -37,6 +37,12 @@ struct LaunchView {
                 version = Int(log.metadata["version"] ?? "") ?? version
                 accuracy = log.metadata["accuracy"].flatMap(Double.init).map { String(format: "%.2f%%", $0 * 100) } ?? accuracy
                 return "version \(version): accuracy \(accuracy), \(log.metadata["updates"] ?? "?") updates, max staleness \(log.metadata["staleness"] ?? "?")"
+            case "arrival group":
+                let members = (log.metadata["members"] ?? "").split(separator: ",").map { entry in
+                    let parts = entry.split(separator: ":")
+                    return parts.count == 2 ? "\(parts[0]) \(parts[1].replacingOccurrences(of: "@", with: " steps at ")) per step" : String(entry)
+                }
+                return "  group \(log.metadata["group"] ?? "?") (due in \(log.metadata["expected_in"] ?? "?") s): \(members.joined(separator: ", "))"
             case "client joined", "client rejoined", "client left", "client silent, counting it as lost":
                 return "server: \(log.message) \(log.metadata["client"] ?? "")"
             default:

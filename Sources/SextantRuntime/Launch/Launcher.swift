@@ -74,7 +74,7 @@ public final class Launcher: Sendable {
             case .line(let source, let text):
                 if logs[source] == nil {
                     let url = plan.logDirectory.appendingPathComponent("\(source).log")
-                    FileManager.default.createFile(atPath: url.path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
                     logs[source] = try FileHandle(forWritingTo: url)
                 }
                 logs[source]?.write(Data((text + "\n").utf8))

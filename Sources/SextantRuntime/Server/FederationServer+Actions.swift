@@ -7,11 +7,14 @@ import SextantWire
 extension FederationServer {
     /// Carries out the scheduler's decisions in order.
     func perform(_ actions: [SchedulerAction]) async {
+        var assigned: [ClientID: Int] = [:]
+        defer { logArrivalGroups(assigned) }
         for action in actions {
             switch action {
             case .assign(let client, let steps):
                 // After the last aggregation clients get a goodbye, not more work.
                 guard finalStatus == nil, let target = clients[client] else { continue }
+                assigned[client] = steps
                 let assignment = AssignmentMessage(
                     runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
                     learningRate: Float(configuration.training.learningRate),
@@ -46,6 +49,26 @@ extension FederationServer {
             case .cancelTimer(let id):
                 timers.removeValue(forKey: id)?.cancel()
             }
+        }
+    }
+
+    /// Compass forms arrival groups: say which clients were just given how many steps so
+    /// that they finish together.
+    private func logArrivalGroups(_ assigned: [ClientID: Int]) {
+        guard !assigned.isEmpty, let compass = scheduler as? CompassScheduler else { return }
+        for group in compass.arrivalGroups where group.isOpen {
+            let members = (group.pending + group.arrived).filter { assigned[$0] != nil }.sorted()
+            guard !members.isEmpty else { continue }
+            let listing = members.map { client in
+                let speed = compass.estimatedSpeed(of: client).map { String(format: "%.3f", $0) } ?? "?"
+                return "\(client):\(assigned[client]!)@\(speed)s"
+            }
+            logger.info(
+                "arrival group",
+                metadata: [
+                    "group": "\(group.id)", "members": "\(listing.joined(separator: ","))",
+                    "expected_in": "\(String(format: "%.2f", group.expectedArrival - now))",
+                ])
         }
     }
 
