@@ -22,6 +22,10 @@ struct LaunchCommand: AsyncParsableCommand {
         if let clients, clients <= 0 { throw ValidationError("--clients must be positive, got \(clients)") }
     }
 
+    private func dataDescription(_ data: DataSection) -> String {
+        data.dataset == "subject-federation" ? "subject federation in \(data.directory)" : "\(data.partition) partition of \(data.dataset)"
+    }
+
     func run() async throws {
         let configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
         let count = clients ?? configuration.clients.count
@@ -42,7 +46,7 @@ struct LaunchCommand: AsyncParsableCommand {
         print(
             clientsOnly
                 ? "launching \(count) clients against \(server!)"
-                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(configuration.data.partition) partition); logs in \(logs)/")
+                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(dataDescription(configuration.data))); logs in \(logs)/")
         let signals = SignalHandler { _ in launcher.terminateAll() }
         let outcome = try await launcher.run(isTerminal: isatty(STDERR_FILENO) == 1)
         withExtendedLifetime(signals) {}
