@@ -43,8 +43,8 @@ public enum FederationData {
         }
         do {
             let data = configuration.data
-            var train = try FashionMNIST.load(.train, from: URL(fileURLWithPath: data.directory))
-            if data.trainingLimit > 0 { train = train.prefix(data.trainingLimit) }
+            let train = try FashionMNIST.load(
+                .train, from: URL(fileURLWithPath: data.directory), limit: data.trainingLimit > 0 ? data.trainingLimit : nil)
             let partition = try data.partitioner.split(
                 labels: train.labels, classCount: train.classCount, clients: count, seed: configuration.run.seed)
             let indices = partition.clients[index]
