@@ -21,11 +21,40 @@ public enum FashionMNIST {
         if let limit, limit < 0 {
             throw SextantMLError(code: .invalidArgument, "example limit must not be negative, got \(limit)")
         }
+        return try load(split, from: directory) { count in Array(0..<min(limit ?? count, count)) }
+    }
+
+    /// Only the labels of a split, for partitioning without converting any image.
+    public static func labels(_ split: Split, from directory: URL = defaultDirectory) throws -> [Int32] {
+        try checkDirectory(directory)
+        let labels = try IDXReader.read(contentsOf: file(split.prefix + "-labels-idx1-ubyte", in: directory))
+        guard labels.dimensions.count == 1 else {
+            throw SextantMLError(code: .corruptData, "Fashion-MNIST \(split.rawValue): expected 1-D labels")
+        }
+        return labels.values.map { Int32($0) }
+    }
+
+    /// Loads the examples at `indices` only: a client converts its own partition and
+    /// nothing else, so that hundreds of clients fit on one host.
+    public static func load(_ split: Split, from directory: URL = defaultDirectory, indices: [Int]) throws -> Dataset {
+        try load(split, from: directory) { count in
+            if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
+                throw SextantMLError(code: .invalidArgument, "example index \(bad) is outside 0..<\(count)")
+            }
+            return indices
+        }
+    }
+
+    private static func checkDirectory(_ directory: URL) throws {
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw SextantMLError(
                 code: .fileNotFound,
                 "Fashion-MNIST directory \(directory.path) does not exist (install Debian's dataset-fashion-mnist package)")
         }
+    }
+
+    private static func load(_ split: Split, from directory: URL, selecting select: (Int) throws -> [Int]) throws -> Dataset {
+        try checkDirectory(directory)
         let images = try IDXReader.read(contentsOf: file(split.prefix + "-images-idx3-ubyte", in: directory))
         let labels = try IDXReader.read(contentsOf: file(split.prefix + "-labels-idx1-ubyte", in: directory))
         guard images.dimensions.count == 3, labels.dimensions.count == 1 else {
@@ -39,12 +68,18 @@ public enum FashionMNIST {
         if let bad = labels.values.first(where: { $0 >= 10 }) {
             throw SextantMLError(code: .corruptData, "Fashion-MNIST \(split.rawValue): label \(bad) is not in 0...9")
         }
-        let count = min(limit ?? images.dimensions[0], images.dimensions[0])
+        let chosen = try select(images.dimensions[0])
         let pixels = images.dimensions[1] * images.dimensions[2]
         let shape = FeatureShape(channels: 1, height: images.dimensions[1], width: images.dimensions[2])
-        let features = images.values[0..<(count * pixels)].map { Float($0) / 255 }
+        var features = [Float]()
+        features.reserveCapacity(chosen.count * pixels)
+        images.values.withUnsafeBufferPointer { bytes in
+            for index in chosen {
+                for p in (index * pixels)..<((index + 1) * pixels) { features.append(Float(bytes[p]) / 255) }
+            }
+        }
         var dataset = Dataset(
-            shape: shape, classCount: 10, features: features, labels: labels.values[0..<count].map { Int32($0) })
+            shape: shape, classCount: 10, features: features, labels: chosen.map { Int32(labels.values[$0]) })
         normalization.apply(to: &dataset)
         return dataset
     }

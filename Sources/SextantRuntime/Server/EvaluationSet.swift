@@ -43,15 +43,16 @@ public enum FederationData {
         }
         do {
             let data = configuration.data
-            let train = try FashionMNIST.load(
-                .train, from: URL(fileURLWithPath: data.directory), limit: data.trainingLimit > 0 ? data.trainingLimit : nil)
+            let directory = URL(fileURLWithPath: data.directory)
+            var labels = try FashionMNIST.labels(.train, from: directory)
+            if data.trainingLimit > 0 { labels = Array(labels.prefix(data.trainingLimit)) }
             let partition = try data.partitioner.split(
-                labels: train.labels, classCount: train.classCount, clients: count, seed: configuration.run.seed)
+                labels: labels, classCount: 10, clients: count, seed: configuration.run.seed)
             let indices = partition.clients[index]
             guard !indices.isEmpty else {
                 throw RuntimeError(.dataUnavailable, "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition")
             }
-            return train.subset(indices)
+            return try FashionMNIST.load(.train, from: directory, indices: indices)
         } catch let error as SextantMLError {
             throw RuntimeError(.dataUnavailable, error.message)
         }
