@@ -13,13 +13,14 @@ public struct FederationConfiguration: Sendable, Codable {
     public var stop = StopSection()
     public var server = ServerSection()
     public var clients = ClientsSection()
+    public var privacy = PrivacySection()
 
     public init() {}
 
     public static let keys = KeySchema.map([
         "run": RunSection.keys, "model": .value, "data": DataSection.keys, "training": TrainingSection.keys,
         "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
-        "clients": ClientsSection.keys,
+        "clients": ClientsSection.keys, "privacy": PrivacySection.keys,
     ])
 
     public static func load(from url: URL) throws -> FederationConfiguration {
@@ -50,10 +51,11 @@ public struct FederationConfiguration: Sendable, Codable {
         try stop.validate()
         try server.validate()
         try clients.validate()
+        try privacy.validate(federation: self)
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, model, data, training, scheduler, stop, server, clients
+        case run, model, data, training, scheduler, stop, server, clients, privacy
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +69,7 @@ public struct FederationConfiguration: Sendable, Codable {
         stop = try c.decodeIfPresent(StopSection.self, forKey: .stop) ?? defaults.stop
         server = try c.decodeIfPresent(ServerSection.self, forKey: .server) ?? defaults.server
         clients = try c.decodeIfPresent(ClientsSection.self, forKey: .clients) ?? defaults.clients
+        privacy = try c.decodeIfPresent(PrivacySection.self, forKey: .privacy) ?? defaults.privacy
     }
 }
 

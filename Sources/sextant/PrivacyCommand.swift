@@ -1,0 +1,48 @@
+import ArgumentParser
+import SextantRuntime
+
+/// `sextant privacy`: differential-privacy arithmetic for planning a run.
+struct PrivacyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "privacy", abstract: "Differential-privacy arithmetic (RDP accountant, DESIGN.md 7).",
+        subcommands: [Epsilon.self])
+
+    struct Epsilon: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print epsilon and the optimal Rényi order, or with --target-epsilon the noise multiplier.",
+            discussion: """
+                The sampled Gaussian mechanism with noise multiplier Z (noise std / L2 sensitivity) and \
+                Poisson sampling rate Q, run T times, converted to (epsilon, delta) with the improved \
+                conversion. Example: --noise 1.3 --sample-rate 0.0025 --steps 6000 --delta 1e-5.
+                """)
+
+        @Option(help: "Noise multiplier z (give it or --target-epsilon).") var noise: Double?
+        @Option(help: "The epsilon to calibrate the noise multiplier to (instead of --noise).") var targetEpsilon: Double?
+        @Option(help: "Poisson sampling rate q in (0, 1] (1: every record or client every step).") var sampleRate: Double
+        @Option(help: "Steps (DP-SGD steps or aggregation events).") var steps: Int
+        @Option(help: "Delta, below 1/n for n protected units.") var delta: Double
+        @Option(help: "Also print the subject-level epsilon for subjects with this many records.") var groupSize: Int?
+
+        func validate() throws {
+            switch (noise, targetEpsilon) {
+            case (nil, nil): throw ValidationError("give --noise or --target-epsilon")
+            case (.some, .some): throw ValidationError("give --noise or --target-epsilon, not both")
+            default: break
+            }
+            if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be >= 1, got \(groupSize)") }
+        }
+
+        func run() throws {
+            let report =
+                if let targetEpsilon {
+                    try PrivacyCalculator.noiseMultiplier(
+                        targetEpsilon: targetEpsilon, sampleRate: sampleRate, steps: steps, delta: delta,
+                        groupSize: groupSize)
+                } else {
+                    try PrivacyCalculator.epsilon(
+                        noise: noise ?? 0, sampleRate: sampleRate, steps: steps, delta: delta, groupSize: groupSize)
+                }
+            report.lines.forEach { print($0) }
+        }
+    }
+}
