@@ -17,8 +17,10 @@ struct PrivacyCommand: ParsableCommand {
                 """)
 
         @Option(help: "Noise multiplier z (give it or --target-epsilon).") var noise: Double?
-        @Option(help: "The epsilon to calibrate the noise multiplier to (instead of --noise).") var targetEpsilon: Double?
-        @Option(help: "Poisson sampling rate q in (0, 1] (1: every record or client every step).") var sampleRate: Double
+        @Option(help: "The epsilon to calibrate the noise multiplier to (instead of --noise).") var targetEpsilon:
+            Double?
+        @Option(help: "Poisson sampling rate q in (0, 1] (1: every record or client every step).") var sampleRate:
+            Double
         @Option(help: "Steps (DP-SGD steps or aggregation events).") var steps: Int
         @Option(help: "Delta, below 1/n for n protected units.") var delta: Double
         @Option(help: "Also print the subject-level epsilon for subjects with this many records.") var groupSize: Int?

@@ -71,9 +71,12 @@ public struct PrivateTrainer {
         }
         guard expectedBatchSize >= 1, expectedBatchSize <= dataset.count else {
             throw PrivacyError(
-                .invalidArgument, "the expected batch size must lie in 1...\(dataset.count) (the records), got \(expectedBatchSize)")
+                .invalidArgument,
+                "the expected batch size must lie in 1...\(dataset.count) (the records), got \(expectedBatchSize)")
         }
-        guard stepsTaken >= 0 else { throw PrivacyError(.invalidArgument, "steps taken must be >= 0, got \(stepsTaken)") }
+        guard stepsTaken >= 0 else {
+            throw PrivacyError(.invalidArgument, "steps taken must be >= 0, got \(stepsTaken)")
+        }
         self.network = network
         self.dataset = dataset
         self.optimizer = optimizer

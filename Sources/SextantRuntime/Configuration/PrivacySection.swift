@@ -286,7 +286,8 @@ public struct PrivacySection: Sendable, Codable, Equatable {
                     "it must be a finite number > 0")
             }
             guard adaptive.targetQuantile > 0, adaptive.targetQuantile < 1 else {
-                throw invalid("privacy.adaptive_clipping.target_quantile", adaptive.targetQuantile, "it must lie in (0, 1)")
+                throw invalid(
+                    "privacy.adaptive_clipping.target_quantile", adaptive.targetQuantile, "it must lie in (0, 1)")
             }
             guard adaptive.learningRate > 0, adaptive.learningRate.isFinite else {
                 throw invalid(
@@ -400,7 +401,8 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         let deltaKey = settings.delta == nil ? "privacy.delta" : "privacy.record_level.delta"
         if let records {
             guard records > 0 else {
-                throw RuntimeError(.invalidConfiguration, "record-level privacy needs training records, the client has none")
+                throw RuntimeError(
+                    .invalidConfiguration, "record-level privacy needs training records, the client has none")
             }
             guard batchSize <= records else {
                 throw invalid(
@@ -434,7 +436,8 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         case (nil, nil):
             throw RuntimeError(
                 .invalidConfiguration,
-                "record-level privacy needs 'privacy.record_level.noise_multiplier' or 'privacy.record_level.target_epsilon'")
+                "record-level privacy needs 'privacy.record_level.noise_multiplier' or 'privacy.record_level.target_epsilon'"
+            )
         case (.some(let given), nil):
             guard given > 0, given.isFinite else {
                 throw invalid(

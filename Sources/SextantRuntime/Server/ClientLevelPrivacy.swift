@@ -45,7 +45,10 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         /// σ_b; nil: m/20 for m the expected clients per event.
         public var indicatorNoise: Double?
 
-        public init(initialClipNorm: Double, targetQuantile: Double = 0.5, learningRate: Double = 0.2, indicatorNoise: Double? = nil) {
+        public init(
+            initialClipNorm: Double, targetQuantile: Double = 0.5, learningRate: Double = 0.2,
+            indicatorNoise: Double? = nil
+        ) {
             self.initialClipNorm = initialClipNorm
             self.targetQuantile = targetQuantile
             self.learningRate = learningRate
@@ -205,11 +208,13 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             throw PrivacyError(.invalidConfiguration, "noise multiplier must be finite and > 0, got \(z)")
         }
         guard configuration.sampleRate > 0, configuration.sampleRate <= 1 else {
-            throw PrivacyError(.invalidConfiguration, "client sampling rate must be in (0, 1], got \(configuration.sampleRate)")
+            throw PrivacyError(
+                .invalidConfiguration, "client sampling rate must be in (0, 1], got \(configuration.sampleRate)")
         }
         guard configuration.expectedClientsPerEvent >= 1 else {
             throw PrivacyError(
-                .invalidConfiguration, "expected clients per event must be >= 1, got \(configuration.expectedClientsPerEvent)")
+                .invalidConfiguration,
+                "expected clients per event must be >= 1, got \(configuration.expectedClientsPerEvent)")
         }
         guard configuration.delta > 0, configuration.delta < 1 else {
             throw PrivacyError(.invalidConfiguration, "delta must be in (0, 1), got \(configuration.delta)")
@@ -260,20 +265,20 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     // MARK: - Arrival
 
     /// Checks an arriving update against the C of its base version. With server-side noise
-    /// the server clips `delta` itself when its norm exceeds C (beyond Float rounding), so a
+    /// the server clips `delta` itself whenever its norm exceeds C, so a
     /// client that skipped clipping cannot break the sensitivity bound; with client-side noise
     /// the delta carries noise and cannot be checked. Idempotent: call it again on replay.
     @discardableResult
-    public func admit(_ delta: UnsafeMutableBufferPointer<Float>, baseVersion: Int, normBeforeClip: Double) -> Admission {
+    public func admit(_ delta: UnsafeMutableBufferPointer<Float>, baseVersion: Int, normBeforeClip: Double) -> Admission
+    {
         let c = clipNorm(atVersion: baseVersion)
         var clippedByServer = false
         if configuration.placement == .server {
-            let norm = L2Clipping.norm(of: UnsafeBufferPointer(delta))
-            // A client-clipped vector may exceed C by Float rounding (~1.2e-7 relative).
-            if !(norm <= c * (1 + 1e-6)) {
-                L2Clipping(clipNorm: c).clip(delta)
-                clippedByServer = true
-            }
+            // Clipping again is harmless for an honest client's delta (at most a Float-rounding
+            // rescale); only a norm beyond that rounding (~1.2e-7 relative) counts as the
+            // server's doing.
+            let outcome = L2Clipping(clipNorm: c).clip(delta)
+            clippedByServer = !(outcome.normBeforeClipping <= c * (1 + 1e-6))
         }
         let unclipped = !clippedByServer && normBeforeClip.isFinite && normBeforeClip <= c
         return Admission(clipNorm: c, unclipped: unclipped, clippedByServer: clippedByServer)
@@ -287,7 +292,8 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     ///
     /// With no contributions nothing is released: no noise, no privacy spent, C unchanged.
     public mutating func finishEvent<G: RandomNumberGenerator>(
-        newVersion: Int, contributions: [Contribution], noise: UnsafeMutableBufferPointer<Float>, using generator: inout G
+        newVersion: Int, contributions: [Contribution], noise: UnsafeMutableBufferPointer<Float>,
+        using generator: inout G
     ) throws(PrivacyError) -> EventOutcome {
         let previous = currentClipNorm
         var perClient: [String: (sensitivity: Double, unclipped: Bool)] = [:]
@@ -320,14 +326,16 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             if case .adaptive(let settings) = configuration.clipping, let sigmaB = indicatorNoise {
                 var adaptive = try AdaptiveClipping(
                     configuration: settings.adaptiveConfiguration.withInitialClipNorm(previous),
-                    noiseMultiplier: configuration.noiseMultiplier, clientsPerRound: configuration.expectedClientsPerEvent)
+                    noiseMultiplier: configuration.noiseMultiplier,
+                    clientsPerRound: configuration.expectedClientsPerEvent)
                 let unclippedClients = perClient.values.filter(\.unclipped).count
                 let round = adaptive.updateClipNorm(
                     unclippedCount: unclippedClients, participants: perClient.count, using: &generator)
                 outcome.clipNorm = round.clipNorm
                 outcome.noisyUnclippedFraction = round.noisyUnclippedFraction
                 accounted =
-                    updateMultiplier > 0 ? 1 / (1 / (updateMultiplier * updateMultiplier) + 1 / (4 * sigmaB * sigmaB)).squareRoot() : 0
+                    updateMultiplier > 0
+                    ? 1 / (1 / (updateMultiplier * updateMultiplier) + 1 / (4 * sigmaB * sigmaB)).squareRoot() : 0
             }
             outcome.effectiveNoiseMultiplier = accounted
             let curve = try RDPAccountant.curve(
@@ -336,9 +344,11 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             events += 1
         }
         record(clipNorm: outcome.clipNorm, atVersion: newVersion)
-        let guarantee = try epsilon(delta: configuration.delta)
-        outcome.epsilon = guarantee.epsilon
-        outcome.order = guarantee.order
+        if events > 0 {
+            let guarantee = try epsilon(delta: configuration.delta)
+            outcome.epsilon = guarantee.epsilon
+            outcome.order = guarantee.order
+        }
         return outcome
     }
 
@@ -350,14 +360,16 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         return try finishEvent(newVersion: newVersion, contributions: contributions, noise: noise, using: &generator)
     }
 
-    /// (ε, δ) spent so far.
+    /// (ε, δ) spent so far, by the RDP conversion (which charges a small floor, about
+    /// 0.0035 at δ = 1e-5, even before any event; ``epsilon`` reports 0 then).
     public func epsilon(delta: Double) throws(PrivacyError) -> RDPAccountant.Guarantee {
         try RDPAccountant.convert(rdp: rdp, orders: orders, delta: delta)
     }
 
-    /// ε spent so far at the configured δ.
+    /// ε spent so far at the configured δ (0 before any event released anything).
     public var epsilon: Double {
-        (try? epsilon(delta: configuration.delta).epsilon) ?? .infinity
+        guard events > 0 else { return 0 }
+        return (try? epsilon(delta: configuration.delta).epsilon) ?? .infinity
     }
 
     private mutating func record(clipNorm: Double, atVersion version: Int) {
@@ -387,7 +399,8 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         let history = try c.decode([Double].self, forKey: .clipNormHistory)
         guard rdp.count == orders.count, !history.isEmpty else {
             throw DecodingError.dataCorruptedError(
-                forKey: .rdp, in: c, debugDescription: "privacy state has \(rdp.count) RDP values for \(orders.count) orders")
+                forKey: .rdp, in: c,
+                debugDescription: "privacy state has \(rdp.count) RDP values for \(orders.count) orders")
         }
         restored.rdp = rdp
         restored.events = try c.decode(Int.self, forKey: .events)

@@ -1,0 +1,249 @@
+import Foundation
+import SextantPrivacy
+import Testing
+
+@testable import SextantRuntime
+
+@Suite struct PrivacySectionTests {
+    func decode(_ yaml: String) throws -> FederationConfiguration {
+        let configuration = try ConfigurationLoader.decode(
+            FederationConfiguration.self, from: yaml, name: "test.yaml", allowedKeys: FederationConfiguration.keys)
+        try configuration.validate()
+        return configuration
+    }
+
+    func message(of yaml: String) -> String? {
+        do {
+            _ = try decode(yaml)
+            return nil
+        } catch let error as RuntimeError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func privacyIsOffByDefault() throws {
+        let configuration = try decode("{}")
+        #expect(configuration.privacy.mode == "none")
+        #expect(configuration.privacy.privacyMode == nil)
+        #expect(try configuration.privacy.makeConfiguration(federation: configuration) == nil)
+    }
+
+    @Test func clientLevelWithAFixedClipNormIsRead() throws {
+        let configuration = try decode(
+            """
+            clients: {count: 10}
+            scheduler: {weighting: equal, sampling_rate: 0.5}
+            privacy: {mode: client-level, clip_norm: 0.5, noise_multiplier: 1.1, delta: 1e-3, noise_placement: client}
+            """)
+        let client = try configuration.privacy.makeClientLevelConfiguration(federation: configuration)
+        #expect(client.noiseMultiplier == 1.1)
+        #expect(client.clipping == .fixed(0.5))
+        #expect(client.delta == 1e-3)
+        #expect(client.placement == .client)
+        #expect(client.sampleRate == 0.5)
+        #expect(client.expectedClientsPerEvent == 5)
+        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration))
+        #expect(mapped.mode == .clientLevel)
+        #expect(mapped.clipping == .fixed(clipNorm: 0.5))
+        // The mapping satisfies SextantPrivacy's own validation too.
+        try mapped.validate(clients: 10, clientsPerRound: 5)
+    }
+
+    @Test func theClipNormDefaultsToOne() throws {
+        let configuration = try decode(
+            "scheduler: {weighting: equal}\nprivacy: {mode: client-level, noise_multiplier: 1}")
+        let client = try configuration.privacy.makeClientLevelConfiguration(federation: configuration)
+        #expect(client.clipping == .fixed(1))
+        #expect(client.delta == 1e-5)
+        #expect(client.placement == .server)
+    }
+
+    @Test func adaptiveClippingIsRead() throws {
+        let configuration = try decode(
+            """
+            clients: {count: 10}
+            scheduler: {weighting: equal}
+            privacy:
+              mode: client-level
+              noise_multiplier: 1.0
+              adaptive_clipping: {initial_clip_norm: 0.1, target_quantile: 0.7, learning_rate: 0.3, indicator_noise: 2}
+            """)
+        let client = try configuration.privacy.makeClientLevelConfiguration(federation: configuration)
+        #expect(
+            client.clipping
+                == .adaptive(.init(initialClipNorm: 0.1, targetQuantile: 0.7, learningRate: 0.3, indicatorNoise: 2)))
+    }
+
+    @Test func aTargetEpsilonIsCalibratedOverTheRunsEvents() throws {
+        let configuration = try decode(
+            """
+            clients: {count: 10}
+            scheduler: {weighting: equal}
+            stop: {max_versions: 20}
+            privacy: {mode: client-level, target_epsilon: 8}
+            """)
+        let z = try configuration.privacy.makeClientLevelConfiguration(federation: configuration).noiseMultiplier
+        let reached = try RDPAccountant.epsilon(noiseMultiplier: z, sampleRate: 1, steps: 20, delta: 1e-5)
+        #expect(reached.epsilon <= 8)
+        #expect(reached.epsilon > 8 * (1 - 1e-9))
+    }
+
+    @Test func recordLevelIsPlannedPerClient() throws {
+        let configuration = try decode(
+            """
+            training: {batch_size: 32}
+            scheduler: {local_steps: 10}
+            stop: {max_versions: 5}
+            privacy: {mode: record-level, delta: 1e-4, record_level: {clip_norm: 2, target_epsilon: 3}}
+            """)
+        let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: 1000)
+        #expect(plan.expectedBatchSize == 32)
+        #expect(plan.sampleRate == 0.032)
+        #expect(plan.plannedSteps == 50)
+        #expect(plan.clipNorm == 2)
+        let reached = try RDPAccountant.epsilon(
+            noiseMultiplier: plan.noiseMultiplier, sampleRate: 0.032, steps: 50, delta: 1e-4)
+        #expect(reached.epsilon <= 3 && reached.epsilon > 3 * (1 - 1e-9))
+    }
+
+    @Test func bothModesTogether() throws {
+        let configuration = try decode(
+            """
+            scheduler: {weighting: equal}
+            privacy:
+              mode: both
+              noise_multiplier: 1
+              record_level: {noise_multiplier: 1.2, batch_size: 16, delta: 1e-6, planned_steps: 100}
+            """)
+        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration, records: 5000))
+        #expect(mapped.mode == .both)
+        #expect(mapped.recordLevel?.sampleRate == 16.0 / 5000)
+        #expect(mapped.recordLevel?.delta == 1e-6)
+        #expect(mapped.recordLevel?.noise == .noiseMultiplier(1.2))
+    }
+
+    static let equal = "clients: {count: 10}\nscheduler: {weighting: equal}\n"
+
+    @Test(arguments: [
+        ("privacy: {mode: full}", "key 'privacy.mode' has value 'full'; use none, client-level, record-level or both"),
+        ("privacy: {noise_multiplier: 1}", "key 'privacy.noise_multiplier' is set but privacy.mode is none"),
+        ("privacy: {mode: client-level, noise_multipler: 1}", "unknown key 'privacy.noise_multipler'"),
+        (equal + "privacy: {mode: client-level}", "needs 'privacy.noise_multiplier' or 'privacy.target_epsilon'"),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, target_epsilon: 2}",
+            "'privacy.noise_multiplier' and 'privacy.target_epsilon' are both set"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, clip_norm: -1}",
+            "key 'privacy.clip_norm' has value -1.0"
+        ),
+        (equal + "privacy: {mode: client-level, noise_multiplier: 0}", "key 'privacy.noise_multiplier' has value 0.0"),
+        (equal + "privacy: {mode: client-level, target_epsilon: -2}", "key 'privacy.target_epsilon' has value -2.0"),
+        (
+            equal + "privacy: {mode: client-level, target_epsilon: 0.001}",
+            "key 'privacy.target_epsilon' = 0.001 cannot be met"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, delta: 0.1}",
+            "key 'privacy.delta' has value 0.1; it must lie in (0, 1/n) = (0, 0.1) for n = clients.count = 10"
+        ),
+        (equal + "privacy: {mode: client-level, noise_multiplier: 1, delta: 0}", "key 'privacy.delta' has value 0.0"),
+        (
+            "clients: {count: 10}\nprivacy: {mode: client-level, noise_multiplier: 1}",
+            "key 'scheduler.weighting' has value 'samples'; client-level privacy needs weighting: equal"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: nowhere}",
+            "key 'privacy.noise_placement' has value 'nowhere'; use server or client"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, clip_norm: 1, adaptive_clipping: {}}",
+            "'privacy.clip_norm' and 'privacy.adaptive_clipping' are both set"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {}}",
+            "key 'privacy.noise_multiplier': adaptive clipping splits the noise multiplier z = 1.0 between the updates and the clipped-count query, which needs z < 2·σ_b = 1.0 (σ_b = m/20 with m = 10 expected clients per event)"
+        ),
+        (
+            equal + "privacy: {mode: client-level, target_epsilon: 1, adaptive_clipping: {}}",
+            "key 'privacy.target_epsilon': adaptive clipping splits the noise multiplier"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: 0.4}}",
+            "needs z < 2·σ_b = 0.8 (σ_b = privacy.adaptive_clipping.indicator_noise)"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {initial_clip_norm: 0}}",
+            "key 'privacy.adaptive_clipping.initial_clip_norm' has value 0.0"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {target_quantile: 1.5}}",
+            "key 'privacy.adaptive_clipping.target_quantile' has value 1.5; it must lie in (0, 1)"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {learning_rate: -0.1}}",
+            "key 'privacy.adaptive_clipping.learning_rate' has value -0.1"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: -1}}",
+            "key 'privacy.adaptive_clipping.indicator_noise' has value -1.0"
+        ),
+        ("privacy: {mode: record-level}", "privacy.mode record-level needs 'privacy.record_level'"),
+        ("privacy: {mode: record-level, record_level: {}}", "needs 'privacy.record_level.noise_multiplier' or"),
+        (
+            "privacy: {mode: record-level, record_level: {noise_multiplier: 1, clip_norm: -3}}",
+            "key 'privacy.record_level.clip_norm' has value -3.0"
+        ),
+        (
+            "privacy: {mode: record-level, record_level: {noise_multiplier: 0}}",
+            "key 'privacy.record_level.noise_multiplier' has value 0.0"
+        ),
+        (
+            "privacy: {mode: record-level, record_level: {noise_multiplier: 1, batch_size: 0}}",
+            "key 'privacy.record_level.batch_size' has value 0"
+        ),
+        (
+            "privacy: {mode: record-level, record_level: {noise_multiplier: 1, delta: 2}}",
+            "key 'privacy.record_level.delta' has value 2.0"
+        ),
+        (
+            "privacy: {mode: record-level, noise_multiplier: 1, record_level: {noise_multiplier: 1}}",
+            "key 'privacy.noise_multiplier' is a client-level setting but privacy.mode is record-level"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, record_level: {noise_multiplier: 1}}",
+            "key 'privacy.record_level' is set but privacy.mode is client-level"
+        ),
+        (
+            "privacy: {mode: both, record_level: {noise_multiplier: 1, seed: 3}}",
+            "unknown key 'privacy.record_level.seed'"
+        ),
+    ])
+    func refusalsSayWhyAndNameTheKey(yaml: String, expected: String) {
+        let text = message(of: yaml)
+        #expect(text?.contains(expected) == true, "got: \(text ?? "no error")")
+    }
+
+    @Test(arguments: [
+        (
+            1000, 1e-3, 32,
+            "key 'privacy.delta' has value 0.001; record-level delta must lie in (0, 1/n) = (0, 0.001) for this client's n = 1000 records"
+        ),
+        (
+            20, 1e-5, 32,
+            "key 'privacy.record_level.batch_size' has value 32; the expected batch size must not exceed the client's 20 records"
+        ),
+    ])
+    func recordLevelRefusalsNeedTheClientsRecords(records: Int, delta: Double, batch: Int, expected: String) throws {
+        let configuration = try decode(
+            "privacy: {mode: record-level, delta: \(delta), record_level: {noise_multiplier: 1, batch_size: \(batch)}}")
+        do {
+            _ = try configuration.privacy.recordLevelPlan(federation: configuration, records: records)
+            Issue.record("accepted \(records) records")
+        } catch let error as RuntimeError {
+            #expect(error.message.contains(expected), "got: \(error.message)")
+        }
+    }
+}
