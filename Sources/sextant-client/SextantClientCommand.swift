@@ -35,12 +35,19 @@ struct SextantClientCommand: ParsableCommand {
             server: server ?? configuration.server.bind, name: clientName, architecture: try configuration.architecture,
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
+        var settingsWithPrivacy = settings
+        if configuration.privacy.isRecordLevel {
+            let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: data.count)
+            settingsWithPrivacy.recordLevel = plan
+            logger.info(
+                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)")
+        }
         if speed.timePerStep > 0 {
             logger.info("emulating \(String(format: "%.3f", speed.timePerStep)) s per step")
         }
         let stop = StopFlag()
         let signals = SignalHandler { _ in stop.raise() }
-        let client = try FederationClient(settings: settings, data: data, stop: stop, logger: logger)
+        let client = try FederationClient(settings: settingsWithPrivacy, data: data, stop: stop, logger: logger)
         let summary = try client.run()
         withExtendedLifetime(signals) {}
         print("\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")

@@ -28,6 +28,9 @@ struct SextantServerCommand: AsyncParsableCommand {
         let summary = try await server.run()
         withExtendedLifetime(signals) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+        if let epsilon = summary.epsilon {
+            print(String(format: "client-level differential privacy: epsilon %.3f at delta %g", epsilon, configuration.privacy.delta))
+        }
         print(
             "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
         if summary.status == .failed { throw ExitCode.failure }

@@ -15,9 +15,19 @@ extension FederationClient {
         network.loadParameters(base)
         let optimizer = SGD(
             learningRate: assignment.learningRate, momentum: Float(settings.momentum), weightDecay: Float(settings.weightDecay))
-        let trainer = try Trainer(
-            network: network, dataset: data, optimizer: optimizer, batchSize: Int(assignment.batchSize),
-            seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(summary.tasks))
+        let trainer: LocalTrainer
+        if let plan = settings.recordLevel {
+            trainer = .private(
+                try PrivateTrainer(
+                    network: network, dataset: data, optimizer: optimizer, clipNorm: plan.clipNorm,
+                    noiseMultiplier: plan.noiseMultiplier, expectedBatchSize: plan.expectedBatchSize,
+                    stepsTaken: privateSteps))
+        } else {
+            trainer = .plain(
+                try Trainer(
+                    network: network, dataset: data, optimizer: optimizer, batchSize: Int(assignment.batchSize),
+                    seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(summary.tasks)))
+        }
         if task != nil { logger.info("a new assignment replaces the unfinished one") }
         task = LocalTask(
             assignment: assignment, base: base, trainer: trainer, startedAt: now, timePerStep: speed.nextTaskTimePerStep())
@@ -55,7 +65,7 @@ extension FederationClient {
     private func finish(_ finished: LocalTask) {
         let local = network.parameters
         var norm = 0.0
-        let delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
+        var delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
             for i in 0..<local.count {
                 let d = local[i] - finished.base[i]
                 buffer[i] = d
@@ -63,10 +73,29 @@ extension FederationClient {
             }
             count = local.count
         }
+        var clipped = false
+        let privacy = ClientUpdatePrivacy(assignment: finished.assignment)
+        if privacy.isActive {
+            // Clip (and add this client's noise share) once: a resent update is the same noised delta.
+            do {
+                let outcome = try privacy.apply(to: &delta)
+                clipped = outcome.clipped
+            } catch {
+                logger.error("could not privatize the update: \(error); dropping it")
+                task = nil
+                return
+            }
+        }
+        if case .private(let trainer) = finished.trainer, let plan = settings.recordLevel {
+            privateSteps = trainer.stepsTaken
+            recordEpsilon = try? trainer.epsilon(delta: plan.delta).epsilon
+        }
+        // Under record-level DP the training loss is not private: send none.
+        let loss = settings.recordLevel == nil ? finished.progress.meanLoss : 0
         let update = UpdateMessage(
             updateID: nextSequence, baseVersion: finished.assignment.modelVersion, stepsDone: UInt32(finished.stepsDone),
-            computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: finished.progress.meanLoss,
-            normBeforeClip: norm.squareRoot(), clipped: false, delta: FloatPayload(delta))
+            computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: loss,
+            normBeforeClip: norm.squareRoot(), clipped: clipped, delta: FloatPayload(delta))
         nextSequence += 1
         task = nil
         summary.tasks += 1
@@ -81,6 +110,7 @@ extension FederationClient {
                 "version": "\(finished.assignment.modelVersion)", "steps": "\(finished.stepsDone)",
                 "loss": "\(String(format: "%.4f", finished.progress.meanLoss))",
                 "seconds": "\(String(format: "%.2f", update.computeSeconds))",
+                "record_epsilon": "\(recordEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
             ])
     }
 }

@@ -21,6 +21,8 @@ public final class FederationClient {
         /// Seconds to wait for an ack before sending an update again.
         public var ackTimeout: Double = 15
         public var seed: UInt64
+        /// Record-level DP-SGD for local training (nil: plain SGD).
+        public var recordLevel: PrivacySection.RecordLevelPlan?
 
         public init(
             server: String, name: String, architecture: ModelArchitecture, momentum: Double, weightDecay: Double,
@@ -71,12 +73,35 @@ public final class FederationClient {
     struct LocalTask {
         var assignment: AssignmentMessage
         var base: [Float]
-        var trainer: Trainer
+        var trainer: LocalTrainer
         var stepsDone = 0
         var startedAt: Double
         var timePerStep: Double
         var progress = Trainer.Progress()
     }
+
+    /// Plain local SGD, or record-level DP-SGD.
+    enum LocalTrainer {
+        case plain(Trainer)
+        case `private`(PrivateTrainer)
+
+        mutating func train(steps: Int) -> Trainer.Progress {
+            switch self {
+            case .plain(var trainer):
+                let progress = trainer.train(steps: steps)
+                self = .plain(trainer)
+                return progress
+            case .private(var trainer):
+                let progress = trainer.train(steps: steps)
+                self = .private(trainer)
+                return progress
+            }
+        }
+    }
+
+    /// DP-SGD steps this client's records have been used in, across tasks.
+    var privateSteps = 0
+    var recordEpsilon: Double?
 
     /// An update sent and not yet acknowledged.
     struct Pending {

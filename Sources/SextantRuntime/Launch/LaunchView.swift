@@ -36,7 +36,8 @@ struct LaunchView {
             case "aggregated":
                 version = Int(log.metadata["version"] ?? "") ?? version
                 accuracy = log.metadata["accuracy"].flatMap(Double.init).map { String(format: "%.2f%%", $0 * 100) } ?? accuracy
-                return "version \(version): accuracy \(accuracy), \(log.metadata["updates"] ?? "?") updates, max staleness \(log.metadata["staleness"] ?? "?")"
+                let epsilon = log.metadata["epsilon"].flatMap { $0 == "none" ? nil : ", epsilon \($0)" } ?? ""
+                return "version \(version): accuracy \(accuracy), \(log.metadata["updates"] ?? "?") updates, max staleness \(log.metadata["staleness"] ?? "?")\(epsilon)"
             case "arrival group":
                 let members = (log.metadata["members"] ?? "").split(separator: ",").map { entry in
                     let parts = entry.split(separator: ":")

@@ -18,7 +18,8 @@ extension FederationServer {
                 let assignment = AssignmentMessage(
                     runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
                     learningRate: Float(configuration.training.learningRate),
-                    batchSize: UInt32(clamping: configuration.training.batchSize), clipNorm: 0, noiseMultiplier: 0,
+                    batchSize: UInt32(clamping: configuration.training.batchSize),
+                    clipNorm: Float(privacy?.currentClipNorm ?? 0), noiseMultiplier: Float(privacy?.clientNoiseMultiplier ?? 0),
                     model: FloatPayload(model))
                 send(.assignment(assignment), to: target.routingID)
             case .wait(let client):
@@ -30,8 +31,10 @@ extension FederationServer {
                     continue
                 }
                 delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: weight, into: bucket) }
+                privacyLedger.accumulated(updateID: id, bucket: bucket, weight: weight)
             case .discard(let id, let reason):
                 pendingDeltas[id] = nil
+                privacyLedger.discarded(updateID: id)
                 logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
                 do { try store.discardUpdates(run: runID, ids: [id]) } catch {
                     logger.error("could not mark update discarded: \(error)")
@@ -75,6 +78,9 @@ extension FederationServer {
     /// What a restarted server needs besides the model: the scheduler and any server momentum.
     func schedulerState() throws -> [String: Data] {
         var state = ["scheduler": try scheduler.snapshot()]
+        if let privacy {
+            state[Self.privacyKey] = try JSONEncoder().encode(privacy)
+        }
         if !optimizer.velocity.isEmpty {
             state[Self.velocityKey] = optimizer.velocity.withUnsafeBufferPointer { Data(buffer: $0) }
         }
@@ -87,9 +93,27 @@ extension FederationServer {
     }
 
     /// Applies the buckets to the model, evaluates it and commits the checkpoint in one transaction.
-    private func aggregate(_ aggregation: Aggregation) {
+    private func aggregate(_ planned: Aggregation) {
         let clock = ContinuousClock()
         let start = clock.now
+        var aggregation = planned
+        var privacyMetrics: [String: Double] = [:]
+        if var dp = privacy {
+            do {
+                let (noised, outcome) = try dp.privatize(planned, ledger: &privacyLedger, accumulator: &accumulator)
+                aggregation = noised
+                privacy = dp
+                lastEpsilon = outcome.epsilon
+                privacyMetrics = [
+                    "epsilon": outcome.epsilon, "clip_norm": outcome.previousClipNorm,
+                    "clipped": Double(outcome.clippedUpdates), "noise_std": outcome.noiseStandardDeviation,
+                ]
+            } catch {
+                logger.critical("differential privacy failed at version \(planned.newVersion): \(error); stopping")
+                finish(.failed)
+                return
+            }
+        }
         model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         network.loadParameters(model)
         let evaluation = network.evaluate(on: testSet)
@@ -97,10 +121,10 @@ extension FederationServer {
         let metrics = [
             "accuracy": evaluation.accuracy, "loss": evaluation.loss, "updates": Double(aggregation.updates.count),
             "seconds": now,
-        ]
+        ].merging(privacyMetrics) { first, _ in first }
         do {
             try store.commitAggregation(
-                run: runID, version: aggregation.newVersion, parameters: model, metrics: metrics,
+                run: runID, version: aggregation.newVersion, parameters: model, metrics: metrics, epsilon: lastEpsilon,
                 appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
                 schedulerState: schedulerState())
         } catch {
@@ -123,6 +147,7 @@ extension FederationServer {
                 "version": "\(aggregation.newVersion)", "accuracy": "\(String(format: "%.4f", evaluation.accuracy))",
                 "loss": "\(String(format: "%.4f", evaluation.loss))", "updates": "\(aggregation.updates.count)",
                 "staleness": "\(staleness.max() ?? 0)",
+                "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
                 "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
             ])
         checkStoppingRule()

@@ -77,11 +77,19 @@ extension FederationServer {
         guard update.baseVersion <= UInt64(version) else {
             return reject(.rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: peer)
         }
+        var delta = update.delta.floats
+        var admission: ClientLevelPrivacy.Admission?
+        if let privacy {
+            admission = delta.withUnsafeMutableBufferPointer {
+                privacy.admit($0, baseVersion: Int(update.baseVersion), normBeforeClip: update.normBeforeClip)
+            }
+        }
         let submission = UpdateSubmission(
             run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),
             baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
-            samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip, normAfter: nil,
-            delta: update.delta.floats)
+            samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip,
+            normAfter: admission.map { _ in min(update.normBeforeClip, privacy?.clipNorm(atVersion: Int(update.baseVersion)) ?? 0) },
+            delta: delta)
         let outcome: RecordOutcome
         do {
             outcome = try store.recordUpdate(submission)
@@ -96,7 +104,8 @@ extension FederationServer {
             logger.info("duplicate update acknowledged again", metadata: ["client": "\(client)", "update": "\(update.updateID)"])
             return
         }
-        pendingDeltas[id] = update.delta
+        pendingDeltas[id] = admission == nil ? update.delta : FloatPayload(delta)
+        if let admission { privacyLedger.arrived(updateID: id, client: client, admission: admission) }
         let info = UpdateInfo(
             id: id, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
             samples: Int(clamping: update.sampleCount))
@@ -112,6 +121,14 @@ extension FederationServer {
             guard let delta = update.delta, delta.count == network.parameterCount else {
                 try store.discardUpdates(run: runID, ids: [update.id])
                 continue
+            }
+            if let privacy {
+                // Stored deltas were clipped on arrival; admitting again only rebuilds the ledger.
+                var copy = delta
+                let admission = copy.withUnsafeMutableBufferPointer {
+                    privacy.admit($0, baseVersion: update.baseVersion, normBeforeClip: update.normBefore ?? 0)
+                }
+                privacyLedger.arrived(updateID: update.id, client: update.client, admission: admission)
             }
             pendingDeltas[update.id] = FloatPayload(delta)
             let info = UpdateInfo(

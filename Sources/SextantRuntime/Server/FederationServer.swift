@@ -19,6 +19,8 @@ public actor FederationServer {
         public var resumedFrom: Int?
         /// The process's peak resident memory, in bytes.
         public var peakMemory: Int
+        /// Client-level epsilon spent (nil without client-level DP).
+        public var epsilon: Double?
     }
 
     let configuration: FederationConfiguration
@@ -36,6 +38,11 @@ public actor FederationServer {
     var accumulator: DeltaAccumulator
     /// Server momentum (FedAvgM); its velocity is checkpointed with the scheduler state.
     var optimizer: ServerOptimizer
+    /// Client-level DP (clipping, noise, accountant), checkpointed with each aggregation.
+    var privacy: ClientLevelPrivacy?
+    /// Which stored update went to which bucket, for the privacy accounting of an event.
+    var privacyLedger = PrivacyLedger()
+    var lastEpsilon: Double?
     var clients: [String: ConnectedClient] = [:]
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
@@ -101,6 +108,16 @@ public actor FederationServer {
                 }
                 optimizer = ServerOptimizer(parameterCount: network.parameterCount, velocity: values)
             }
+            if configuration.privacy.isClientLevel {
+                if let saved = state[Self.privacyKey] {
+                    privacy = try JSONDecoder().decode(ClientLevelPrivacy.self, from: saved)
+                } else {
+                    privacy = try ClientLevelPrivacy(
+                        configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration),
+                        version: checkpoint.version)
+                }
+            }
+            lastEpsilon = checkpoint.epsilon
             resumedFrom = checkpoint.version
             lastAccuracy = checkpoint.metrics["accuracy"]
             try store.markRun(id: runID, status: .running)
@@ -113,12 +130,17 @@ public actor FederationServer {
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
             model = network.parameterVector()
             scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            if configuration.privacy.isClientLevel {
+                privacy = try ClientLevelPrivacy(
+                    configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
+            }
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             try store.saveSchedulerState(run: runID, state: ["scheduler": try scheduler.snapshot()])
         }
     }
 
     static let velocityKey = "server-velocity"
+    static let privacyKey = "privacy"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {
@@ -166,7 +188,7 @@ public actor FederationServer {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(
             run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped, resumedFrom: resumedFrom,
-            peakMemory: usage.ru_maxrss * 1024)
+            peakMemory: usage.ru_maxrss * 1024, epsilon: lastEpsilon)
     }
 
     /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
