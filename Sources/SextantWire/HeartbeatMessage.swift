@@ -4,6 +4,10 @@ public struct HeartbeatMessage: Sendable, Equatable {
     public enum State: UInt8, Sendable, CaseIterable {
         case idle = 0
         case training = 1
+        /// From a client: it has a finished update and asks for an upload slot. From the
+        /// server: the slot is granted, send the update now. Bounding the uploads in flight
+        /// bounds the server's memory, since libzmq buffers a whole message per sending peer.
+        case updateReady = 2
     }
 
     /// The global version the sender holds.

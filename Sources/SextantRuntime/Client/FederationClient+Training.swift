@@ -102,8 +102,8 @@ extension FederationClient {
         if let pending {
             logger.warning("update \(pending.message.updateID) was never acknowledged; replacing it with a newer one")
         }
-        pending = Pending(message: update, sentAt: now)
-        send(.update(update))
+        pending = Pending(message: update, sentAt: nil)
+        requestUploadSlot()
         logger.info(
             "sent update",
             metadata: [

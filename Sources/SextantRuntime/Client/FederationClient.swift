@@ -103,10 +103,17 @@ public final class FederationClient {
     var privateSteps = 0
     var recordEpsilon: Double?
 
-    /// An update sent and not yet acknowledged.
+    /// A finished update not yet acknowledged.
     struct Pending {
         var message: UpdateMessage
-        var sentAt: Double
+        /// When it was sent; nil while it waits for an upload slot.
+        var sentAt: Double?
+    }
+
+    /// Asks the server for an upload slot (it answers with a grant when one is free).
+    func requestUploadSlot() {
+        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(summary.lastVersion), state: .updateReady)))
+        lastHeartbeat = now
     }
 
     public init(settings: Settings, data: Dataset, stop: StopFlag, logger: Logger) throws {
@@ -149,13 +156,15 @@ public final class FederationClient {
             if !joined && now - lastJoinSent >= joinBackoff {
                 sendJoin()
             }
-            if let pending, now - pending.sentAt >= settings.ackTimeout {
-                logger.info("no ack, sending the update again", metadata: ["update": "\(pending.message.updateID)"])
-                send(.update(pending.message))
-                self.pending?.sentAt = now
+            if let pending, pending.sentAt != nil, now - pending.sentAt! >= settings.ackTimeout {
+                logger.info("no ack, asking to send the update again", metadata: ["update": "\(pending.message.updateID)"])
+                self.pending?.sentAt = nil
             }
             if joined && now - lastHeartbeat >= settings.heartbeatInterval {
-                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(summary.lastVersion), state: task == nil ? .idle : .training)))
+                // While an update waits for an upload slot, every heartbeat asks for one.
+                let state: HeartbeatMessage.State =
+                    pending != nil && pending?.sentAt == nil ? .updateReady : (task == nil ? .idle : .training)
+                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(summary.lastVersion), state: state)))
                 lastHeartbeat = now
             }
             let timeout = task == nil ? 200 : trainChunkDelay()
@@ -217,15 +226,30 @@ public final class FederationClient {
             joinBackoff = 0.5
             if let pending, pending.message.baseVersion == assignment.modelVersion {
                 // The server lost this task's update (it restarted before acknowledging it):
-                // send the finished work again instead of training the same task twice.
-                send(.update(pending.message))
-                self.pending?.sentAt = now
+                // offer the finished work again instead of training the same task twice.
+                self.pending?.sentAt = nil
+                requestUploadSlot()
                 return false
             }
             try start(assignment)
-            if let pending { send(.update(pending.message)) }
+            if pending != nil {
+                self.pending?.sentAt = nil
+                requestUploadSlot()
+            }
         case .heartbeat(let heartbeat):
-            if !joined, let pending { send(.update(pending.message)) }
+            if heartbeat.state == .updateReady {
+                // The server granted an upload slot.
+                if let pending, pending.sentAt == nil {
+                    send(.update(pending.message))
+                    self.pending?.sentAt = now
+                }
+                return false
+            }
+            if !joined, pending != nil {
+                self.pending?.sentAt = nil
+                joined = true
+                requestUploadSlot()
+            }
             joined = true
             joinBackoff = 0.5
             summary.lastVersion = max(summary.lastVersion, Int(heartbeat.modelVersion))

@@ -11,15 +11,17 @@ public struct ServerSection: Sendable, Codable {
     /// Keep every k-th checkpoint (1: all, which the audit wants) and always the last `keep_last`.
     public var keepEvery = 1
     public var keepLast = 0
+    /// Clients allowed to upload an update at the same time; the others wait for a slot.
+    public var maxConcurrentUploads = 4
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
-        "keep_every": .value, "keep_last": .value,
+        "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
         case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
-        case keepEvery = "keep_every", keepLast = "keep_last"
+        case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
     }
 
     public init() {}
@@ -31,6 +33,7 @@ public struct ServerSection: Sendable, Codable {
         maxUpdateNorm = try c.decodeIfPresent(Double.self, forKey: .maxUpdateNorm) ?? maxUpdateNorm
         keepEvery = try c.decodeIfPresent(Int.self, forKey: .keepEvery) ?? keepEvery
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
+        maxConcurrentUploads = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentUploads) ?? maxConcurrentUploads
     }
 
     func validate() throws {
@@ -42,6 +45,9 @@ public struct ServerSection: Sendable, Codable {
         guard !database.isEmpty else { throw invalid("server.database", "''", "give a file path") }
         guard clientTimeout > 0 else { throw invalid("server.client_timeout", clientTimeout, "it must be positive") }
         guard maxUpdateNorm > 0 else { throw invalid("server.max_update_norm", maxUpdateNorm, "it must be positive") }
+        guard maxConcurrentUploads > 0 else {
+            throw invalid("server.max_concurrent_uploads", maxConcurrentUploads, "it must be a positive integer")
+        }
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")
         }

@@ -30,10 +30,12 @@ extension FederationServer {
             guard clients[name] != nil else { return reject(.notJoined, "join before sending updates", to: routingID, peer: peer) }
             clients[name]?.lastSeen = now
             await handleUpdate(update, client: name, routingID: routingID, peer: peer)
-        case .heartbeat:
+        case .heartbeat(let heartbeat):
             guard clients[name] != nil else { return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer) }
             clients[name]?.lastSeen = now
+            if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
         case .bye:
+            releaseUploadSlot(of: name)
             guard clients.removeValue(forKey: name) != nil else { return }
             logger.info("client left", metadata: ["client": "\(name)"])
             await perform(scheduler.handle(.lost(name), now: now))
@@ -90,6 +92,7 @@ extension FederationServer {
             samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip,
             normAfter: admission.map { _ in min(update.normBeforeClip, privacy?.clipNorm(atVersion: Int(update.baseVersion)) ?? 0) },
             delta: delta)
+        releaseUploadSlot(of: client)
         let outcome: RecordOutcome
         do {
             outcome = try store.recordUpdate(submission)
@@ -110,6 +113,34 @@ extension FederationServer {
             id: id, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
             samples: Int(clamping: update.sampleCount))
         await perform(scheduler.handle(.updateArrived(info), now: now))
+    }
+
+    /// Grants `client` an upload slot now, or queues it until one frees.
+    func requestUploadSlot(for client: String) {
+        if uploadGrants[client] != nil {
+            grant(client)  // the grant may have been lost: repeat it
+        } else if uploadGrants.count < configuration.server.maxConcurrentUploads {
+            uploadGrants[client] = now
+            grant(client)
+        } else if !uploadQueue.contains(client) {
+            uploadQueue.append(client)
+        }
+    }
+
+    func releaseUploadSlot(of client: String) {
+        uploadQueue.removeAll { $0 == client }
+        guard uploadGrants.removeValue(forKey: client) != nil else { return }
+        while uploadGrants.count < configuration.server.maxConcurrentUploads, !uploadQueue.isEmpty {
+            let next = uploadQueue.removeFirst()
+            guard clients[next] != nil else { continue }
+            uploadGrants[next] = now
+            grant(next)
+        }
+    }
+
+    private func grant(_ client: String) {
+        guard let target = clients[client] else { return }
+        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .updateReady)), to: target.routingID)
     }
 
     /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.

@@ -47,6 +47,10 @@ public actor FederationServer {
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
     var timers: [TimerID: Task<Void, Never>] = [:]
+    /// Clients granted an upload slot, with the time of the grant.
+    var uploadGrants: [String: Double] = [:]
+    /// Clients waiting for an upload slot, first come first served.
+    var uploadQueue: [String] = []
     var lastAccuracy: Double?
     var resumedFrom: Int?
     var finalStatus: Run.Status?
@@ -237,9 +241,14 @@ public actor FederationServer {
 
     func checkLiveness() async {
         let deadline = now - configuration.server.clientTimeout
+        // A grant not used within the ack timeout of a client is taken back.
+        for (name, granted) in uploadGrants where granted < now - 30 {
+            releaseUploadSlot(of: name)
+        }
         for (name, client) in clients where client.lastSeen < deadline {
             logger.warning("client silent, counting it as lost", metadata: ["client": "\(name)"])
             clients[name] = nil
+            releaseUploadSlot(of: name)
             await perform(scheduler.handle(.lost(name), now: now))
         }
         checkStoppingRule()
