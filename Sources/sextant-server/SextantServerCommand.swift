@@ -29,7 +29,8 @@ struct SextantServerCommand: AsyncParsableCommand {
         withExtendedLifetime(signals) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
-            print(String(format: "client-level differential privacy: epsilon %.3f at delta %g", epsilon, configuration.privacy.delta))
+            let level = configuration.privacy.isClientLevel ? "client-level" : "record-level (largest over the clients' records)"
+            print(String(format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon, configuration.privacy.isClientLevel ? configuration.privacy.delta : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
         }
         print(
             "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")

@@ -114,6 +114,11 @@ extension FederationServer {
                 return
             }
         }
+        if let recordEpsilon = recordLevel?.epsilon() {
+            privacyMetrics["record_epsilon"] = recordEpsilon
+            // The checkpoint's epsilon is the client-level one when there is one.
+            if privacy == nil { lastEpsilon = recordEpsilon }
+        }
         model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         network.loadParameters(model)
         let evaluation = network.evaluate(on: testSet)

@@ -107,6 +107,7 @@ extension FederationServer {
             logger.info("duplicate update acknowledged again", metadata: ["client": "\(client)", "update": "\(update.updateID)"])
             return
         }
+        recordLevel?.record(client: client, steps: Int(update.stepsDone), samples: Int(clamping: update.sampleCount))
         pendingDeltas[id] = admission == nil ? update.delta : FloatPayload(delta)
         if let admission { privacyLedger.arrived(updateID: id, client: client, admission: admission) }
         let info = UpdateInfo(

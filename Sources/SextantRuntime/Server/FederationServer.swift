@@ -43,6 +43,8 @@ public actor FederationServer {
     /// Which stored update went to which bucket, for the privacy accounting of an event.
     var privacyLedger = PrivacyLedger()
     var lastEpsilon: Double?
+    /// Record-level DP-SGD accounting of every client's records (nil without it).
+    var recordLevel: RecordLevelLedger?
     var clients: [String: ConnectedClient] = [:]
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
@@ -81,6 +83,7 @@ public actor FederationServer {
             throw RuntimeError(.storage, error.message)
         }
         accumulator = DeltaAccumulator(parameterCount: network.parameterCount)
+        recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
         optimizer = ServerOptimizer(parameterCount: network.parameterCount)
 
         let previous = try store.latestRun()
@@ -122,6 +125,11 @@ public actor FederationServer {
                 }
             }
             lastEpsilon = checkpoint.epsilon
+            if recordLevel != nil {
+                for update in try store.updates(run: runID) where update.state != .discarded {
+                    recordLevel?.record(client: update.client, steps: update.steps, samples: update.samples)
+                }
+            }
             resumedFrom = checkpoint.version
             lastAccuracy = checkpoint.metrics["accuracy"]
             try store.markRun(id: runID, status: .running)
