@@ -12,6 +12,7 @@ struct LaunchCommand: AsyncParsableCommand {
     @Flag(help: "Start only the clients, against --server.") var clientsOnly = false
     @Option(help: "Server endpoint for --clients-only (tcp://HOST:PORT).") var server: String?
     @Option(help: "Clients to start (default: clients.count of the configuration).") var clients: Int?
+    @Option(help: "Index of the first client (hosts sharing a federation start disjoint ranges).") var firstIndex = 0
     @Option(help: "Directory for the processes' log files.") var logs = "out/logs"
     @Option(help: "Directory holding sextant-server and sextant-client (default: next to this executable).")
     var binDirectory: String?
@@ -20,6 +21,7 @@ struct LaunchCommand: AsyncParsableCommand {
         if clientsOnly && server == nil { throw ValidationError("--clients-only needs --server tcp://HOST:PORT") }
         if !clientsOnly && server != nil { throw ValidationError("--server is only for --clients-only") }
         if let clients, clients <= 0 { throw ValidationError("--clients must be positive, got \(clients)") }
+        if firstIndex < 0 { throw ValidationError("--first-index must not be negative, got \(firstIndex)") }
     }
 
     private func dataDescription(_ data: DataSection) -> String {
@@ -28,10 +30,11 @@ struct LaunchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
-        let count = clients ?? configuration.clients.count
-        guard count <= configuration.clients.count else {
+        let count = clients ?? (configuration.clients.count - firstIndex)
+        guard count > 0, firstIndex + count <= configuration.clients.count else {
             throw RuntimeError(
-                .invalidConfiguration, "--clients \(count) exceeds clients.count \(configuration.clients.count), which the data is partitioned for")
+                .invalidConfiguration,
+                "clients \(firstIndex)..<\(firstIndex + count) exceed clients.count \(configuration.clients.count), which the data is partitioned for")
         }
         let bin = binDirectory.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -39,10 +42,11 @@ struct LaunchCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: configuration.server.database).deletingLastPathComponent(), withIntermediateDirectories: true)
         }
-        let launcher = Launcher(
-            plan: .init(
-                configPath: config, binDirectory: bin, logDirectory: URL(fileURLWithPath: logs),
-                remoteServer: clientsOnly ? server : nil, clientCount: count))
+        var plan = Launcher.Plan(
+            configPath: config, binDirectory: bin, logDirectory: URL(fileURLWithPath: logs),
+            remoteServer: clientsOnly ? server : nil, clientCount: count)
+        plan.firstIndex = firstIndex
+        let launcher = Launcher(plan: plan)
         print(
             clientsOnly
                 ? "launching \(count) clients against \(server!)"

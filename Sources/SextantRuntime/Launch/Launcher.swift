@@ -12,6 +12,8 @@ public final class Launcher: Sendable {
         /// nil: start a server too; otherwise connect the clients to this endpoint.
         public var remoteServer: String?
         public var clientCount: Int
+        /// Index of the first client started (hosts of one federation take disjoint ranges).
+        public var firstIndex = 0
         public var extraServerArguments: [String] = []
 
         public init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int) {
@@ -58,7 +60,7 @@ public final class Launcher: Sendable {
             // Let the server bind first so clients' first join is not lost to a refused connect.
             try await Task.sleep(for: .milliseconds(500))
         }
-        for index in 0..<plan.clientCount {
+        for index in plan.firstIndex..<(plan.firstIndex + plan.clientCount) {
             var arguments = ["--config", plan.configPath, "--index", String(index)]
             if let server = plan.remoteServer { arguments += ["--server", server] }
             try start("client-\(index)", executable: "sextant-client", arguments: arguments, sink: sink)
