@@ -66,7 +66,7 @@ public struct AggregationBenchmark: Sendable {
 
     static func measure(_ body: () -> Void) -> Double {
         let elapsed = ContinuousClock().measure(body)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return elapsed.inSeconds
     }
 
     static func median(_ values: [Double]) -> Double {

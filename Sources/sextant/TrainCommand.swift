@@ -50,17 +50,11 @@ struct TrainCommand: ParsableCommand {
                 bar.update(done.steps, status: String(format: "loss %.4f", done.meanLoss))
             }
             let evaluation = network.evaluate(on: test)
-            let elapsed = (clock.now - start).seconds
+            let elapsed = (clock.now - start).inSeconds
             bar.finish(
                 String(
                     format: "epoch %d/%d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%.1fs)",
                     epoch, epochs, done.meanLoss, done.accuracy * 100, evaluation.loss, evaluation.accuracy * 100, elapsed))
         }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

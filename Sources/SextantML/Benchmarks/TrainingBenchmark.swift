@@ -70,7 +70,7 @@ public struct TrainingBenchmark: Sendable {
     static func measure(_ body: () -> Void) -> Double {
         let clock = ContinuousClock()
         let elapsed = clock.measure(body)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return elapsed.inSeconds
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -135,7 +135,7 @@ public final class FederationClient {
 
     var now: Double {
         let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return elapsed.inSeconds
     }
 
     /// Runs until the server ends the run, or `stop` is raised.

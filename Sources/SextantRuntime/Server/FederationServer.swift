@@ -157,7 +157,7 @@ public actor FederationServer {
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {
         let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return elapsed.inSeconds
     }
 
     var version: Int { scheduler.version }

@@ -212,13 +212,7 @@ public struct ExperimentRunner {
         return AlgorithmOutcome(
             algorithm: name, points: federation.points, versions: federation.version,
             updatesApplied: federation.updatesApplied, tasksAssigned: federation.tasksAssigned,
-            virtualSeconds: min(simulation.now, maxTime), wallSeconds: (clock.now - started).simulationSeconds,
+            virtualSeconds: min(simulation.now, maxTime), wallSeconds: (clock.now - started).inSeconds,
             trainingSeconds: federation.trainingSeconds, evaluationSeconds: federation.evaluationSeconds)
-    }
-}
-
-extension Duration {
-    var simulationSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

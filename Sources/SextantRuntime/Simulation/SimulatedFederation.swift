@@ -66,7 +66,7 @@ final class SimulatedFederation {
         guard !due.isEmpty else { return }
         precondition(baseVersion == version, "tasks based on version \(baseVersion), the model is at \(version)")
         let start = clock.now
-        defer { trainingSeconds += (clock.now - start).simulationSeconds }
+        defer { trainingSeconds += (clock.now - start).inSeconds }
         for task in due {
             guard let index = clientIndex[task.client] else {
                 throw RuntimeError(.protocolViolation, "the scheduler assigned unknown client \(task.client)")
@@ -118,7 +118,7 @@ final class SimulatedFederation {
         let start = clock.now
         network.loadParameters(model)
         let evaluation = network.evaluate(on: testSet)
-        evaluationSeconds += (clock.now - start).simulationSeconds
+        evaluationSeconds += (clock.now - start).inSeconds
         evaluatedVersion = version
         points.append(
             SimulationPoint(
