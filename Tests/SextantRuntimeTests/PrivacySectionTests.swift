@@ -42,7 +42,8 @@ import Testing
         #expect(client.clipping == .fixed(0.5))
         #expect(client.delta == 1e-3)
         #expect(client.placement == .client)
-        #expect(client.sampleRate == 0.5)
+        // Seeded (predictable) client sampling earns no amplification: accounted as q = 1.
+        #expect(client.sampleRate == 1)
         #expect(client.expectedClientsPerEvent == 5)
         let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration))
         #expect(mapped.mode == .clientLevel)

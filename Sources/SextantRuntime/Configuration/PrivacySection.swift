@@ -175,13 +175,13 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         }
     }
 
-    /// The client sampling rate the accountant uses: scheduler.sampling_rate for fedavg and
-    /// fedavgm (Poisson client sampling), 1 otherwise (every included client is "sampled").
+    /// The client sampling rate the accountant uses: always 1 (see below).
     public static func clientSampleRate(_ federation: FederationConfiguration) -> Double {
-        switch SchedulerKind(rawValue: federation.scheduler.kind) {
-        case .fedavg, .fedavgm: return min(1, federation.scheduler.samplingRate)
-        default: return 1
-        }
+        // Privacy amplification by sampling needs sampling the adversary cannot predict;
+        // FedAvg's client sampling is seeded from run.seed (so that a restarted server
+        // replays it), hence every event is accounted as if all clients took part.
+        _ = federation
+        return 1
     }
 
     /// Local steps a client is expected to take over the whole run (record-level planning).
