@@ -5,23 +5,8 @@ import Testing
 @testable import SextantRuntime
 
 @Suite struct PrivacySectionTests {
-    func decode(_ yaml: String) throws -> FederationConfiguration {
-        let configuration = try ConfigurationLoader.decode(
-            FederationConfiguration.self, from: yaml, name: "test.yaml", allowedKeys: FederationConfiguration.keys)
-        try configuration.validate()
-        return configuration
-    }
-
-    func message(of yaml: String) -> String? {
-        do {
-            _ = try decode(yaml)
-            return nil
-        } catch let error as RuntimeError {
-            return error.message
-        } catch {
-            return "\(error)"
-        }
-    }
+    func decode(_ yaml: String) throws -> FederationConfiguration { try decodeConfiguration(yaml) }
+    func message(of yaml: String) -> String? { refusal(of: yaml) }
 
     @Test func privacyIsOffByDefault() throws {
         let configuration = try decode("{}")
