@@ -3,12 +3,24 @@ import Logging
 
 /// Logger set-up shared by the executables (libraries only ever take a `logger:`).
 public enum LogSetup {
-    /// Bootstraps swift-log once for the process, writing to standard error.
-    public static func bootstrap(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    /// Bootstraps swift-log once for the process, writing to standard error as text lines
+    /// (`text`, for terminals and `sextant launch`) or JSON lines (`json`, for collectors).
+    public static func bootstrap(level: Logger.Level, format: String = "text") throws {
+        switch format {
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default:
+            throw RuntimeError(.invalidConfiguration, "unknown log format '\(format)'; use text or json")
         }
     }
 

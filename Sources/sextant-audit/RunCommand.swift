@@ -44,7 +44,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
         guard FileManager.default.fileExists(atPath: db) else {
             throw AuditError(.noCheckpoints, "checkpoint database \(db) does not exist")
         }

@@ -25,7 +25,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "warning"
 
     func run() throws {
-        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
         let directory = URL(fileURLWithPath: data)
         let truth = try SubjectGroundTruth.read(from: directory.appendingPathComponent("ground-truth.json"))
         let clients = try truth.clients.map { try DatasetFile.read(from: directory.appendingPathComponent($0.file)) }

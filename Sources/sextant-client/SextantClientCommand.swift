@@ -18,9 +18,10 @@ struct SextantClientCommand: ParsableCommand {
     @Option(help: "Emulated mean seconds per local step (overrides clients.mean_time_per_step).") var timePerStep: Double?
     @Option(help: "How emulated speeds spread: fixed, normal or exponential.") var speedDistribution: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
 
     func run() throws {
-        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
         var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
         if let timePerStep { configuration.clients.meanTimePerStep = timePerStep }
         if let speedDistribution { configuration.clients.speedDistribution = speedDistribution }

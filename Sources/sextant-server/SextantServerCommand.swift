@@ -14,9 +14,10 @@ struct SextantServerCommand: AsyncParsableCommand {
     @Option(help: "Override server.database.") var database: String?
     @Option(help: "Override server.bind (tcp://HOST:PORT).") var bind: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
 
     func run() async throws {
-        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
         let url = URL(fileURLWithPath: config)
         var configuration = try FederationConfiguration.load(from: url)
         if let database { configuration.server.database = database }

@@ -32,7 +32,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func run() throws {
-        LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
+        try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel))
         let logger = Logger(label: "sextant.simulate")
         guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
         setBLASThreads(threads)
