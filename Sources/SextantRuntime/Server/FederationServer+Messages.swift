@@ -118,23 +118,11 @@ extension FederationServer {
 
     /// Grants `client` an upload slot now, or queues it until one frees.
     func requestUploadSlot(for client: String) {
-        if uploadGrants[client] != nil {
-            grant(client)  // the grant may have been lost: repeat it
-        } else if uploadGrants.count < configuration.server.maxConcurrentUploads {
-            uploadGrants[client] = now
-            grant(client)
-        } else if !uploadQueue.contains(client) {
-            uploadQueue.append(client)
-        }
+        if uploadSlots.request(client, now: now) { grant(client) }
     }
 
     func releaseUploadSlot(of client: String) {
-        uploadQueue.removeAll { $0 == client }
-        guard uploadGrants.removeValue(forKey: client) != nil else { return }
-        while uploadGrants.count < configuration.server.maxConcurrentUploads, !uploadQueue.isEmpty {
-            let next = uploadQueue.removeFirst()
-            guard clients[next] != nil else { continue }
-            uploadGrants[next] = now
+        for next in uploadSlots.release(client, now: now, isConnected: { clients[$0] != nil }) {
             grant(next)
         }
     }

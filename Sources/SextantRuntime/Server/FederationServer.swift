@@ -49,10 +49,7 @@ public actor FederationServer {
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
     var timers: [TimerID: Task<Void, Never>] = [:]
-    /// Clients granted an upload slot, with the time of the grant.
-    var uploadGrants: [String: Double] = [:]
-    /// Clients waiting for an upload slot, first come first served.
-    var uploadQueue: [String] = []
+    var uploadSlots: UploadSlots
     var lastAccuracy: Double?
     var resumedFrom: Int?
     var finalStatus: Run.Status?
@@ -83,6 +80,7 @@ public actor FederationServer {
             throw RuntimeError(.storage, error.message)
         }
         accumulator = DeltaAccumulator(parameterCount: network.parameterCount)
+        uploadSlots = UploadSlots(capacity: configuration.server.maxConcurrentUploads)
         recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
         optimizer = ServerOptimizer(parameterCount: network.parameterCount)
 
@@ -250,7 +248,7 @@ public actor FederationServer {
     func checkLiveness() async {
         let deadline = now - configuration.server.clientTimeout
         // A grant not used within the ack timeout of a client is taken back.
-        for (name, granted) in uploadGrants where granted < now - 30 {
+        for name in uploadSlots.expired(before: now - 30) {
             releaseUploadSlot(of: name)
         }
         for (name, client) in clients where client.lastSeen < deadline {
