@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantRuntimeTests",
-            dependencies: ["SextantRuntime", "SextantTestSupport"],
+            dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -40,3 +40,13 @@ import Testing
         #expect(names == ["client-1", "client-2", "client-10"])
     }
 }
+
+@Suite struct LaunchViewGroupTests {
+    @Test func anArrivalGroupIsShownWithEachMembersSteps() {
+        var view = LaunchView(isTerminal: false)
+        let line = view.ingest(
+            source: "server",
+            line: "2026-11-23T03:28:14+0000 info sextant.server: expected_in=1.30 group=5 members=client-1:68@0.031s,client-2:52@0.040s [SextantRuntime] arrival group")
+        #expect(line == "  group 5 (due in 1.30 s): client-1 68 steps at 0.031s per step, client-2 52 steps at 0.040s per step")
+    }
+}
