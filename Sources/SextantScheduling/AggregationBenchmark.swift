@@ -1,3 +1,5 @@
+import SextantML
+
 /// Measures the aggregation hot path against this machine's memory bandwidth, measured in
 /// the same run with the same access pattern (`y += a x`, two reads and one write per value).
 public struct AggregationBenchmark: Sendable {
@@ -31,7 +33,7 @@ public struct AggregationBenchmark: Sendable {
         var y = [Float](repeating: 0, count: n)
         var reference: [Double] = []
         for _ in 0..<repetitions {
-            let seconds = Self.measure {
+            let seconds = BenchmarkTiming.seconds {
                 y.withUnsafeMutableBufferPointer { y in
                     for x in inputs {
                         x.withUnsafeBufferPointer { DeltaAccumulator.axpy(0.5, $0, into: y) }
@@ -46,7 +48,7 @@ public struct AggregationBenchmark: Sendable {
         // One accumulator for all repetitions, as the server keeps one for its lifetime.
         var accumulator = DeltaAccumulator(parameterCount: n)
         for _ in 0..<repetitions {
-            let seconds = Self.measure {
+            let seconds = BenchmarkTiming.seconds {
                 for x in inputs {
                     x.withUnsafeBufferPointer { accumulator.accumulate($0, weight: 0.25, into: "bench") }
                 }
@@ -60,17 +62,7 @@ public struct AggregationBenchmark: Sendable {
             perDelta.append(seconds / Double(deltas))
         }
         return Result(
-            parameters: n, deltas: deltas, memoryBandwidth: Self.median(reference),
-            aggregationBandwidth: Self.median(rates), secondsPerDelta: Self.median(perDelta))
-    }
-
-    static func measure(_ body: () -> Void) -> Double {
-        let elapsed = ContinuousClock().measure(body)
-        return elapsed.inSeconds
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
+            parameters: n, deltas: deltas, memoryBandwidth: BenchmarkTiming.median(reference),
+            aggregationBandwidth: BenchmarkTiming.median(rates), secondsPerDelta: BenchmarkTiming.median(perDelta))
     }
 }

@@ -30,12 +30,12 @@ public struct TrainingBenchmark: Sendable {
         let n = Int32(size)
         var rates: [Double] = []
         for _ in 0..<repetitions {
-            let seconds = measure {
+            let seconds = BenchmarkTiming.seconds {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, &c, n)
             }
             rates.append(2 * Double(size) * Double(size) * Double(size) / seconds / 1e9)
         }
-        return median(rates)
+        return BenchmarkTiming.median(rates)
     }
 
     /// Trains `model` on random data of Fashion-MNIST's shape and reports the median rate.
@@ -57,25 +57,14 @@ public struct TrainingBenchmark: Sendable {
         step()  // warm-up: allocates scratch memory
         var rates: [Double] = []
         for _ in 0..<repetitions {
-            let seconds = Self.measure { for _ in 0..<steps { step() } }
+            let seconds = BenchmarkTiming.seconds { for _ in 0..<steps { step() } }
             rates.append(Double(steps * batchSize) / seconds)
         }
-        let samplesPerSecond = Self.median(rates)
+        let samplesPerSecond = BenchmarkTiming.median(rates)
         let gflops = samplesPerSecond / Double(batchSize) * network.trainingFlops(batchSize: batchSize) / 1e9
         return Result(
             model: model.rawValue, batchSize: batchSize, samplesPerSecond: samplesPerSecond,
             gflops: gflops, ratioOfPeak: gflops / peak)
-    }
-
-    static func measure(_ body: () -> Void) -> Double {
-        let clock = ContinuousClock()
-        let elapsed = clock.measure(body)
-        return elapsed.inSeconds
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
 
