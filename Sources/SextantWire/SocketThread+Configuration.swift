@@ -20,6 +20,9 @@ extension SocketThread {
         public var sendTimeout: Duration
         /// Names the OS thread, for debuggers and logs.
         public var name: String
+        /// Logs each connection that fails its security handshake (no CURVE, a wrong
+        /// server key) with the peer's address. Refusals by the ZAP handler are logged there.
+        public var logsRefusedHandshakes = false
 
         public init(
             type: ZMQSocketType, options: [ZMQSocketOption] = [], bindEndpoints: [String] = [],

@@ -16,6 +16,9 @@ struct SocketThreadLoop {
     private let logger: Logger
     private let socket: ZMQSocket
     private let wakeReceiver: ZMQSocket
+    private let monitor: ZMQMonitor?
+    private var handshakes = HandshakeWatcher()
+    private let started = ContinuousClock.now
     /// Commands taken from the shared queue, in order; the first may be a send waiting
     /// for room since `blockedSince`.
     private var backlog: [(SocketCommand, SocketCompletion?)] = []
@@ -40,6 +43,7 @@ struct SocketThreadLoop {
         let socket = try ZMQSocket(context: context, type: configuration.type)
         try socket.setOption(.linger(milliseconds: configuration.lingerMilliseconds))
         try socket.setOptions(configuration.options)
+        monitor = configuration.logsRefusedHandshakes ? try ZMQMonitor(socket, name: "\(number)") : nil
         for endpoint in configuration.bindEndpoints {
             try socket.bind(to: endpoint)
             endpoints.append(socket.lastEndpoint ?? endpoint)
@@ -75,16 +79,30 @@ struct SocketThreadLoop {
     private mutating func iterate() throws(WireError) {
         let paused = core.state.withLock { $0.undelivered >= core.receiveBufferLimit }
         let timeout = blockedSince == nil ? -1 : Self.retryPollMilliseconds
-        let events = try ZMQPoller.poll(
-            [(wakeReceiver, .readable), (socket, paused ? [] : .readable)], timeoutMilliseconds: timeout)
+        var requests: [(socket: ZMQSocket, events: ZMQPollEvents)] = [(wakeReceiver, .readable), (socket, paused ? [] : .readable)]
+        if let monitor { requests.append((monitor.socket, .readable)) }
+        let events = try ZMQPoller.poll(requests, timeoutMilliseconds: timeout)
         if events[0].contains(.readable) { drainWakeups() }
         if events[1].contains(.readable) { try receiveBatch() }
+        if events.count > 2, events[2].contains(.readable) { readMonitorEvents() }
         takeCommands()
         try runBacklog()
     }
 
     private func drainWakeups() {
         while (try? wakeReceiver.receiveFrame(blocking: false)) != nil {}
+    }
+
+    private mutating func readMonitorEvents() {
+        while let event = monitor?.next() {
+            let elapsed = (ContinuousClock.now - started).components
+            let now = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+            if let refusal = handshakes.observe(event, now: now) {
+                var metadata: Logger.Metadata = ["peer": "\(refusal.peer)", "reason": "\(refusal.reason)"]
+                if refusal.suppressed > 0 { metadata["more from this host"] = "\(refusal.suppressed)" }
+                logger.warning("refused a connection", metadata: metadata)
+            }
+        }
     }
 
     private func receiveBatch() throws(WireError) {
@@ -164,6 +182,7 @@ struct SocketThreadLoop {
 
     /// Closes the sockets, fails whatever is still queued, ends the stream.
     private func finish() {
+        monitor?.socket.close()
         socket.close()
         wakeReceiver.close()
         let (remaining, waiters) = core.state.withLock { state in

@@ -39,17 +39,25 @@ public final class ZMQSocket {
             .reconnectInterval(let value), .reconnectIntervalMax(let value),
             .sendTimeout(let value), .receiveTimeout(let value):
             try setRaw(option, value)
-        case .routerMandatory(let flag), .routerHandover(let flag), .immediate(let flag):
+        case .routerMandatory(let flag), .routerHandover(let flag), .immediate(let flag), .curveServer(let flag):
             try setRaw(option, Int32(flag ? 1 : 0))
+        case .curvePublicKey(let key), .curveSecretKey(let key), .curveServerKey(let key):
+            try setBytes(option, key.bytes)
+        case .zapDomain(let domain):
+            try setBytes(option, Array(domain.utf8))
         case .maxMessageSize(let value):
             try setRaw(option, value)
         case .routingID(let bytes):
             guard (1...255).contains(bytes.count) else {
                 throw WireError(.invalidArgument, "a routing id must be 1 to 255 bytes, got \(bytes.count)")
             }
-            try zmqCall("zmq_setsockopt(\(option))") {
-                bytes.withUnsafeBytes { zmq_setsockopt(handle, option.name, $0.baseAddress, $0.count) }
-            }
+            try setBytes(option, bytes)
+        }
+    }
+
+    private func setBytes(_ option: ZMQSocketOption, _ bytes: [UInt8]) throws(WireError) {
+        try zmqCall("zmq_setsockopt(\(option.label))") {
+            bytes.withUnsafeBytes { zmq_setsockopt(handle, option.name, $0.baseAddress, $0.count) }
         }
     }
 
@@ -58,7 +66,7 @@ public final class ZMQSocket {
     }
 
     private func setRaw<Value: FixedWidthInteger>(_ option: ZMQSocketOption, _ value: Value) throws(WireError) {
-        try zmqCall("zmq_setsockopt(\(option))") {
+        try zmqCall("zmq_setsockopt(\(option.label))") {
             withUnsafeBytes(of: value) { zmq_setsockopt(handle, option.name, $0.baseAddress, $0.count) }
         }
     }
@@ -69,8 +77,7 @@ public final class ZMQSocket {
         var buffer = [CChar](repeating: 0, count: 1024)
         var size = buffer.count
         guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return nil }
-        let end = buffer.firstIndex(of: 0) ?? buffer.count
-        let text = String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cCharBuffer: buffer)
         return text.isEmpty ? nil : text
     }
 

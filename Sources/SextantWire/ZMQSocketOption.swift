@@ -26,6 +26,16 @@ public enum ZMQSocketOption: Sendable, Equatable {
     case receiveTimeout(milliseconds: Int32)
     /// Queue messages only to completed connections.
     case immediate(Bool)
+    /// Acts as the CURVE server: authenticates with `curveSecretKey`, asks the context's
+    /// ZAP handler about each client key.
+    case curveServer(Bool)
+    /// This socket's own CURVE keys (server and client).
+    case curvePublicKey(CurveKey)
+    case curveSecretKey(CurveKey)
+    /// Client: the public key of the server it connects to.
+    case curveServerKey(CurveKey)
+    /// The ZAP domain sent with each authentication request.
+    case zapDomain(String)
 
     var name: Int32 {
         switch self {
@@ -44,6 +54,23 @@ public enum ZMQSocketOption: Sendable, Equatable {
         case .sendTimeout: ZMQ_SNDTIMEO
         case .receiveTimeout: ZMQ_RCVTIMEO
         case .immediate: ZMQ_IMMEDIATE
+        case .curveServer: ZMQ_CURVE_SERVER
+        case .curvePublicKey: ZMQ_CURVE_PUBLICKEY
+        case .curveSecretKey: ZMQ_CURVE_SECRETKEY
+        case .curveServerKey: ZMQ_CURVE_SERVERKEY
+        case .zapDomain: ZMQ_ZAP_DOMAIN
+        }
+    }
+}
+
+extension ZMQSocketOption {
+    /// The option for error messages, without key material.
+    var label: String {
+        switch self {
+        case .curvePublicKey: "curvePublicKey"
+        case .curveSecretKey: "curveSecretKey"
+        case .curveServerKey: "curveServerKey"
+        default: "\(self)"
         }
     }
 }

@@ -19,6 +19,7 @@ struct SextantClientCommand: ParsableCommand {
     @Option(help: "How emulated speeds spread: fixed, normal or exponential.") var speedDistribution: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
+    @Option(help: "This client's CURVE key pair file (overrides security.client_key).") var key: String?
 
     func run() throws {
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
@@ -37,6 +38,7 @@ struct SextantClientCommand: ParsableCommand {
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
         var settingsWithPrivacy = settings
+        settingsWithPrivacy.curve = try configuration.security.loadClientKeys(index: index, name: clientName, keyOverride: key)
         if configuration.privacy.isRecordLevel {
             let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: data.count)
             settingsWithPrivacy.recordLevel = plan

@@ -15,6 +15,8 @@ struct SextantServerCommand: AsyncParsableCommand {
     @Option(help: "Override server.bind (tcp://HOST:PORT).") var bind: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
+    @Flag(help: "Serve a non-loopback address without CURVE (anyone who reaches it can join). Logged loudly.")
+    var insecure = false
 
     func run() async throws {
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
@@ -24,10 +26,11 @@ struct SextantServerCommand: AsyncParsableCommand {
         if let bind { configuration.server.bind = bind }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         let logger = Logger(label: "sextant.server")
-        let server = try FederationServer(configuration: configuration, configurationText: text, logger: logger)
+        let server = try FederationServer(configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
         let signals = SignalHandler { _ in Task { await server.stop() } }
+        let reload = SignalHandler(signals: [SIGHUP]) { _ in Task { await server.reloadAllowList() } }
         let summary = try await server.run()
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reload)) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
             let level = configuration.privacy.isClientLevel ? "client-level" : "record-level (largest over the clients' records)"

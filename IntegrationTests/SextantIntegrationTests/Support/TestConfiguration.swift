@@ -25,6 +25,9 @@ struct TestConfiguration {
     var clientCount = 4
     var meanTimePerStep = 0.0
     var speedDistribution = "fixed"
+    var scheduler = "fedavg"
+    /// YAML appended as is, e.g. a `security:` section.
+    var extraYAML = ""
 
     var yaml: String {
         """
@@ -43,7 +46,7 @@ struct TestConfiguration {
           batch_size: \(batchSize)
           momentum: \(momentum)
         scheduler:
-          kind: fedavg
+          kind: \(scheduler)
           min_clients: \(minClients)
           local_steps: \(localSteps)
           round_timeout: \(roundTimeout)
@@ -61,6 +64,6 @@ struct TestConfiguration {
           speed_distribution: \(speedDistribution)
           threads: 1
 
-        """
+        """ + extraYAML
     }
 }

@@ -23,6 +23,8 @@ public final class FederationClient {
         public var seed: UInt64
         /// Record-level DP-SGD for local training (nil: plain SGD).
         public var recordLevel: PrivacySection.RecordLevelPlan?
+        /// CURVE keys; nil connects in plain TCP.
+        public var curve: ClientCurve?
 
         public init(
             server: String, name: String, architecture: ModelArchitecture, momentum: Double, weightDecay: Double,
@@ -58,6 +60,9 @@ public final class FederationClient {
     var speed: SpeedModel
 
     var socket: ZMQSocket!
+    /// Handshake events: how a client learns the server refused its key or wants CURVE.
+    var monitor: ZMQMonitor?
+    var lastHandshakeWarning = -Double.infinity
     var joined = false
     var lastJoinSent = -Double.infinity
     var joinBackoff = 0.5
@@ -145,13 +150,27 @@ public final class FederationClient {
         self.socket = socket
         defer { socket.close() }
         try socket.setOptions([
-            .routingID(Array(settings.name.utf8)), .linger(milliseconds: 1000),
-            .sendHighWaterMark(4), .receiveHighWaterMark(4),
+            .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
             .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
             .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
         ])
+        if let curve = settings.curve {
+            // The server knows this client by its key; the routing id is left to libzmq.
+            try socket.setOptions([
+                .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey), .curveSecretKey(curve.pair.secretKey),
+            ])
+        } else {
+            try socket.setOption(.routingID(Array(settings.name.utf8)))
+        }
+        monitor = try ZMQMonitor(socket, name: "client")
+        defer { monitor = nil }
         try socket.connect(to: settings.server)
-        logger.info("connecting", metadata: ["server": "\(settings.server)", "samples": "\(data.count)"])
+        logger.info(
+            "connecting",
+            metadata: [
+                "server": "\(settings.server)", "samples": "\(data.count)",
+                "security": "\(settings.curve.map { "CURVE, public key \($0.pair.publicKey.z85)" } ?? "none")",
+            ])
         while !stop.isRaised {
             if !joined && now - lastJoinSent >= joinBackoff {
                 sendJoin()
@@ -203,7 +222,10 @@ public final class FederationClient {
     func receive(waitingMilliseconds milliseconds: Int) throws -> Bool {
         var wait = milliseconds
         while true {
-            let events = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: wait)
+            var requests: [(socket: ZMQSocket, events: ZMQPollEvents)] = [(socket, .readable)]
+            if let monitor { requests.append((monitor.socket, .readable)) }
+            let events = try ZMQPoller.poll(requests, timeoutMilliseconds: wait)
+            if events.count > 1, events[1].contains(.readable) { try readHandshakeEvents() }
             guard events.first?.contains(.readable) == true else { return false }
             wait = 0
             let frames = try socket.receiveMessage(blocking: false)
@@ -216,6 +238,32 @@ public final class FederationClient {
                 continue
             }
             if try handle(message) { return true }
+        }
+    }
+
+    /// A refused key ends the client; other handshake failures are retried by libzmq and
+    /// reported every 10 s.
+    func readHandshakeEvents() throws {
+        while let event = monitor?.next() {
+            switch event.kind {
+            case .handshakeFailedAuthentication:
+                logger.error("the server refused this client's key: it is not on the server's allow-list")
+                throw RuntimeError(
+                    .rejected,
+                    "the server refused this client's key (\(settings.curve?.pair.publicKey.z85 ?? "")): ask its operator to add this client's .pub file to the allow-list")
+            case .handshakeFailedProtocol where settings.curve == nil:
+                logger.error("the server requires CURVE, and this client has no keys")
+                throw RuntimeError(
+                    .rejected,
+                    "the server at \(settings.server) requires CURVE encryption: set security.server_public_key and security.client_key (or --key); see docs/deployment.md")
+            case .handshakeFailedProtocol, .handshakeFailedNoDetail:
+                if now - lastHandshakeWarning >= 10 {
+                    lastHandshakeWarning = now
+                    logger.warning("the CURVE handshake with the server failed: is security.server_public_key the server's key? retrying")
+                }
+            default:
+                break
+            }
         }
     }
 

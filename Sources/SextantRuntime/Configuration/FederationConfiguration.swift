@@ -14,6 +14,7 @@ public struct FederationConfiguration: Sendable, Codable {
     public var server = ServerSection()
     public var clients = ClientsSection()
     public var privacy = PrivacySection()
+    public var security = SecuritySection()
 
     public init() {}
 
@@ -21,6 +22,7 @@ public struct FederationConfiguration: Sendable, Codable {
         "run": RunSection.keys, "model": .value, "data": DataSection.keys, "training": TrainingSection.keys,
         "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
         "clients": ClientsSection.keys, "privacy": PrivacySection.keys,
+        "security": SecuritySection.keys,
     ])
 
     public static func load(from url: URL) throws -> FederationConfiguration {
@@ -52,10 +54,11 @@ public struct FederationConfiguration: Sendable, Codable {
         try server.validate()
         try clients.validate()
         try privacy.validate(federation: self)
+        try security.validate()
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, model, data, training, scheduler, stop, server, clients, privacy
+        case run, model, data, training, scheduler, stop, server, clients, privacy, security
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,6 +73,7 @@ public struct FederationConfiguration: Sendable, Codable {
         server = try c.decodeIfPresent(ServerSection.self, forKey: .server) ?? defaults.server
         clients = try c.decodeIfPresent(ClientsSection.self, forKey: .clients) ?? defaults.clients
         privacy = try c.decodeIfPresent(PrivacySection.self, forKey: .privacy) ?? defaults.privacy
+        security = try c.decodeIfPresent(SecuritySection.self, forKey: .security) ?? defaults.security
     }
 }
 

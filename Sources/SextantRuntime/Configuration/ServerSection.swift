@@ -13,15 +13,21 @@ public struct ServerSection: Sendable, Codable {
     public var keepLast = 0
     /// Clients allowed to upload an update at the same time; the others wait for a slot.
     public var maxConcurrentUploads = 4
+    /// Messages per second one client may send (bursts of twice that); more are dropped.
+    public var maxMessagesPerSecond = 20.0
+    /// Joins per minute one client may send; more are refused.
+    public var maxJoinsPerMinute = 12.0
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
         "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
+        "max_messages_per_second": .value, "max_joins_per_minute": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
         case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
         case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
+        case maxMessagesPerSecond = "max_messages_per_second", maxJoinsPerMinute = "max_joins_per_minute"
     }
 
     public init() {}
@@ -34,6 +40,20 @@ public struct ServerSection: Sendable, Codable {
         keepEvery = try c.decodeIfPresent(Int.self, forKey: .keepEvery) ?? keepEvery
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
         maxConcurrentUploads = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentUploads) ?? maxConcurrentUploads
+        maxMessagesPerSecond = try c.decodeIfPresent(Double.self, forKey: .maxMessagesPerSecond) ?? maxMessagesPerSecond
+        maxJoinsPerMinute = try c.decodeIfPresent(Double.self, forKey: .maxJoinsPerMinute) ?? maxJoinsPerMinute
+    }
+
+    /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
+    public var bindHost: String {
+        let rest = bind.dropFirst("tcp://".count)
+        return String(rest[..<(rest.lastIndex(of: ":") ?? rest.endIndex)])
+    }
+
+    /// Whether `bind` is reachable from this host only (then CURVE is optional).
+    public var bindsLoopbackOnly: Bool {
+        let host = bindHost
+        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
     }
 
     func validate() throws {
@@ -47,6 +67,12 @@ public struct ServerSection: Sendable, Codable {
         guard maxUpdateNorm > 0 else { throw invalid("server.max_update_norm", maxUpdateNorm, "it must be positive") }
         guard maxConcurrentUploads > 0 else {
             throw invalid("server.max_concurrent_uploads", maxConcurrentUploads, "it must be a positive integer")
+        }
+        guard maxMessagesPerSecond > 0, maxMessagesPerSecond.isFinite else {
+            throw invalid("server.max_messages_per_second", maxMessagesPerSecond, "it must be a positive number")
+        }
+        guard maxJoinsPerMinute > 0, maxJoinsPerMinute.isFinite else {
+            throw invalid("server.max_joins_per_minute", maxJoinsPerMinute, "it must be a positive number")
         }
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")

@@ -11,6 +11,7 @@ extension FederationServer {
         guard frames.count >= 2 else { return }
         let routingID = frames[0].bytes
         let peer = frames[1].peerAddress ?? "unknown peer"
+        guard let name = admit(frames, routingID: routingID, peer: peer) else { return }
         let options = WireDecodingOptions(
             expectedPayloadCount: network.parameterCount, maxPayloadNorm: configuration.server.maxUpdateNorm)
         let message: WireMessage
@@ -22,10 +23,10 @@ extension FederationServer {
             send(.error(ErrorReplyMessage(error)), to: routingID)
             return
         }
-        let name = String(decoding: routingID, as: UTF8.self)
         switch message {
         case .join(let join):
-            await handleJoin(join, routingID: routingID, peer: peer)
+            guard admitJoin(name, routingID: routingID, peer: peer) else { return }
+            await handleJoin(join, name: name, routingID: routingID, peer: peer)
         case .update(let update):
             guard clients[name] != nil else { return reject(.notJoined, "join before sending updates", to: routingID, peer: peer) }
             clients[name]?.lastSeen = now
@@ -49,10 +50,15 @@ extension FederationServer {
         send(.error(ErrorReplyMessage(code: code, text: text)), to: routingID)
     }
 
-    private func handleJoin(_ join: JoinMessage, routingID: [UInt8], peer: String) async {
-        let name = String(decoding: routingID, as: UTF8.self)
-        guard join.clientName == name, !name.isEmpty else {
-            return reject(.rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
+    private func handleJoin(_ join: JoinMessage, name: String, routingID: [UInt8], peer: String) async {
+        // With CURVE the name is the allow-list's; without, the routing id must match the
+        // name the client announces, so replies reach it after a reconnect.
+        if curvePair == nil {
+            guard join.clientName == name, !name.isEmpty else {
+                return reject(.rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
+            }
+        } else if join.clientName != name {
+            logger.info("client authenticated under its allow-list name", metadata: ["client": "\(name)", "announced": "\(join.clientName)"])
         }
         guard join.modelFingerprint == fingerprint else {
             return reject(

@@ -55,6 +55,14 @@ public actor FederationServer {
     var finalStatus: Run.Status?
     var socket: SocketThread?
     let started = ContinuousClock.now
+    /// CURVE: the server's key pair and the clients it admits (nil: plain TCP).
+    let curvePair: CurveKeyPair?
+    var allowList: AllowList?
+    var authenticator: ZAPHandler?
+    var messageLimiter: RateLimiter
+    var joinLimiter: RateLimiter
+    /// Messages dropped by the rate limits since the last warning about them.
+    var rateLimited = RateLimitReport()
 
     /// A client the server has admitted.
     struct ConnectedClient {
@@ -65,8 +73,25 @@ public actor FederationServer {
     }
 
     /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
-    public init(configuration: FederationConfiguration, configurationText: String, logger: Logger) throws {
+    /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
+    public init(configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false) throws {
         try configuration.validate()
+        let keys = try configuration.security.loadServerKeys()
+        if keys == nil, !configuration.server.bindsLoopbackOnly {
+            guard insecure else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust")
+            }
+            logger.critical(
+                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model")
+        }
+        curvePair = keys?.pair
+        allowList = keys?.allowList
+        messageLimiter = RateLimiter(
+            perSecond: configuration.server.maxMessagesPerSecond, burst: max(1, 2 * configuration.server.maxMessagesPerSecond))
+        joinLimiter = RateLimiter(
+            perSecond: configuration.server.maxJoinsPerMinute / 60, burst: max(1, configuration.server.maxJoinsPerMinute / 6))
         self.configuration = configuration
         self.configurationText = configurationText
         self.logger = logger
@@ -163,18 +188,22 @@ public actor FederationServer {
     /// Serves until the stopping rule is met or ``stop()`` is called.
     public func run() async throws -> Summary {
         let context = try ZMQContext()
-        let socket = try await SocketThread(
-            context: context,
-            configuration: .init(
-                type: .router,
-                options: [
-                    .routerMandatory(true), .routerHandover(true),
-                    .sendHighWaterMark(16), .receiveHighWaterMark(16),
-                    .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
-                    .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
-                ],
-                bindEndpoints: [configuration.server.bind], name: "sextant-server"),
-            logger: logger)
+        var options: [ZMQSocketOption] = [
+            .routerMandatory(true), .routerHandover(true),
+            .sendHighWaterMark(16), .receiveHighWaterMark(16),
+            .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
+            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+        ]
+        if let curvePair, let allowList {
+            // The handler must listen before the socket accepts: without one, libzmq
+            // would admit any client that knows the server's public key.
+            authenticator = try await ZAPHandler(context: context, allowList: allowList, logger: logger)
+            options += [.curveServer(true), .curveSecretKey(curvePair.secretKey), .zapDomain("sextant")]
+        }
+        var socketConfiguration = SocketThread.Configuration(
+            type: .router, options: options, bindEndpoints: [configuration.server.bind], name: "sextant-server")
+        socketConfiguration.logsRefusedHandshakes = curvePair != nil
+        let socket = try await SocketThread(context: context, configuration: socketConfiguration, logger: logger)
         self.socket = socket
         logger.info(
             "serving",
@@ -182,6 +211,7 @@ public actor FederationServer {
                 "run": "\(runID)", "bind": "\(socket.boundEndpoints.joined(separator: ","))",
                 "model": "\(fingerprint)", "version": "\(version)",
                 "resumed": "\(resumedFrom.map(String.init) ?? "no")",
+                "security": "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
             ])
         if resumedFrom != nil {
             try await replayPendingUpdates()
@@ -233,6 +263,8 @@ public actor FederationServer {
         try? await Task.sleep(for: .milliseconds(200))
         await socket?.shutdown()
         socket = nil
+        authenticator?.stop()
+        authenticator = nil
     }
 
     private func startLivenessChecks() {
