@@ -1,6 +1,6 @@
 # Sextant: the two commands a newcomer needs are `make demo` and `make test`.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
@@ -22,10 +22,11 @@ deps:
 release: deps
 	$(SWIFT) build -c release
 
-# Unit tests (debug build, small data) and integration tests that start the real
-# release executables on loopback TCP.
+# Unit tests (debug build, small data), integration tests that start the real release
+# executables on loopback TCP, and a CURVE federation across three network namespaces.
 test: release
 	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
+	IntegrationTests/multihost.sh $(BIN)
 
 # Four silos of different speeds train on Fashion-MNIST photos of 200 people with the
 # Compass scheduler, checkpointing every version; the checkpoints are verified, then the
