@@ -9,7 +9,6 @@
 set -euo pipefail
 
 bin=$(realpath "${1:-.build/release}")
-root=$(realpath "$(dirname "$0")/..")
 for tool in sextant sextant-server sextant-client; do
     [[ -x "$bin/$tool" ]] || { echo "multihost: $bin/$tool not found: build with swift build -c release" >&2; exit 1; }
 done
