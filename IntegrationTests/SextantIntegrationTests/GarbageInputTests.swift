@@ -65,6 +65,21 @@ extension IntegrationTests {
             #expect(rejections.contains { $0.contains("not a Sextant message") })
             #expect(rejections.count >= probes.count - 1, "\(rejections.count) rejections logged for \(probes.count - 1) bad messages")
 
+            // A flood from one peer: its messages beyond the rate limit are dropped and logged.
+            let flood = WireCodec.encode(.heartbeat(HeartbeatMessage(modelVersion: 0, state: .idle)))
+            let endpoint = fixture.endpoint
+            try await onDedicatedThread {
+                let context = try ZMQContext()
+                let socket = try ZMQSocket(context: context, type: .dealer)
+                defer { socket.close() }
+                try socket.setOptions([.routingID(Array("it-flood".utf8)), .linger(milliseconds: 2000)])
+                try socket.connect(to: endpoint)
+                for _ in 0..<500 { try socket.send(flood) }
+            }
+            let limited = try await fixture.waitForLogLine(server, containing: "over its rate limit", timeout: .seconds(20))
+            #expect(limited?.contains("client=it-flood") == true, "\(limited ?? "no rate-limit line")")
+            #expect(LogLines.all(in: server.standardError, containing: "it-flood").count < 100, "the flood flooded the log")
+
             // The run goes on to the end, and nothing the probe sent was stored or applied.
             for process in clients + [server] {
                 let ended = try await process.waitForExit(timeout: .seconds(120))

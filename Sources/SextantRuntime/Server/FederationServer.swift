@@ -90,8 +90,10 @@ public actor FederationServer {
         allowList = keys?.allowList
         messageLimiter = RateLimiter(
             perSecond: configuration.server.maxMessagesPerSecond, burst: max(1, 2 * configuration.server.maxMessagesPerSecond))
+        // A client re-sends its join with backoff (0.5, 1, 2, 4 s) until answered: allow a
+        // few in a row even at low rates.
         joinLimiter = RateLimiter(
-            perSecond: configuration.server.maxJoinsPerMinute / 60, burst: max(1, configuration.server.maxJoinsPerMinute / 6))
+            perSecond: configuration.server.maxJoinsPerMinute / 60, burst: max(5, configuration.server.maxJoinsPerMinute / 2))
         self.configuration = configuration
         self.configurationText = configurationText
         self.logger = logger
