@@ -12,11 +12,15 @@ public struct WireBenchmark: Sendable {
         public var roundTripsPerRepetition: Int
         /// Samples per path; the result reports their median. Default 5.
         public var repetitions: Int
+        /// Runs the Sextant path with CURVE encryption and a ZAP allow-list (the raw
+        /// baseline stays plain), so the ratio shows what encryption costs.
+        public var curve: Bool
 
-        public init(payloadCount: Int = 10_000_000, roundTripsPerRepetition: Int = 4, repetitions: Int = 5) {
+        public init(payloadCount: Int = 10_000_000, roundTripsPerRepetition: Int = 4, repetitions: Int = 5, curve: Bool = false) {
             self.payloadCount = payloadCount
             self.roundTripsPerRepetition = max(1, roundTripsPerRepetition)
             self.repetitions = max(1, repetitions)
+            self.curve = curve
         }
     }
 
@@ -119,17 +123,31 @@ public struct WireBenchmark: Sendable {
         let count = configuration.payloadCount
         let serverContext = try ZMQContext()
         let clientContext = try ZMQContext()
+        var serverOptions: [ZMQSocketOption] = [.routerMandatory(true), .routerHandover(true)]
+        var clientOptions: [ZMQSocketOption] = [.routingID(Array("bench".utf8))]
+        var authenticator: ZAPHandler?
+        if configuration.curve {
+            let serverKeys = try CurveKeyPair.generate()
+            let clientKeys = try CurveKeyPair.generate()
+            authenticator = try await ZAPHandler(
+                context: serverContext, allowList: try AllowList(text: "\(clientKeys.publicKey.z85) bench"), logger: logger)
+            serverOptions += [.curveServer(true), .curveSecretKey(serverKeys.secretKey)]
+            clientOptions += [
+                .curveServerKey(serverKeys.publicKey), .curvePublicKey(clientKeys.publicKey), .curveSecretKey(clientKeys.secretKey),
+            ]
+        }
+        defer { authenticator?.stop() }
         let server = try await SocketThread(
             context: serverContext,
             configuration: .init(
-                type: .router, options: [.routerMandatory(true), .routerHandover(true)],
-                bindEndpoints: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, name: "sextant-bench-server"),
+                type: .router, options: serverOptions, bindEndpoints: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0,
+                name: "sextant-bench-server"),
             logger: logger)
         let client = try await SocketThread(
             context: clientContext,
             configuration: .init(
-                type: .dealer, options: [.routingID(Array("bench".utf8))],
-                connectEndpoints: server.boundEndpoints, lingerMilliseconds: 0, name: "sextant-bench-client"),
+                type: .dealer, options: clientOptions, connectEndpoints: server.boundEndpoints, lingerMilliseconds: 0,
+                name: "sextant-bench-client"),
             logger: logger)
         let options = WireDecodingOptions(expectedPayloadCount: count)
         let delta = [Float](repeating: 0.001, count: count)

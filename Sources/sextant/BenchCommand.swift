@@ -85,6 +85,8 @@ struct BenchWireCommand: AsyncParsableCommand {
     @Option(help: "Parameters in the delta.") var parameters = 10_000_000
     @Option(help: "Round trips per repetition.") var roundTrips = 4
     @Option(help: "Repetitions (the median is reported).") var repetitions = 5
+    @Flag(help: "Encrypt the Sextant path with CURVE (the raw baseline stays plain): what encryption costs.")
+    var curve = false
 
     func run() async throws {
         guard parameters > 0, roundTrips > 0, repetitions > 0 else {
@@ -93,10 +95,10 @@ struct BenchWireCommand: AsyncParsableCommand {
         var logger = Logger(label: "sextant.bench")
         logger.logLevel = .warning
         let benchmark = WireBenchmark(
-            configuration: .init(payloadCount: parameters, roundTripsPerRepetition: roundTrips, repetitions: repetitions),
+            configuration: .init(payloadCount: parameters, roundTripsPerRepetition: roundTrips, repetitions: repetitions, curve: curve),
             logger: logger)
         let result = try await benchmark.run()
         print(String(format: "raw libzmq round trip (%d MB each way): %.2f GB/s", result.payloadBytes / 1_000_000, result.rawGigabytesPerSecond))
-        print(String(format: "sextant update + assignment round trip: %.2f GB/s = %.2f of raw", result.sextantGigabytesPerSecond, result.ratio))
+        print(String(format: "sextant update + assignment round trip%@: %.2f GB/s = %.2f of raw", curve ? " with CURVE" : "", result.sextantGigabytesPerSecond, result.ratio))
     }
 }
