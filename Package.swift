@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "sextant-client", targets: ["sextant-client"]),
         .executable(name: "sextant-audit", targets: ["sextant-audit"]),
         .executable(name: "sextant", targets: ["sextant"]),
+        // For the fuzz target in FuzzTesting/, a package of its own.
+        .library(name: "SextantWire", targets: ["SextantWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
