@@ -4,7 +4,7 @@ APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fa
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps release test demo bench clean
+.PHONY: all deps release test demo bench fuzz clean
 
 all: release
 
@@ -46,5 +46,15 @@ bench: release
 	$(BIN)/sextant bench aggregate
 	$(BIN)/sextant bench wire
 
+# Fuzzes the wire decoder with libFuzzer + AddressSanitizer (FuzzTesting/README.md);
+# `make test` replays the committed corpora without the fuzzer.
+FUZZ_RUNS ?= 10000000
+fuzz: deps
+	cd FuzzTesting && $(SWIFT) build -c release --product WireDecoderFuzzer --sanitize=fuzzer \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	mkdir -p FuzzTesting/.build/corpus FuzzTesting/.build/artifacts
+	cd FuzzTesting && .build/release/WireDecoderFuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=.build/artifacts/ .build/corpus Corpus/seed Corpus/regression
+
 clean:
-	rm -rf .build out
+	rm -rf .build out FuzzTesting/.build
