@@ -1,6 +1,6 @@
 # Sextant: the two commands a newcomer needs are `make demo` and `make test`.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
@@ -8,7 +8,7 @@ DEMO_DIR := out/demo
 
 all: release
 
-# Installs the Debian packages the build and the data need (skipped when present).
+# Installs the Debian packages the build, the data and the tests need (skipped when present).
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Observability: the metrics API, its Prometheus backend and a light HTTP server.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // MARK: - C system libraries
@@ -85,16 +89,31 @@ let package = Package(
             dependencies: [
                 "SextantML", "SextantScheduling", "SextantPrivacy", "SextantWire", "SextantStore", "SextantAudit",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The server's /metrics, /status and HTML page; only the server executable links it.
+        .target(
+            name: "SextantObservability",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sextant-server",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore",
+                "SextantRuntime", "SextantML", "SextantStore", "SextantObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -168,6 +187,15 @@ let package = Package(
         .testTarget(
             name: "SextantRuntimeTests",
             dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantObservabilityTests",
+            dependencies: [
+                "SextantObservability", "SextantRuntime", "SextantWire", "SextantTestSupport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

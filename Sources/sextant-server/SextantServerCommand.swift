@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
+import SextantObservability
 import SextantRuntime
 
 /// The federation server daemon.
@@ -17,6 +20,9 @@ struct SextantServerCommand: AsyncParsableCommand {
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Flag(help: "Serve a non-loopback address without CURVE (anyone who reaches it can join). Logged loudly.")
     var insecure = false
+    @Option(help: "Override server.metrics_bind (HOST:PORT of /metrics and /status; empty: off).") var metricsBind: String?
+    @Option(help: "Seconds to keep serving /metrics and /status after the run ends, for a last scrape.")
+    var linger: Double = 0
 
     func run() async throws {
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
@@ -24,12 +30,25 @@ struct SextantServerCommand: AsyncParsableCommand {
         var configuration = try FederationConfiguration.load(from: url)
         if let database { configuration.server.database = database }
         if let bind { configuration.server.bind = bind }
+        if let metricsBind { configuration.server.metricsBind = metricsBind }
+        guard linger >= 0, linger.isFinite else { throw ValidationError("--linger must be a number of seconds >= 0") }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         let logger = Logger(label: "sextant.server")
-        let server = try FederationServer(configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
-        let signals = SignalHandler { _ in Task { await server.stop() } }
+        let handle = ServerHandle()
+        let endpoint = try await startEndpoint(configuration.server, handle: handle)
+        let server: FederationServer
+        do {
+            server = try FederationServer(configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
+        } catch {
+            await endpoint?.stop()
+            throw error
+        }
+        await handle.attach(server)
+        let signals = SignalHandler { _ in Task { await handle.stop() } }
         let reload = SignalHandler(signals: [SIGHUP]) { _ in Task { await server.reloadAllowList() } }
         let summary = try await server.run()
+        if endpoint != nil { await handle.linger(seconds: linger) }
+        await endpoint?.stop()
         withExtendedLifetime((signals, reload)) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
@@ -39,5 +58,18 @@ struct SextantServerCommand: AsyncParsableCommand {
         print(
             "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
         if summary.status == .failed { throw ExitCode.failure }
+    }
+
+    /// The HTTP endpoint of `server.metrics_bind`, listening, or nil when it is off. The
+    /// metrics backend is bootstrapped only then: without it swift-metrics is a no-op.
+    private func startEndpoint(_ server: ServerSection, handle: ServerHandle) async throws -> ObservabilityServer? {
+        guard let address = try server.metricsAddress else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory.sextant(registry: registry))
+        let endpoint = ObservabilityServer(address: address, registry: registry, logger: Logger(label: "sextant.metrics")) {
+            await handle.status()
+        }
+        try await endpoint.start()
+        return endpoint
     }
 }

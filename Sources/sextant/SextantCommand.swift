@@ -5,5 +5,8 @@ struct SextantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sextant",
         abstract: "Operator tool for Sextant federations.",
-        subcommands: [LaunchCommand.self, CheckpointsCommand.self, TrainCommand.self, BenchCommand.self, SimulateCommand.self, PrivacyCommand.self, KeygenCommand.self])
+        subcommands: [
+            LaunchCommand.self, CheckpointsCommand.self, TrainCommand.self, BenchCommand.self, SimulateCommand.self,
+            PrivacyCommand.self, KeygenCommand.self, StatusCommand.self,
+        ])
 }

@@ -22,6 +22,8 @@ struct TestConfiguration {
     var database: String
     var clientTimeout = 30.0
     var maxUpdateNorm = 1_000.0
+    /// HOST:PORT of /metrics and /status; empty: off.
+    var metricsBind = ""
     var clientCount = 4
     var meanTimePerStep = 0.0
     var speedDistribution = "fixed"
@@ -58,6 +60,7 @@ struct TestConfiguration {
           database: \(database)
           client_timeout: \(clientTimeout)
           max_update_norm: \(maxUpdateNorm)
+          metrics_bind: '\(metricsBind)'
         clients:
           count: \(clientCount)
           mean_time_per_step: \(meanTimePerStep)

@@ -17,17 +17,21 @@ public struct ServerSection: Sendable, Codable {
     public var maxMessagesPerSecond = 20.0
     /// Joins per minute one client may send; more are refused.
     public var maxJoinsPerMinute = 12.0
+    /// "HOST:PORT" of the HTTP endpoints /metrics, /status and /; empty: none.
+    public var metricsBind = ""
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
         "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
         "max_messages_per_second": .value, "max_joins_per_minute": .value,
+        "metrics_bind": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
         case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
         case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
         case maxMessagesPerSecond = "max_messages_per_second", maxJoinsPerMinute = "max_joins_per_minute"
+        case metricsBind = "metrics_bind"
     }
 
     public init() {}
@@ -42,6 +46,7 @@ public struct ServerSection: Sendable, Codable {
         maxConcurrentUploads = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentUploads) ?? maxConcurrentUploads
         maxMessagesPerSecond = try c.decodeIfPresent(Double.self, forKey: .maxMessagesPerSecond) ?? maxMessagesPerSecond
         maxJoinsPerMinute = try c.decodeIfPresent(Double.self, forKey: .maxJoinsPerMinute) ?? maxJoinsPerMinute
+        metricsBind = try c.decodeIfPresent(String.self, forKey: .metricsBind) ?? metricsBind
     }
 
     /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
@@ -77,5 +82,6 @@ public struct ServerSection: Sendable, Codable {
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")
         }
+        _ = try metricsAddress
     }
 }

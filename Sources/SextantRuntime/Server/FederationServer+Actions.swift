@@ -15,6 +15,7 @@ extension FederationServer {
                 // After the last aggregation clients get a goodbye, not more work.
                 guard finalStatus == nil, let target = clients[client] else { continue }
                 assigned[client] = steps
+                clients[client]?.assignedSteps = steps
                 let assignment = AssignmentMessage(
                     runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
                     learningRate: Float(configuration.training.learningRate),
@@ -146,6 +147,9 @@ extension FederationServer {
             }
         }
         let staleness = aggregation.updates.map(\.staleness)
+        self.metrics.aggregated(
+            version: aggregation.newVersion, staleness: staleness, duration: clock.now - start, accuracy: evaluation.accuracy,
+            epsilon: lastEpsilon)
         logger.info(
             "aggregated",
             metadata: [

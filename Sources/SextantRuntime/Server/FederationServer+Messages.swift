@@ -8,6 +8,7 @@ extension FederationServer {
     /// malformed is answered with an error and logged; nothing from the network can stop
     /// the server.
     func handle(_ frames: [ZMQFrame]) async {
+        metrics.received(bytes: frames.reduce(0) { $0 + $1.count })
         guard frames.count >= 2 else { return }
         let routingID = frames[0].bytes
         let peer = frames[1].peerAddress ?? "unknown peer"
@@ -21,6 +22,7 @@ extension FederationServer {
             logger.warning(
                 "rejected message", metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
             send(.error(ErrorReplyMessage(error)), to: routingID)
+            metrics.rejected(ErrorReplyMessage(error).code, isUpdate: Self.declaresUpdate(frames))
             return
         }
         switch message {
@@ -28,7 +30,9 @@ extension FederationServer {
             guard admitJoin(name, routingID: routingID, peer: peer) else { return }
             await handleJoin(join, name: name, routingID: routingID, peer: peer)
         case .update(let update):
-            guard clients[name] != nil else { return reject(.notJoined, "join before sending updates", to: routingID, peer: peer) }
+            guard clients[name] != nil else {
+                return reject(.notJoined, "join before sending updates", to: routingID, peer: peer, isUpdate: true)
+            }
             clients[name]?.lastSeen = now
             await handleUpdate(update, client: name, routingID: routingID, peer: peer)
         case .heartbeat(let heartbeat):
@@ -45,9 +49,10 @@ extension FederationServer {
         }
     }
 
-    func reject(_ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String) {
+    func reject(_ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String, isUpdate: Bool = false) {
         logger.warning("rejected message", metadata: ["peer": "\(peer)", "code": "\(code)", "error": "\(text)"])
         send(.error(ErrorReplyMessage(code: code, text: text)), to: routingID)
+        metrics.rejected(code, isUpdate: isUpdate)
     }
 
     private func handleJoin(_ join: JoinMessage, name: String, routingID: [UInt8], peer: String) async {
@@ -83,7 +88,9 @@ extension FederationServer {
 
     private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) async {
         guard update.baseVersion <= UInt64(version) else {
-            return reject(.rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: peer)
+            return reject(
+                .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: peer,
+                isUpdate: true)
         }
         var delta = update.delta.floats
         var admission: ClientLevelPrivacy.Admission?
@@ -106,6 +113,7 @@ extension FederationServer {
             // Not stored, so not acknowledged: the client will send it again.
             logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
             send(.error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID)
+            metrics.rejected(.internal, isUpdate: true)
             return
         }
         send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
@@ -113,6 +121,7 @@ extension FederationServer {
             logger.info("duplicate update acknowledged again", metadata: ["client": "\(client)", "update": "\(update.updateID)"])
             return
         }
+        metrics.updateReceived()
         recordLevel?.record(client: client, steps: Int(update.stepsDone), samples: Int(clamping: update.sampleCount))
         pendingDeltas[id] = admission == nil ? update.delta : FloatPayload(delta)
         if let admission { privacyLedger.arrived(updateID: id, client: client, admission: admission) }
@@ -166,6 +175,9 @@ extension FederationServer {
 
     /// Sends without waiting; an unreachable peer (gone, or not yet reconnected) is logged by the socket.
     func send(_ message: WireMessage, to routingID: [UInt8]) {
-        socket?.post([.bytes(routingID)] + WireCodec.encode(message))
+        guard let socket else { return }
+        let frames = [.bytes(routingID)] + WireCodec.encode(message)
+        metrics.sent(bytes: frames.reduce(0) { $0 + $1.byteCount })
+        socket.post(frames)
     }
 }

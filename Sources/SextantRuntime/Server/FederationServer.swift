@@ -45,7 +45,10 @@ public actor FederationServer {
     var lastEpsilon: Double?
     /// Record-level DP-SGD accounting of every client's records (nil without it).
     var recordLevel: RecordLevelLedger?
-    var clients: [String: ConnectedClient] = [:]
+    var clients: [String: ConnectedClient] = [:] {
+        didSet { metrics.clientsConnected(clients.count) }
+    }
+    let metrics: ServerMetrics
     /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
     var pendingDeltas: [Int64: FloatPayload] = [:]
     var timers: [TimerID: Task<Void, Never>] = [:]
@@ -70,12 +73,19 @@ public actor FederationServer {
         var samples: Int
         var lastSeen: Double
         var peer: String?
+        /// Local steps of its latest task, for ``status()``.
+        var assignedSteps: Int?
     }
 
     /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
     /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
-    public init(configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false) throws {
+    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
+    public init(
+        configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
+        metrics: ServerMetrics = ServerMetrics()
+    ) throws {
         try configuration.validate()
+        self.metrics = metrics
         let keys = try configuration.security.loadServerKeys()
         if keys == nil, !configuration.server.bindsLoopbackOnly {
             guard insecure else {
@@ -215,6 +225,7 @@ public actor FederationServer {
                 "resumed": "\(resumedFrom.map(String.init) ?? "no")",
                 "security": "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
             ])
+        metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
         if resumedFrom != nil {
             try await replayPendingUpdates()
             await perform(scheduler.resume(now: now))

@@ -1,0 +1,124 @@
+import Foundation
+
+/// What the server is doing, at one moment: the value behind `/status`, its HTML page and
+/// `sextant status`. Made by the server actor (``FederationServer/status()``) so the HTTP
+/// side never reaches into its state. Sendable; Codable as snake_case JSON.
+public struct ServerStatus: Sendable, Codable, Equatable {
+    /// One admitted client.
+    public struct Client: Sendable, Codable, Equatable {
+        public var name: String
+        public var samples: Int
+        /// The address ZeroMQ reports for its connection, nil if unknown.
+        public var peer: String?
+        public var lastSeen: Date
+        /// Seconds since its last message.
+        public var idleSeconds: Double
+        /// Compass' estimate of its seconds per local step, nil before its first update
+        /// or with another scheduler.
+        public var secondsPerStep: Double?
+        /// Compass' arrival group of its current task, nil with another scheduler.
+        public var arrivalGroup: Int?
+        /// Local steps of the task it was last given, nil before its first task.
+        public var assignedSteps: Int?
+
+        public init(
+            name: String, samples: Int, peer: String?, lastSeen: Date, idleSeconds: Double,
+            secondsPerStep: Double? = nil, arrivalGroup: Int? = nil, assignedSteps: Int? = nil
+        ) {
+            self.name = name
+            self.samples = samples
+            self.peer = peer
+            self.lastSeen = lastSeen
+            self.idleSeconds = idleSeconds
+            self.secondsPerStep = secondsPerStep
+            self.arrivalGroup = arrivalGroup
+            self.assignedSteps = assignedSteps
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, samples, peer, lastSeen = "last_seen", idleSeconds = "idle_seconds"
+            case secondsPerStep = "seconds_per_step", arrivalGroup = "arrival_group", assignedSteps = "assigned_steps"
+        }
+    }
+
+    public var runID: String
+    /// `running`, then `completed`, `stopped` or `failed` (the run's status in the database).
+    public var status: String
+    public var modelVersion: Int
+    /// The version the run stops at (`stop.max_versions`).
+    public var maxVersions: Int
+    /// Test accuracy after the last aggregation, nil before the first.
+    public var accuracy: Double?
+    /// Privacy spent so far, nil without differential privacy.
+    public var epsilon: Double?
+    /// `scheduler.kind`.
+    public var scheduler: String
+    public var uptimeSeconds: Double
+    /// Sorted by name.
+    public var clients: [Client]
+
+    public init(
+        runID: String, status: String, modelVersion: Int, maxVersions: Int, accuracy: Double?, epsilon: Double?,
+        scheduler: String, uptimeSeconds: Double, clients: [Client]
+    ) {
+        self.runID = runID
+        self.status = status
+        self.modelVersion = modelVersion
+        self.maxVersions = maxVersions
+        self.accuracy = accuracy
+        self.epsilon = epsilon
+        self.scheduler = scheduler
+        self.uptimeSeconds = uptimeSeconds
+        self.clients = clients
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runID = "run_id", status, modelVersion = "model_version", maxVersions = "max_versions", accuracy, epsilon
+        case scheduler, uptimeSeconds = "uptime_seconds", clients
+    }
+
+    /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
+    public static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+extension ServerStatus {
+    /// Nil values are written as `null`, not left out: a client of `/status` sees every
+    /// field, and "not known yet" differs from "missing".
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runID, forKey: .runID)
+        try c.encode(status, forKey: .status)
+        try c.encode(modelVersion, forKey: .modelVersion)
+        try c.encode(maxVersions, forKey: .maxVersions)
+        try c.encode(accuracy, forKey: .accuracy)
+        try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(scheduler, forKey: .scheduler)
+        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try c.encode(clients, forKey: .clients)
+    }
+}
+
+extension ServerStatus.Client {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(peer, forKey: .peer)
+        try c.encode(lastSeen, forKey: .lastSeen)
+        try c.encode(idleSeconds, forKey: .idleSeconds)
+        try c.encode(secondsPerStep, forKey: .secondsPerStep)
+        try c.encode(arrivalGroup, forKey: .arrivalGroup)
+        try c.encode(assignedSteps, forKey: .assignedSteps)
+    }
+}

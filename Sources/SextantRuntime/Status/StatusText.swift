@@ -1,0 +1,45 @@
+import Foundation
+
+/// `sextant status`'s terminal view of a ``ServerStatus``: a summary line and a table of
+/// clients, plain text (no colours) so it reads the same in a log file.
+public enum StatusText {
+    public static func render(_ status: ServerStatus) -> String {
+        var lines: [String] = []
+        let accuracy = status.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+        var summary = "run \(status.runID)  \(status.status)  version \(status.modelVersion)/\(status.maxVersions)"
+        summary += "  accuracy \(accuracy)"
+        if let epsilon = status.epsilon { summary += String(format: "  epsilon %.3f", epsilon) }
+        summary += "  scheduler \(status.scheduler)  up \(duration(status.uptimeSeconds))"
+        lines.append(summary)
+        lines.append("\(status.clients.count) client\(status.clients.count == 1 ? "" : "s")")
+        guard !status.clients.isEmpty else { return lines.joined(separator: "\n") + "\n" }
+        let header = ["CLIENT", "SAMPLES", "PEER", "LAST SEEN", "S/STEP", "GROUP", "STEPS"]
+        let rows = status.clients.map { client in
+            [
+                client.name, "\(client.samples)", client.peer ?? "?", duration(client.idleSeconds) + " ago",
+                client.secondsPerStep.map { String(format: "%.3f", $0) } ?? "-",
+                client.arrivalGroup.map(String.init) ?? "-", client.assignedSteps.map(String.init) ?? "-",
+            ]
+        }
+        lines += table([header] + rows)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "42s", "3m05s", "2h01m": short enough for a table cell.
+    public static func duration(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds).rounded(.down))
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return String(format: "%dm%02ds", total / 60, total % 60) }
+        return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60)
+    }
+
+    /// Left-aligned columns, two spaces apart.
+    static func table(_ rows: [[String]]) -> [String] {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+@testable import SextantRuntime
+
+@Suite struct ServerStatusTests {
+    static let seen = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
+
+    static let sample = ServerStatus(
+        runID: "demo-1767225600", status: "running", modelVersion: 7, maxVersions: 40, accuracy: 0.8125, epsilon: nil,
+        scheduler: "compass", uptimeSeconds: 65.5,
+        clients: [
+            .init(
+                name: "client-0", samples: 1200, peer: "127.0.0.1", lastSeen: seen, idleSeconds: 0.25, secondsPerStep: 0.02,
+                arrivalGroup: 3, assignedSteps: 80),
+            .init(name: "client-1", samples: 900, peer: nil, lastSeen: seen, idleSeconds: 4),
+        ])
+
+    /// The wire format of /status, byte for byte: snake_case, sorted keys, ISO 8601 dates,
+    /// and unknown values as null (not missing), which scripts and `sextant status` rely on.
+    @Test func encodesToTheDocumentedJSON() throws {
+        let json = String(decoding: try ServerStatus.makeEncoder().encode(Self.sample), as: UTF8.self)
+        #expect(
+            json == """
+                {
+                  "accuracy" : 0.8125,
+                  "clients" : [
+                    {
+                      "arrival_group" : 3,
+                      "assigned_steps" : 80,
+                      "idle_seconds" : 0.25,
+                      "last_seen" : "2026-01-01T00:00:00Z",
+                      "name" : "client-0",
+                      "peer" : "127.0.0.1",
+                      "samples" : 1200,
+                      "seconds_per_step" : 0.02
+                    },
+                    {
+                      "arrival_group" : null,
+                      "assigned_steps" : null,
+                      "idle_seconds" : 4,
+                      "last_seen" : "2026-01-01T00:00:00Z",
+                      "name" : "client-1",
+                      "peer" : null,
+                      "samples" : 900,
+                      "seconds_per_step" : null
+                    }
+                  ],
+                  "epsilon" : null,
+                  "max_versions" : 40,
+                  "model_version" : 7,
+                  "run_id" : "demo-1767225600",
+                  "scheduler" : "compass",
+                  "status" : "running",
+                  "uptime_seconds" : 65.5
+                }
+                """)
+    }
+
+    @Test func decodesWhatItEncodes() throws {
+        let data = try ServerStatus.makeEncoder().encode(Self.sample)
+        #expect(try ServerStatus.makeDecoder().decode(ServerStatus.self, from: data) == Self.sample)
+    }
+
+    @Test func theTerminalViewListsEveryClient() {
+        let text = StatusText.render(Self.sample)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "run demo-1767225600  running  version 7/40  accuracy 81.25%  scheduler compass  up 1m05s")
+        #expect(lines[1] == "2 clients")
+        #expect(lines[2].hasPrefix("CLIENT    SAMPLES  PEER       LAST SEEN  S/STEP  GROUP  STEPS"))
+        #expect(lines[3] == "client-0  1200     127.0.0.1  0s ago     0.020   3      80")
+        #expect(lines[4] == "client-1  900      ?          4s ago     -       -      -")
+    }
+
+    @Test(arguments: [(0.4, "0s"), (59.9, "59s"), (60, "1m00s"), (3599, "59m59s"), (3600, "1h00m"), (-3, "0s")])
+    func durationsAreShort(seconds: Double, expected: String) {
+        #expect(StatusText.duration(seconds) == expected)
+    }
+}
+
+@Suite struct MetricsAddressTests {
+    @Test(arguments: [
+        ("127.0.0.1:9464", "127.0.0.1", 9464, MetricsAddress.Family.ipv4),
+        ("localhost:80", "127.0.0.1", 80, .ipv4),
+        ("*:9464", "0.0.0.0", 9464, .ipv4),
+        ("0.0.0.0:1", "0.0.0.0", 1, .ipv4),
+        ("[::1]:9464", "::1", 9464, .ipv6),
+    ])
+    func parses(text: String, host: String, port: Int, family: MetricsAddress.Family) throws {
+        let address = try #require(MetricsAddress(parsing: text))
+        #expect(address.host == host)
+        #expect(Int(address.port) == port)
+        #expect(address.family == family)
+    }
+
+    @Test(arguments: [
+        "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80",
+        "example.com:9464", "::1:9464", "[::1]9464", "[127.0.0.1]:80", "http://127.0.0.1:9464", "256.0.0.1:80",
+    ])
+    func refuses(text: String) {
+        #expect(MetricsAddress(parsing: text) == nil)
+    }
+
+    @Test func loopbackIsRecognised() {
+        #expect(MetricsAddress(parsing: "127.0.0.1:1")?.isLoopback == true)
+        #expect(MetricsAddress(parsing: "[::1]:1")?.isLoopback == true)
+        #expect(MetricsAddress(parsing: "0.0.0.0:1")?.isLoopback == false)
+    }
+
+    @Test func theConfigurationKeyIsOffByDefaultAndValidated() throws {
+        #expect(try decodeConfiguration("{}").server.metricsAddress == nil)
+        let on = try decodeConfiguration("server: {metrics_bind: '127.0.0.1:9464'}")
+        #expect(try on.server.metricsAddress == MetricsAddress(host: "127.0.0.1", port: 9464, family: .ipv4))
+        let message = refusal(of: "server: {metrics_bind: 'localhost'}")
+        #expect(message?.contains("key 'server.metrics_bind' has value 'localhost'") == true, "got: \(message ?? "no error")")
+    }
+}
