@@ -49,7 +49,12 @@ extension IntegrationTests {
             var status: [String: Any] = [:]
             let deadline = ContinuousClock.now + .seconds(90)
             while ContinuousClock.now < deadline {
-                status = try await Self.json(from: "\(base)/status")
+                // 503 until the server has loaded its data and opened the database.
+                guard let current = try await Self.status(from: base) else {
+                    try await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
+                status = current
                 if status["status"] as? String != "running" { break }
                 let scrape = try PrometheusScrape.parse(try await Self.text(from: "\(base)/metrics"))
                 let aggregations = try #require(scrape.value("sextant_aggregations_total"))
@@ -139,9 +144,13 @@ extension IntegrationTests {
             return String(decoding: data, as: UTF8.self)
         }
 
-        static func json(from url: String) async throws -> [String: Any] {
-            let text = try await text(from: url)
-            return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
+        /// The /status document, or nil while the server answers 503 (starting).
+        static func status(from base: String) async throws -> [String: Any]? {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "\(base)/status")!)
+            let code = (response as? HTTPURLResponse)?.statusCode
+            if code == 503 { return nil }
+            try #require(code == 200, "GET \(base)/status: \(response)")
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
         }
     }
 }

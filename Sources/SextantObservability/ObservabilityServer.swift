@@ -23,6 +23,7 @@ public actor ObservabilityServer {
     private let status: StatusProvider
     private let logger: Logger
     private var http: HTTPServer?
+    private let httpLogger: FlyingFoxLogger
     private var serving: Task<Void, Never>?
 
     public init(
@@ -33,6 +34,7 @@ public actor ObservabilityServer {
         self.registry = registry
         self.status = status
         self.logger = logger
+        httpLogger = FlyingFoxLogger(logger: logger)
     }
 
     /// Starts listening and returns once it does.
@@ -45,13 +47,17 @@ public actor ObservabilityServer {
         let failure = FailureBox()
         let logger = logger
         let address = address
+        let httpLogger = httpLogger
         // Unstructured because it outlives this call: it ends in stop().
         serving = Task {
             do {
                 try await http.run()
             } catch {
                 failure.error = error
-                logger.error("the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
+                // The federation goes on without the endpoint; say so unless we stopped it.
+                if !httpLogger.isStopping {
+                    logger.error("the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
+                }
             }
         }
         self.http = http
@@ -87,16 +93,17 @@ public actor ObservabilityServer {
         }
     }
 
-    /// Closes the listening socket, lets open requests finish for up to a second.
+    /// Closes the listening socket, lets open requests finish for up to half a second.
     public func stop() async {
-        await http?.stop(timeout: 1)
+        httpLogger.markStopping()
+        await http?.stop(timeout: 0.5)
         await serving?.value
         http = nil
         serving = nil
     }
 
     private func makeHTTPServer() throws -> HTTPServer {
-        let bridge = FlyingFoxLogger(logger: logger)
+        let bridge = httpLogger
         do {
             switch address.family {
             case .ipv4:
