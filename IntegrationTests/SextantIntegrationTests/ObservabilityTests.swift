@@ -37,7 +37,8 @@ extension IntegrationTests {
             // --linger keeps the endpoint up after the run for the final scrape; SIGTERM ends it.
             let server = try fixture.start(
                 "server", executable: "sextant-server", arguments: ["--config", config.path, "--linger", "30"])
-            let listening = try await fixture.waitForLogLine(server, containing: "serving /metrics", timeout: .seconds(20))
+            let listening = try await fixture.waitForLogLine(
+                server, containing: "serving /metrics", timeout: .seconds(20))
             try #require(listening != nil, "the metrics endpoint did not start\n\(fixture.diagnostics())")
             for index in 0..<configuration.clientCount {
                 _ = try fixture.startClient(config: config, index: index)
@@ -80,7 +81,8 @@ extension IntegrationTests {
             #expect(scrape.value("sextant_model_version") == Double(finalVersion))
             #expect(scrape.value("sextant_updates_received_total") == Double(updates.count))
             #expect(scrape.value("sextant_update_staleness_count") == Double(applied.count))
-            #expect(scrape.value("sextant_update_staleness_sum") == Double(applied.compactMap(\.staleness).reduce(0, +)))
+            #expect(
+                scrape.value("sextant_update_staleness_sum") == Double(applied.compactMap(\.staleness).reduce(0, +)))
             #expect(scrape.value("sextant_arrival_group_size_count") == Double(versions.count - 1))
             #expect(scrape.value("sextant_arrival_group_size_sum") == Double(applied.count))
             #expect(scrape.value("sextant_aggregation_duration_seconds_count") == Double(versions.count - 1))
@@ -114,12 +116,14 @@ extension IntegrationTests {
             }
 
             // sextant status, as an operator runs it.
-            let statusJSON = try fixture.start("status-json", executable: "sextant", arguments: ["status", "--json", "--server", base])
+            let statusJSON = try fixture.start(
+                "status-json", executable: "sextant", arguments: ["status", "--json", "--server", base])
             try await statusJSON.waitForExit(timeout: .seconds(20))
             #expect(statusJSON.exitedSuccessfully, "\(statusJSON.tail())")
             let printed = try JSONSerialization.jsonObject(with: Data(statusJSON.standardOutput.utf8)) as? [String: Any]
             #expect(printed?["run_id"] as? String == run.id)
-            let statusText = try fixture.start("status-text", executable: "sextant", arguments: ["status", "--server", base])
+            let statusText = try fixture.start(
+                "status-text", executable: "sextant", arguments: ["status", "--server", base])
             try await statusText.waitForExit(timeout: .seconds(20))
             #expect(statusText.exitedSuccessfully, "\(statusText.tail())")
             #expect(statusText.standardOutput.contains("run \(run.id)  completed  version \(finalVersion)/"))
@@ -132,7 +136,8 @@ extension IntegrationTests {
             #expect(try store.latestRun()?.status == .completed)
 
             // Nothing listens there now: a clear error, not a hang.
-            let refused = try fixture.start("status-refused", executable: "sextant", arguments: ["status", "--server", base])
+            let refused = try fixture.start(
+                "status-refused", executable: "sextant", arguments: ["status", "--server", base])
             try await refused.waitForExit(timeout: .seconds(20))
             #expect(!refused.exitedSuccessfully)
             #expect(refused.standardError.contains("nothing answers at \(base)"), "\(refused.tail())")
@@ -150,7 +155,9 @@ extension IntegrationTests {
             let code = (response as? HTTPURLResponse)?.statusCode
             if code == 503 { return nil }
             try #require(code == 200, "GET \(base)/status: \(response)")
-            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
+            return try #require(
+                try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                "\(String(decoding: data, as: UTF8.self))")
         }
     }
 }

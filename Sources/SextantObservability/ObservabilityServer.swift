@@ -56,7 +56,8 @@ public actor ObservabilityServer {
                 failure.error = error
                 // The federation goes on without the endpoint; say so unless we stopped it.
                 if !httpLogger.isStopping {
-                    logger.error("the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
+                    logger.error(
+                        "the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
                 }
             }
         }
@@ -67,11 +68,13 @@ public actor ObservabilityServer {
             if let error = failure.error {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "key 'server.metrics_bind' has value '\(address)', but the server cannot listen there: \(Self.reason(error)); choose a free local address or leave it empty")
+                    "key 'server.metrics_bind' has value '\(address)', but the server cannot listen there: \(Self.reason(error)); choose a free local address or leave it empty"
+                )
             }
             guard ContinuousClock.now < deadline else {
                 throw RuntimeError(
-                    .invalidConfiguration, "key 'server.metrics_bind' has value '\(address)': not listening after \(timeout)")
+                    .invalidConfiguration,
+                    "key 'server.metrics_bind' has value '\(address)': not listening after \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -111,10 +114,12 @@ public actor ObservabilityServer {
                     config: .init(address: try sockaddr_in.inet(ip4: address.host, port: address.port), logger: bridge))
             case .ipv6:
                 return HTTPServer(
-                    config: .init(address: try sockaddr_in6.inet6(ip6: address.host, port: address.port), logger: bridge))
+                    config: .init(
+                        address: try sockaddr_in6.inet6(ip6: address.host, port: address.port), logger: bridge))
             }
         } catch {
-            throw RuntimeError(.invalidConfiguration, "key 'server.metrics_bind' has value '\(address)': \(Self.reason(error))")
+            throw RuntimeError(
+                .invalidConfiguration, "key 'server.metrics_bind' has value '\(address)': \(Self.reason(error))")
         }
     }
 
@@ -126,7 +131,8 @@ public actor ObservabilityServer {
             buffer.reserveCapacity(8192)
             registry.emit(into: &buffer)
             return HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(buffer))
+                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(buffer)
+            )
         }
         await http.appendRoute("GET /status") { _ in
             guard let current = await status() else { return Self.starting }
@@ -145,7 +151,8 @@ public actor ObservabilityServer {
     /// 503 with a retry hint: the server is up but has no run to describe yet.
     static var starting: HTTPResponse {
         HTTPResponse(
-            statusCode: .serviceUnavailable, headers: [.contentType: "application/json", HTTPHeader("Retry-After"): "1"],
+            statusCode: .serviceUnavailable,
+            headers: [.contentType: "application/json", HTTPHeader("Retry-After"): "1"],
             body: Data(#"{"status":"starting"}"#.utf8))
     }
 

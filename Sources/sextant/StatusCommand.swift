@@ -17,7 +17,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "Seconds between refreshes with --watch.") var interval = 2.0
 
     func validate() throws {
-        guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
+        guard interval > 0, interval.isFinite else {
+            throw ValidationError("--interval must be a positive number of seconds")
+        }
         guard let url = URL(string: server), url.scheme == "http", url.host != nil else {
             throw ValidationError("--server must be an http://HOST:PORT address, got '\(server)'")
         }
@@ -80,11 +82,14 @@ struct StatusClient {
             (data, response) = try await session.data(from: url)
         } catch let error as URLError {
             throw StatusError(
-                "nothing answers at \(base.absoluteString) (\(error.localizedDescription)); is sextant-server running with server.metrics_bind set to that address?")
+                "nothing answers at \(base.absoluteString) (\(error.localizedDescription)); is sextant-server running with server.metrics_bind set to that address?"
+            )
         }
         let code = (response as? HTTPURLResponse)?.statusCode ?? 0
         if code == 503 { throw StatusError("the server at \(base.absoluteString) is still starting") }
-        guard code == 200 else { throw StatusError("\(url.absoluteString) answered HTTP \(code), not a Sextant status") }
+        guard code == 200 else {
+            throw StatusError("\(url.absoluteString) answered HTTP \(code), not a Sextant status")
+        }
         do {
             return Response(status: try ServerStatus.makeDecoder().decode(ServerStatus.self, from: data), body: data)
         } catch {

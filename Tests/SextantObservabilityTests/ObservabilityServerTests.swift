@@ -15,7 +15,8 @@ import Testing
     static let loopback = MetricsAddress(host: "127.0.0.1", port: 0, family: .ipv4)
 
     static let status = ServerStatus(
-        runID: "t-1", status: "running", modelVersion: 3, maxVersions: 10, accuracy: 0.5, epsilon: nil, scheduler: "fedavg",
+        runID: "t-1", status: "running", modelVersion: 3, maxVersions: 10, accuracy: 0.5, epsilon: nil,
+        scheduler: "fedavg",
         uptimeSeconds: 12,
         clients: [
             .init(name: "<script>alert(1)</script>", samples: 10, peer: "127.0.0.1", lastSeen: Date(), idleSeconds: 1)
@@ -27,7 +28,8 @@ import Testing
         status: @escaping ObservabilityServer.StatusProvider = { ObservabilityServerTests.status },
         _ body: (URL) async throws -> Void
     ) async throws {
-        let endpoint = ObservabilityServer(address: Self.loopback, registry: registry, logger: Self.logger, status: status)
+        let endpoint = ObservabilityServer(
+            address: Self.loopback, registry: registry, logger: Self.logger, status: status)
         try await endpoint.start()
         let port = try #require(await endpoint.port)
         do {

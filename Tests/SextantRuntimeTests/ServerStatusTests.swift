@@ -11,7 +11,8 @@ import Testing
         scheduler: "compass", uptimeSeconds: 65.5,
         clients: [
             .init(
-                name: "client-0", samples: 1200, peer: "127.0.0.1", lastSeen: seen, idleSeconds: 0.25, secondsPerStep: 0.02,
+                name: "client-0", samples: 1200, peer: "127.0.0.1", lastSeen: seen, idleSeconds: 0.25,
+                secondsPerStep: 0.02,
                 arrivalGroup: 3, assignedSteps: 80),
             .init(name: "client-1", samples: 900, peer: nil, lastSeen: seen, idleSeconds: 4),
         ])
@@ -112,6 +113,8 @@ import Testing
         let on = try decodeConfiguration("server: {metrics_bind: '127.0.0.1:9464'}")
         #expect(try on.server.metricsAddress == MetricsAddress(host: "127.0.0.1", port: 9464, family: .ipv4))
         let message = refusal(of: "server: {metrics_bind: 'localhost'}")
-        #expect(message?.contains("key 'server.metrics_bind' has value 'localhost'") == true, "got: \(message ?? "no error")")
+        #expect(
+            message?.contains("key 'server.metrics_bind' has value 'localhost'") == true,
+            "got: \(message ?? "no error")")
     }
 }

@@ -32,7 +32,9 @@ public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
         let hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                return nil
+            }
             hostPart = text[text.index(after: text.startIndex)..<close]
             portPart = text[text.index(close, offsetBy: 2)...]
         } else {
@@ -41,7 +43,8 @@ public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
             portPart = text[text.index(after: colon)...]
         }
         // Digits only: UInt16("+80") would accept a sign.
-        guard !portPart.isEmpty, portPart.allSatisfy({ ("0"..."9").contains($0) }), let port = UInt16(portPart), port > 0
+        guard !portPart.isEmpty, portPart.allSatisfy({ ("0"..."9").contains($0) }), let port = UInt16(portPart),
+            port > 0
         else { return nil }
         if text.hasPrefix("[") {
             guard Self.isNumeric(String(hostPart), family: AF_INET6) else { return nil }

@@ -6,7 +6,8 @@ extension ServerSection {
             guard let address = MetricsAddress(parsing: metricsBind) else {
                 throw invalid(
                     "server.metrics_bind", "'\(metricsBind)'",
-                    "use HOST:PORT with a numeric IPv4 address, localhost, * or [IPv6], and a port in 1...65535 (empty: off)")
+                    "use HOST:PORT with a numeric IPv4 address, localhost, * or [IPv6], and a port in 1...65535 (empty: off)"
+                )
             }
             return address
         }

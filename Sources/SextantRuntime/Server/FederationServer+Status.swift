@@ -12,14 +12,16 @@ extension FederationServer {
         let listed = clients.map { name, client in
             ServerStatus.Client(
                 name: name, samples: client.samples, peer: client.peer,
-                lastSeen: wallClock.addingTimeInterval(client.lastSeen - current), idleSeconds: max(0, current - client.lastSeen),
+                lastSeen: wallClock.addingTimeInterval(client.lastSeen - current),
+                idleSeconds: max(0, current - client.lastSeen),
                 secondsPerStep: compass?.estimatedSpeed(of: name), arrivalGroup: compass?.group(of: name),
                 assignedSteps: client.assignedSteps)
         }
         return ServerStatus(
             runID: runID, status: finalStatus?.rawValue ?? "running", modelVersion: version,
             maxVersions: configuration.stop.maxVersions, accuracy: lastAccuracy, epsilon: lastEpsilon,
-            scheduler: configuration.scheduler.kind, uptimeSeconds: current, clients: listed.sorted { $0.name < $1.name })
+            scheduler: configuration.scheduler.kind, uptimeSeconds: current,
+            clients: listed.sorted { $0.name < $1.name })
     }
 
     /// Whether an undecodable message's header says it is an update, so that its rejection
