@@ -97,6 +97,7 @@ extension IntegrationTests {
             #expect(scrape.family("sextant_update_staleness")?.type == "histogram")
             #expect(scrape.family("sextant_connected_clients")?.type == "gauge")
             #expect(scrape.families.allSatisfy { $0.name.hasPrefix("sextant_") })
+            #expect(scrape.family("sextant_epsilon") == nil, "a run without differential privacy has no epsilon")
 
             // /status: the same run, from the server's side.
             #expect(status["run_id"] as? String == run.id)

@@ -49,7 +49,6 @@ public struct ServerMetrics: Sendable {
     private let sentBytes: Counter
     private let aggregationDuration: Metrics.Timer
     private let accuracy: Gauge
-    private let epsilon: Gauge
     private let arrivalGroupSize: Recorder
 
     /// - Parameter factory: where the metrics go; by default the process's bootstrapped one
@@ -65,7 +64,6 @@ public struct ServerMetrics: Sendable {
         sentBytes = Counter(label: Name.sentBytes, factory: factory)
         aggregationDuration = Metrics.Timer(label: Name.aggregationDuration, factory: factory)
         accuracy = Gauge(label: Name.accuracy, factory: factory)
-        epsilon = Gauge(label: Name.epsilon, factory: factory)
         arrivalGroupSize = Recorder(label: Name.arrivalGroupSize, aggregate: true, factory: factory)
         // Counters start at 0 in the backend; these make the first scrape show the run's state.
         connectedClients.record(0)
@@ -76,7 +74,7 @@ public struct ServerMetrics: Sendable {
     public func started(version: Int, accuracy: Double?, epsilon: Double?) {
         modelVersion.record(version)
         if let accuracy { self.accuracy.record(accuracy) }
-        if let epsilon { self.epsilon.record(epsilon) }
+        if let epsilon { record(epsilon: epsilon) }
     }
 
     public func clientsConnected(_ count: Int) {
@@ -119,6 +117,12 @@ public struct ServerMetrics: Sendable {
         arrivalGroupSize.record(staleness.count)
         aggregationDuration.record(duration: duration)
         self.accuracy.record(accuracy)
-        if let epsilon { self.epsilon.record(epsilon) }
+        if let epsilon { record(epsilon: epsilon) }
+    }
+
+    /// Made on first use, so that a run without differential privacy has no epsilon
+    /// series at all rather than a misleading 0 (the backend returns the same gauge).
+    private func record(epsilon: Double) {
+        Gauge(label: Name.epsilon, factory: factory).record(epsilon)
     }
 }
