@@ -54,8 +54,9 @@ public actor ObservabilityServer {
                 try await http.run()
             } catch {
                 failure.error = error
-                // The federation goes on without the endpoint; say so unless we stopped it.
-                if !httpLogger.isStopping {
+                // The federation goes on without the endpoint: say so, unless it never
+                // listened (start() throws) or we stopped it.
+                if httpLogger.isServing {
                     logger.error(
                         "the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
                 }
@@ -78,6 +79,7 @@ public actor ObservabilityServer {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+        httpLogger.isServing = true
         logger.info("serving /metrics and /status", metadata: ["address": "http://\(address)"])
         if !address.isLoopback {
             logger.warning(
@@ -98,7 +100,7 @@ public actor ObservabilityServer {
 
     /// Closes the listening socket, lets open requests finish for up to half a second.
     public func stop() async {
-        httpLogger.markStopping()
+        httpLogger.isServing = false
         await http?.stop(timeout: 0.5)
         await serving?.value
         http = nil
