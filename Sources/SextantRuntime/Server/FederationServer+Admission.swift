@@ -24,6 +24,7 @@ extension FederationServer {
             identity = String(decoding: routingID, as: UTF8.self)
         }
         guard messageLimiter.allow(identity, now: now) else {
+            metrics.rejected(.overloaded, isUpdate: Self.declaresUpdate(frames))
             noteRateLimited(identity, peer: peer, kind: "messages")
             return nil
         }
