@@ -170,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantIntegrationTests",
-            dependencies: ["SextantWire", "SextantStore", "SextantTestSupport"],
+            dependencies: ["SextantML", "SextantWire", "SextantStore", "SextantTestSupport"],
             path: "IntegrationTests/SextantIntegrationTests",
             swiftSettings: swiftSettings
         ),

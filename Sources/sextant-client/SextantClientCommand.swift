@@ -20,6 +20,8 @@ struct SextantClientCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Option(help: "This client's CURVE key pair file (overrides security.client_key).") var key: String?
+    @Option(help: "Run this many clients (INDEX, INDEX+1, ...) in this process, each with its own connection: for load tests.")
+    var sessions = 1
 
     func run() throws {
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
@@ -27,10 +29,17 @@ struct SextantClientCommand: ParsableCommand {
         if let timePerStep { configuration.clients.meanTimePerStep = timePerStep }
         if let speedDistribution { configuration.clients.speedDistribution = speedDistribution }
         try configuration.validate()
+        setBLASThreads(configuration.clients.threads)
+        if sessions != 1 {
+            guard name == nil, key == nil else {
+                throw ValidationError("--name and --key belong to one client; they cannot be used with --sessions")
+            }
+            try runSessions(configuration)
+            return
+        }
         let clientName = name ?? "client-\(index)"
         var logger = Logger(label: "sextant.client")
         logger[metadataKey: "client"] = "\(clientName)"
-        setBLASThreads(configuration.clients.threads)
         let data = try FederationData.loadPartition(configuration, index: index)
         let speed = configuration.clients.speed(ofClient: index, seed: configuration.run.seed)
         let settings = FederationClient.Settings(
@@ -54,5 +63,22 @@ struct SextantClientCommand: ParsableCommand {
         let summary = try client.run()
         withExtendedLifetime(signals) {}
         print("\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")
+    }
+
+    /// `--sessions K`: clients INDEX..<INDEX+K in this process; fails if any session failed.
+    private func runSessions(_ configuration: FederationConfiguration) throws {
+        let stop = StopFlag()
+        let signals = SignalHandler { _ in stop.raise() }
+        let sessions = ClientSessions(configuration: configuration, firstIndex: index, count: sessions, server: server)
+        let results = try sessions.run(stop: stop, logger: Logger(label: "sextant.client"))
+        withExtendedLifetime(signals) {}
+        for result in results {
+            if let summary = result.summary {
+                print("\(result.name): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")
+            } else {
+                print("\(result.name): failed: \(result.error ?? "unknown error")")
+            }
+        }
+        if results.contains(where: { $0.summary == nil }) { throw ExitCode.failure }
     }
 }

@@ -34,6 +34,9 @@ struct SextantServerCommand: AsyncParsableCommand {
         guard linger >= 0, linger.isFinite else { throw ValidationError("--linger must be a number of seconds >= 0") }
         let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
         let logger = Logger(label: "sextant.server")
+        // Past a file-size limit (ulimit -f) the kernel would kill the daemon mid-write with
+        // SIGXFSZ; ignored, the write fails with EFBIG and the server stops with a message.
+        signal(SIGXFSZ, SIG_IGN)
         let handle = ServerHandle()
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer

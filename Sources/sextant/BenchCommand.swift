@@ -9,7 +9,7 @@ import Logging
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark the hot paths against this machine's own limits.",
-        subcommands: [BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self])
+        subcommands: [BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self, BenchLoadCommand.self])
 }
 
 struct BenchTrainCommand: ParsableCommand {

@@ -21,11 +21,14 @@ final class FederationFixture {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sextant-it-\(name)-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        databaseDirectory = directory
         port = try Self.freeLoopbackPort()
     }
 
     var endpoint: String { "tcp://127.0.0.1:\(port)" }
-    var databasePath: String { directory.appendingPathComponent("checkpoints.sqlite").path }
+    /// Where the database goes: the fixture's directory unless a test mounts a file system for it.
+    var databaseDirectory: URL
+    var databasePath: String { databaseDirectory.appendingPathComponent("checkpoints.sqlite").path }
 
     /// A configuration with this fixture's port, database and the dataset.
     func configuration(name: String) -> TestConfiguration {
@@ -56,10 +59,12 @@ final class FederationFixture {
         try start(name, executable: "sextant-server", arguments: ["--config", config.path, "--log-level", "info"])
     }
 
-    func startClient(config: URL, index: Int, timePerStep: Double? = nil) throws -> ManagedProcess {
+    /// Starts client `index` (named client-INDEX); `processName` tells apart the logs of
+    /// several processes of one client, started one after another.
+    func startClient(config: URL, index: Int, timePerStep: Double? = nil, processName: String? = nil) throws -> ManagedProcess {
         var arguments = ["--config", config.path, "--index", "\(index)", "--server", endpoint]
         if let timePerStep { arguments += ["--time-per-step", "\(timePerStep)"] }
-        return try start("client-\(index)", executable: "sextant-client", arguments: arguments)
+        return try start(processName ?? "client-\(index)", executable: "sextant-client", arguments: arguments)
     }
 
     /// Kills whatever still runs (SIGKILL: a test that failed must not leave a server

@@ -15,6 +15,9 @@ struct TestConfiguration {
     var momentum = 0.9
     var minClients = 4
     var localSteps = 20
+    /// Compass only: the range of local steps it assigns.
+    var minLocalSteps = 20
+    var maxLocalSteps = 100
     var roundTimeout = 60.0
     var maxVersions = 30
     var targetAccuracy = 0.0
@@ -51,6 +54,8 @@ struct TestConfiguration {
           kind: \(scheduler)
           min_clients: \(minClients)
           local_steps: \(localSteps)
+          min_local_steps: \(minLocalSteps)
+          max_local_steps: \(maxLocalSteps)
           round_timeout: \(roundTimeout)
         stop:
           max_versions: \(maxVersions)

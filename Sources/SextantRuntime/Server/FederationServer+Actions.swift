@@ -134,8 +134,7 @@ extension FederationServer {
                 appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
                 schedulerState: schedulerState())
         } catch {
-            logger.critical("could not commit version \(aggregation.newVersion): \(error); stopping")
-            finish(.failed)
+            stopOnStorageFailure(while: "commit version \(aggregation.newVersion)", error)
             return
         }
         let retention = configuration.server

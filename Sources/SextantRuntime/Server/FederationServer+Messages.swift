@@ -111,9 +111,13 @@ extension FederationServer {
             outcome = try store.recordUpdate(submission)
         } catch {
             // Not stored, so not acknowledged: the client will send it again.
-            logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
             send(.error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID)
             metrics.rejected(.internal, isUpdate: true)
+            if Self.isStorageFailure(error) {
+                stopOnStorageFailure(while: "store an update of \(client)", error)
+            } else {
+                logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
+            }
             return
         }
         send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)

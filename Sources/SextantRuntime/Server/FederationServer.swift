@@ -255,7 +255,9 @@ public actor FederationServer {
         guard finalStatus == nil else { return }
         finalStatus = status
         let reason: ByeMessage.Reason = status == .completed ? .done : .shutdown
-        for client in clients.values {
+        // A failed server says nothing, as a crashed one: its clients keep reconnecting and
+        // carry on with the server started again once the failure is fixed.
+        for client in clients.values where status != .failed {
             send(.bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")), to: client.routingID)
         }
         do {

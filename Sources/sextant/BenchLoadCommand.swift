@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SextantRuntime
+
+/// `sextant bench load`: server cost as the number of clients grows (issue 7 item 5).
+struct BenchLoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "One server and N real clients on this host: the server's memory, CPU per update and time per aggregation as N grows.",
+        discussion: """
+            For each client count, starts sextant-server and N clients as `sextant-client --sessions K` \
+            processes (K clients each, every client with its own TCP connection), runs FedAvg over all N \
+            with logreg on a Fashion-MNIST slice, and reads the server's resource usage (wait4) and its \
+            checkpoint database. Wall-clock figures depend on what else the host runs.
+            """)
+
+    @Option(help: "Client counts to measure, comma-separated.") var clients = "50,100,200,500"
+    @Option(help: "Aggregations (versions) per client count.") var versions = 20
+    @Option(help: "Client sessions per client process.") var sessionsPerProcess = 50
+    @Option(help: "Training images per client.") var samplesPerClient = 100
+    @Option(help: "Local steps per round.") var localSteps = 5
+    @Option(help: "server.max_concurrent_uploads.") var uploadSlots = 4
+    @Option(help: "Where configurations, logs and databases go.") var output = "out/bench-load"
+    @Option(help: "Directory of the sextant executables (default: this one's).") var bin: String?
+    @Option(help: "Fashion-MNIST directory (default: Debian's).") var data: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        let counts = clients.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--clients takes comma-separated integers, e.g. 50,100,200,500")
+        }
+        let binDirectory = bin.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var settings = LoadBenchmark.Configuration(
+            binDirectory: binDirectory, outputDirectory: URL(fileURLWithPath: output, isDirectory: true))
+        settings.clientCounts = counts.compactMap { $0 }
+        settings.versions = versions
+        settings.sessionsPerProcess = sessionsPerProcess
+        settings.samplesPerClient = samplesPerClient
+        settings.localSteps = localSteps
+        settings.uploadSlots = uploadSlots
+        settings.dataDirectory = data
+        var logger = Logger(label: "sextant.bench")
+        logger.logLevel = .warning
+        let benchmark = LoadBenchmark(configuration: settings, logger: logger)
+        if !json { print(Self.header) }
+        let results = try benchmark.run { result in
+            guard !json else { return }
+            print(Self.row(result))
+            fflush(nil)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        }
+        let failed = results.filter { !$0.problems.isEmpty }
+        for result in failed {
+            print("\(result.clients) clients: \(result.problems.joined(separator: "; "))")
+        }
+        if !failed.isEmpty { throw ExitCode.failure }
+    }
+
+    static let header = """
+        clients  procs  versions  updates  server peak MiB  server CPU s  CPU ms/update  first version s  s/aggregation (median, max)  aggregate ms  client CPU s  accuracy
+        """
+
+    static func row(_ r: LoadBenchmark.Result) -> String {
+        String(
+            format: "%7d  %5d  %8d  %7d  %15.1f  %12.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
+            r.clients, r.processes, r.versions, r.updatesStored, Double(r.serverPeakMemoryBytes) / 1_048_576,
+            r.serverCPUSeconds, r.serverCPUMillisecondsPerUpdate, r.secondsToFirstVersion, r.medianSecondsPerAggregation,
+            r.maxSecondsPerAggregation, r.medianAggregateMilliseconds, r.clientCPUSeconds, (r.finalAccuracy ?? 0) * 100)
+    }
+}
