@@ -103,20 +103,9 @@ extension IntegrationTests {
 
             // Every update a client saw acknowledged is in the database, applied or discarded.
             let updates = try store.updates(run: run.id)
-            let stored = Dictionary(
-                updates.map { ("\($0.client)#\($0.sequence)", $0) }, uniquingKeysWith: { first, _ in first })
-            var acknowledged = 0
-            for (index, client) in clients.enumerated() {
-                let name = "client-\(index)"
-                for line in LogLines.all(in: client.standardError, containing: "update acknowledged") {
-                    let id = try #require(LogLines.value(of: "update", in: line).flatMap(UInt64.init), "\(line)")
-                    acknowledged += 1
-                    let update = stored["\(name)#\(Int(truncatingIfNeeded: id))"]
-                    #expect(update != nil, "\(name)'s acknowledged update \(id) is not in the database")
-                    #expect(update.map { $0.state != .buffered } ?? true, "\(name)'s update \(id) is still buffered")
-                }
-            }
-            #expect(acknowledged >= configuration.clientCount * configuration.maxVersions / 2, "too few acks to mean anything")
+            let audit = try AcknowledgementAudit(logs: clients.map { ($0.name, $0.standardError) }, updates: updates)
+            #expect(audit.isLossless, "\(audit)")
+            #expect(audit.acknowledged >= configuration.clientCount * configuration.maxVersions / 2, "too few acks to mean anything")
             #expect(updates.allSatisfy { $0.state != .buffered }, "updates left buffered after completion")
             for update in bufferedAtCrash {
                 #expect(

@@ -22,16 +22,18 @@ enum StorageFault {
         return true
     }()
 
-    /// Lowers the file-size limit of process `pid` to `bytes` (prlimit(2); root may do it
-    /// to any process). Its children and later processes keep their own limits.
+    /// Lowers the file-size limit of process `pid` to `bytes`, with util-linux's `prlimit`
+    /// (Glibc's prlimit(2) wrapper is a GNU extension Swift does not see); root may do it to
+    /// any process. Processes started later keep their own limits.
     static func limitFileSize(ofProcess pid: Int32, to bytes: Int) throws {
-        var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
-        #if canImport(Glibc)
-            let result = prlimit(pid, __rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit, nil)
-        #else
-            let result: Int32 = -1
-        #endif
-        guard result == 0 else { throw TmpfsMount.SystemError(call: "prlimit(\(pid), RLIMIT_FSIZE)", errno: errno) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--pid", "\(pid)", "--fsize=\(bytes):\(bytes)"]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TmpfsMount.SystemError(call: "prlimit --pid \(pid) --fsize=\(bytes)", errno: EPERM)
+        }
     }
 
     /// The size of the largest of the database's files (the database, -wal, -shm).

@@ -20,7 +20,7 @@ extension FederationServer {
     func stopOnStorageFailure(while action: String, _ error: any Error) {
         let diagnosis = StorageDiagnosis(databasePath: configuration.server.database)
         logger.critical(
-            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Free space or fix the file system, then start the server again: it resumes from version \(version).")
+            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Remove the cause (free space, remount read-write, raise the file-size limit), then start the server again: it resumes from version \(version).")
         finish(.failed)
     }
 }
