@@ -73,6 +73,10 @@ struct SocketThreadLoop {
                 break
             }
         }
+        // What was posted before the stop still goes out (a server posts its goodbyes and
+        // stops at once); the stop may overtake the wake-up that would have sent it.
+        takeCommands()
+        try? runBacklog()
         finish()
     }
 

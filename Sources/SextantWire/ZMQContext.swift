@@ -1,4 +1,6 @@
 import CZeroMQ
+import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -13,6 +15,8 @@ import CZeroMQ
 public final class ZMQContext: Sendable {
     // Immutable after init, and libzmq allows any thread to use a context.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+    /// Set once zmq_ctx_term has been called, by ``terminate(timeout:)`` or `deinit`.
+    private let terminated = Atomic<Bool>(false)
 
     /// Creates a context with `ioThreads` background I/O threads (libzmq's default is 1;
     /// one thread moves roughly a gigabyte per second, so a busy server may want 2).
@@ -34,7 +38,47 @@ public final class ZMQContext: Sendable {
 
     deinit {
         // Sockets retain the context, so none is open here and this does not block.
+        guard terminated.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         while zmq_ctx_term(handle) == -1 && zmq_errno() == EINTR {}
+    }
+
+    /// Terminates the context once its sockets are closed, waiting up to `timeout` for the
+    /// messages they queued last to leave (within each socket's linger time). libzmq sends
+    /// from its own I/O thread, so a process that exits right after closing a socket can
+    /// lose them: a server's goodbyes were lost that way, leaving clients waiting forever.
+    /// zmq_ctx_term blocks, so it runs on a thread of its own. Returns whether it finished
+    /// in time (a socket still open keeps it waiting; the process may then exit anyway).
+    @discardableResult
+    public func terminate(timeout: Duration) async -> Bool {
+        guard terminated.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return true }
+        let outcome = OneShot()
+        return await withCheckedContinuation { continuation in
+            outcome.arm(continuation)
+            // The thread keeps the context alive until zmq_ctx_term returns.
+            let thread = Thread { [self] in
+                while zmq_ctx_term(handle) == -1 && zmq_errno() == EINTR {}
+                outcome.resume(returning: true)
+            }
+            thread.name = "zmq-terminate"
+            thread.start()
+            let milliseconds = Int((timeout / .milliseconds(1)).rounded(.up))
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) {
+                outcome.resume(returning: false)
+            }
+        }
+    }
+
+    /// A continuation resumed by whichever comes first, the termination or the timeout.
+    private final class OneShot: Sendable {
+        private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+        func arm(_ continuation: CheckedContinuation<Bool, Never>) {
+            self.continuation.withLock { $0 = continuation }
+        }
+
+        func resume(returning value: Bool) {
+            continuation.withLock { $0.take() }?.resume(returning: value)
+        }
     }
 
     /// The version of the libzmq library linked in, e.g. "4.3.4".

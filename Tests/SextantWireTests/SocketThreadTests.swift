@@ -126,6 +126,35 @@ struct SocketThreadTests {
         await server.shutdown()
     }
 
+    /// A server posts its goodbyes and shuts its socket at once; every goodbye must still
+    /// leave, in order. The stop used to overtake the queue now and then (clients then
+    /// waited forever for a finished server), so the race is run several times.
+    @Test("messages posted right before shutdown are sent, not dropped", arguments: 0..<10)
+    func postedBeforeShutdown(attempt: Int) async throws {
+        let context = try ZMQContext()
+        let server = try await SocketThread(
+            context: context,
+            configuration: .init(
+                type: .router, options: [.routerMandatory(true)], bindEndpoints: ["tcp://127.0.0.1:*"],
+                lingerMilliseconds: 2000),
+            logger: logger)
+        let client = try await makeClient(context, id: "leaving-\(attempt)", server: server)
+        var serverInbox = server.messages.makeAsyncIterator()
+        var clientInbox = client.messages.makeAsyncIterator()
+        try await client.send(WireCodec.encode(.heartbeat(HeartbeatMessage(modelVersion: 0, state: .idle))))
+        let hello = try #require(await serverInbox.next())
+
+        for round in 0..<20 {
+            server.post([.bytes(hello[0].bytes)] + WireCodec.encode(.bye(ByeMessage(reason: .done, text: "bye \(round)"))))
+        }
+        await server.shutdown()
+        for round in 0..<20 {
+            let frames = try #require(await clientInbox.next(), "goodbye \(round) never arrived")
+            #expect(try WireCodec.decode(frames) == .bye(ByeMessage(reason: .done, text: "bye \(round)")))
+        }
+        await client.shutdown()
+    }
+
     @Test("a bad endpoint fails the start, naming the endpoint")
     func badEndpoint() async throws {
         let context = try ZMQContext()

@@ -237,6 +237,8 @@ public actor FederationServer {
             if finalStatus != nil { break }
         }
         await shutdown()
+        // Until libzmq has sent the goodbyes, exiting would drop them.
+        await context.terminate(timeout: .seconds(3))
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(

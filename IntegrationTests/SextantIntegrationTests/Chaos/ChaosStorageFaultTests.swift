@@ -4,7 +4,7 @@ import Testing
 
 extension IntegrationTests {
     @Suite("Chaos: storage faults")
-    struct StorageFaultTests {
+    struct ChaosStorageFaultTests {
         /// Issue 7 (c), where mounting is permitted: the database lives on a 64 MiB tmpfs,
         /// which a file fills in the middle of the run.
         @Test(

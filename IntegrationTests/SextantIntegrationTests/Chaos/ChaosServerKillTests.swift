@@ -11,7 +11,7 @@ import Testing
 
 extension IntegrationTests {
     @Suite("Chaos: server killed")
-    struct ServerKillTests {
+    struct ChaosServerKillTests {
         /// Issue 7 (a): the server is killed with SIGKILL at random moments, several times in
         /// one run, and started again each time with the same command. The clients, never
         /// restarted, must rejoin each new server on their own; the run must complete with

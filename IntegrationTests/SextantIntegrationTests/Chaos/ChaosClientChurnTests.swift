@@ -11,7 +11,7 @@ import Testing
 
 extension IntegrationTests {
     @Suite("Chaos: client churn")
-    struct ClientChurnTests {
+    struct ChaosClientChurnTests {
         /// Issue 7 (b): in waves, a random third or more of the clients are killed with
         /// SIGKILL and started again under the same name, while synchronous FedAvg (whose
         /// rounds wait for every participant) trains. The run must complete; updates a killed
