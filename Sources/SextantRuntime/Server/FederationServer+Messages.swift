@@ -25,6 +25,7 @@ extension FederationServer {
             metrics.rejected(ErrorReplyMessage(error).code, isUpdate: Self.declaresUpdate(frames))
             return
         }
+        if farewell != nil { return sayFarewell(to: name, routingID: routingID) }
         switch message {
         case .join(let join):
             guard admitJoin(name, routingID: routingID, peer: peer) else { return }

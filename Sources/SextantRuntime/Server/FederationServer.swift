@@ -56,6 +56,7 @@ public actor FederationServer {
     var lastAccuracy: Double?
     var resumedFrom: Int?
     var finalStatus: Run.Status?
+    var farewell: Farewell?
     var socket: SocketThread?
     let started = ContinuousClock.now
     /// CURVE: the server's key pair and the clients it admits (nil: plain TCP).
@@ -234,7 +235,7 @@ public actor FederationServer {
         if finalStatus == nil { checkStoppingRule() }
         for await frames in socket.messages {
             await handle(frames)
-            if finalStatus != nil { break }
+            if finalStatus != nil && farewell == nil { break }
         }
         await shutdown()
         // Until libzmq has sent the goodbyes, exiting would drop them.
@@ -267,6 +268,7 @@ public actor FederationServer {
         } catch {
             logger.error("could not mark the run \(status.rawValue): \(error)")
         }
+        if status == .completed && beginFarewell() { return }
         // End the message loop even if no further message arrives.
         if let socket {
             Task { await socket.shutdown() }
