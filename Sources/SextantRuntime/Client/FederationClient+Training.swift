@@ -44,9 +44,11 @@ extension FederationClient {
         return max(0, Int(((target - now) * 1000).rounded(.up)))
     }
 
-    func trainChunk() throws {
-        guard var current = task else { return }
-        if current.timePerStep > 0 && now < current.startedAt + Double(current.stepsDone) * current.timePerStep { return }
+    /// Trains the next few steps; returns true when a message that came meanwhile ended
+    /// the run (a goodbye during the last chunk's emulated time must not be lost).
+    func trainChunk() throws -> Bool {
+        guard var current = task else { return false }
+        if current.timePerStep > 0 && now < current.startedAt + Double(current.stepsDone) * current.timePerStep { return false }
         let steps = min(Self.chunkSteps, Int(current.assignment.localSteps) - current.stepsDone)
         let progress = current.trainer.train(steps: steps)
         current.stepsDone += steps
@@ -55,11 +57,16 @@ extension FederationClient {
         current.progress.totalLoss += progress.totalLoss
         current.progress.correct += progress.correct
         task = current
-        guard current.stepsDone >= Int(current.assignment.localSteps) else { return }
+        guard current.stepsDone >= Int(current.assignment.localSteps) else { return false }
         // Emulated time for the last chunk.
         let remaining = trainChunkDelay()
-        if remaining > 0, try receive(waitingMilliseconds: remaining) { return }
+        if remaining > 0, try receive(waitingMilliseconds: remaining) { return true }
+        // A new assignment that came meanwhile replaced this task: don't send its update.
+        guard task?.assignment.modelVersion == current.assignment.modelVersion, task?.startedAt == current.startedAt else {
+            return false
+        }
         finish(current)
+        return false
     }
 
     private func finish(_ finished: LocalTask) {

@@ -189,9 +189,7 @@ public final class FederationClient {
             }
             let timeout = task == nil ? 200 : trainChunkDelay()
             if try receive(waitingMilliseconds: timeout) { return summary }
-            if task != nil {
-                try trainChunk()
-            }
+            if task != nil, try trainChunk() { return summary }
         }
         send(.bye(ByeMessage(reason: .shutdown, text: "client stopping")))
         summary.outcome = .interrupted
