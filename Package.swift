@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantRuntimeTests",
-            dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantTestSupport"],
+            dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
