@@ -64,13 +64,14 @@ struct BenchLoadCommand: ParsableCommand {
     }
 
     static let header = """
-        clients  procs  versions  updates  server peak MiB  server CPU s  CPU ms/update  first version s  s/aggregation (median, max)  aggregate ms  client CPU s  accuracy
+        clients  procs  versions  updates  peak MiB  serving MiB (start, max)  CPU s  CPU ms/update  first version s  s/aggregation (median, max)  aggregate ms  client CPU s  accuracy
         """
 
     static func row(_ r: LoadBenchmark.Result) -> String {
         String(
-            format: "%7d  %5d  %8d  %7d  %15.1f  %12.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
+            format: "%7d  %5d  %8d  %7d  %8.1f  %16.1f, %7.1f  %5.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
             r.clients, r.processes, r.versions, r.updatesStored, Double(r.serverPeakMemoryBytes) / 1_048_576,
+            Double(r.serverResidentAtServingBytes) / 1_048_576, Double(r.serverPeakResidentServingBytes) / 1_048_576,
             r.serverCPUSeconds, r.serverCPUMillisecondsPerUpdate, r.secondsToFirstVersion, r.medianSecondsPerAggregation,
             r.maxSecondsPerAggregation, r.medianAggregateMilliseconds, r.clientCPUSeconds, (r.finalAccuracy ?? 0) * 100)
     }

@@ -84,6 +84,7 @@ extension IntegrationTests {
                     try #require(client.isRunning, "\(client.name) left with the failed server\n\(fixture.diagnostics())")
                 }
                 let committed = try #require(try fixture.latestVersion())
+                #expect(message?.contains("it resumes from version \(committed).") == true, "\(message ?? "")")
                 print("chaos storage \(fault) \(number): stopped at version \(committed): \(message.map(String.init) ?? "")")
 
                 if fault == .fullFileSystem { try mount!.free() }

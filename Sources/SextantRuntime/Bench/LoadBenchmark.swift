@@ -42,7 +42,12 @@ public struct LoadBenchmark: Sendable {
         /// Updates the server stored (acknowledged), and of them applied to a version.
         public var updatesStored: Int
         public var updatesApplied: Int
+        /// Peak resident memory over the server's life (wait4), which its start-up (reading
+        /// the test set) may dominate; its resident memory when it began serving; and the
+        /// largest resident memory sampled (every 20 ms) while it served.
         public var serverPeakMemoryBytes: Int
+        public var serverResidentAtServingBytes: Int
+        public var serverPeakResidentServingBytes: Int
         /// Server CPU (user + system) from start to exit, and from serving to exit.
         public var serverCPUSeconds: Double
         public var serverCPUSecondsServing: Double
@@ -134,6 +139,7 @@ public struct LoadBenchmark: Sendable {
             throw RuntimeError(.storage, "the server did not start; see \(serverLog)")
         }
         let cpuAtServing = server.cpuSecondsSoFar() ?? 0
+        let residentAtServing = server.residentBytes() ?? 0
         for first in stride(from: 0, to: count, by: c.sessionsPerProcess) {
             let sessions = min(c.sessionsPerProcess, count - first)
             clients.append(
@@ -180,6 +186,7 @@ public struct LoadBenchmark: Sendable {
         return Result(
             clients: count, processes: clients.count, versions: summaries.last?.version ?? 0, updatesStored: updates.count,
             updatesApplied: updates.filter { $0.state == .applied }.count, serverPeakMemoryBytes: server.peakMemory,
+            serverResidentAtServingBytes: residentAtServing, serverPeakResidentServingBytes: server.sampledPeakResident,
             serverCPUSeconds: server.cpuSeconds, serverCPUSecondsServing: serving,
             serverCPUMillisecondsPerUpdate: updates.isEmpty ? 0 : serving * 1000 / Double(updates.count),
             secondsToFirstVersion: seconds.first ?? 0, medianSecondsPerAggregation: Self.median(intervals),

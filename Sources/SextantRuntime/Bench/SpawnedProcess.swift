@@ -14,6 +14,8 @@ final class SpawnedProcess {
     let pid: pid_t
     private(set) var usage: rusage?
     private(set) var status: Int32?
+    /// The largest resident size seen by ``wait(timeout:)``'s sampling, in bytes.
+    private(set) var sampledPeakResident = 0
 
     /// Starts `executable` with `arguments` and `environment`, standard output and error to the given files.
     init(name: String, executable: String, arguments: [String], environment: [String: String], output: String, error: String) throws {
@@ -58,9 +60,19 @@ final class SpawnedProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while !poll() {
             guard Date() < deadline else { return false }
+            sampledPeakResident = max(sampledPeakResident, residentBytes() ?? 0)
             usleep(20_000)
         }
         return true
+    }
+
+    /// The running child's resident memory now, from /proc (Linux); nil elsewhere.
+    func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kilobytes * 1024
     }
 
     func send(_ signal: Int32) {

@@ -134,7 +134,7 @@ extension FederationServer {
                 appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
                 schedulerState: schedulerState())
         } catch {
-            stopOnStorageFailure(while: "commit version \(aggregation.newVersion)", error)
+            stopOnStorageFailure(while: "commit version \(aggregation.newVersion)", error, committed: aggregation.newVersion - 1)
             return
         }
         let retention = configuration.server

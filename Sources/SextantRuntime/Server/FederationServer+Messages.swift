@@ -115,7 +115,7 @@ extension FederationServer {
             send(.error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID)
             metrics.rejected(.internal, isUpdate: true)
             if Self.isStorageFailure(error) {
-                stopOnStorageFailure(while: "store an update of \(client)", error)
+                stopOnStorageFailure(while: "store an update of \(client)", error, committed: version)
             } else {
                 logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
             }

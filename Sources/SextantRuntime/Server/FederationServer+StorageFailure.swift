@@ -17,10 +17,10 @@ extension FederationServer {
     /// since SQLite calls a file-size limit a "disk I/O error") and what to do. The clients
     /// are not told to leave: as after a crash, they keep reconnecting, so a server started
     /// again once the cause is fixed resumes from the last committed version with them.
-    func stopOnStorageFailure(while action: String, _ error: any Error) {
+    func stopOnStorageFailure(while action: String, _ error: any Error, committed: Int) {
         let diagnosis = StorageDiagnosis(databasePath: configuration.server.database)
         logger.critical(
-            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Remove the cause (free space, remount read-write, raise the file-size limit), then start the server again: it resumes from version \(version).")
+            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Remove the cause (free space, remount read-write, raise the file-size limit), then start the server again: it resumes from version \(committed).")
         finish(.failed)
     }
 }
