@@ -44,6 +44,7 @@ extension IntegrationTests {
             }
 
             var kills = 0
+            let started = ContinuousClock.now
             for kill in 1...size.serverKills {
                 // Spread the kills over the run; within a version, the moment is random.
                 let threshold = kill * (size.versions - 2) / (size.serverKills + 1)
@@ -52,7 +53,11 @@ extension IntegrationTests {
                     try !current.isRunning || (fixture.latestVersion() ?? 0) >= threshold
                 }
                 try #require(reached && server.isRunning, "version \(threshold) never came\n\(fixture.diagnostics())")
-                try await Task.sleep(for: .milliseconds(Int.random(in: 0..<1500, using: &random)))
+                // A random moment within about one version's time, so that the last kills
+                // still come before the run ends.
+                let versionsSoFar = try fixture.latestVersion() ?? 1
+                let perVersion = (ContinuousClock.now - started) / max(1, versionsSoFar)
+                try await Task.sleep(for: min(perVersion, .milliseconds(1500)) * Double.random(in: 0..<1, using: &random))
                 guard server.isRunning else { break }
                 server.send(SIGKILL)
                 try #require(try await server.waitForExit(timeout: .seconds(10)))
