@@ -21,7 +21,7 @@ extension IntegrationTests {
                     "bench", "load", "--clients", "50", "--versions", "3", "--sessions-per-process", "25",
                     "--output", fixture.directory.appendingPathComponent("bench").path,
                     "--bin", IntegrationEnvironment.binDirectory.path,
-                    "--data", IntegrationEnvironment.datasetDirectory.path, "--json",
+                    "--data", IntegrationEnvironment.datasetDirectory.path, "--timeout", "150", "--json",
                 ])
             let ended = try await bench.waitForExit(timeout: .seconds(240))
             try #require(ended, "sextant bench load did not finish\n\(fixture.diagnostics())")

@@ -24,6 +24,8 @@ struct BenchLoadCommand: ParsableCommand {
     @Option(help: "Where configurations, logs and databases go.") var output = "out/bench-load"
     @Option(help: "Directory of the sextant executables (default: this one's).") var bin: String?
     @Option(help: "Fashion-MNIST directory (default: Debian's).") var data: String?
+    @Option(help: "Seconds one client count may take before its processes are stopped and it counts as failed.")
+    var timeout = 1800.0
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func run() throws {
@@ -42,6 +44,7 @@ struct BenchLoadCommand: ParsableCommand {
         settings.localSteps = localSteps
         settings.uploadSlots = uploadSlots
         settings.dataDirectory = data
+        settings.timeout = timeout
         var logger = Logger(label: "sextant.bench")
         logger.logLevel = .warning
         let benchmark = LoadBenchmark(configuration: settings, logger: logger)
@@ -58,7 +61,8 @@ struct BenchLoadCommand: ParsableCommand {
         }
         let failed = results.filter { !$0.problems.isEmpty }
         for result in failed {
-            print("\(result.clients) clients: \(result.problems.joined(separator: "; "))")
+            // On standard error, so that --json output stays one JSON document.
+            FileHandle.standardError.write(Data("\(result.clients) clients: \(result.problems.joined(separator: "; "))\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode.failure }
     }

@@ -163,7 +163,9 @@ public final class FederationClient {
         } else {
             try socket.setOption(.routingID(Array(settings.name.utf8)))
         }
-        monitor = try ZMQMonitor(socket, name: "client")
+        // Named after the client: sessions of one process share a context, where the
+        // monitor's inproc endpoint must be unique.
+        monitor = try ZMQMonitor(socket, name: "client-\(settings.name)")
         defer { monitor = nil }
         try socket.connect(to: settings.server)
         logger.info(
