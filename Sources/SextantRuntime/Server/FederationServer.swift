@@ -215,6 +215,9 @@ public actor FederationServer {
         }
         var socketConfiguration = SocketThread.Configuration(
             type: .router, options: options, bindEndpoints: [configuration.server.bind], name: "sextant-server")
+        // Time for the last messages (hundreds of goodbyes) to leave a busy host after the
+        // socket closes; the process exits as soon as they have.
+        socketConfiguration.lingerMilliseconds = 5000
         socketConfiguration.logsRefusedHandshakes = curvePair != nil
         let socket = try await SocketThread(context: context, configuration: socketConfiguration, logger: logger)
         self.socket = socket
@@ -239,7 +242,7 @@ public actor FederationServer {
         }
         await shutdown()
         // Until libzmq has sent the goodbyes, exiting would drop them.
-        await context.terminate(timeout: .seconds(3))
+        await context.terminate(timeout: .seconds(6))
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(
