@@ -1,14 +1,14 @@
 import Foundation
 import Logging
 import SextantML
-import SextantWire
 import Synchronization
 
 /// Several clients in one process (`sextant-client --sessions K`), for load tests that put
 /// hundreds of clients on a small host: each session is a full ``FederationClient`` with
-/// its own DEALER socket (its own TCP connection) on its own thread, as K processes would
-/// be, but the sessions share one ZeroMQ context (one I/O thread instead of K) and one
-/// decoded copy of the training data. Sendable.
+/// its own DEALER socket (its own TCP connection), ZeroMQ context and thread, as K
+/// processes would be, but they share one decoded copy of the training data. (Sharing one
+/// context as well lost some sessions' goodbyes at 500 clients; see docs/reliability.md.)
+/// Sendable.
 public struct ClientSessions: Sendable {
     public var configuration: FederationConfiguration
     public var firstIndex: Int
@@ -36,7 +36,6 @@ public struct ClientSessions: Sendable {
         guard count > 0 else { throw RuntimeError(.invalidConfiguration, "--sessions must be at least 1") }
         let indices = firstIndex..<(firstIndex + count)
         let partitions = try FederationData.loadPartitions(configuration, indices: indices)
-        let context = try ZMQContext()
         let results = Mutex<[Int: Result]>([:])
         let finished = DispatchGroup()
         for (index, data) in zip(indices, partitions) {
@@ -50,7 +49,7 @@ public struct ClientSessions: Sendable {
                 var result = Result(name: name)
                 do {
                     let client = try FederationClient(settings: settings, data: data, stop: stop, logger: sessionLogger)
-                    result.summary = try client.run(context: context)
+                    result.summary = try client.run()
                 } catch {
                     sessionLogger.error("session failed: \(error)")
                     result.error = "\(error)"

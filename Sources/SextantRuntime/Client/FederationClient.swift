@@ -143,10 +143,9 @@ public final class FederationClient {
         return elapsed.inSeconds
     }
 
-    /// Runs until the server ends the run, or `stop` is raised. Sessions of one process
-    /// may share a `context` (one I/O thread for all).
-    public func run(context shared: ZMQContext? = nil) throws -> Summary {
-        let context = try shared ?? ZMQContext()
+    /// Runs until the server ends the run, or `stop` is raised.
+    public func run() throws -> Summary {
+        let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .dealer)
         self.socket = socket
         defer { socket.close() }
