@@ -162,9 +162,7 @@ public final class FederationClient {
         } else {
             try socket.setOption(.routingID(Array(settings.name.utf8)))
         }
-        // Named after the client: sessions of one process share a context, where the
-        // monitor's inproc endpoint must be unique.
-        monitor = try ZMQMonitor(socket, name: "client-\(settings.name)")
+        monitor = try ZMQMonitor(socket, name: "client")
         defer { monitor = nil }
         try socket.connect(to: settings.server)
         logger.info(
