@@ -29,6 +29,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "AllowListFuzzer",
+            dependencies: [.product(name: "SextantWire", package: sextantDirectory)],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Seed corpus generator (build without sanitizers)
 
         .executableTarget(

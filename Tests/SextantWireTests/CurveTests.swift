@@ -73,6 +73,24 @@ struct CurveTests {
         }
     }
 
+    @Test("the allow-list fuzzer's corpus: every input parses or is refused naming a line")
+    func allowListCorpus() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../FuzzTesting/AllowListCorpus").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.count > 100, "the corpus is missing")
+        for file in files {
+            let text = String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self)
+            do {
+                _ = try AllowList(text: text)
+            } catch {
+                #expect(error.message.contains("line"), "\(file): \(error.message)")
+            }
+        }
+        let seed = try AllowList(contentsOf: directory.appendingPathComponent("two-clients").path)
+        #expect(seed.count == 2 && seed.contains(name: "a") && seed.contains(name: "b"))
+    }
+
     @Test("the ZAP handler admits listed keys under their names and refuses the rest")
     func zapDecisions() throws {
         let known = try CurveKeyPair.generate().publicKey
