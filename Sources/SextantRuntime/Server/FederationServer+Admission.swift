@@ -6,7 +6,7 @@ import SextantWire
 extension FederationServer {
     /// The identity of a message's sender, or nil if the message must be dropped (the
     /// reason has been logged and, where useful, answered).
-    func admit(_ frames: [ZMQFrame], routingID: [UInt8], peer: String) -> String? {
+    func admit(_ frames: [ZMQFrame], routingID: [UInt8], peer: String) async -> String? {
         let identity: String
         if curvePair != nil {
             // The name the allow-list gives the client's key: never a name the client chose.
@@ -15,7 +15,7 @@ extension FederationServer {
                 return nil
             }
             guard allowList?.contains(name: user) == true else {
-                refuseRemoved(user, routingID: routingID, peer: peer)
+                await refuseRemoved(user, routingID: routingID, peer: peer)
                 return nil
             }
             identity = user
@@ -42,11 +42,9 @@ extension FederationServer {
     }
 
     /// A client whose key left the allow-list (after a reload) is told so and dropped.
-    private func refuseRemoved(_ identity: String, routingID: [UInt8], peer: String) {
+    private func refuseRemoved(_ identity: String, routingID: [UInt8], peer: String) async {
         reject(.rejected, "this client's key is no longer on the server's allow-list", to: routingID, peer: peer)
-        guard clients.removeValue(forKey: identity) != nil else { return }
-        releaseUploadSlot(of: identity)
-        Task { await perform(scheduler.handle(.lost(identity), now: now)) }
+        await dropClient(identity)
     }
 
     /// Logs dropped messages at most once per client every 10 s, so a flood cannot flood the log.
@@ -76,11 +74,10 @@ extension FederationServer {
         authenticator?.replace(updated)
         logger.notice("reloaded the allow-list", metadata: ["clients": "\(updated.count)", "removed": "\(removed.sorted())"])
         for identity in removed {
-            guard let client = clients.removeValue(forKey: identity) else { continue }
-            send(.error(ErrorReplyMessage(code: .rejected, text: "this client's key was removed from the allow-list")), to: client.routingID)
-            releaseUploadSlot(of: identity)
+            guard let routingID = clients[identity]?.routingID else { continue }
+            send(.error(ErrorReplyMessage(code: .rejected, text: "this client's key was removed from the allow-list")), to: routingID)
             logger.notice("dropped a client removed from the allow-list", metadata: ["client": "\(identity)"])
-            await perform(scheduler.handle(.lost(identity), now: now))
+            await dropClient(identity)
         }
     }
 }

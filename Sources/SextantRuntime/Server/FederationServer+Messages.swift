@@ -12,7 +12,7 @@ extension FederationServer {
         guard frames.count >= 2 else { return }
         let routingID = frames[0].bytes
         let peer = frames[1].peerAddress ?? "unknown peer"
-        guard let name = admit(frames, routingID: routingID, peer: peer) else { return }
+        guard let name = await admit(frames, routingID: routingID, peer: peer) else { return }
         let options = WireDecodingOptions(
             expectedPayloadCount: network.parameterCount, maxPayloadNorm: configuration.server.maxUpdateNorm)
         let message: WireMessage
@@ -41,10 +41,7 @@ extension FederationServer {
             clients[name]?.lastSeen = now
             if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
         case .bye:
-            releaseUploadSlot(of: name)
-            guard clients.removeValue(forKey: name) != nil else { return }
-            logger.info("client left", metadata: ["client": "\(name)"])
-            await perform(scheduler.handle(.lost(name), now: now))
+            if await dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
         case .assignment, .ack, .error:
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
         }

@@ -307,11 +307,20 @@ public actor FederationServer {
         }
         for (name, client) in clients where client.lastSeen < deadline {
             logger.warning("client silent, counting it as lost", metadata: ["client": "\(name)"])
-            clients[name] = nil
-            releaseUploadSlot(of: name)
-            await perform(scheduler.handle(.lost(name), now: now))
+            await dropClient(name)
         }
         checkStoppingRule()
+    }
+
+    /// Forgets a client (it left, fell silent or lost its place on the allow-list): frees
+    /// its upload slot and tells the scheduler. Returns the client if it was connected.
+    @discardableResult
+    func dropClient(_ name: String) async -> ConnectedClient? {
+        let removed = clients.removeValue(forKey: name)
+        releaseUploadSlot(of: name)
+        guard removed != nil else { return nil }
+        await perform(scheduler.handle(.lost(name), now: now))
+        return removed
     }
 
     func checkStoppingRule() {
