@@ -99,8 +99,7 @@ struct SocketThreadLoop {
 
     private mutating func readMonitorEvents() {
         while let event = monitor?.next() {
-            let elapsed = (ContinuousClock.now - started).components
-            let now = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+            let now = (ContinuousClock.now - started) / .seconds(1)
             if let refusal = handshakes.observe(event, now: now) {
                 var metadata: Logger.Metadata = ["peer": "\(refusal.peer)", "reason": "\(refusal.reason)"]
                 if refusal.suppressed > 0 { metadata["more from this host"] = "\(refusal.suppressed)" }

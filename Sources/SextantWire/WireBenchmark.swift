@@ -114,7 +114,7 @@ public struct WireBenchmark: Sendable {
         try roundTrip()  // connect and warm up
         let start = ContinuousClock.now
         for _ in 0..<configuration.roundTripsPerRepetition { try roundTrip() }
-        return Self.seconds(start.duration(to: .now))
+        return start.duration(to: .now) / .seconds(1)
     }
 
     /// The Sextant path: client sends an update, server decodes and validates it and
@@ -189,13 +189,9 @@ public struct WireBenchmark: Sendable {
         try await roundTrip(0)
         let start = ContinuousClock.now
         for id in 1...UInt64(configuration.roundTripsPerRepetition) { try await roundTrip(id) }
-        let elapsed = Self.seconds(start.duration(to: .now))
+        let elapsed = start.duration(to: .now) / .seconds(1)
         await client.shutdown()
         await server.shutdown()
         return elapsed
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

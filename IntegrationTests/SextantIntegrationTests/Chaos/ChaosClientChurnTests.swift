@@ -73,14 +73,7 @@ extension IntegrationTests {
             let churn = Double(kills) / Double(size.churnClients)
             #expect(churn >= 0.3, "only \(kills) kills among \(size.churnClients) clients")
 
-            for process in current + [server] {
-                let ended = try await process.waitForExit(timeout: .seconds(180))
-                try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")
-            }
-            #expect(server.exitedSuccessfully, "\(fixture.diagnostics())")
-            for client in current {
-                #expect(client.exitedSuccessfully && client.standardOutput.contains(": done after"), "\(client.tail())")
-            }
+            try await fixture.expectEveryProcessFinished(server: server, clients: current)
             let audit = try await fixture.expectCompletedRun(
                 versions: size.versions, clientLogs: all.map { ($0.client, $0.process.standardError) })
             #expect(audit.distinctAcknowledged >= size.versions, "too few acks to mean anything: \(audit)")

@@ -76,14 +76,7 @@ extension IntegrationTests {
             }
             #expect(kills >= size.serverKills - 1, "only \(kills) of \(size.serverKills) kills happened before the run ended")
 
-            for process in clients + [server] {
-                let ended = try await process.waitForExit(timeout: .seconds(180))
-                try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")
-            }
-            #expect(server.exitedSuccessfully, "\(fixture.diagnostics())")
-            for client in clients {
-                #expect(client.exitedSuccessfully && client.standardOutput.contains(": done after"), "\(client.tail())")
-            }
+            try await fixture.expectEveryProcessFinished(server: server, clients: clients)
             let audit = try await fixture.expectCompletedRun(
                 versions: size.versions, clientLogs: clients.map { ($0.name, $0.standardError) })
             #expect(audit.distinctAcknowledged >= size.versions, "too few acks to mean anything: \(audit)")

@@ -96,14 +96,7 @@ extension IntegrationTests {
                 #expect(resumed == committed)
             }
 
-            for process in clients + [server] {
-                let ended = try await process.waitForExit(timeout: .seconds(180))
-                try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")
-            }
-            #expect(server.exitedSuccessfully, "\(fixture.diagnostics())")
-            for client in clients {
-                #expect(client.exitedSuccessfully && client.standardOutput.contains(": done after"), "\(client.tail())")
-            }
+            try await fixture.expectEveryProcessFinished(server: server, clients: clients)
             let audit = try await fixture.expectCompletedRun(
                 versions: size.versions, clientLogs: clients.map { ($0.name, $0.standardError) })
             print("chaos storage \(fault): \(size.storageFaults) faults, \(size.versions) versions, \(audit)")

@@ -3,6 +3,23 @@ import SextantStore
 import Testing
 
 extension FederationFixture {
+    /// Waits for `server` and `clients` to end, then requires each to have exited 0, the
+    /// clients having been told the run is done.
+    func expectEveryProcessFinished(
+        server: ManagedProcess, clients: [ManagedProcess], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for process in clients + [server] {
+            let ended = try await process.waitForExit(timeout: .seconds(180))
+            try #require(ended, "\(process.name) did not finish\n\(diagnostics())", sourceLocation: sourceLocation)
+        }
+        #expect(server.exitedSuccessfully, "\(diagnostics())", sourceLocation: sourceLocation)
+        for client in clients {
+            #expect(
+                client.exitedSuccessfully && client.standardOutput.contains(": done after"), "\(client.tail())",
+                sourceLocation: sourceLocation)
+        }
+    }
+
     /// What every fault-injection test requires of a run once all its processes ended: one
     /// run, completed at `versions` with every version 0...N checkpointed, the store's own
     /// verification and `sextant checkpoints verify` passing, and no acknowledged update
