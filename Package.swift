@@ -39,20 +39,34 @@ let package = Package(
 
         // MARK: - Pure libraries (no network, no storage)
 
+        // Seeded randomness and small helpers shared by every pure library; no C, no I/O.
         .target(
-            name: "SextantML",
-            dependencies: ["CBLAS", "CZlib"],
+            name: "SextantBase",
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SextantML",
+            dependencies: ["SextantBase", "CBLAS", "CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        // Schedulers as state machines: nothing numeric, so they build without BLAS.
+        .target(
             name: "SextantScheduling",
-            dependencies: ["SextantML"],
+            dependencies: ["SextantBase"],
             swiftSettings: swiftSettings
         ),
 
         .target(
             name: "SextantPrivacy",
             dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+
+        // The one aggregation core: scheduler, model, accumulator, optimizer, clipping and
+        // noise; driven by the daemon, the simulator, the audit and the tests.
+        .target(
+            name: "SextantAggregation",
+            dependencies: ["SextantScheduling", "SextantPrivacy"],
             swiftSettings: swiftSettings
         ),
 
@@ -78,7 +92,7 @@ let package = Package(
 
         .target(
             name: "SextantAudit",
-            dependencies: ["SextantML", "SextantStore"],
+            dependencies: ["SextantML", "SextantStore", "SextantAggregation", "SextantScheduling"],
             swiftSettings: swiftSettings
         ),
 
@@ -87,11 +101,19 @@ let package = Package(
         .target(
             name: "SextantRuntime",
             dependencies: [
-                "SextantML", "SextantScheduling", "SextantPrivacy", "SextantWire", "SextantStore", "SextantAudit",
+                "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire", "SextantStore",
+                "SextantAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks of the hot paths, each as a ratio to a limit measured in the same run;
+        // only the operator tool links them.
+        .target(
+            name: "SextantBenchmarks",
+            dependencies: ["CBLAS", "SextantML", "SextantAggregation", "SextantScheduling"],
             swiftSettings: swiftSettings
         ),
         // The server's /metrics, /status and HTML page; only the server executable links it.
@@ -138,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore", "SextantWire", "SextantScheduling",
+                "SextantRuntime", "SextantML", "SextantStore", "SextantWire", "SextantScheduling", "SextantBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -186,7 +208,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantRuntimeTests",
-            dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantTestSupport"],
+            dependencies: [
+                "SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantAggregation", "SextantScheduling",
+                "SextantTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -200,7 +225,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantSchedulingTests",
-            dependencies: ["SextantScheduling", "SextantTestSupport"],
+            dependencies: ["SextantScheduling", "SextantAggregation", "SextantBase"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantAggregationTests",
+            dependencies: ["SextantAggregation", "SextantScheduling", "SextantPrivacy"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import SextantML
+import SextantAggregation
 import SextantPrivacy
 import SextantScheduling
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import SextantAggregation
 import SextantPrivacy
 import SextantScheduling
 

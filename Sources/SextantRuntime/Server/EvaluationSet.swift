@@ -37,7 +37,8 @@ public enum FederationData {
             guard federation.truth.clients.count == count else {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "clients.count is \(count) but \(configuration.data.directory) holds partitions for \(federation.truth.clients.count) clients")
+                    "clients.count is \(count) but \(configuration.data.directory) holds partitions for \(federation.truth.clients.count) clients"
+                )
             }
             return try federation.partition(index)
         }
@@ -50,7 +51,10 @@ public enum FederationData {
                 labels: labels, classCount: 10, clients: count, seed: configuration.run.seed)
             let indices = partition.clients[index]
             guard !indices.isEmpty else {
-                throw RuntimeError(.dataUnavailable, "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition")
+                throw RuntimeError(
+                    .dataUnavailable,
+                    "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition"
+                )
             }
             return try FashionMNIST.load(.train, from: directory, indices: indices)
         } catch let error as SextantMLError {

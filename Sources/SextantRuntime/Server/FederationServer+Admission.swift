@@ -6,7 +6,7 @@ import SextantWire
 extension FederationServer {
     /// The identity of a message's sender, or nil if the message must be dropped (the
     /// reason has been logged and, where useful, answered).
-    func admit(_ frames: [ZMQFrame], routingID: [UInt8], peer: String) async -> String? {
+    func admit(_ frames: [ZMQFrame], routingID: [UInt8], peer: String) -> String? {
         let identity: String
         if curvePair != nil {
             // The name the allow-list gives the client's key: never a name the client chose.
@@ -15,7 +15,7 @@ extension FederationServer {
                 return nil
             }
             guard allowList?.contains(name: user) == true else {
-                await refuseRemoved(user, routingID: routingID, peer: peer)
+                refuseRemoved(user, routingID: routingID, peer: peer)
                 return nil
             }
             identity = user
@@ -35,16 +35,18 @@ extension FederationServer {
     func admitJoin(_ identity: String, routingID: [UInt8], peer: String) -> Bool {
         guard joinLimiter.allow(identity, now: now) else {
             noteRateLimited(identity, peer: peer, kind: "joins")
-            reject(.overloaded, "too many joins: at most \(configuration.server.maxJoinsPerMinute) per minute", to: routingID, peer: peer)
+            reject(
+                .overloaded, "too many joins: at most \(configuration.server.maxJoinsPerMinute) per minute",
+                to: routingID, peer: peer)
             return false
         }
         return true
     }
 
     /// A client whose key left the allow-list (after a reload) is told so and dropped.
-    private func refuseRemoved(_ identity: String, routingID: [UInt8], peer: String) async {
+    private func refuseRemoved(_ identity: String, routingID: [UInt8], peer: String) {
         reject(.rejected, "this client's key is no longer on the server's allow-list", to: routingID, peer: peer)
-        await dropClient(identity)
+        dropClient(identity)
     }
 
     /// Logs dropped messages at most once per client every 10 s, so a flood cannot flood the log.
@@ -57,7 +59,7 @@ extension FederationServer {
     }
 
     /// Reads the allow-list file again (SIGHUP). A bad file keeps the current list.
-    public func reloadAllowList() async {
+    public func reloadAllowList() {
         guard curvePair != nil, let path = configuration.security.allowedClients else {
             logger.notice("reload requested, but the server has no allow-list (security.allowed_clients)")
             return
@@ -72,12 +74,15 @@ extension FederationServer {
         let removed = (allowList?.identities ?? []).subtracting(updated.identities)
         allowList = updated
         authenticator?.replace(updated)
-        logger.notice("reloaded the allow-list", metadata: ["clients": "\(updated.count)", "removed": "\(removed.sorted())"])
+        logger.notice(
+            "reloaded the allow-list", metadata: ["clients": "\(updated.count)", "removed": "\(removed.sorted())"])
         for identity in removed {
             guard let routingID = clients[identity]?.routingID else { continue }
-            send(.error(ErrorReplyMessage(code: .rejected, text: "this client's key was removed from the allow-list")), to: routingID)
+            send(
+                .error(ErrorReplyMessage(code: .rejected, text: "this client's key was removed from the allow-list")),
+                to: routingID)
             logger.notice("dropped a client removed from the allow-list", metadata: ["client": "\(identity)"])
-            await dropClient(identity)
+            dropClient(identity)
         }
     }
 }

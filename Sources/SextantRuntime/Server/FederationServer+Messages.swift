@@ -1,4 +1,5 @@
 import Foundation
+import SextantAggregation
 import SextantScheduling
 import SextantStore
 import SextantWire
@@ -7,12 +8,12 @@ extension FederationServer {
     /// Handles one ROUTER message: the routing id, then the Sextant frames. Anything
     /// malformed is answered with an error and logged; nothing from the network can stop
     /// the server.
-    func handle(_ frames: [ZMQFrame]) async {
+    func handle(_ frames: [ZMQFrame]) {
         metrics.received(bytes: frames.reduce(0) { $0 + $1.count })
         guard frames.count >= 2 else { return }
         let routingID = frames[0].bytes
         let peer = frames[1].peerAddress ?? "unknown peer"
-        guard let name = await admit(frames, routingID: routingID, peer: peer) else { return }
+        guard let name = admit(frames, routingID: routingID, peer: peer) else { return }
         let options = WireDecodingOptions(
             expectedPayloadCount: network.parameterCount, maxPayloadNorm: configuration.server.maxUpdateNorm)
         let message: WireMessage
@@ -20,7 +21,8 @@ extension FederationServer {
             message = try WireCodec.decode(frames.dropFirst(), options: options)
         } catch {
             logger.warning(
-                "rejected message", metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
+                "rejected message",
+                metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
             send(.error(ErrorReplyMessage(error)), to: routingID)
             metrics.rejected(ErrorReplyMessage(error).code, isUpdate: Self.declaresUpdate(frames))
             return
@@ -29,87 +31,94 @@ extension FederationServer {
         switch message {
         case .join(let join):
             guard admitJoin(name, routingID: routingID, peer: peer) else { return }
-            await handleJoin(join, name: name, routingID: routingID, peer: peer)
+            handleJoin(join, name: name, routingID: routingID, peer: peer)
         case .update(let update):
             guard clients[name] != nil else {
                 return reject(.notJoined, "join before sending updates", to: routingID, peer: peer, isUpdate: true)
             }
             clients[name]?.lastSeen = now
-            await handleUpdate(update, client: name, routingID: routingID, peer: peer)
+            handleUpdate(update, client: name, routingID: routingID, peer: peer)
         case .heartbeat(let heartbeat):
-            guard clients[name] != nil else { return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer) }
+            guard clients[name] != nil else {
+                return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
+            }
             clients[name]?.lastSeen = now
             if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
         case .bye:
-            if await dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
+            if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
         case .assignment, .ack, .error:
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
         }
     }
 
-    func reject(_ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String, isUpdate: Bool = false) {
+    func reject(
+        _ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String, isUpdate: Bool = false
+    ) {
         logger.warning("rejected message", metadata: ["peer": "\(peer)", "code": "\(code)", "error": "\(text)"])
         send(.error(ErrorReplyMessage(code: code, text: text)), to: routingID)
         metrics.rejected(code, isUpdate: isUpdate)
     }
 
-    private func handleJoin(_ join: JoinMessage, name: String, routingID: [UInt8], peer: String) async {
+    private func handleJoin(_ join: JoinMessage, name: String, routingID: [UInt8], peer: String) {
         // With CURVE the name is the allow-list's; without, the routing id must match the
         // name the client announces, so replies reach it after a reconnect.
         if curvePair == nil {
             guard join.clientName == name, !name.isEmpty else {
-                return reject(.rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
+                return reject(
+                    .rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
             }
         } else if join.clientName != name {
-            logger.info("client authenticated under its allow-list name", metadata: ["client": "\(name)", "announced": "\(join.clientName)"])
+            logger.info(
+                "client authenticated under its allow-list name",
+                metadata: ["client": "\(name)", "announced": "\(join.clientName)"])
         }
         guard join.modelFingerprint == fingerprint else {
             return reject(
                 .fingerprintMismatch, "this federation trains \(fingerprint), the client has \(join.modelFingerprint)",
                 to: routingID, peer: peer)
         }
-        guard join.sampleCount > 0 else { return reject(.rejected, "a client needs training samples", to: routingID, peer: peer) }
+        guard join.sampleCount > 0 else {
+            return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
+        }
         let samples = Int(clamping: join.sampleCount)
         let rejoined = clients[name] != nil
         clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
         do {
             try store.upsertClient(
-                run: runID, ClientRecord(id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer]))
+                run: runID,
+                ClientRecord(id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer]))
         } catch {
             logger.error("could not record client: \(error)", metadata: ["client": "\(name)"])
         }
         logger.info(
             rejoined ? "client rejoined" : "client joined",
             metadata: ["client": "\(name)", "samples": "\(samples)", "peer": "\(peer)", "clients": "\(clients.count)"])
-        await perform(scheduler.handle(.joined(name, samples: samples), now: now))
+        perform { try core.clientJoined(name, samples: samples, now: now) }
     }
 
-    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) async {
+    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) {
         guard update.baseVersion <= UInt64(version) else {
             return reject(
-                .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID, peer: peer,
+                .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID,
+                peer: peer,
                 isUpdate: true)
         }
-        var delta = update.delta.floats
-        var admission: ClientLevelPrivacy.Admission?
-        if let privacy {
-            admission = delta.withUnsafeMutableBufferPointer {
-                privacy.admit($0, baseVersion: Int(update.baseVersion), normBeforeClip: update.normBeforeClip)
-            }
-        }
+        let privacy = core.privacy
         let submission = UpdateSubmission(
             run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),
             baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
             samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip,
-            normAfter: admission.map { _ in min(update.normBeforeClip, privacy?.clipNorm(atVersion: Int(update.baseVersion)) ?? 0) },
-            delta: delta)
+            normAfter: privacy.map { min(update.normBeforeClip, $0.clipNorm(atVersion: Int(update.baseVersion))) },
+            delta: update.delta.floats)
         releaseUploadSlot(of: client)
         let outcome: RecordOutcome
         do {
             outcome = try store.recordUpdate(submission)
         } catch {
             // Not stored, so not acknowledged: the client will send it again.
-            send(.error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID)
+            send(
+                .error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID
+            )
             metrics.rejected(.internal, isUpdate: true)
             if Self.isStorageFailure(error) {
                 stopOnStorageFailure(while: "store an update of \(client)", error, committed: version)
@@ -120,17 +129,22 @@ extension FederationServer {
         }
         send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
         guard case .stored(let id) = outcome else {
-            logger.info("duplicate update acknowledged again", metadata: ["client": "\(client)", "update": "\(update.updateID)"])
+            logger.info(
+                "duplicate update acknowledged again",
+                metadata: ["client": "\(client)", "update": "\(update.updateID)"])
             return
         }
         metrics.updateReceived()
         recordLevel?.record(client: client, steps: Int(update.stepsDone), samples: Int(clamping: update.sampleCount))
-        pendingDeltas[id] = admission == nil ? update.delta : FloatPayload(delta)
-        if let admission { privacyLedger.arrived(updateID: id, client: client, admission: admission) }
         let info = UpdateInfo(
             id: id, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
             samples: Int(clamping: update.sampleCount))
-        await perform(scheduler.handle(.updateArrived(info), now: now))
+        perform {
+            try core.updateArrived(
+                info, delta: update.delta, measuredNorm: update.delta.measuredL2Norm,
+                claimedNormBeforeClip: update.normBeforeClip,
+                now: now)
+        }
     }
 
     /// Grants `client` an upload slot now, or queues it until one frees.
@@ -150,7 +164,7 @@ extension FederationServer {
     }
 
     /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.
-    func replayPendingUpdates() async throws {
+    func replayPendingUpdates() throws {
         let pending = try store.pendingUpdates(run: runID)
         guard !pending.isEmpty else { return }
         logger.info("replaying acknowledged updates", metadata: ["count": "\(pending.count)"])
@@ -159,19 +173,12 @@ extension FederationServer {
                 try store.discardUpdates(run: runID, ids: [update.id])
                 continue
             }
-            if let privacy {
-                // Stored deltas were clipped on arrival; admitting again only rebuilds the ledger.
-                var copy = delta
-                let admission = copy.withUnsafeMutableBufferPointer {
-                    privacy.admit($0, baseVersion: update.baseVersion, normBeforeClip: update.normBefore ?? 0)
-                }
-                privacyLedger.arrived(updateID: update.id, client: update.client, admission: admission)
-            }
-            pendingDeltas[update.id] = FloatPayload(delta)
             let info = UpdateInfo(
                 id: update.id, client: update.client, baseVersion: update.baseVersion, steps: update.steps,
                 samples: update.samples)
-            await perform(scheduler.handle(.updateArrived(info), now: now))
+            perform {
+                try core.updateArrived(info, delta: delta, claimedNormBeforeClip: update.normBefore ?? 0, now: now)
+            }
         }
     }
 

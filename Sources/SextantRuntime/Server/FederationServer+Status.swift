@@ -8,7 +8,7 @@ extension FederationServer {
     public func status() -> ServerStatus {
         let current = now
         let wallClock = Date()
-        let compass = scheduler as? CompassScheduler
+        let compass = core.scheduler as? CompassScheduler
         let listed = clients.map { name, client in
             ServerStatus.Client(
                 name: name, samples: client.samples, peer: client.peer,

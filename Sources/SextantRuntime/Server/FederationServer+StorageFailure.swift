@@ -20,7 +20,8 @@ extension FederationServer {
     func stopOnStorageFailure(while action: String, _ error: any Error, committed: Int) {
         let diagnosis = StorageDiagnosis(databasePath: configuration.server.database)
         logger.critical(
-            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Remove the cause (free space, remount read-write, raise the file-size limit), then start the server again: it resumes from version \(committed).")
+            "storage failed: could not \(action): \(error); \(diagnosis). Nothing unsaved was acknowledged. Remove the cause (free space, remount read-write, raise the file-size limit), then start the server again: it resumes from version \(committed)."
+        )
         finish(.failed)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SextantAggregation
 import SextantML
 import SextantScheduling
 import SextantStore
@@ -8,8 +9,12 @@ import SextantWire
 /// The server daemon's core: binds a ROUTER, admits clients, feeds its scheduler with
 /// events and performs the actions it returns, checkpointing every aggregation.
 ///
-/// An actor: messages, timers and liveness checks are handled one at a time, which is
-/// the single serial executor the scheduler's rules assume.
+/// An actor on a thread of its own (``ThreadExecutor``): messages, timers and liveness
+/// checks are handled one at a time by synchronous handlers, so the compiler enforces the
+/// single serial order the scheduler's rules assume, and the blocking parts of a handler
+/// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
+/// cooperative pool. Every update goes through one ``AggregationCore``
+/// (docs/design.md, "The path of one delta").
 public actor FederationServer {
     public struct Summary: Sendable {
         public var run: String
@@ -33,15 +38,9 @@ public actor FederationServer {
     let network: Network
     let testSet: Dataset
 
-    var scheduler: any Scheduler
-    var model: [Float]
-    var accumulator: DeltaAccumulator
-    /// Server momentum (FedAvgM); its velocity is checkpointed with the scheduler state.
-    var optimizer: ServerOptimizer
-    /// Client-level DP (clipping, noise, accountant), checkpointed with each aggregation.
-    var privacy: ClientLevelPrivacy?
-    /// Which stored update went to which bucket, for the privacy accounting of an event.
-    var privacyLedger = PrivacyLedger()
+    /// The scheduler, the model, the accumulator, the server optimizer, the pending deltas
+    /// and client-level DP: the whole path of an update, checkpointed with each aggregation.
+    var core: AggregationCore
     var lastEpsilon: Double?
     /// Record-level DP-SGD accounting of every client's records (nil without it).
     var recordLevel: RecordLevelLedger?
@@ -49,8 +48,8 @@ public actor FederationServer {
         didSet { metrics.clientsConnected(clients.count) }
     }
     let metrics: ServerMetrics
-    /// Deltas received and stored, waiting for the scheduler to accumulate or discard them.
-    var pendingDeltas: [Int64: FloatPayload] = [:]
+    /// The sleeping tasks behind armed timers, by id; a fire they deliver late is recognised
+    /// as stale by the core.
     var timers: [TimerID: Task<Void, Never>] = [:]
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
@@ -81,78 +80,90 @@ public actor FederationServer {
     /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
     /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
     /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
+    private let executor: ThreadExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     public init(
         configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
         metrics: ServerMetrics = ServerMetrics()
     ) throws {
         try configuration.validate()
+        executor = ThreadExecutor(name: "sextant-server")
         self.metrics = metrics
         let keys = try configuration.security.loadServerKeys()
         if keys == nil, !configuration.server.bindsLoopbackOnly {
             guard insecure else {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust")
+                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust"
+                )
             }
             logger.critical(
-                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model")
+                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model"
+            )
         }
         curvePair = keys?.pair
         allowList = keys?.allowList
         messageLimiter = RateLimiter(
-            perSecond: configuration.server.maxMessagesPerSecond, burst: max(1, 2 * configuration.server.maxMessagesPerSecond))
+            perSecond: configuration.server.maxMessagesPerSecond,
+            burst: max(1, 2 * configuration.server.maxMessagesPerSecond))
         // A client re-sends its join with backoff (0.5, 1, 2, 4 s) until answered: allow a
         // few in a row even at low rates.
         joinLimiter = RateLimiter(
-            perSecond: configuration.server.maxJoinsPerMinute / 60, burst: max(5, configuration.server.maxJoinsPerMinute / 2))
+            perSecond: configuration.server.maxJoinsPerMinute / 60,
+            burst: max(5, configuration.server.maxJoinsPerMinute / 2))
         self.configuration = configuration
         self.configurationText = configurationText
         self.logger = logger
         architecture = try configuration.architecture
         testSet = try FederationData.loadTestSet(configuration.data)
-        network = architecture.makeNetwork(input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
+        network = architecture.makeNetwork(
+            input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {
             throw RuntimeError(.storage, error.message)
         }
-        accumulator = DeltaAccumulator(parameterCount: network.parameterCount)
         uploadSlots = UploadSlots(capacity: configuration.server.maxConcurrentUploads)
         recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
-        optimizer = ServerOptimizer(parameterCount: network.parameterCount)
 
         let previous = try store.latestRun()
         if let previous, previous.status != .completed {
             guard previous.fingerprint == fingerprint else {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database")
+                    "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database"
+                )
             }
             guard let checkpoint = try store.latestCheckpoint(run: previous.id) else {
                 throw RuntimeError(.storage, "run '\(previous.id)' has no checkpoint to resume from")
             }
             runID = previous.id
-            model = checkpoint.parameters
             let state = try store.schedulerState(run: runID)
-            if let snapshot = state["scheduler"] {
+            let scheduler: any Scheduler
+            if let snapshot = state[AggregationCore.schedulerKey] {
                 scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
             } else {
-                scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed, version: checkpoint.version)
+                scheduler = try configuration.scheduler.makeScheduler(
+                    seed: configuration.run.seed, version: checkpoint.version)
             }
             guard scheduler.version == checkpoint.version else {
                 throw RuntimeError(
-                    .storage, "scheduler state is at version \(scheduler.version) but the last checkpoint is \(checkpoint.version)")
+                    .storage,
+                    "scheduler state is at version \(scheduler.version) but the last checkpoint is \(checkpoint.version)"
+                )
             }
-            if let velocity = state[Self.velocityKey] {
-                let values = velocity.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-                guard values.count == network.parameterCount else {
-                    throw RuntimeError(.storage, "saved server momentum has \(values.count) values, the model \(network.parameterCount)")
-                }
-                optimizer = ServerOptimizer(parameterCount: network.parameterCount, velocity: values)
+            let velocity: [Float]
+            do {
+                velocity = try AggregationCore.velocity(in: state, parameterCount: network.parameterCount)
+            } catch {
+                throw RuntimeError(.storage, error.message)
             }
+            var privacy: ClientLevelPrivacy?
             if configuration.privacy.isClientLevel {
-                if let saved = state[Self.privacyKey] {
+                if let saved = state[AggregationCore.privacyKey] {
                     privacy = try JSONDecoder().decode(ClientLevelPrivacy.self, from: saved)
                 } else {
                     privacy = try ClientLevelPrivacy(
@@ -160,6 +171,8 @@ public actor FederationServer {
                         version: checkpoint.version)
                 }
             }
+            core = AggregationCore(
+                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy)
             lastEpsilon = checkpoint.epsilon
             if recordLevel != nil {
                 for update in try store.updates(run: runID) where update.state != .discarded {
@@ -173,22 +186,22 @@ public actor FederationServer {
             if let previous {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database")
+                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database"
+                )
             }
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
-            model = network.parameterVector()
-            scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            let model = network.parameterVector()
+            let scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            var privacy: ClientLevelPrivacy?
             if configuration.privacy.isClientLevel {
                 privacy = try ClientLevelPrivacy(
                     configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
             }
+            core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy)
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
-            try store.saveSchedulerState(run: runID, state: ["scheduler": try scheduler.snapshot()])
+            try store.saveSchedulerState(run: runID, state: core.snapshot())
         }
     }
-
-    static let velocityKey = "server-velocity"
-    static let privacyKey = "privacy"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {
@@ -196,7 +209,7 @@ public actor FederationServer {
         return elapsed.inSeconds
     }
 
-    var version: Int { scheduler.version }
+    var version: Int { core.version }
 
     /// Serves until the stopping rule is met or ``stop()`` is called.
     public func run() async throws -> Summary {
@@ -227,17 +240,18 @@ public actor FederationServer {
                 "run": "\(runID)", "bind": "\(socket.boundEndpoints.joined(separator: ","))",
                 "model": "\(fingerprint)", "version": "\(version)",
                 "resumed": "\(resumedFrom.map(String.init) ?? "no")",
-                "security": "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
+                "security":
+                    "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
             ])
         metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
         if resumedFrom != nil {
-            try await replayPendingUpdates()
-            await perform(scheduler.resume(now: now))
+            try replayPendingUpdates()
+            perform { try core.resume(now: now) }
         }
         startLivenessChecks()
         if finalStatus == nil { checkStoppingRule() }
         for await frames in socket.messages {
-            await handle(frames)
+            handle(frames)
             if finalStatus != nil && farewell == nil { break }
         }
         await shutdown()
@@ -246,12 +260,13 @@ public actor FederationServer {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(
-            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped, resumedFrom: resumedFrom,
+            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped,
+            resumedFrom: resumedFrom,
             peakMemory: usage.ru_maxrss * 1024, epsilon: lastEpsilon)
     }
 
     /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
-    public func stop() async {
+    public func stop() {
         guard finalStatus == nil else { return }
         logger.notice("stopping on request", metadata: ["version": "\(version)"])
         finish(.stopped)
@@ -264,7 +279,9 @@ public actor FederationServer {
         // A failed server says nothing, as a crashed one: its clients keep reconnecting and
         // carry on with the server started again once the failure is fixed.
         for client in clients.values where status != .failed {
-            send(.bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")), to: client.routingID)
+            send(
+                .bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")),
+                to: client.routingID)
         }
         do {
             try store.markRun(id: runID, status: status)
@@ -299,7 +316,7 @@ public actor FederationServer {
         }
     }
 
-    func checkLiveness() async {
+    func checkLiveness() {
         let deadline = now - configuration.server.clientTimeout
         // A grant not used within the ack timeout of a client is taken back.
         for name in uploadSlots.expired(before: now - 30) {
@@ -307,7 +324,7 @@ public actor FederationServer {
         }
         for (name, client) in clients where client.lastSeen < deadline {
             logger.warning("client silent, counting it as lost", metadata: ["client": "\(name)"])
-            await dropClient(name)
+            dropClient(name)
         }
         checkStoppingRule()
     }
@@ -315,11 +332,11 @@ public actor FederationServer {
     /// Forgets a client (it left, fell silent or lost its place on the allow-list): frees
     /// its upload slot and tells the scheduler. Returns the client if it was connected.
     @discardableResult
-    func dropClient(_ name: String) async -> ConnectedClient? {
+    func dropClient(_ name: String) -> ConnectedClient? {
         let removed = clients.removeValue(forKey: name)
         releaseUploadSlot(of: name)
         guard removed != nil else { return nil }
-        await perform(scheduler.handle(.lost(name), now: now))
+        perform { try core.clientLost(name, now: now) }
         return removed
     }
 
@@ -330,7 +347,8 @@ public actor FederationServer {
             logger.notice("reached the last version", metadata: ["version": "\(version)"])
             finish(.completed)
         } else if stop.targetAccuracy > 0, let accuracy = lastAccuracy, accuracy >= stop.targetAccuracy {
-            logger.notice("reached the target accuracy", metadata: ["accuracy": "\(accuracy)", "version": "\(version)"])
+            logger.notice(
+                "reached the target accuracy", metadata: ["accuracy": "\(accuracy)", "version": "\(version)"])
             finish(.completed)
         } else if stop.maxSeconds > 0, now >= stop.maxSeconds {
             logger.notice("reached the time limit", metadata: ["seconds": "\(stop.maxSeconds)"])

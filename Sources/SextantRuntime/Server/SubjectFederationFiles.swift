@@ -13,7 +13,8 @@ struct SubjectFederationFiles {
         let truthURL = directory.appendingPathComponent("ground-truth.json")
         guard FileManager.default.fileExists(atPath: truthURL.path) else {
             throw RuntimeError(
-                .dataUnavailable, "\(truthURL.path) not found: create the federation with `sextant-audit synth --output \(path)`")
+                .dataUnavailable,
+                "\(truthURL.path) not found: create the federation with `sextant-audit synth --output \(path)`")
         }
         do {
             truth = try SubjectGroundTruth.read(from: truthURL)

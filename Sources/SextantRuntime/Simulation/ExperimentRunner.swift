@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SextantAggregation
 import SextantML
 import SextantScheduling
 
@@ -47,7 +48,8 @@ public struct ExperimentRunner {
                 throw RuntimeError(.invalidConfiguration, "the virtual time budget must be positive, got \(maxTime)")
             }
             guard maxVersions > 0 else {
-                throw RuntimeError(.invalidConfiguration, "the version budget must be a positive integer, got \(maxVersions)")
+                throw RuntimeError(
+                    .invalidConfiguration, "the version budget must be a positive integer, got \(maxVersions)")
             }
             guard latency >= 0, latency.isFinite else {
                 throw RuntimeError(.invalidConfiguration, "the latency must be >= 0 seconds, got \(latency)")
@@ -56,10 +58,12 @@ public struct ExperimentRunner {
                 throw RuntimeError(.invalidConfiguration, "the jitter must be >= 0, got \(jitter)")
             }
             guard evaluateEvery > 0 else {
-                throw RuntimeError(.invalidConfiguration, "evaluate-every must be a positive integer, got \(evaluateEvery)")
+                throw RuntimeError(
+                    .invalidConfiguration, "evaluate-every must be a positive integer, got \(evaluateEvery)")
             }
             guard defaultMeanTimePerStep > 0, defaultMeanTimePerStep.isFinite else {
-                throw RuntimeError(.invalidConfiguration, "the default time per step must be positive, got \(defaultMeanTimePerStep)")
+                throw RuntimeError(
+                    .invalidConfiguration, "the default time per step must be positive, got \(defaultMeanTimePerStep)")
             }
         }
     }
@@ -74,7 +78,8 @@ public struct ExperimentRunner {
             guard let kind = SchedulerKind(rawValue: name) else {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "unknown algorithm '\(name)'; use \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "unknown algorithm '\(name)'; use \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             if !kinds.contains(kind) { kinds.append(kind) }
         }
@@ -113,7 +118,8 @@ public struct ExperimentRunner {
         for (index, indices) in partition.clients.enumerated() where indices.isEmpty {
             throw RuntimeError(
                 .dataUnavailable,
-                "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition")
+                "client \(index) received no examples from the \(data.partition) partition; change run.seed or the partition"
+            )
         }
         try self.init(
             configuration: configuration, options: options, clientData: partition.clients.map { train.subset($0) },
@@ -121,7 +127,9 @@ public struct ExperimentRunner {
     }
 
     /// Uses the given data (one dataset per client) instead of loading Fashion-MNIST.
-    public init(configuration: FederationConfiguration, options: Options, clientData: [Dataset], testSet: Dataset) throws {
+    public init(configuration: FederationConfiguration, options: Options, clientData: [Dataset], testSet: Dataset)
+        throws
+    {
         try configuration.validate()
         try options.validate()
         guard !clientData.isEmpty, clientData.allSatisfy({ $0.count > 0 }) else {
@@ -134,7 +142,9 @@ public struct ExperimentRunner {
         architecture = try configuration.architecture
         var clients = configuration.clients
         if clients.meanTimePerStep == 0 { clients.meanTimePerStep = options.defaultMeanTimePerStep }
-        secondsPerStep = clientData.indices.map { clients.speed(ofClient: $0, seed: configuration.run.seed).timePerStep }
+        secondsPerStep = clientData.indices.map {
+            clients.speed(ofClient: $0, seed: configuration.run.seed).timePerStep
+        }
     }
 
     /// Runs every algorithm of the options in turn, from the same initial model.
@@ -178,36 +188,30 @@ public struct ExperimentRunner {
                 id: Self.clientID($0), samples: clientData[$0].count, secondsPerStep: secondsPerStep[$0])
         }
         var simulation = SchedulerSimulation(
-            scheduler: scheduler, clients: clients,
+            scheduler: scheduler, model: federation.initialModel, clients: clients,
             configuration: .init(latency: options.latency, jitter: options.jitter, seed: configuration.run.seed))
         let maxTime = options.maxTime
         var failure: (any Error)?
         let observer = SchedulerSimulation<S>.Observer(
-            taskAssigned: { task in
-                federation.due.append(
-                    .init(updateID: task.updateID, client: task.client, steps: task.steps, baseVersion: task.baseVersion))
+            train: { task, model in
+                guard failure == nil else { return [] }
+                do { return try federation.train(task, from: model) } catch {
+                    failure = error
+                    return []
+                }
             },
-            updateAccumulated: { id, bucket, weight in
-                guard failure == nil else { return }
-                do { try federation.accumulate(id, into: bucket, weight: weight) } catch { failure = error }
-            },
-            aggregated: { record in
+            aggregated: { record, model in
                 // The event that crosses the budget is handled but not counted.
                 guard failure == nil, record.time <= maxTime else { return }
-                federation.aggregate(record)
+                federation.aggregated(record, model: model)
             })
 
-        federation.evaluate(version: 0, at: 0)
-        var discarded = 0
+        federation.evaluate(federation.initialModel, version: 0, at: 0)
         while simulation.scheduler.version < options.maxVersions, simulation.step(observer: observer) {
             if let failure { throw failure }
             if simulation.now > maxTime { break }
-            for id in simulation.discarded[discarded...] { federation.pendingDeltas[id] = nil }
-            discarded = simulation.discarded.count
-            // Train the tasks assigned by this event, on the model they were given: the
-            // current one, since every aggregation of the event has been applied.
-            try federation.trainDueTasks(baseVersion: simulation.scheduler.version)
         }
+        if let failure { throw failure }
         federation.finish()
         return AlgorithmOutcome(
             algorithm: name, points: federation.points, versions: federation.version,

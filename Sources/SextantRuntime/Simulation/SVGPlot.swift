@@ -54,12 +54,18 @@ public struct SVGPlot: Sendable {
         // Grid and ticks.
         for tick in xTicks {
             let x = px(tick)
-            svg.append("<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#e6e6e6\"/>")
-            svg.append("<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Self.label(tick))</text>")
+            svg.append(
+                "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#e6e6e6\"/>"
+            )
+            svg.append(
+                "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Self.label(tick))</text>"
+            )
         }
         for tick in yTicks {
             let y = py(tick)
-            svg.append("<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#e6e6e6\"/>")
+            svg.append(
+                "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#e6e6e6\"/>"
+            )
             svg.append("<text x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Self.label(tick))</text>")
         }
         // Axes and their labels.
@@ -67,7 +73,8 @@ public struct SVGPlot: Sendable {
             "<polyline fill=\"none\" stroke=\"#333333\" points=\"\(f(left)),\(f(top)) \(f(left)),\(f(top + plotHeight)) \(f(left + plotWidth)),\(f(top + plotHeight))\"/>"
         )
         svg.append(
-            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>")
+            "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 14))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
+        )
         svg.append(
             "<text x=\"18\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(f(top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>"
         )
@@ -91,7 +98,9 @@ public struct SVGPlot: Sendable {
         for (index, line) in series.enumerated() {
             let colour = Self.palette[index % Self.palette.count]
             let x = left + plotWidth + 16, y = top + 10 + Double(index) * 20
-            svg.append("<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"3\"/>")
+            svg.append(
+                "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"3\"/>"
+            )
             svg.append("<text x=\"\(f(x + 30))\" y=\"\(f(y + 4))\">\(Self.escape(line.name))</text>")
         }
         svg.append("</svg>")
@@ -117,7 +126,8 @@ public struct SVGPlot: Sendable {
 
     static func label(_ value: Double) -> String {
         let rounded = (value * 1000).rounded() / 1000
-        return rounded == rounded.rounded() ? String(Int(rounded)) : SimulationReport.format(rounded, digits: abs(rounded) < 1 ? 2 : 1)
+        return rounded == rounded.rounded()
+            ? String(Int(rounded)) : SimulationReport.format(rounded, digits: abs(rounded) < 1 ? 2 : 1)
     }
 
     static func escape(_ text: String) -> String {

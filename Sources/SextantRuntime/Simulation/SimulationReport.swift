@@ -102,7 +102,9 @@ public struct SimulationReport: Sendable, Equatable {
         ]
         for outcome in outcomes {
             let reached = targetAccuracy.flatMap { outcome.firstPoint(reaching: $0) }
-            let time = reached.map { Self.format($0.virtualSeconds, digits: 1) } ?? (targetAccuracy == nil ? "-" : "not reached")
+            let time =
+                reached.map { Self.format($0.virtualSeconds, digits: 1) }
+                ?? (targetAccuracy == nil ? "-" : "not reached")
             let version = reached.map { String($0.version) } ?? "-"
             let percent = { (value: Double?) in value.map { Self.format($0 * 100, digits: 2) + "%" } ?? "-" }
             lines.append(
@@ -134,7 +136,9 @@ public struct SimulationReport: Sendable, Equatable {
         for outcome in outcomes {
             plot.addSeries(outcome.algorithm, points: outcome.points.map { ($0.virtualSeconds, $0.accuracy) })
         }
-        if let targetAccuracy { plot.referenceLine = (targetAccuracy, "target \(Self.format(targetAccuracy * 100, digits: 1))%") }
+        if let targetAccuracy {
+            plot.referenceLine = (targetAccuracy, "target \(Self.format(targetAccuracy * 100, digits: 1))%")
+        }
         return plot.render()
     }
 
@@ -145,7 +149,8 @@ public struct SimulationReport: Sendable, Equatable {
             try csv.write(to: directory.appendingPathComponent("results.csv"), atomically: true, encoding: .utf8)
             let summary = "# \(title)\n\n\(setup)\n\n\(table)\nWall-clock cost:\n\n\(costTable)"
             try summary.write(to: directory.appendingPathComponent("summary.md"), atomically: true, encoding: .utf8)
-            try svg(title: title).write(to: directory.appendingPathComponent("accuracy.svg"), atomically: true, encoding: .utf8)
+            try svg(title: title).write(
+                to: directory.appendingPathComponent("accuracy.svg"), atomically: true, encoding: .utf8)
         } catch {
             throw RuntimeError(.storage, "cannot write the results to \(directory.path): \(error.localizedDescription)")
         }

@@ -55,7 +55,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             self.indicatorNoise = indicatorNoise
         }
 
-        var adaptiveConfiguration: AdaptiveClipping.Configuration {
+        package var adaptiveConfiguration: AdaptiveClipping.Configuration {
             AdaptiveClipping.Configuration(
                 initialClipNorm: initialClipNorm, targetQuantile: targetQuantile, learningRate: learningRate,
                 indicatorNoiseStandardDeviation: indicatorNoise)
@@ -269,11 +269,15 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// client that skipped clipping cannot break the sensitivity bound; with client-side noise
     /// the delta carries noise and cannot be checked. Idempotent: call it again on replay.
     @discardableResult
-    public func admit(_ delta: UnsafeMutableBufferPointer<Float>, baseVersion: Int, normBeforeClip: Double) -> Admission
-    {
+    public func admit(
+        _ delta: UnsafeMutableBufferPointer<Float>, baseVersion: Int, normBeforeClip: Double,
+        measuredNorm: Double? = nil
+    ) -> Admission {
         let c = clipNorm(atVersion: baseVersion)
         var clippedByServer = false
-        if configuration.placement == .server {
+        if configuration.placement == .server, let norm = measuredNorm, norm <= c * (1 + 1e-6) {
+            // Already measured (by the wire decoder) and within C: nothing to rewrite.
+        } else if configuration.placement == .server {
             // Clipping again is harmless for an honest client's delta (at most a Float-rounding
             // rescale); only a norm beyond that rounding (~1.2e-7 relative) counts as the
             // server's doing.

@@ -1,6 +1,7 @@
+import SextantScheduling
 import Testing
 
-@testable import SextantScheduling
+@testable import SextantAggregation
 
 @Suite struct DeltaAccumulatorTests {
     let d1: [Float] = [1, 2, 3, 4]

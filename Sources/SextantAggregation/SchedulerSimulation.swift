@@ -1,11 +1,14 @@
-import SextantML
+import SextantBase
+import SextantScheduling
 
-/// Runs a scheduler against simulated clients on a virtual clock: a discrete-event loop
-/// over task completions, timers and scripted joins and losses, with no training inside.
-/// A client that is given `steps` local steps reports `latency + steps * secondsPerStep`
-/// (times a seeded jitter) later, with an update based on the version current when the
-/// task was assigned. Observers see every task, accumulation and aggregation, which is
-/// where `sextant simulate` plugs training in.
+/// Runs a federation on a virtual clock: a discrete-event loop over task completions,
+/// timers and scripted joins and losses, driving the same ``AggregationCore`` as the
+/// daemon (so timers, replay and the vector maths behave as in a real run). A client that
+/// is given `steps` local steps reports `latency + steps * secondsPerStep` (times a seeded
+/// jitter) later, with an update based on the version current when the task was
+/// assigned. The delta of a task comes from the observer's `train` (which `sextant
+/// simulate` plugs local training into), or is zero; the model has `parameterCount`
+/// values (zero by default: a pure scheduling simulation).
 ///
 /// Ties in time are broken by the order in which events were scheduled, so a run is a
 /// pure function of its inputs. Not `Sendable` (it holds observer closures).
@@ -32,11 +35,14 @@ public struct SchedulerSimulation<S: Scheduler> {
         /// Relative standard deviation of a task's compute time (DESIGN 5.3 uses 0.05).
         public var jitter: Double
         public var seed: UInt64
+        /// The model's size (zero: a pure scheduling simulation).
+        public var parameterCount: Int
 
-        public init(latency: Double = 0, jitter: Double = 0, seed: UInt64 = 1) {
+        public init(latency: Double = 0, jitter: Double = 0, seed: UInt64 = 1, parameterCount: Int = 0) {
             self.latency = latency
             self.jitter = jitter
             self.seed = seed
+            self.parameterCount = parameterCount
         }
     }
 
@@ -72,15 +78,21 @@ public struct SchedulerSimulation<S: Scheduler> {
 
     /// Callbacks; each is optional.
     public struct Observer {
+        /// Trains a task from `model` (the global model at the task's base version) and
+        /// returns its delta; nil: a zero delta.
+        public var train: ((_ task: Task, _ model: [Float]) -> [Float])?
         public var taskAssigned: ((Task) -> Void)?
         public var updateAccumulated: ((_ updateID: Int64, _ bucket: BucketID, _ weight: Double) -> Void)?
-        public var aggregated: ((AggregationRecord) -> Void)?
+        /// An aggregation was applied; `model` is the new global model.
+        public var aggregated: ((AggregationRecord, _ model: [Float]) -> Void)?
 
         public init(
+            train: ((_ task: Task, _ model: [Float]) -> [Float])? = nil,
             taskAssigned: ((Task) -> Void)? = nil,
             updateAccumulated: ((_ updateID: Int64, _ bucket: BucketID, _ weight: Double) -> Void)? = nil,
-            aggregated: ((AggregationRecord) -> Void)? = nil
+            aggregated: ((AggregationRecord, _ model: [Float]) -> Void)? = nil
         ) {
+            self.train = train
             self.taskAssigned = taskAssigned
             self.updateAccumulated = updateAccumulated
             self.aggregated = aggregated
@@ -89,7 +101,7 @@ public struct SchedulerSimulation<S: Scheduler> {
 
     enum Occurrence {
         case arrival(Task)
-        case timer(TimerID, generation: Int)
+        case timer(ScheduledTimer)
         case incident(Incident)
     }
 
@@ -105,7 +117,12 @@ public struct SchedulerSimulation<S: Scheduler> {
 
     /// The scheduler under simulation. Replacing it (say with one restored from a snapshot)
     /// keeps the clients and events in flight; call ``resumeScheduler()`` afterwards.
-    public var scheduler: S
+    public var scheduler: S {
+        get { core.scheduler as! S }
+        set { core.replaceScheduler(with: newValue) }
+    }
+    /// The aggregation core the simulation drives.
+    package private(set) var core: AggregationCore
     public let configuration: Configuration
     public let clients: [ClientID: Client]
     public private(set) var now: Double = 0
@@ -121,14 +138,23 @@ public struct SchedulerSimulation<S: Scheduler> {
     private var queue: [Entry] = []
     private var sequence = 0
     private var nextUpdateID: Int64 = 1
-    private var timers: [TimerID: (generation: Int, at: Double)] = [:]
-    private var timerGeneration = 0
     private var inFlight: [ClientID: Int64] = [:]
+    /// Deltas of tasks in flight, trained when they were assigned.
+    private var deltas: [Int64: [Float]] = [:]
     private var alive: Set<ClientID> = []
     private var generator: SeededGenerator
 
     public init(scheduler: S, clients: [Client], configuration: Configuration = Configuration()) {
-        self.scheduler = scheduler
+        self.init(
+            scheduler: scheduler, model: [Float](repeating: 0, count: configuration.parameterCount), clients: clients,
+            configuration: configuration)
+    }
+
+    /// A simulation that starts from `model` (its size overrides `configuration.parameterCount`).
+    public init(scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration()) {
+        var configuration = configuration
+        configuration.parameterCount = model.count
+        core = AggregationCore(scheduler: scheduler, model: model)
         self.configuration = configuration
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         generator = SeededGenerator(seed: configuration.seed)
@@ -165,42 +191,62 @@ public struct SchedulerSimulation<S: Scheduler> {
         guard let entry = pop() else { return false }
         now = max(now, entry.time)
         let event: SchedulerEvent
-        switch entry.occurrence {
-        case .arrival(let task):
-            guard alive.contains(task.client), inFlight[task.client] == task.updateID else { return true }
-            inFlight[task.client] = nil
-            arrivals.append(task)
-            event = .updateArrived(
-                UpdateInfo(
+        let effects: [CoreEffect]
+        do {
+            switch entry.occurrence {
+            case .arrival(let task):
+                guard alive.contains(task.client), inFlight[task.client] == task.updateID else {
+                    deltas[task.updateID] = nil
+                    return true
+                }
+                inFlight[task.client] = nil
+                arrivals.append(task)
+                let update = UpdateInfo(
                     id: task.updateID, client: task.client, baseVersion: task.baseVersion, steps: task.steps,
-                    samples: clients[task.client]?.samples ?? 1))
-        case .timer(let id, let generation):
-            guard timers[id]?.generation == generation else { return true }
-            timers[id] = nil
-            event = .timerFired(id)
-        case .incident(.lose(let client)):
-            alive.remove(client)
-            inFlight[client] = nil
-            event = .lost(client)
-        case .incident(.join(let client)):
-            alive.insert(client)
-            inFlight[client] = nil
-            event = .joined(client, samples: clients[client]?.samples ?? 1)
+                    samples: clients[task.client]?.samples ?? 1)
+                event = .updateArrived(update)
+                let delta = deltas.removeValue(forKey: task.updateID) ?? zeroDelta
+                effects = try core.updateArrived(update, delta: delta, now: now)
+            case .timer(let timer):
+                // A stale fire (re-armed or cancelled since) reaches no scheduler and leaves no trace.
+                guard core.armedTimers.contains(timer) else { return true }
+                event = .timerFired(timer.id)
+                effects = try core.timerFired(timer, now: now)
+            case .incident(.lose(let client)):
+                alive.remove(client)
+                if let id = inFlight.removeValue(forKey: client) { deltas[id] = nil }
+                event = .lost(client)
+                effects = try core.clientLost(client, now: now)
+            case .incident(.join(let client)):
+                alive.insert(client)
+                if let id = inFlight.removeValue(forKey: client) { deltas[id] = nil }
+                let samples = clients[client]?.samples ?? 1
+                event = .joined(client, samples: samples)
+                effects = try core.clientJoined(client, samples: samples, now: now)
+            }
+        } catch {
+            // A simulation's deltas have the core's own size: a failure here is a bug.
+            preconditionFailure("the aggregation core refused a simulated event: \(error)")
         }
-        let actions = scheduler.handle(event, now: now)
-        trace.append(TraceEntry(time: now, event: event, actions: actions))
-        perform(actions, observer: observer)
+        trace.append(TraceEntry(time: now, event: event, actions: core.lastSchedulerActions))
+        perform(effects, observer: observer)
         return true
     }
 
     /// Calls the scheduler's `resume(now:)` (after ``scheduler`` was replaced) and performs its actions.
     public mutating func resumeScheduler(observer: Observer = Observer()) {
-        perform(scheduler.resume(now: now), observer: observer)
+        do {
+            perform(try core.resume(now: now), observer: observer)
+        } catch {
+            preconditionFailure("the aggregation core refused to resume: \(error)")
+        }
     }
 
-    private mutating func perform(_ actions: [SchedulerAction], observer: Observer) {
-        for action in actions {
-            switch action {
+    private var zeroDelta: [Float] { [Float](repeating: 0, count: configuration.parameterCount) }
+
+    private mutating func perform(_ effects: [CoreEffect], observer: Observer) {
+        for effect in effects {
+            switch effect {
             case .assign(let client, let steps):
                 guard alive.contains(client), let profile = clients[client] else { continue }
                 var factor = 1.0
@@ -209,32 +255,27 @@ public struct SchedulerSimulation<S: Scheduler> {
                 }
                 let duration = configuration.latency + Double(steps) * profile.secondsPerStep * factor
                 let task = Task(
-                    updateID: nextUpdateID, client: client, steps: steps, baseVersion: scheduler.version,
-                    assignedAt: now,
-                    arrivesAt: now + duration)
+                    updateID: nextUpdateID, client: client, steps: steps, baseVersion: core.version,
+                    assignedAt: now, arrivesAt: now + duration)
                 nextUpdateID += 1
+                if let previous = inFlight[client] { deltas[previous] = nil }
                 inFlight[client] = task.updateID
                 tasks.append(task)
+                if let train = observer.train { deltas[task.updateID] = train(task, core.model) }
                 push(.arrival(task), at: task.arrivesAt)
                 observer.taskAssigned?(task)
-            case .accumulate(let id, let bucket, let weight):
+            case .accumulated(let id, let bucket, let weight):
                 accumulated[id] = BucketWeight(bucket: bucket, coefficient: weight)
                 observer.updateAccumulated?(id, bucket, weight)
-            case .discard(let id, _):
+            case .discarded(let id, _):
                 discarded.append(id)
-            case .aggregate(let aggregation):
-                let record = AggregationRecord(time: now, aggregation: aggregation)
+            case .aggregated(let outcome):
+                let record = AggregationRecord(time: now, aggregation: outcome.aggregation)
                 aggregations.append(record)
-                observer.aggregated?(record)
-            case .setTimer(let id, let at):
-                // Re-arming a timer for the same time keeps its place among simultaneous events.
-                if let existing = timers[id], existing.at == at { continue }
-                timerGeneration += 1
-                timers[id] = (timerGeneration, at)
-                push(.timer(id, generation: timerGeneration), at: max(at, now))
-            case .cancelTimer(let id):
-                timers[id] = nil
-            case .wait:
+                observer.aggregated?(record, outcome.model)
+            case .setTimer(let timer, let at):
+                push(.timer(timer), at: max(at, now))
+            case .cancelTimer, .wait:
                 continue
             }
         }

@@ -1,54 +1,59 @@
 import Foundation
+import SextantAggregation
 import SextantML
 import SextantScheduling
 import SextantStore
 import SextantWire
 
 extension FederationServer {
-    /// Carries out the scheduler's decisions in order.
-    func perform(_ actions: [SchedulerAction]) async {
+    /// Runs one event through the aggregation core and carries out what it asks, in order.
+    /// A core failure (client-level DP without secure randomness, say) stops the run.
+    func perform(_ event: () throws -> [CoreEffect]) {
+        let effects: [CoreEffect]
+        do {
+            effects = try event()
+        } catch {
+            logger.critical("the aggregation core failed at version \(version): \(error); stopping")
+            finish(.failed)
+            return
+        }
         var assigned: [ClientID: Int] = [:]
         defer { logArrivalGroups(assigned) }
-        for action in actions {
-            switch action {
+        for effect in effects {
+            switch effect {
             case .assign(let client, let steps):
                 // After the last aggregation clients get a goodbye, not more work.
                 guard finalStatus == nil, let target = clients[client] else { continue }
                 assigned[client] = steps
                 clients[client]?.assignedSteps = steps
+                let privacy = core.privacy
                 let assignment = AssignmentMessage(
                     runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
                     learningRate: Float(configuration.training.learningRate),
                     batchSize: UInt32(clamping: configuration.training.batchSize),
-                    clipNorm: Float(privacy?.currentClipNorm ?? 0), noiseMultiplier: Float(privacy?.clientNoiseMultiplier ?? 0),
-                    model: FloatPayload(model))
+                    clipNorm: Float(privacy?.currentClipNorm ?? 0),
+                    noiseMultiplier: Float(privacy?.clientNoiseMultiplier ?? 0),
+                    model: FloatPayload(core.model))
                 send(.assignment(assignment), to: target.routingID)
             case .wait(let client):
                 guard finalStatus == nil, let target = clients[client] else { continue }
                 send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .idle)), to: target.routingID)
-            case .accumulate(let id, let bucket, let weight):
-                guard let delta = pendingDeltas.removeValue(forKey: id) else {
-                    logger.error("scheduler accumulated an unknown update", metadata: ["update": "\(id)"])
-                    continue
-                }
-                delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: weight, into: bucket) }
-                privacyLedger.accumulated(updateID: id, bucket: bucket, weight: weight)
-            case .discard(let id, let reason):
-                pendingDeltas[id] = nil
-                privacyLedger.discarded(updateID: id)
+            case .accumulated:
+                continue
+            case .discarded(let id, let reason):
                 logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
                 do { try store.discardUpdates(run: runID, ids: [id]) } catch {
                     logger.error("could not mark update discarded: \(error)")
                 }
-            case .aggregate(let aggregation):
-                aggregate(aggregation)
-            case .setTimer(let id, let at):
-                timers[id]?.cancel()
+            case .aggregated(let outcome):
+                checkpoint(outcome)
+            case .setTimer(let timer, let at):
+                timers[timer.id]?.cancel()
                 let delay = max(0, at - now)
-                timers[id] = Task { [weak self] in
+                timers[timer.id] = Task { [weak self] in
                     try? await Task.sleep(for: .seconds(delay))
                     guard !Task.isCancelled else { return }
-                    await self?.timerFired(id)
+                    await self?.timerFired(timer)
                 }
             case .cancelTimer(let id):
                 timers.removeValue(forKey: id)?.cancel()
@@ -59,7 +64,7 @@ extension FederationServer {
     /// Compass forms arrival groups: say which clients were just given how many steps so
     /// that they finish together.
     private func logArrivalGroups(_ assigned: [ClientID: Int]) {
-        guard !assigned.isEmpty, let compass = scheduler as? CompassScheduler else { return }
+        guard !assigned.isEmpty, let compass = core.scheduler as? CompassScheduler else { return }
         for group in compass.arrivalGroups where group.isOpen {
             let members = (group.pending + group.arrived).filter { assigned[$0] != nil }.sorted()
             guard !members.isEmpty else { continue }
@@ -76,52 +81,32 @@ extension FederationServer {
         }
     }
 
-    /// What a restarted server needs besides the model: the scheduler and any server momentum.
-    func schedulerState() throws -> [String: Data] {
-        var state = ["scheduler": try scheduler.snapshot()]
-        if let privacy {
-            state[Self.privacyKey] = try JSONEncoder().encode(privacy)
-        }
-        if !optimizer.velocity.isEmpty {
-            state[Self.velocityKey] = optimizer.velocity.withUnsafeBufferPointer { Data(buffer: $0) }
-        }
-        return state
+    /// A timer's sleep ended. The core ignores a fire from an arming that was replaced or
+    /// cancelled meanwhile, so a late task cannot restart or end a newer round.
+    func timerFired(_ timer: ScheduledTimer) {
+        perform { try core.timerFired(timer, now: now) }
     }
 
-    func timerFired(_ id: TimerID) async {
-        timers[id] = nil
-        await perform(scheduler.handle(.timerFired(id), now: now))
-    }
-
-    /// Applies the buckets to the model, evaluates it and commits the checkpoint in one transaction.
-    private func aggregate(_ planned: Aggregation) {
+    /// Evaluates the core's new model and commits the checkpoint, the applied updates and
+    /// the core's state in one transaction.
+    private func checkpoint(_ outcome: AggregationOutcome) {
         let clock = ContinuousClock()
         let start = clock.now
-        var aggregation = planned
+        let aggregation = outcome.aggregation
         var privacyMetrics: [String: Double] = [:]
-        if var dp = privacy {
-            do {
-                let (noised, outcome) = try dp.privatize(planned, ledger: &privacyLedger, accumulator: &accumulator)
-                aggregation = noised
-                privacy = dp
-                lastEpsilon = outcome.epsilon
-                privacyMetrics = [
-                    "epsilon": outcome.epsilon, "clip_norm": outcome.previousClipNorm,
-                    "clipped": Double(outcome.clippedUpdates), "noise_std": outcome.noiseStandardDeviation,
-                ]
-            } catch {
-                logger.critical("differential privacy failed at version \(planned.newVersion): \(error); stopping")
-                finish(.failed)
-                return
-            }
+        if let dp = outcome.privacy {
+            lastEpsilon = dp.epsilon
+            privacyMetrics = [
+                "epsilon": dp.epsilon, "clip_norm": dp.previousClipNorm,
+                "clipped": Double(dp.clippedUpdates), "noise_std": dp.noiseStandardDeviation,
+            ]
         }
         if let recordEpsilon = recordLevel?.epsilon() {
             privacyMetrics["record_epsilon"] = recordEpsilon
             // The checkpoint's epsilon is the client-level one when there is one.
-            if privacy == nil { lastEpsilon = recordEpsilon }
+            if core.privacy == nil { lastEpsilon = recordEpsilon }
         }
-        model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
-        network.loadParameters(model)
+        network.loadParameters(outcome.model)
         let evaluation = network.evaluate(on: testSet)
         lastAccuracy = evaluation.accuracy
         let metrics = [
@@ -130,11 +115,15 @@ extension FederationServer {
         ].merging(privacyMetrics) { first, _ in first }
         do {
             try store.commitAggregation(
-                run: runID, version: aggregation.newVersion, parameters: model, metrics: metrics, epsilon: lastEpsilon,
-                appliedUpdates: aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) },
-                schedulerState: schedulerState())
+                run: runID, version: aggregation.newVersion, parameters: outcome.model, metrics: metrics,
+                epsilon: lastEpsilon,
+                appliedUpdates: aggregation.updates.map {
+                    SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness)
+                },
+                schedulerState: core.snapshot())
         } catch {
-            stopOnStorageFailure(while: "commit version \(aggregation.newVersion)", error, committed: aggregation.newVersion - 1)
+            stopOnStorageFailure(
+                while: "commit version \(aggregation.newVersion)", error, committed: aggregation.newVersion - 1)
             return
         }
         let retention = configuration.server
@@ -147,7 +136,8 @@ extension FederationServer {
         }
         let staleness = aggregation.updates.map(\.staleness)
         self.metrics.aggregated(
-            version: aggregation.newVersion, staleness: staleness, duration: clock.now - start, accuracy: evaluation.accuracy,
+            version: aggregation.newVersion, staleness: staleness, duration: clock.now - start,
+            accuracy: evaluation.accuracy,
             epsilon: lastEpsilon)
         logger.info(
             "aggregated",

@@ -1,3 +1,5 @@
+import SextantScheduling
+
 /// Applies an ``Aggregation`` to the model: `w += g` with `g = sum(coefficient * bucket)`,
 /// or, when the aggregation carries `serverMomentum` beta (FedAvgM),
 /// `v = beta * v + g; w += v` with a server-side velocity `v` that starts at zero.

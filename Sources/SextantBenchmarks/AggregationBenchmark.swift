@@ -1,4 +1,6 @@
-import SextantML
+import SextantAggregation
+import SextantBase
+import SextantScheduling
 
 /// Measures the aggregation hot path against this machine's memory bandwidth, measured in
 /// the same run with the same access pattern (`y += a x`, two reads and one write per value).

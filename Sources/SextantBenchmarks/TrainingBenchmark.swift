@@ -1,4 +1,5 @@
 import CBLAS
+import SextantML
 
 /// Measures training throughput against the machine's own sgemm peak, in the same run, so
 /// the ratio says how close the numeric core is to what BLAS can do here.
@@ -66,9 +67,4 @@ public struct TrainingBenchmark: Sendable {
             model: model.rawValue, batchSize: batchSize, samplesPerSecond: samplesPerSecond,
             gflops: gflops, ratioOfPeak: gflops / peak)
     }
-}
-
-/// Sets how many threads OpenBLAS uses (clients sharing a host want 1).
-public func setBLASThreads(_ count: Int) {
-    openblas_set_num_threads(Int32(count))
 }

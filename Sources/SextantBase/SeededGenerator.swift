@@ -47,7 +47,9 @@ extension SeededGenerator: Codable {
     public init(from decoder: any Decoder) throws {
         let words = try [UInt64](from: decoder)
         guard words.count == 4, words.contains(where: { $0 != 0 }) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "generator state needs four words, not all zero"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath, debugDescription: "generator state needs four words, not all zero"))
         }
         state = (words[0], words[1], words[2], words[3])
     }

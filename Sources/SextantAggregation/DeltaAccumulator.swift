@@ -1,3 +1,5 @@
+import SextantScheduling
+
 /// Sums weighted deltas into per-bucket accumulators and applies them to the model: the
 /// server's aggregation hot path. Memory is one model-sized vector per open bucket, never
 /// one per client, and each delta is read exactly once, straight from the buffer it
@@ -60,7 +62,7 @@ public struct DeltaAccumulator: Sendable {
     }
 
     @inline(__always)
-    static func axpy(_ a: Float, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+    package static func axpy(_ a: Float, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
         // A plain loop: the optimiser vectorises it and it runs at memory bandwidth.
         let n = y.count
         guard let xs = x.baseAddress, let ys = y.baseAddress else { return }
