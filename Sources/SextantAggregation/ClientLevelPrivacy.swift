@@ -24,7 +24,7 @@ import SextantScheduling
 ///
 /// Accounting. Each event with at least one update is one Gaussian mechanism with
 /// multiplier `z_eff` and sampling rate `q` (1 without client sampling, which is
-/// conservative for semi-asynchronous aggregation: DESIGN.md 7), composed over events in
+/// conservative for semi-asynchronous aggregation: docs/design.md 7), composed over events in
 /// RDP and converted to (ε, δ) after each event. `z_eff = z` when the server adds the
 /// noise. With client-side noise each client adds `N(0, (z_Δ C_i)²/n)` for the `n`
 /// expected clients of an event; the noise actually present in `g` is

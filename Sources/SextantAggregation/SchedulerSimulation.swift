@@ -32,7 +32,7 @@ public struct SchedulerSimulation<S: Scheduler> {
     public struct Configuration: Sendable, Equatable {
         /// Seconds added to every task: model download plus update upload.
         public var latency: Double
-        /// Relative standard deviation of a task's compute time (DESIGN 5.3 uses 0.05).
+        /// Relative standard deviation of a task's compute time (docs/design.md 5.3 uses 0.05).
         public var jitter: Double
         public var seed: UInt64
         /// The model's size (zero: a pure scheduling simulation).

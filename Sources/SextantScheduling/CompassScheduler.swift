@@ -3,7 +3,7 @@ import Foundation
 /// FedCompass (Li et al., ICLR 2024): semi-asynchronous federated learning that estimates
 /// each client's speed and gives it the number of local steps that makes it finish together
 /// with other clients of an *arrival group*, so one aggregation applies several updates
-/// without waiting for stragglers. The rules are those of DESIGN.md section 5.1.
+/// without waiting for stragglers. The rules are those of docs/design.md 5.1.
 ///
 /// Weights and coefficients. When client i's update arrives it is accumulated with weight
 /// `p_i`, its share of the federation: its samples over the samples of *every client the

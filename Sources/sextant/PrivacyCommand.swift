@@ -4,7 +4,7 @@ import SextantRuntime
 /// `sextant privacy`: differential-privacy arithmetic for planning a run.
 struct PrivacyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "privacy", abstract: "Differential-privacy arithmetic (RDP accountant, DESIGN.md 7).",
+        commandName: "privacy", abstract: "Differential-privacy arithmetic (RDP accountant, docs/design.md 7).",
         subcommands: [Epsilon.self])
 
     struct Epsilon: ParsableCommand {

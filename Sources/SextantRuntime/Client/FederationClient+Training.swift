@@ -37,7 +37,7 @@ extension FederationClient {
     }
 
     /// Milliseconds to wait for messages before the next chunk: the emulated slowness
-    /// (DESIGN.md 5.3) is spent waiting on the socket, not sleeping blindly.
+    /// (docs/design.md 5.3) is spent waiting on the socket, not sleeping blindly.
     func trainChunkDelay() -> Int {
         guard let task, task.timePerStep > 0 else { return 0 }
         let target = task.startedAt + Double(task.stepsDone) * task.timePerStep

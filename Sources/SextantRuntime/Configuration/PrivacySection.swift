@@ -3,7 +3,7 @@ import SextantAggregation
 import SextantPrivacy
 import SextantScheduling
 
-/// `privacy:` — differential privacy of a federation (DESIGN.md 7). Off by default.
+/// `privacy:` — differential privacy of a federation (docs/design.md 7). Off by default.
 ///
 /// A setting that cannot be honoured is refused at start with a message naming the key: a
 /// run that silently trained without the promised guarantee would be worse than no run.

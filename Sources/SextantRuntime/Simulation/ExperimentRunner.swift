@@ -7,7 +7,7 @@ import SextantScheduling
 /// `sextant simulate`: runs federations on a virtual clock. Clients really train (the same
 /// SextantML code as `sextant-client`, on their real partitions), but their compute time
 /// is virtual: each client's mean seconds per step comes from `clients.speed(ofClient:seed:)`
-/// (DESIGN.md 5.3), every task is jittered, and a fixed latency stands for the network.
+/// (docs/design.md 5.3), every task is jittered, and a fixed latency stands for the network.
 /// The schedulers are the daemon's (`SchedulerSection.makeScheduler` with `kind` set per
 /// algorithm), driven by ``SchedulerSimulation``, and aggregation goes through
 /// ``DeltaAccumulator`` and ``ServerOptimizer`` as in the server.
@@ -22,11 +22,11 @@ public struct ExperimentRunner {
         public var maxVersions: Int
         /// Virtual seconds of communication added to every task (download plus upload).
         public var latency: Double
-        /// Relative standard deviation of a task's compute time (DESIGN.md 5.3: 0.05).
+        /// Relative standard deviation of a task's compute time (docs/design.md 5.3: 0.05).
         public var jitter: Double
         /// Evaluate every k-th version (the last version is always evaluated).
         public var evaluateEvery: Int
-        /// Mean seconds per step when the configuration says 0 (DESIGN.md 5.3: 0.15).
+        /// Mean seconds per step when the configuration says 0 (docs/design.md 5.3: 0.15).
         public var defaultMeanTimePerStep: Double
 
         public init(
