@@ -109,18 +109,60 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The server daemon's core: admission, the update path into the aggregation core,
+        // checkpoints, farewells; an actor on a thread of its own.
+        .target(
+            name: "SextantServer",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire",
+                "SextantStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A client: local training (plain or DP-SGD) and its protocol with the server.
+        .target(
+            name: "SextantClient",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A whole federation on one host from one configuration (`sextant launch`).
+        .target(
+            name: "SextantLauncher",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The schedulers compared on a virtual clock with real local training (`sextant simulate`).
+        .target(
+            name: "SextantSimulation",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Benchmarks of the hot paths, each as a ratio to a limit measured in the same run;
         // only the operator tool links them.
         .target(
             name: "SextantBenchmarks",
-            dependencies: ["CBLAS", "SextantML", "SextantAggregation", "SextantScheduling"],
+            dependencies: [
+                "CBLAS", "SextantML", "SextantAggregation", "SextantScheduling", "SextantRuntime", "SextantWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The server's /metrics, /status and HTML page; only the server executable links it.
         .target(
             name: "SextantObservability",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "sextant-server",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore", "SextantObservability",
+                "SextantRuntime", "SextantServer", "SextantML", "SextantStore", "SextantObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -142,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "sextant-client",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore",
+                "SextantRuntime", "SextantClient", "SextantML", "SextantStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -160,7 +202,8 @@ let package = Package(
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore", "SextantWire", "SextantScheduling", "SextantBenchmarks",
+                "SextantRuntime", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
+                "SextantScheduling", "SextantBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -209,15 +252,16 @@ let package = Package(
         .testTarget(
             name: "SextantRuntimeTests",
             dependencies: [
-                "SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantAggregation", "SextantScheduling",
-                "SextantTestSupport",
+                "SextantRuntime", "SextantServer", "SextantClient", "SextantLauncher", "SextantSimulation",
+                "SextantBenchmarks", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantAggregation",
+                "SextantScheduling", "SextantTestSupport",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SextantObservabilityTests",
             dependencies: [
-                "SextantObservability", "SextantRuntime", "SextantWire", "SextantTestSupport",
+                "SextantObservability", "SextantRuntime", "SextantServer", "SextantWire", "SextantTestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

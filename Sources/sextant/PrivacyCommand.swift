@@ -1,5 +1,9 @@
 import ArgumentParser
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// `sextant privacy`: differential-privacy arithmetic for planning a run.
 struct PrivacyCommand: ParsableCommand {

@@ -5,7 +5,12 @@ import SextantPrivacy
 import SextantScheduling
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct ClientLevelPrivacyTests {
     func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: DPFedAvg.NoisePlacement = .server)

@@ -4,7 +4,11 @@ import SextantML
 import SextantScheduling
 import Testing
 
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantServer
+import SextantSimulation
 
 #if canImport(FoundationXML)
     import FoundationXML

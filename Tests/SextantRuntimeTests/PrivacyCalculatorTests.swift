@@ -1,7 +1,12 @@
 import SextantPrivacy
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct PrivacyCalculatorTests {
     @Test func epsilonMatchesTheAccountantAndThePublishedValue() throws {
