@@ -55,10 +55,10 @@ import Testing
     @Test func noiseMultiplierTooLargeForTheAdaptiveSplitIsRefused() {
         var configuration = Self.valid
         configuration.clipping = .adaptive(.init(initialClipNorm: 1))
-        // 20 clients per round: σ_b = 1, so z = 2.5 is not below 2σ_b = 2.
-        configuration.noise = .noiseMultiplier(2.5)
-        expectInvalid(configuration, clients: 100, clientsPerRound: 20, mentioning: "must be below 2·σ_b")
+        // 20 clients per round: σ_b = 1, so z = 1.5 is not below σ_b.
         configuration.noise = .noiseMultiplier(1.5)
+        expectInvalid(configuration, clients: 100, clientsPerRound: 20, mentioning: "must be below σ_b")
+        configuration.noise = .noiseMultiplier(0.9)
         #expect(throws: Never.self) { try configuration.validate(clients: 100, clientsPerRound: 20) }
     }
 

@@ -119,11 +119,11 @@ import Testing
     }
 
     @Test func adaptiveClippingIsAccountedAsOneMechanismAndMovesC() throws {
-        let settings = ClientLevelPrivacy.AdaptiveSettings(initialClipNorm: 1, indicatorNoise: 1)
+        let settings = ClientLevelPrivacy.AdaptiveSettings(initialClipNorm: 1, indicatorNoise: 2)
         var privacy = try ClientLevelPrivacy(
             configuration: .init(
                 noiseMultiplier: 1, clipping: .adaptive(settings), delta: 1e-5, expectedClientsPerEvent: 10))
-        // z_Δ = (1 - 1/4)^(-1/2)
+        // z_Δ = (1 - 1/σ_b²)^(-1/2) = (1 - 1/4)^(-1/2)
         #expect(abs(privacy.updateNoiseMultiplier - 1 / 0.75.squareRoot()) < 1e-12)
         var generator = SeededGenerator(seed: 11)
         var noise = [Float](repeating: 0, count: 4)
@@ -146,7 +146,7 @@ import Testing
 
     @Test func stateSurvivesACodableRoundTrip() throws {
         let settings = ClientLevelPrivacy.AdaptiveSettings(
-            initialClipNorm: 0.5, targetQuantile: 0.6, indicatorNoise: 1.5)
+            initialClipNorm: 0.5, targetQuantile: 0.6, indicatorNoise: 3)
         var privacy = try ClientLevelPrivacy(
             configuration: .init(
                 noiseMultiplier: 1.1, clipping: .adaptive(settings), delta: 1e-6, placement: .client, sampleRate: 0.5,

@@ -150,15 +150,22 @@ import Testing
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {}}",
-            "key 'privacy.noise_multiplier': adaptive clipping splits the noise multiplier z = 1.0 between the updates and the clipped-count query, which needs z < 2·σ_b = 1.0 (σ_b = m/20 with m = 10 expected clients per event)"
+            "key 'privacy.noise_multiplier' = 1.0: adaptive clipping splits the noise multiplier z between the updates and the count of unclipped updates (sensitivity 1), z^-2 = z_updates^-2 + σ_b^-2, which needs z < σ_b = 0.5 (σ_b = m/20 with m = 10 expected clients per event)"
         ),
         (
             equal + "privacy: {mode: client-level, target_epsilon: 1, adaptive_clipping: {}}",
-            "key 'privacy.target_epsilon': adaptive clipping splits the noise multiplier"
+            "key 'privacy.target_epsilon' = 1.0 (calibrated z = "
         ),
         (
-            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: 0.4}}",
-            "needs z < 2·σ_b = 0.8 (σ_b = privacy.adaptive_clipping.indicator_noise)"
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: 0.8}}",
+            "needs z < σ_b = 0.8 (σ_b = privacy.adaptive_clipping.indicator_noise); the count alone would spend the whole budget. Raise privacy.adaptive_clipping.indicator_noise above 1.0"
+        ),
+        // Issue 13's example: FedBuff K = 10 (σ_b = 0.5), z = 0.8. Accepted before the fix with
+        // ε 47.06 reported for about 109.65 spent; refused now.
+        (
+            "clients: {count: 100}\nscheduler: {kind: fedbuff, buffer_size: 10, weighting: equal}\n"
+                + "privacy: {mode: client-level, noise_multiplier: 0.8, delta: 1e-3, adaptive_clipping: {}}",
+            "key 'privacy.noise_multiplier' = 0.8: adaptive clipping splits"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {initial_clip_norm: 0}}",

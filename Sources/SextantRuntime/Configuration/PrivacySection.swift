@@ -341,18 +341,21 @@ public struct PrivacySection: Sendable, Codable, Equatable {
             expectedClientsPerEvent: perEvent)
         if case .adaptive(let adaptive) = clipping {
             let sigmaB = adaptive.adaptiveConfiguration.resolvedIndicatorNoise(clientsPerRound: perEvent)
-            guard z < 2 * sigmaB else {
+            guard z < sigmaB else {
                 let key = targetEpsilon != nil ? "privacy.target_epsilon" : "privacy.noise_multiplier"
+                let value = targetEpsilon.map { "\($0) (calibrated z = \(z))" } ?? "\(z)"
                 let source =
                     adaptive.indicatorNoise == nil
                     ? "σ_b = m/20 with m = \(perEvent) expected clients per event"
                     : "σ_b = privacy.adaptive_clipping.indicator_noise"
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "key '\(key)': adaptive clipping splits the noise multiplier z = \(z) between the updates and the "
-                        + "clipped-count query, which needs z < 2·σ_b = \(2 * sigmaB) (\(source)); the count query alone "
-                        + "would spend the whole budget. Raise privacy.adaptive_clipping.indicator_noise, use more "
-                        + "clients per event, or use a fixed privacy.clip_norm")
+                    "key '\(key)' = \(value): adaptive clipping splits the noise multiplier z between the updates and "
+                        + "the count of unclipped updates (sensitivity 1), z^-2 = z_updates^-2 + σ_b^-2, which needs "
+                        + "z < σ_b = \(sigmaB) (\(source)); the count alone would spend the whole budget. Raise "
+                        + "privacy.adaptive_clipping.indicator_noise above \(z), use more clients per event, lower "
+                        + "\(key == "privacy.target_epsilon" ? "the noise (a larger target_epsilon)" : "noise_multiplier"), "
+                        + "or use a fixed privacy.clip_norm")
             }
         }
         return configuration

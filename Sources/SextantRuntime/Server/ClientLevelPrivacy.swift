@@ -24,13 +24,14 @@ import SextantScheduling
 ///
 /// Accounting. Each event with at least one update is one Gaussian mechanism with
 /// multiplier `z_eff` and sampling rate `q` (1 without client sampling, which is
-/// conservative for semi-asynchronous aggregation: DESIGN.md 7), composed over events in
+/// conservative for semi-asynchronous aggregation: docs/design.md 7), composed over events in
 /// RDP and converted to (ε, δ) after each event. `z_eff = z` when the server adds the
 /// noise. With client-side noise each client adds `N(0, (z_Δ C_i)²/n)` for the `n`
 /// expected clients of an event; the noise actually present in `g` is
 /// `sqrt(Σ c_i² z_Δ² C_i² / n)`, and `z_eff` is that over `S` — smaller when fewer than `n`
 /// clients arrive, and charged as such. With adaptive clipping `z_eff` joins the update
-/// noise and the noisy unclipped count: `z_eff⁻² = z_Δ,eff⁻² + (2σ_b)⁻²`.
+/// noise and the noisy count of unclipped updates (raw 0/1 bits, sensitivity 1):
+/// `z_eff⁻² = z_Δ,eff⁻² + σ_b⁻²`.
 ///
 /// `Codable`: checkpoint it with each aggregation (accumulated RDP, clip-norm history,
 /// event count). `Sendable`: a plain value.
@@ -199,7 +200,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
 
     /// - Parameter version: the model version the run is at (0 for a new run).
     /// - Throws: ``PrivacyError`` when z is not finite and > 0, q is not in (0, 1], n < 1,
-    ///   C is not finite and > 0, or, with adaptive clipping, z >= 2σ_b.
+    ///   C is not finite and > 0, or, with adaptive clipping, z >= σ_b.
     public init(configuration: Configuration, version: Int = 0, orders: [Double] = RDPAccountant.defaultOrders)
         throws(PrivacyError)
     {
@@ -333,9 +334,8 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
                     unclippedCount: unclippedClients, participants: perClient.count, using: &generator)
                 outcome.clipNorm = round.clipNorm
                 outcome.noisyUnclippedFraction = round.noisyUnclippedFraction
-                accounted =
-                    updateMultiplier > 0
-                    ? 1 / (1 / (updateMultiplier * updateMultiplier) + 1 / (4 * sigmaB * sigmaB)).squareRoot() : 0
+                accounted = AdaptiveClipping.combinedNoiseMultiplier(
+                    updateNoiseMultiplier: updateMultiplier, indicatorNoiseStandardDeviation: sigmaB)
             }
             outcome.effectiveNoiseMultiplier = accounted
             let curve = try RDPAccountant.curve(
