@@ -7,7 +7,7 @@ import Testing
 @testable import SextantRuntime
 
 @Suite struct ClientLevelPrivacyTests {
-    func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: DPFedAvg.NoisePlacement = .server)
+    func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: NoisePlacement = .server)
         throws -> ClientLevelPrivacy
     {
         try ClientLevelPrivacy(

@@ -10,9 +10,9 @@ import Testing
 
     @Test func privacyIsOffByDefault() throws {
         let configuration = try decode("{}")
-        #expect(configuration.privacy.mode == "none")
-        #expect(configuration.privacy.privacyMode == nil)
-        #expect(try configuration.privacy.makeConfiguration(federation: configuration) == nil)
+        #expect(configuration.privacy.mode == .none)
+        #expect(!configuration.privacy.isClientLevel && !configuration.privacy.isRecordLevel)
+        #expect(configuration.privacy == PrivacySection())
     }
 
     @Test func clientLevelWithAFixedClipNormIsRead() throws {
@@ -30,11 +30,9 @@ import Testing
         // Seeded (predictable) client sampling earns no amplification: accounted as q = 1.
         #expect(client.sampleRate == 1)
         #expect(client.expectedClientsPerEvent == 5)
-        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration))
-        #expect(mapped.mode == .clientLevel)
-        #expect(mapped.clipping == .fixed(clipNorm: 0.5))
-        // The mapping satisfies SextantPrivacy's own validation too.
-        try mapped.validate(clients: 10, clientsPerRound: 5)
+        #expect(configuration.privacy.mode == .clientLevel)
+        #expect(configuration.privacy.clipping == .fixed(0.5))
+        #expect(configuration.privacy.noise == .noiseMultiplier(1.1))
     }
 
     @Test func theClipNormDefaultsToOne() throws {
@@ -103,11 +101,13 @@ import Testing
               noise_multiplier: 1
               record_level: {noise_multiplier: 1.2, batch_size: 16, delta: 1e-6, planned_steps: 100}
             """)
-        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration, records: 5000))
-        #expect(mapped.mode == .both)
-        #expect(mapped.recordLevel?.sampleRate == 16.0 / 5000)
-        #expect(mapped.recordLevel?.delta == 1e-6)
-        #expect(mapped.recordLevel?.noise == .noiseMultiplier(1.2))
+        #expect(configuration.privacy.mode == .both)
+        let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: 5000)
+        #expect(plan.sampleRate == 16.0 / 5000)
+        #expect(plan.delta == 1e-6)
+        #expect(plan.noiseMultiplier == 1.2)
+        #expect(plan.plannedSteps == 100)
+        #expect(try configuration.privacy.makeClientLevelConfiguration(federation: configuration).noiseMultiplier == 1)
     }
 
     static let equal = "clients: {count: 10}\nscheduler: {weighting: equal}\n"
@@ -238,5 +238,34 @@ import Testing
         } catch let error as RuntimeError {
             #expect(error.message.contains(expected), "got: \(error.message)")
         }
+    }
+
+    /// configs/README.md's privacy table is the users' contract: it must list exactly the
+    /// declared keys, with the declared defaults.
+    @Test func theReadmeListsTheDeclaredKeysAndDefaults() throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../configs/README.md"), encoding: .utf8)
+        var documented: [String: String] = [:]
+        for line in readme.split(separator: "\n") where line.hasPrefix("| `privacy.") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            documented[String(cells[0].dropFirst("`privacy.".count).dropLast())] = cells[1]
+        }
+        var declared: [String: String] = [:]
+        for key in PrivacySection.declared {
+            switch key.name {
+            case "adaptive_clipping":
+                for child in PrivacySection.AdaptiveClippingSection.declared {
+                    declared["adaptive_clipping." + child.name] = child.defaultText
+                }
+            case "record_level":
+                for child in PrivacySection.RecordLevelSection.declared {
+                    declared["record_level." + child.name] = child.defaultText
+                }
+            default:
+                declared[key.name] = key.defaultText
+            }
+        }
+        #expect(documented == declared)
     }
 }

@@ -27,6 +27,11 @@ public enum ConfigurationLoader {
         do {
             return try YAMLDecoder().decode(type, from: text)
         } catch let error as DecodingError {
+            // Yams wraps what a section's decoder throws (a value out of its range, named by
+            // the section) as corrupted data; that message is the one to show.
+            if case .dataCorrupted(let context) = error, let refusal = context.underlyingError as? RuntimeError {
+                throw RuntimeError(.invalidConfiguration, "\(name): \(refusal.message)")
+            }
             throw RuntimeError(.invalidConfiguration, "\(name): \(describe(error))")
         } catch let error as RuntimeError {
             throw RuntimeError(.invalidConfiguration, "\(name): \(error.message)")

@@ -4,7 +4,7 @@ import SextantScheduling
 
 /// One YAML file describes a federation: what the server runs and what each client of a
 /// local launch trains on. Every key has a documented default (see configs/README.md).
-public struct FederationConfiguration: Sendable, Codable {
+public struct FederationConfiguration: Sendable, Decodable {
     public var run = RunSection()
     public var model = "mlp"
     public var data = DataSection()

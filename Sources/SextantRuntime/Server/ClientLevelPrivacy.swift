@@ -78,14 +78,14 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         public var clipping: Clipping
         /// δ of the reported (ε, δ).
         public var delta: Double
-        public var placement: DPFedAvg.NoisePlacement
+        public var placement: NoisePlacement
         /// q, the client sampling rate (1: none).
         public var sampleRate: Double
         /// n: σ_b defaults to n/20 and client-side noise is split into n shares.
         public var expectedClientsPerEvent: Int
 
         public init(
-            noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: DPFedAvg.NoisePlacement = .server,
+            noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: NoisePlacement = .server,
             sampleRate: Double = 1, expectedClientsPerEvent: Int
         ) {
             self.noiseMultiplier = noiseMultiplier
@@ -106,7 +106,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             clipping = try c.decode(Clipping.self, forKey: .clipping)
             delta = try c.decode(Double.self, forKey: .delta)
             let placementName = try c.decode(String.self, forKey: .placement)
-            guard let placement = DPFedAvg.NoisePlacement(rawValue: placementName) else {
+            guard let placement = NoisePlacement(rawValue: placementName) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .placement, in: c, debugDescription: "unknown noise placement '\(placementName)'")
             }
