@@ -20,7 +20,13 @@ import Testing
             """
             clients: {count: 10}
             scheduler: {weighting: equal, sampling_rate: 0.5}
-            privacy: {mode: client-level, clip_norm: 0.5, noise_multiplier: 1.1, delta: 1e-3, noise_placement: client}
+            privacy:
+              mode: client-level
+              clip_norm: 0.5
+              noise_multiplier: 1.1
+              delta: 1e-3
+              noise_placement: client
+              client_noise_without_secure_aggregation: true
             """)
         let client = try configuration.privacy.makeClientLevelConfiguration(federation: configuration)
         #expect(client.noiseMultiplier == 1.1)
@@ -143,6 +149,24 @@ import Testing
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: nowhere}",
             "key 'privacy.noise_placement' has value 'nowhere'; use server or client"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: client}",
+            "key 'privacy.noise_placement' has value 'client'; Sextant has no secure aggregation yet, so the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, or set privacy.client_noise_without_secure_aggregation: true"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, client_noise_without_secure_aggregation: true}",
+            "key 'privacy.client_noise_without_secure_aggregation' has value true; it only applies to privacy.noise_placement: client"
+        ),
+        (
+            equal
+                + "privacy: {mode: client-level, noise_multiplier: 0.1, noise_placement: client, "
+                + "client_noise_without_secure_aggregation: true, adaptive_clipping: {}}",
+            "keys 'privacy.noise_placement' = client and 'privacy.adaptive_clipping' cannot be combined"
+        ),
+        (
+            "privacy: {client_noise_without_secure_aggregation: true}",
+            "key 'privacy.client_noise_without_secure_aggregation' is set but privacy.mode is none"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, clip_norm: 1, adaptive_clipping: {}}",

@@ -54,6 +54,9 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// δ of the client-level guarantee, and of the record-level one unless `record_level.delta` is set.
     public var delta = 1e-5
     public var noisePlacement = NoisePlacement.server
+    /// The operator's explicit consent to `noise_placement: client` while Sextant has no
+    /// secure aggregation: the server then sees each update with only its own noise share.
+    public var clientNoiseWithoutSecureAggregation = false
     /// Record-level DP-SGD settings (mode record-level or both).
     public var recordLevel: RecordLevelSection?
 
@@ -76,13 +79,16 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
         static let noisePlacement = ConfigurationKey<String>(
             "noise_placement", default: NoisePlacement.server.rawValue, shown: "`server`",
             check: KeyCheck.oneOf(NoisePlacement.self))
+        static let clientNoiseWithoutSecureAggregation = ConfigurationKey<Bool>(
+            "client_noise_without_secure_aggregation", default: false, shown: "`false`")
         static let recordLevel = ConfigurationKey<RecordLevelSection>(
             "record_level", shown: "none", schema: .section(RecordLevelSection.declared))
     }
 
     static let declared = [
         Keys.mode.declared, Keys.clipNorm.declared, Keys.adaptiveClipping.declared, Keys.noiseMultiplier.declared,
-        Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared, Keys.recordLevel.declared,
+        Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared,
+        Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared,
     ]
     static let keys = KeySchema.section(declared)
 
@@ -98,6 +104,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
             first: NoiseCalibration.noiseMultiplier, second: NoiseCalibration.targetEpsilon)
         delta = try c.read(Keys.delta) ?? delta
         noisePlacement = try c.read(Keys.noisePlacement, as: NoisePlacement.self) ?? noisePlacement
+        clientNoiseWithoutSecureAggregation = try c.read(Keys.clientNoiseWithoutSecureAggregation) ?? false
         recordLevel = try c.read(Keys.recordLevel)
     }
 
@@ -262,6 +269,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
         let clientLevelKeys = [
             clipping.map { if case .fixed = $0 { Keys.clipNorm.name } else { Keys.adaptiveClipping.name } },
             noise.map { if case .noiseMultiplier = $0 { Keys.noiseMultiplier.name } else { Keys.targetEpsilon.name } },
+            clientNoiseWithoutSecureAggregation ? Keys.clientNoiseWithoutSecureAggregation.name : nil,
         ].compactMap { $0 }
         if mode == .none {
             guard let key = clientLevelKeys.first ?? recordLevel.map({ _ in Keys.recordLevel.name }) else { return }
@@ -333,6 +341,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
                         + error.message)
             }
         }
+        try checkNoisePlacement()
         let perEvent = Self.expectedClientsPerEvent(federation)
         let resolved: ClientLevelPrivacy.Clipping
         switch clipping ?? .fixed(1.0) {
@@ -345,6 +354,37 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
         return ClientLevelPrivacy.Configuration(
             noiseMultiplier: z, clipping: resolved, delta: delta, placement: noisePlacement, sampleRate: sampleRate,
             expectedClientsPerEvent: perEvent)
+    }
+
+    /// Client-side noise only protects the updates from the server under secure
+    /// aggregation, which Sextant does not have yet: it runs only with the operator's
+    /// explicit consent, and then reports the ε against the server too. Adaptive clipping
+    /// would send each client's clipped bit to the server unnoised, so the two are refused
+    /// together.
+    private func checkNoisePlacement() throws {
+        let consent = "privacy.client_noise_without_secure_aggregation"
+        switch (noisePlacement, clientNoiseWithoutSecureAggregation) {
+        case (.client, false):
+            throw invalid(
+                "privacy.noise_placement", "'client'",
+                "Sextant has no secure aggregation yet, so the server would see each update with only its own "
+                    + "noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use "
+                    + "noise_placement: server, or set \(consent): true to run it anyway (the run then also reports "
+                    + "the epsilon against the server)")
+        case (.server, true):
+            throw invalid(
+                consent, true, "it only applies to privacy.noise_placement: client; remove it or use client placement")
+        case (.client, true):
+            if case .adaptive = clipping {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "keys 'privacy.noise_placement' = client and 'privacy.adaptive_clipping' cannot be combined "
+                        + "without secure aggregation: every client would send its clipped bit to the server "
+                        + "unnoised; use a fixed privacy.clip_norm or noise_placement: server")
+            }
+        case (.server, false):
+            break
+        }
     }
 
     /// z must leave room for the updates after the count of unclipped updates takes its

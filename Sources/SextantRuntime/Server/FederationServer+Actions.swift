@@ -109,6 +109,7 @@ extension FederationServer {
                     "epsilon": outcome.epsilon, "clip_norm": outcome.previousClipNorm,
                     "clipped": Double(outcome.clippedUpdates), "noise_std": outcome.noiseStandardDeviation,
                 ]
+                if let server = outcome.serverObserverEpsilon { privacyMetrics["server_observer_epsilon"] = server }
             } catch {
                 logger.critical("differential privacy failed at version \(planned.newVersion): \(error); stopping")
                 finish(.failed)
