@@ -3,7 +3,7 @@ import Testing
 
 @testable import SextantPrivacy
 
-/// The published reference values of DESIGN.md §7 (improved conversion, the default orders).
+/// The published reference values of docs/design.md 7 (improved conversion, the default orders).
 /// They must match to 8 significant digits: a relative error of 5e-9 on ε.
 @Suite struct RDPAccountantReferenceTests {
     struct Case: Sendable, CustomStringConvertible {

@@ -9,7 +9,7 @@ import Testing
         let direct = try RDPAccountant.epsilon(noiseMultiplier: 1.3, sampleRate: 0.0025, steps: 6000, delta: 1e-5)
         #expect(report.epsilon == direct.epsilon)
         #expect(report.order == 19)
-        // DESIGN.md 7: 0.7242234026 (10 digits).
+        // docs/design.md 7: 0.7242234026 (10 digits).
         #expect(abs(report.epsilon - 0.7242234026) < 1e-9)
         #expect(
             report.lines == [
