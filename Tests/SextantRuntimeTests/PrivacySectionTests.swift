@@ -292,4 +292,20 @@ import Testing
         }
         #expect(documented == declared)
     }
+
+    /// The shipped examples are part of the contract: they load, validate and mean what
+    /// their comments say (z = 0.8 over 30 events at δ = 1e-3: ε 47.06, client-level).
+    @Test func theShippedConfigurationsStillLoad() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../configs/privacy")
+        let client = try FederationConfiguration.load(from: directory.appendingPathComponent("client-level.yaml"))
+        let settings = try client.privacy.makeClientLevelConfiguration(federation: client)
+        #expect(settings.noiseMultiplier == 0.8 && settings.clipping == .fixed(1) && settings.placement == .server)
+        let epsilon = try RDPAccountant.epsilon(noiseMultiplier: 0.8, sampleRate: 1, steps: 30, delta: 1e-3).epsilon
+        // 47.06221805 computed independently (the conversion over the default orders, in Python) to 10 digits.
+        #expect(abs(epsilon - 47.06221805) < 1e-6)
+        let record = try FederationConfiguration.load(from: directory.appendingPathComponent("record-level.yaml"))
+        #expect(record.privacy.mode == .recordLevel)
+        #expect(record.privacy.recordLevel?.noise == .noiseMultiplier(1))
+    }
 }
