@@ -30,7 +30,8 @@ import SextantScheduling
 /// expected clients of an event; the noise actually present in `g` is
 /// `sqrt(Σ c_i² z_Δ² C_i² / n)`, and `z_eff` is that over `S` — smaller when fewer than `n`
 /// clients arrive, and charged as such. With adaptive clipping `z_eff` joins the update
-/// noise and the noisy unclipped count: `z_eff⁻² = z_Δ,eff⁻² + (2σ_b)⁻²`.
+/// noise and the noisy count of unclipped updates (raw 0/1 bits, sensitivity 1):
+/// `z_eff⁻² = z_Δ,eff⁻² + σ_b⁻²`.
 ///
 /// `Codable`: checkpoint it with each aggregation (accumulated RDP, clip-norm history,
 /// event count). `Sendable`: a plain value.
@@ -77,14 +78,14 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         public var clipping: Clipping
         /// δ of the reported (ε, δ).
         public var delta: Double
-        public var placement: DPFedAvg.NoisePlacement
+        public var placement: NoisePlacement
         /// q, the client sampling rate (1: none).
         public var sampleRate: Double
         /// n: σ_b defaults to n/20 and client-side noise is split into n shares.
         public var expectedClientsPerEvent: Int
 
         public init(
-            noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: DPFedAvg.NoisePlacement = .server,
+            noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: NoisePlacement = .server,
             sampleRate: Double = 1, expectedClientsPerEvent: Int
         ) {
             self.noiseMultiplier = noiseMultiplier
@@ -105,7 +106,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             clipping = try c.decode(Clipping.self, forKey: .clipping)
             delta = try c.decode(Double.self, forKey: .delta)
             let placementName = try c.decode(String.self, forKey: .placement)
-            guard let placement = DPFedAvg.NoisePlacement(rawValue: placementName) else {
+            guard let placement = NoisePlacement(rawValue: placementName) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .placement, in: c, debugDescription: "unknown noise placement '\(placementName)'")
             }
@@ -169,6 +170,10 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         public var epsilon: Double
         /// The Rényi order that gave ``epsilon``.
         public var order: Double
+        /// With client-side noise and no secure aggregation: ε after this event against the
+        /// server, which sees each update with only its own noise share (see
+        /// ``serverObserverEpsilon``); nil with server-side noise.
+        public var serverObserverEpsilon: Double? = nil
     }
 
     /// What the server learns about an update on arrival (``admit(_:baseVersion:normBeforeClip:)``).
@@ -196,10 +201,13 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     public private(set) var firstVersion: Int
     /// C at each version from ``firstVersion`` on; the last entry is the current one.
     public private(set) var clipNormHistory: [Double]
+    /// With client-side noise: the RDP spent against the server, which sees every update
+    /// on its own, at each order of ``orders``; nil with server-side noise.
+    public private(set) var serverObserverRDP: [Double]?
 
     /// - Parameter version: the model version the run is at (0 for a new run).
     /// - Throws: ``PrivacyError`` when z is not finite and > 0, q is not in (0, 1], n < 1,
-    ///   C is not finite and > 0, or, with adaptive clipping, z >= 2σ_b.
+    ///   C is not finite and > 0, or, with adaptive clipping, z >= σ_b.
     public init(configuration: Configuration, version: Int = 0, orders: [Double] = RDPAccountant.defaultOrders)
         throws(PrivacyError)
     {
@@ -241,6 +249,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         rdp = [Double](repeating: 0, count: orders.count)
         firstVersion = version
         clipNormHistory = [initialClipNorm]
+        serverObserverRDP = configuration.placement == .client ? rdp : nil
     }
 
     // MARK: - What clients are told
@@ -337,21 +346,24 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
                     unclippedCount: unclippedClients, participants: perClient.count, using: &generator)
                 outcome.clipNorm = round.clipNorm
                 outcome.noisyUnclippedFraction = round.noisyUnclippedFraction
-                accounted =
-                    updateMultiplier > 0
-                    ? 1 / (1 / (updateMultiplier * updateMultiplier) + 1 / (4 * sigmaB * sigmaB)).squareRoot() : 0
+                accounted = AdaptiveClipping.combinedNoiseMultiplier(
+                    updateNoiseMultiplier: updateMultiplier, indicatorNoiseStandardDeviation: sigmaB)
             }
             outcome.effectiveNoiseMultiplier = accounted
             let curve = try RDPAccountant.curve(
                 noiseMultiplier: accounted, sampleRate: configuration.sampleRate, steps: 1, orders: orders)
             for index in rdp.indices { rdp[index] += curve[index] }
             events += 1
+            if configuration.placement == .client {
+                spendAgainstTheServer(contributions)
+            }
         }
         record(clipNorm: outcome.clipNorm, atVersion: newVersion)
         if events > 0 {
             let guarantee = try epsilon(delta: configuration.delta)
             outcome.epsilon = guarantee.epsilon
             outcome.order = guarantee.order
+            outcome.serverObserverEpsilon = serverObserverEpsilon
         }
         return outcome
     }
@@ -376,6 +388,36 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         return (try? epsilon(delta: configuration.delta).epsilon) ?? .infinity
     }
 
+    /// ε against the server at the configured δ, with client-side noise (nil otherwise; 0
+    /// before any event). Client-level, add/remove one client, like ``epsilon``, but for an
+    /// observer that sees each update before aggregation: an update clipped to `C_i` carries
+    /// noise `z_Δ C_i/√n` (``clientNoiseMultiplier``), a Gaussian mechanism of multiplier
+    /// `z_Δ/√n`, and each event charges the client with the most updates in it. With
+    /// adaptive clipping the server also sees each client's clipped bit unnoised: unbounded
+    /// (reported as `Double.greatestFiniteMagnitude`).
+    public var serverObserverEpsilon: Double? {
+        guard let serverObserverRDP else { return nil }
+        guard events > 0 else { return 0 }
+        return (try? RDPAccountant.convert(rdp: serverObserverRDP, orders: orders, delta: configuration.delta).epsilon)
+            ?? .infinity
+    }
+
+    private mutating func spendAgainstTheServer(_ contributions: [Contribution]) {
+        guard var spent = serverObserverRDP else { return }
+        if case .adaptive = configuration.clipping {
+            // Unbounded; kept finite so that the checkpoint's JSON can hold it.
+            serverObserverRDP = spent.map { _ in .greatestFiniteMagnitude }
+            return
+        }
+        var updatesPerClient: [String: Int] = [:]
+        for contribution in contributions { updatesPerClient[contribution.client, default: 0] += 1 }
+        let most = updatesPerClient.values.max() ?? 0
+        for (index, alpha) in orders.enumerated() {
+            spent[index] += Double(most) * alpha / (2 * clientNoiseMultiplier * clientNoiseMultiplier)
+        }
+        serverObserverRDP = spent
+    }
+
     private mutating func record(clipNorm: Double, atVersion version: Int) {
         let index = version - firstVersion
         guard index >= 0 else { return }
@@ -391,7 +433,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     // MARK: - Codable
 
     enum CodingKeys: String, CodingKey {
-        case configuration, orders, rdp, events, firstVersion, clipNormHistory
+        case configuration, orders, rdp, events, firstVersion, clipNormHistory, serverObserverRDP
     }
 
     public init(from decoder: any Decoder) throws {
@@ -410,6 +452,12 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         restored.events = try c.decode(Int.self, forKey: .events)
         restored.firstVersion = try c.decode(Int.self, forKey: .firstVersion)
         restored.clipNormHistory = history
+        if restored.serverObserverRDP != nil {
+            // A checkpoint from before this was tracked: what the server saw is not known.
+            restored.serverObserverRDP =
+                try c.decodeIfPresent([Double].self, forKey: .serverObserverRDP)
+                ?? orders.map { _ in restored.events > 0 ? .greatestFiniteMagnitude : 0 }
+        }
         self = restored
     }
 
@@ -421,6 +469,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         try c.encode(events, forKey: .events)
         try c.encode(firstVersion, forKey: .firstVersion)
         try c.encode(clipNormHistory, forKey: .clipNormHistory)
+        try c.encodeIfPresent(serverObserverRDP, forKey: .serverObserverRDP)
     }
 }
 

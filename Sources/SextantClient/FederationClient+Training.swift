@@ -107,11 +107,15 @@ extension FederationClient {
         }
         // Under record-level DP the training loss is not private: send none.
         let loss = settings.recordLevel == nil ? finished.progress.meanLoss : 0
+        // With client-side noise the server must learn nothing of the update but its noised
+        // value: not its norm, whether it was clipped, or the training loss (docs/design.md 7).
+        // The sample count of the join, step counts and timing still reach it.
+        let addsNoise = privacy.noiseMultiplier > 0
         let update = UpdateMessage(
-            updateID: nextSequence, baseVersion: finished.assignment.modelVersion,
-            stepsDone: UInt32(finished.stepsDone),
-            computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: loss,
-            normBeforeClip: norm.squareRoot(), clipped: clipped, delta: FloatPayload(delta))
+            updateID: nextSequence, baseVersion: finished.assignment.modelVersion, stepsDone: UInt32(finished.stepsDone),
+            computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: addsNoise ? 0 : loss,
+            normBeforeClip: addsNoise ? 0 : norm.squareRoot(), clipped: addsNoise ? false : clipped,
+            delta: FloatPayload(delta))
         nextSequence += 1
         task = nil
         summary.tasks += 1

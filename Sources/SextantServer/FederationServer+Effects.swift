@@ -101,6 +101,7 @@ extension FederationServer {
                 "epsilon": dp.epsilon, "clip_norm": dp.previousClipNorm,
                 "clipped": Double(dp.clippedUpdates), "noise_std": dp.noiseStandardDeviation,
             ]
+            if let server = dp.serverObserverEpsilon { privacyMetrics["server_observer_epsilon"] = server }
         }
         if let recordEpsilon = recordLevel?.epsilon() {
             privacyMetrics["record_epsilon"] = recordEpsilon
