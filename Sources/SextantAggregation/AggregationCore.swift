@@ -39,14 +39,37 @@ package struct AggregationCore: Sendable {
     private var delivered: Set<Int64> = []
     private var armed: [TimerID: (generation: UInt64, at: Double)] = [:]
     private var nextGeneration: UInt64 = 0
+    /// The task each client was given last and has not answered: an update must answer one.
+    private var tasks: [ClientID: AssignedTask] = [:]
+    /// After a restart: tasks given since the last checkpoint were not saved; an update from
+    /// a known client based on this version is taken as the answer to such a task (once).
+    private var unrecordedTaskVersion: Int?
+    private var unrecordedClients: Set<ClientID> = []
+    /// Updates more than this many versions old are refused (nil: any age).
+    package var maxStaleness: Int?
+
+    /// A task as the core handed it out: the model version and the steps asked for.
+    package struct AssignedTask: Sendable, Codable, Equatable {
+        package var version: Int
+        package var steps: Int
+    }
 
     /// - Parameters:
     ///   - scheduler: a new scheduler, or one restored from ``snapshot()``'s `scheduler` entry.
     ///   - model: the global model at `scheduler.version`.
     ///   - velocity: FedAvgM's saved server velocity (empty: none yet).
     ///   - privacy: client-level DP's state, new or restored (nil: none).
-    package init(scheduler: any Scheduler, model: [Float], velocity: [Float] = [], privacy: ClientLevelPrivacy? = nil) {
+    ///   - tasks: the outstanding tasks saved with the checkpoint (``snapshot()``'s `tasks`),
+    ///     when resuming; nil for a new run.
+    package init(
+        scheduler: any Scheduler, model: [Float], velocity: [Float] = [], privacy: ClientLevelPrivacy? = nil,
+        resumedTasks: [ClientID: AssignedTask]? = nil
+    ) {
         self.scheduler = scheduler
+        if let resumedTasks {
+            tasks = resumedTasks
+            unrecordedTaskVersion = scheduler.version
+        }
         self.model = model
         self.privacy = privacy
         accumulator = DeltaAccumulator(parameterCount: model.count)
@@ -73,6 +96,33 @@ package struct AggregationCore: Sendable {
         try perform(scheduler.handle(.lost(client), now: now))
     }
 
+    /// Why an update that arrives now would be refused, or nil if it answers a task this
+    /// core gave: from the client it was given to, on the model version it was given, with
+    /// no more steps than asked, and no older than ``maxStaleness``. Check before storing
+    /// and acknowledging; replayed updates were checked when they first arrived.
+    package func refusal(of update: UpdateInfo) -> UpdateRefusal? {
+        if let limit = maxStaleness, version - update.baseVersion > limit {
+            return UpdateRefusal(
+                .tooStale,
+                "update \(update.id) is based on version \(update.baseVersion), \(version - update.baseVersion) versions old; this server accepts at most \(limit) (server.max_staleness)"
+            )
+        }
+        guard let task = tasks[update.client] else {
+            if update.baseVersion == unrecordedTaskVersion, !unrecordedClients.contains(update.client) { return nil }
+            return UpdateRefusal(.unsolicited, "client \(update.client) has no task to answer: wait for an assignment")
+        }
+        guard task.version == update.baseVersion else {
+            return UpdateRefusal(
+                .unsolicited,
+                "client \(update.client)'s task is on version \(task.version), the update on \(update.baseVersion)")
+        }
+        guard (1...max(1, task.steps)).contains(update.steps) else {
+            return UpdateRefusal(
+                .unsolicited, "the task asked for \(task.steps) local steps, the update reports \(update.steps)")
+        }
+        return nil
+    }
+
     /// An update arrived (or is replayed after a restart) with its delta.
     ///
     /// - Parameters:
@@ -88,6 +138,12 @@ package struct AggregationCore: Sendable {
             throw CoreError(.wrongSize, "update \(update.id) has \(delta.count) values, the model \(model.count)")
         }
         guard pending[update.id] == nil, delivered.insert(update.id).inserted else { return [] }
+        if tasks[update.client]?.version == update.baseVersion {
+            tasks[update.client] = nil
+        } else if tasks[update.client] == nil, update.baseVersion == unrecordedTaskVersion {
+            // The one answer a resumed run takes without a recorded task: a second is refused.
+            unrecordedClients.insert(update.client)
+        }
         if let privacy {
             var clipped = delta.withFloats { Array($0) }
             let admission = clipped.withUnsafeMutableBufferPointer {
@@ -132,11 +188,25 @@ package struct AggregationCore: Sendable {
     package static let schedulerKey = "scheduler"
     package static let velocityKey = "server-velocity"
     package static let privacyKey = "privacy"
+    package static let tasksKey = "tasks"
+
+    /// The outstanding tasks saved in `state` (empty for a snapshot written before they were).
+    package static func tasks(in state: [String: Data]) throws(CoreError) -> [ClientID: AssignedTask] {
+        guard let data = state[tasksKey] else { return [:] }
+        do {
+            return try JSONDecoder().decode([ClientID: AssignedTask].self, from: data)
+        } catch {
+            throw CoreError(.corruptState, "the saved tasks cannot be read: \(error)")
+        }
+    }
 
     /// What a restarted driver needs besides the model: the scheduler, client-level
     /// privacy's state and any server momentum. Stored with each aggregation.
     package func snapshot() throws -> [String: Data] {
         var state = [Self.schedulerKey: try scheduler.snapshot()]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        state[Self.tasksKey] = try encoder.encode(tasks)
         if let privacy { state[Self.privacyKey] = try JSONEncoder().encode(privacy) }
         if !optimizer.velocity.isEmpty {
             state[Self.velocityKey] = optimizer.velocity.withUnsafeBufferPointer { Data(buffer: $0) }
@@ -163,6 +233,8 @@ package struct AggregationCore: Sendable {
         for action in actions {
             switch action {
             case .assign(let client, let steps):
+                tasks[client] = AssignedTask(version: scheduler.version, steps: steps)
+                unrecordedClients.remove(client)
                 effects.append(.assign(client, localSteps: steps))
             case .wait(let client):
                 effects.append(.wait(client))
@@ -212,6 +284,26 @@ package struct AggregationCore: Sendable {
         model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         return AggregationOutcome(aggregation: aggregation, model: model, privacy: privacyOutcome)
     }
+}
+
+/// Why an arriving update is not taken (see ``AggregationCore/refusal(of:)``).
+package struct UpdateRefusal: Sendable, Equatable, CustomStringConvertible {
+    package enum Reason: String, Sendable {
+        /// It answers no task given to its client (none, another version, more steps).
+        case unsolicited
+        /// It is older than the server accepts.
+        case tooStale
+    }
+
+    package var reason: Reason
+    package var message: String
+
+    package init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    package var description: String { "\(reason.rawValue): \(message)" }
 }
 
 /// Why the aggregation core refused an event or could not carry it out.

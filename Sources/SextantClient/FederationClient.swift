@@ -331,7 +331,7 @@ public final class FederationClient {
                 throw RuntimeError(.rejected, "rejected by the server: \(error.text)")
             default:
                 logger.warning("server error \(error.code): \(error.text)")
-                if let pending, [.nonFinite, .normTooLarge, .wrongPayloadSize].contains(error.code) {
+                if let pending, [.nonFinite, .normTooLarge, .wrongPayloadSize, .unsolicited, .tooStale].contains(error.code) {
                     logger.error("the server refused update \(pending.message.updateID); dropping it")
                     self.pending = nil
                 }

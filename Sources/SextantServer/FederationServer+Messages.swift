@@ -104,6 +104,20 @@ extension FederationServer {
                 peer: peer,
                 isUpdate: true)
         }
+        let claimed = UpdateInfo(
+            id: 0, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
+            samples: Int(clamping: update.sampleCount))
+        if let refusal = core.refusal(of: claimed) {
+            // A retry of an update stored and acknowledged before is acknowledged again.
+            let sequence = Int(truncatingIfNeeded: update.updateID)
+            if (try? store.storedUpdateID(run: runID, client: client, sequence: sequence)) != nil {
+                send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
+                return
+            }
+            releaseUploadSlot(of: client)
+            let code: ErrorReplyMessage.Code = refusal.reason == .tooStale ? .tooStale : .unsolicited
+            return reject(code, refusal.message, to: routingID, peer: peer, isUpdate: true)
+        }
         let privacy = core.privacy
         let submission = UpdateSubmission(
             run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),

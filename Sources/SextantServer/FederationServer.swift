@@ -172,8 +172,15 @@ public actor FederationServer {
                         version: checkpoint.version)
                 }
             }
+            let tasks: [ClientID: AggregationCore.AssignedTask]
+            do {
+                tasks = try AggregationCore.tasks(in: state)
+            } catch {
+                throw RuntimeError(.storage, error.message)
+            }
             core = AggregationCore(
-                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy)
+                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy,
+                resumedTasks: tasks)
             lastEpsilon = checkpoint.epsilon
             if recordLevel != nil {
                 for update in try store.updates(run: runID) where update.state != .discarded {
@@ -202,6 +209,7 @@ public actor FederationServer {
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             try store.saveSchedulerState(run: runID, state: core.snapshot())
         }
+        core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
     }
 
     /// Seconds since this process started: the scheduler's clock.

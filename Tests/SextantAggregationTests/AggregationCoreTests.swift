@@ -102,3 +102,68 @@ import Testing
         #expect(core.model[0] > 0)
     }
 }
+
+/// An update must answer a task the core gave its client (issue: unsolicited updates
+/// became versions of their own, and one based on version 0 was applied at version 95).
+@Suite struct UpdateAdmissionTests {
+    static func update(_ client: ClientID, base: Int, steps: Int = 5) -> UpdateInfo {
+        UpdateInfo(id: 0, client: client, baseVersion: base, steps: steps, samples: 100)
+    }
+
+    static func started() throws -> AggregationCore {
+        var core = AggregationCore(scheduler: FedAsyncScheduler(configuration: .init(localSteps: 5)), model: [0])
+        _ = try core.clientJoined("a", samples: 100, now: 0)
+        return core
+    }
+
+    @Test func aClientWithoutATaskIsRefused() throws {
+        let core = try Self.started()
+        #expect(core.refusal(of: Self.update("stranger", base: 0))?.reason == .unsolicited)
+        #expect(core.refusal(of: Self.update("a", base: 0)) == nil)
+    }
+
+    @Test func anUpdateOnAnotherVersionOrWithMoreStepsIsRefused() throws {
+        let core = try Self.started()
+        #expect(core.refusal(of: Self.update("a", base: 0, steps: 6))?.reason == .unsolicited)
+        #expect(core.refusal(of: Self.update("a", base: 0, steps: 0))?.reason == .unsolicited)
+        #expect(core.refusal(of: Self.update("a", base: 0, steps: 1)) == nil)
+    }
+
+    @Test func aTaskIsAnsweredOnce() throws {
+        var core = try Self.started()
+        var first = Self.update("a", base: 0)
+        first.id = 1
+        _ = try core.updateArrived(first, delta: [Float]([1]), now: 1)
+        // FedAsync assigned a new task on version 1: an update on version 0 answers nothing now.
+        #expect(core.refusal(of: Self.update("a", base: 0))?.reason == .unsolicited)
+        #expect(core.refusal(of: Self.update("a", base: 1)) == nil)
+    }
+
+    @Test func updatesOlderThanTheBoundAreRefused() throws {
+        var core = try Self.started()
+        for id in Int64(1)...3 {
+            var update = Self.update("a", base: core.version)
+            update.id = id
+            _ = try core.updateArrived(update, delta: [Float]([1]), now: Double(id))
+        }
+        core.maxStaleness = 2
+        #expect(core.version == 3)
+        #expect(core.refusal(of: Self.update("a", base: 0))?.reason == .tooStale)
+        #expect(core.refusal(of: Self.update("a", base: 3)) == nil)
+    }
+
+    /// Tasks given after the last checkpoint were not saved: after a restart, one update per
+    /// known client based on the resumed version is taken, and no second one.
+    @Test func aResumedCoreTakesOneAnswerToAnUnsavedTask() throws {
+        let saved = try Self.started()
+        let state = try saved.snapshot()
+        var core = AggregationCore(
+            scheduler: saved.scheduler, model: saved.model, resumedTasks: try AggregationCore.tasks(in: state))
+        #expect(core.refusal(of: Self.update("b", base: 0)) == nil)
+        #expect(core.refusal(of: Self.update("b", base: 1))?.reason == .unsolicited)
+        var answer = Self.update("b", base: 0)
+        answer.id = 7
+        _ = try core.updateArrived(answer, delta: [Float]([1]), now: 1)
+        #expect(core.refusal(of: Self.update("b", base: 0))?.reason == .unsolicited)
+    }
+}
