@@ -66,7 +66,7 @@ let package = Package(
         // noise; driven by the daemon, the simulator, the audit and the tests.
         .target(
             name: "SextantAggregation",
-            dependencies: ["SextantScheduling", "SextantPrivacy"],
+            dependencies: ["SextantBase", "SextantScheduling", "SextantPrivacy"],
             swiftSettings: swiftSettings
         ),
 
@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "SextantWire",
             dependencies: [
-                "CZeroMQ",
+                "CZeroMQ", "SextantBase",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -180,7 +180,7 @@ public actor FederationServer {
             }
             core = AggregationCore(
                 scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy,
-                resumedTasks: tasks)
+                resumedTasks: tasks, robust: try configuration.server.robust)
             lastEpsilon = checkpoint.epsilon
             if recordLevel != nil {
                 for update in try store.updates(run: runID) where update.state != .discarded {
@@ -205,7 +205,8 @@ public actor FederationServer {
                 privacy = try ClientLevelPrivacy(
                     configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
             }
-            core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy)
+            core = AggregationCore(
+                scheduler: scheduler, model: model, privacy: privacy, robust: try configuration.server.robust)
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             try store.saveSchedulerState(run: runID, state: core.snapshot())
         }
