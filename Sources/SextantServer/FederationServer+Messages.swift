@@ -21,6 +21,10 @@ extension FederationServer {
         do {
             message = try WireCodec.decode(frames.dropFirst(), options: options)
         } catch {
+            if error.code == .unsupportedVersion {
+                return refuseVersion(
+                    error, client: name, routingID: routingID, peer: peer, isUpdate: Self.declaresUpdate(frames))
+            }
             logger.warning(
                 "rejected message",
                 metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
@@ -39,15 +43,15 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             handleUpdate(update, client: name, routingID: routingID, peer: peer)
-        case .heartbeat(let heartbeat):
+        case .heartbeat, .uploadRequest:
             guard clients[name] != nil else {
                 return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
             }
             clients[name]?.lastSeen = now
-            if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
+            if case .uploadRequest = message { requestUploadSlot(for: name) }
         case .bye:
             if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
-        case .assignment, .ack, .error:
+        case .assignment, .ack, .error, .uploadGrant, .wait:
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
         }
     }
@@ -175,7 +179,7 @@ extension FederationServer {
 
     private func grant(_ client: String) {
         guard let target = clients[client] else { return }
-        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .updateReady)), to: target.routingID)
+        send(.uploadGrant(UploadGrantMessage(modelVersion: UInt64(version))), to: target.routingID)
     }
 
     /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.

@@ -67,6 +67,8 @@ public actor FederationServer {
     var joinLimiter: RateLimiter
     /// Messages dropped by the rate limits since the last warning about them.
     var rateLimited = RateLimitReport()
+    /// Peers already told that they speak another protocol version (logged once each).
+    var versionRefusals = VersionRefusals()
 
     /// A client the server has admitted.
     struct ConnectedClient {
