@@ -20,22 +20,26 @@ public struct FedAvgScheduler: Scheduler, Codable {
         public var seed: UInt64
         /// Server momentum beta: 0 is plain FedAvg, FedAvgM uses 0.9.
         public var serverMomentum: Double
+        /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
+        public var claimLimits: ClaimLimits?
 
         public init(
             minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
-            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0
+            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0,
+            claimLimits: ClaimLimits = .none
         ) {
             self.minimumClients = minimumClients
             self.localSteps = localSteps
             self.roundTimeout = roundTimeout
             self.weighting = weighting
+            self.claimLimits = claimLimits
             self.samplingRate = samplingRate
             self.seed = seed
             self.serverMomentum = serverMomentum
         }
 
         enum CodingKeys: String, CodingKey {
-            case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum
+            case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum, claimLimits
         }
 
         public init(from decoder: any Decoder) throws {
@@ -48,13 +52,14 @@ public struct FedAvgScheduler: Scheduler, Codable {
             seed = try c.decode(UInt64.self, forKey: .seed)
             // Absent from snapshots taken before FedAvgM existed.
             serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? 0
+            claimLimits = try c.decodeIfPresent(ClaimLimits.self, forKey: .claimLimits)
         }
     }
 
     /// `.fedavgm` when the configuration has server momentum, else `.fedavg`.
     public var kind: SchedulerKind { configuration.serverMomentum > 0 ? .fedavgm : .fedavg }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var version: Int
     /// Connected clients and their sample counts.
     private var clients: [ClientID: Int] = [:]
@@ -83,6 +88,9 @@ public struct FedAvgScheduler: Scheduler, Codable {
         } else {
             self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedavg, .fedavgm])
         }
+    }
+
+    public mutating func limitClaims(_ limits: ClaimLimits) {
     }
 
     public func snapshot() throws -> Data {

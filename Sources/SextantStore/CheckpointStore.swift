@@ -16,6 +16,14 @@ import Logging
 /// or an actor that owns the store, not from the cooperative pool in a hot loop. Every
 /// failure is thrown as a `StoreError` naming the file.
 public final class CheckpointStore: Sendable {
+    /// How a store is opened.
+    public enum OpenMode: Sendable {
+        /// The server's mode: creates the file and its tables, migrates, writes.
+        case readWrite
+        /// For tools that only look.
+        case readOnly
+    }
+
     /// The database file's path.
     public let path: String
     let pool: DatabasePool
@@ -28,7 +36,7 @@ public final class CheckpointStore: Sendable {
     /// application, is damaged, or was written by a newer Sextant.
     /// - Parameter clock: the time recorded in rows; tests and simulations pass their own.
     public init(
-        path: String, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+        path: String, logger: Logger, mode: OpenMode = .readWrite, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.path = path
         self.logger = logger
