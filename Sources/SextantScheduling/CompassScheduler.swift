@@ -145,6 +145,7 @@ public struct CompassScheduler: Scheduler, Codable {
     }
 
     public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -251,7 +252,8 @@ public struct CompassScheduler: Scheduler, Codable {
         state.hasTask = false
         clients[client] = state
         isStarted = true
-        let weight = configuration.weighting.share(of: client, samples: clients.mapValues(\.samples))
+        let weight = configuration.weighting.share(
+            of: client, samples: clients.mapValues(\.samples), limits: configuration.claimLimits ?? .none)
         let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion, weight: weight)
 
         guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }),

@@ -48,6 +48,7 @@ public struct FedAsyncScheduler: Scheduler, Codable {
     }
 
     public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -75,7 +76,9 @@ public struct FedAsyncScheduler: Scheduler, Codable {
             return [
                 .accumulate(
                     updateID: update.id, bucket: bucket,
-                    weight: roster.share(of: update.client, weighting: configuration.weighting)),
+                    weight: roster.share(
+                        of: update.client, weighting: configuration.weighting,
+                        limits: configuration.claimLimits ?? .none)),
                 .aggregate(aggregation), .assign(update.client, localSteps: configuration.localSteps),
             ]
         case .timerFired:

@@ -63,7 +63,9 @@ public struct FedAvgScheduler: Scheduler, Codable {
     public private(set) var version: Int
     /// Connected clients and their sample counts.
     private var clients: [ClientID: Int] = [:]
-    /// The current round's participants and their weights (nil between rounds).
+    /// The current round's participants and their weights (nil between rounds): each one's
+    /// share over the participants (``Weighting``, bounded by the claim limits). A round that
+    /// ends without some of them renormalises over those that reported.
     private var participants: [ClientID: Double]?
     private var arrived: [UpdateInfo] = []
     private var generator: SeededGenerator
@@ -90,7 +92,21 @@ public struct FedAvgScheduler: Scheduler, Codable {
         }
     }
 
+    /// Also re-weighs the current round's participants, whose updates a restarted server
+    /// replays.
     public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
+        if let participants { self.participants = weights(of: participants.keys.sorted()) }
+    }
+
+    /// The participants' shares of a round, over the participants only.
+    private func weights(of chosen: [ClientID]) -> [ClientID: Double] {
+        let samples = Dictionary(uniqueKeysWithValues: chosen.map { ($0, max(clients[$0] ?? 1, 1)) })
+        let limits = configuration.claimLimits ?? .none
+        return Dictionary(
+            uniqueKeysWithValues: chosen.map {
+                ($0, configuration.weighting.share(of: $0, samples: samples, limits: limits))
+            })
     }
 
     public func snapshot() throws -> Data {
@@ -177,10 +193,7 @@ public struct FedAvgScheduler: Scheduler, Codable {
         if chosen.isEmpty, let any = clients.keys.sorted().randomElement(using: &generator) {
             chosen = [any]
         }
-        var weights: [ClientID: Double] = [:]
-        for client in chosen {
-            weights[client] = configuration.weighting == .equal ? 1 : Double(max(clients[client] ?? 1, 1))
-        }
+        let weights = weights(of: chosen)
         participants = weights
         let waiting = clients.keys.sorted().filter { weights[$0] == nil }
         return chosen.map { .assign($0, localSteps: configuration.localSteps) }

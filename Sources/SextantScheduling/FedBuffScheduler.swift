@@ -60,6 +60,7 @@ public struct FedBuffScheduler: Scheduler, Codable {
     }
 
     public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -85,7 +86,8 @@ public struct FedBuffScheduler: Scheduler, Codable {
                 ]
             }
             roster.arrived(update)
-            let weight = roster.share(of: update.client, weighting: configuration.weighting)
+            let weight = roster.share(
+                of: update.client, weighting: configuration.weighting, limits: configuration.claimLimits ?? .none)
             buffer.append(
                 BufferedUpdate(id: update.id, client: update.client, baseVersion: update.baseVersion, weight: weight))
             var actions: [SchedulerAction] = [

@@ -69,7 +69,14 @@ extension FederationServer {
                 to: routingID, peer: peer)
         }
         guard join.sampleCount > 0 else { return reject(.rejected, "a client needs training samples", to: routingID, peer: peer) }
-        let samples = Int(clamping: join.sampleCount)
+        // A claim (docs/design.md, "Trust no claim"): at most what the allow-list and the configuration allow.
+        let declared = allowList?.declaredSamples(of: name)
+        let samples = configuration.scheduler.boundedSamples(claimed: join.sampleCount, declared: declared)
+        if samples < join.sampleCount {
+            logger.warning(
+                "client claims more samples than it is believed",
+                metadata: ["client": "\(name)", "claimed": "\(join.sampleCount)", "counted": "\(samples)"])
+        }
         let rejoined = clients[name] != nil
         clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
         do {
