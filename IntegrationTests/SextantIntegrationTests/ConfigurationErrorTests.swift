@@ -62,5 +62,44 @@ extension IntegrationTests {
             #expect(lines.count == 1, "expected one line, got:\n\(process.standardError)")
             #expect(lines.first?.contains(wrong.mustMention) == true, "the error does not name '\(wrong.mustMention)':\n\(process.standardError)")
         }
+
+        /// Numbers on the command line are parsed even when negative, then refused in one
+        /// line that names the option (not "Missing value").
+        @Test(
+            "a negative number on the command line is refused in one line naming the option",
+            arguments: [
+                ("sextant-client", ["--index", "-1"], "--index"),
+                ("sextant", ["checkpoints", "export", "db.sqlite", "--version", "-2", "-o", "m.sxm"], "--version"),
+            ])
+        func refusesNegativeNumbers(_ executable: String, _ arguments: [String], option: String) async throws {
+            let fixture = try FederationFixture(name: "negative")
+            defer { fixture.tearDown() }
+            let config = try fixture.write(fixture.configuration(name: "negative").yaml)
+            let full = executable == "sextant-client" ? ["--config", config.path] + arguments : arguments
+            let process = try fixture.start(executable, executable: executable, arguments: full)
+            try #require(try await process.waitForExit(timeout: .seconds(60)), "\(process.tail())")
+            #expect(!process.exitedSuccessfully)
+            let lines = process.standardError.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+            #expect(lines.first?.contains(option) == true && lines.first?.contains("-") == true, "\(process.standardError)")
+            #expect(!process.standardError.contains("Missing value"), "\(process.standardError)")
+        }
+
+        /// A YAML alias bomb is refused before it is expanded: in one line, in little memory.
+        @Test("an alias bomb is refused in one line", arguments: ["sextant-server", "sextant-client"])
+        func refusesAliasBomb(executable: String) async throws {
+            let fixture = try FederationFixture(name: "bomb")
+            defer { fixture.tearDown() }
+            var lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+            for level in 1...9 {
+                lines.append("a\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", "))]")
+            }
+            let config = try fixture.write("run:\n  name:\n" + lines.map { "    - " + $0 }.joined(separator: "\n") + "\n")
+            let arguments = executable == "sextant-server" ? ["--config", config.path] : ["--config", config.path, "--index", "0"]
+            let process = try fixture.start(executable, executable: executable, arguments: arguments)
+            try #require(try await process.waitForExit(timeout: .seconds(60)), "\(process.tail())")
+            #expect(process.statusDescription.hasPrefix("exit status") && !process.exitedSuccessfully, "\(process.statusDescription)")
+            let errorLines = process.standardError.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+            #expect(errorLines.count == 1 && errorLines.first?.contains("aliases") == true, "\(process.standardError)")
+        }
     }
 }
