@@ -6,6 +6,8 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         case protocolViolation
         case storage
         case rejected
+        /// A command-line value out of range (a negative index or version).
+        case invalidArgument
     }
 
     public var code: Code

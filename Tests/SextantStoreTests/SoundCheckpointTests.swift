@@ -71,7 +71,8 @@ struct SoundCheckpointTests {
             try store.commitAggregation(
                 run: "run-1", version: 2, parameters: vector(4, seed: 9),
                 appliedUpdates: [AppliedUpdate(id: onOne.id, staleness: 0)])
-            #expect(try store.verify().isOK)
+            let report = try store.verify()
+            #expect(report.isOK, "\(report)")
         }
     }
 
