@@ -203,24 +203,39 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Throws `.fileReplaced` if the database or its -wal file is no longer the file opened.
+    ///
+    /// A removed or replaced -wal still holds, through SQLite's open descriptor, every commit
+    /// since the last checkpoint, acknowledged updates among them: while the database file
+    /// itself is the one opened, they are first copied into it by a checkpoint, so that even a
+    /// `kill -9` right after loses nothing that was acknowledged.
     private func checkFilesAreTheOnesOpened(while action: String) throws {
-        let replaced: String? = openedFiles.withLock { opened in
-            for file in [path, path + "-wal"].sorted() {
+        let changed: [String: String] = openedFiles.withLock { opened in
+            var changed: [String: String] = [:]
+            for file in [path, path + "-wal"] {
                 let now = FileIdentity(path: file)
                 guard let then = opened[file] else {
                     opened[file] = now  // first seen now (the WAL appears with the first write)
                     continue
                 }
-                if now != then { return now == nil ? "\(file) was removed" : "\(file) was replaced by another file" }
+                if now != then { changed[file] = now == nil ? "was removed" : "was replaced by another file" }
             }
-            return nil
+            return changed
         }
-        if let replaced {
-            throw StoreError(
-                code: .fileReplaced,
-                "\(path): could not \(action): \(replaced) while the database was open, so what is written now may never be read again; nothing more is acknowledged. Restore or move the database files back, then restart (it resumes from what the file holds)"
-            )
+        guard !changed.isEmpty else { return }
+        var rescue = ""
+        if changed[path] == nil {
+            do {
+                _ = try pool.writeWithoutTransaction { try $0.checkpoint(.full) }
+                rescue = "; every commit it held was first copied into \(path)"
+            } catch {
+                rescue = "; copying its commits into \(path) failed (\(error)), so the latest may be lost"
+            }
         }
+        let what = changed.keys.sorted().map { "\($0) \(changed[$0]!)" }.joined(separator: " and ")
+        throw StoreError(
+            code: .fileReplaced,
+            "\(path): could not \(action): \(what) while the database was open\(rescue). Nothing more is acknowledged: find what removes files under the server, then start it again (it resumes from what \(path) holds)"
+        )
     }
 
     /// Creates the file with mode 0600 before SQLite does, so it is never readable by

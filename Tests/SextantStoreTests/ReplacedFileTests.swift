@@ -19,6 +19,13 @@ struct ReplacedFileTests {
             }
             #expect(error?.code == .fileReplaced)
             #expect(error?.message.contains("\(store.path)-wal") == true, "\(error?.message ?? "")")
+
+            // What a kill -9 now would leave: the database file alone. Both updates are in it,
+            // the acknowledged one and the one refused (a retry of it is a duplicate).
+            let copy = directory.appendingPathComponent("after-kill.sqlite").path
+            try FileManager.default.copyItem(atPath: store.path, toPath: copy)
+            let survivor = try CheckpointStore(path: copy, logger: testLogger, mode: .readOnly)
+            #expect(try survivor.updates(run: "run-1").map(\.sequence) == [1, 2])
         }
     }
 
@@ -31,7 +38,8 @@ struct ReplacedFileTests {
             try FileManager.default.copyItem(atPath: store.path, toPath: copy)
             _ = rename(copy, store.path)
             let error = #expect(throws: StoreError.self) {
-                try store.commitAggregation(run: "run-1", version: 1, parameters: vector(4, seed: 1), appliedUpdates: [])
+                try store.commitAggregation(
+                    run: "run-1", version: 1, parameters: vector(4, seed: 1), appliedUpdates: [])
             }
             #expect(error?.code == .fileReplaced)
             #expect(error?.message.contains("replaced") == true, "\(error?.message ?? "")")
