@@ -114,20 +114,20 @@ extension CheckpointStore {
     /// What ``resume(run:discardingState:)`` found: the checkpoint to resume from, the newer
     /// versions that failed their check and were skipped, and what became of the updates
     /// that depended on them. Sendable.
-    public struct Resumption: Sendable {
+    package struct Resumption: Sendable {
         /// The newest sound checkpoint, or nil if the run has none.
-        public var checkpoint: Checkpoint?
+        package var checkpoint: Checkpoint?
         /// The damaged versions passed over, newest first, with what is wrong with each.
-        public var skipped: [VerificationReport.CheckpointProblem]
+        package var skipped: [VerificationReport.CheckpointProblem]
         /// Acknowledged updates, not yet applied, trained on a skipped version: discarded.
-        public var discardedPending: Int = 0
+        package var discardedPending: Int = 0
         /// Updates that only the skipped versions contained: their contribution is lost.
-        public var lostApplied: Int = 0
+        package var lostApplied: Int = 0
     }
 
     /// The newest checkpoint of `run` whose blob matches its count, dtype and SHA-256, and
     /// the damaged newer ones passed over (docs/design.md, "Trust no claim"). Only reads.
-    public func latestSoundCheckpoint(run: String) throws -> Resumption {
+    package func latestSoundCheckpoint(run: String) throws -> Resumption {
         try read("find the newest sound checkpoint of run '\(run)'") { db in
             try newestSound(db, run: run)
         }
@@ -139,7 +139,7 @@ extension CheckpointStore {
     /// them are discarded (they cannot be applied to an older model), updates applied only
     /// in them are marked discarded, and the `staleKeys` of the scheduler state (saved at
     /// the damaged version) are deleted. With nothing damaged nothing changes.
-    public func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
+    package func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
         try write("resume run '\(run)' from its newest sound checkpoint") { db in
             var found = try newestSound(db, run: run)
             guard let sound = found.checkpoint, !found.skipped.isEmpty else { return found }

@@ -17,7 +17,7 @@ public struct VerificationReport: Sendable, Equatable {
     /// Runs, stored updates and scheduler state that contradict each other (a delta of the
     /// wrong length, an update applied in a version the run never reached, scheduler state
     /// of another version), each naming the row.
-    public var recordProblems: [String] = []
+    package var recordProblems: [String] = []
 
     public var isOK: Bool { databaseProblems.isEmpty && checkpointProblems.isEmpty && recordProblems.isEmpty }
 }

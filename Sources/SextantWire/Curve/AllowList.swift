@@ -7,7 +7,7 @@ public struct AllowList: Sendable, Equatable {
     /// The same names as a set: checked on every message a client sends.
     public private(set) var identities: Set<String> = []
     /// Sample counts the operator declared, by name.
-    public private(set) var declared: [String: Int] = [:]
+    package private(set) var declared: [String: Int] = [:]
 
     public init() {}
 
@@ -71,7 +71,7 @@ public struct AllowList: Sendable, Equatable {
     public func contains(name: String) -> Bool { identities.contains(name) }
 
     /// The sample count the operator declared for `name`, if any.
-    public func declaredSamples(of name: String) -> Int? { declared[name] }
+    package func declaredSamples(of name: String) -> Int? { declared[name] }
 
     /// `samples=N` with N a positive decimal integer.
     static func declaredSamples(_ field: String) throws(WireError) -> Int {
