@@ -62,11 +62,14 @@ package struct TextLogHandler: LogHandler {
         return String(result)
     }
 
-    /// Local time to the second with its offset, as the stream handler writes it.
+    /// Local time to the second with its offset (`2026-05-01T12:00:00+0200`), as the
+    /// stream handler writes it.
     static func timestamp() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ssZ"
-        return formatter.string(from: Date())
+        var now = time(nil)
+        var local = tm()
+        guard localtime_r(&now, &local) != nil else { return "<unknown>" }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
