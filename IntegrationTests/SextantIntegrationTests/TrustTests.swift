@@ -1,4 +1,5 @@
 import Foundation
+import SextantWire
 import Testing
 
 @testable import SextantStore
@@ -107,5 +108,46 @@ extension IntegrationTests {
             let sound = try store.latestSoundCheckpoint(run: run.id)
             #expect(sound.skipped.isEmpty && (sound.checkpoint?.version ?? 0) >= latest)
         }
+    }
+}
+
+extension IntegrationTests.TrustTests {
+    @Test("a join claiming 2^64-1 samples is clamped, and the honest clients finish the run")
+    func hugeSampleClaim() async throws {
+        try IntegrationEnvironment.requireDataset()
+        let fixture = try FederationFixture(name: "claim")
+        defer { fixture.tearDown() }
+        var configuration = fixture.configuration(name: "claim")
+        configuration.scheduler = "fedasync"
+        configuration.clientCount = 2
+        configuration.minClients = 2
+        configuration.trainingLimit = 10_000
+        configuration.maxVersions = 12
+        let config = try fixture.write(configuration.yaml)
+        let server = try fixture.startServer(config: config)
+        let serving = try await fixture.waitForLogLine(server, containing: "serving", timeout: .seconds(60))
+        let fingerprint = try #require(
+            serving.flatMap { LogLines.value(of: "model", in: $0) }, "no serving line\n\(fixture.diagnostics())")
+        let clients = try (0..<configuration.clientCount).map {
+            try fixture.startClient(config: config, index: $0, timePerStep: 0.02)
+        }
+        let started = try await fixture.wait(timeout: .seconds(60)) {
+            !server.isRunning || Self.aggregations(server) >= 1
+        }
+        try #require(started && server.isRunning, "\(fixture.diagnostics())")
+
+        let liar = Probe(
+            name: "join claiming 2^64-1 samples",
+            frames: WireCodec.encode(
+                .join(JoinMessage(clientName: "liar", sampleCount: UInt64.max, modelFingerprint: fingerprint))),
+            expectation: .admitted)
+        let outcomes = try await ProbeSession.run([liar], endpoint: fixture.endpoint, routingID: "liar")
+        #expect(outcomes.first?.errorCode == nil, "\(outcomes.map(\.summary))")
+        let clamped = try await fixture.waitForLogLine(server, containing: "claims more samples", timeout: .seconds(10))
+        #expect(clamped.flatMap { LogLines.value(of: "counted", in: $0) } == "1000000", "\(server.tail())")
+
+        // The next honest updates used to trap in the weighting; now the run goes on to the end.
+        try await fixture.expectEveryProcessFinished(server: server, clients: clients)
+        #expect(server.standardOutput.contains("completed at version \(configuration.maxVersions)"), "\(server.tail())")
     }
 }
