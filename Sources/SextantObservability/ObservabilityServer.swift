@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Prometheus
 import SextantRuntime
+import SextantServer
 import Synchronization
 
 /// The federation server's HTTP side: `/metrics` (Prometheus text), `/status` (JSON) and

@@ -19,6 +19,17 @@ public protocol Scheduler: Sendable {
     /// Bounds what clients' sample counts can buy them from now on, including counts that
     /// a restored snapshot kept from before the bounds (docs/design.md, "Trust no claim").
     mutating func limitClaims(_ limits: ClaimLimits)
+
+    /// The bucket and weight of an update this scheduler already holds in a buffer. After
+    /// a restart the driver replays every acknowledged, unaggregated update; one that the
+    /// restored snapshot already lists is accumulated again into this bucket and never
+    /// reaches ``handle(_:now:)`` twice. Schedulers that buffer nothing across events
+    /// return nil (the default).
+    func heldAccumulation(of update: Int64) -> BucketWeight?
+}
+
+extension Scheduler {
+    public func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
 }
 
 /// What a client's claimed number of training samples can buy it. A claim is the client's

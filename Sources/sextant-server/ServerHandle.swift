@@ -1,4 +1,5 @@
 import SextantRuntime
+import SextantServer
 
 /// What the signal handler and the HTTP endpoint reach the federation server through.
 ///

@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import SextantObservability
 import SextantRuntime
+import SextantServer
 
 /// The federation server daemon.
 @main
