@@ -88,9 +88,8 @@ extension IntegrationTests {
             #expect(skipped?.contains("\(run.id)@\(latest)") == true, "\(second.tail())")
             #expect(skipped?.contains("SHA-256") == true, "\(second.tail())")
 
-            // A version is committed again where the damaged one was, with a valid hash. (Clients
-            // that still hold an update trained on the skipped version are refused and stop: see
-            // CHANGELOG; the others carry on.)
+            // A version is committed again where the damaged one was, with a valid hash; updates
+            // the clients trained on the skipped version are acknowledged as discarded, not refused.
             let recommitted = try await fixture.wait(timeout: .seconds(120), every: .milliseconds(50)) {
                 !second.isRunning
                     || LogLines.all(in: second.standardError, containing: "aggregated").contains {
@@ -98,6 +97,7 @@ extension IntegrationTests {
                     }
             }
             #expect(recommitted, "version \(latest) was not committed again\n\(fixture.diagnostics())")
+            #expect(!second.standardError.contains("is newer than the server's"), "\(second.tail())")
             second.send(SIGTERM)
             _ = try await second.waitForExit(timeout: .seconds(60))
             for client in clients where client.isRunning { client.send(SIGTERM) }

@@ -105,6 +105,12 @@ extension FederationServer {
     }
 
     private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) {
+        // Trained on a version set aside as damaged at resume, not yet committed again: kept as discarded, acknowledged.
+        if let skipped = skippedVersions, update.baseVersion > UInt64(version),
+            skipped.contains(Int(clamping: update.baseVersion))
+        {
+            return acknowledgeDiscarded(update, client: client, routingID: routingID)
+        }
         guard update.baseVersion <= UInt64(version) else {
             return reject(
                 .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID,

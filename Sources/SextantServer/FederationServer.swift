@@ -55,6 +55,8 @@ public actor FederationServer {
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
     var resumedFrom: Int?
+    /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
+    var skippedVersions: ClosedRange<Int>?
     var finalStatus: Run.Status?
     var farewell: Farewell?
     var socket: SocketThread?
@@ -146,6 +148,7 @@ public actor FederationServer {
                 throw RuntimeError(
                     .storage, "run '\(previous.id)' has no sound checkpoint to resume from; run sextant checkpoints verify")
             }
+            if let newest = resumption.skipped.first?.version { skippedVersions = (checkpoint.version + 1)...newest }
             if !resumption.skipped.isEmpty {
                 let damaged = resumption.skipped.map { "\($0.run)@\($0.version): \($0.issues.joined(separator: "; "))" }
                 logger.critical(
