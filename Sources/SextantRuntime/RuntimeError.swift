@@ -8,6 +8,8 @@ public struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible 
         case rejected
         /// The peer speaks another protocol version.
         case incompatibleVersion
+        /// A command-line value out of range (a negative index or version).
+        case invalidArgument
     }
 
     public var code: Code

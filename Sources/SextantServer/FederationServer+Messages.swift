@@ -85,7 +85,14 @@ extension FederationServer {
         guard join.sampleCount > 0 else {
             return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
         }
-        let samples = Int(clamping: join.sampleCount)
+        // A claim (docs/design.md, "Trust no claim"): at most what the allow-list and the configuration allow.
+        let declared = allowList?.declaredSamples(of: name)
+        let samples = configuration.scheduler.boundedSamples(claimed: join.sampleCount, declared: declared)
+        if samples < join.sampleCount {
+            logger.warning(
+                "client claims more samples than it is believed",
+                metadata: ["client": "\(name)", "claimed": "\(join.sampleCount)", "counted": "\(samples)"])
+        }
         let rejoined = clients[name] != nil
         clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
         do {
@@ -102,6 +109,12 @@ extension FederationServer {
     }
 
     private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) {
+        // Trained on a version set aside as damaged at resume, not yet committed again: kept as discarded, acknowledged.
+        if let skipped = skippedVersions, update.baseVersion > UInt64(version),
+            skipped.contains(Int(clamping: update.baseVersion))
+        {
+            return acknowledgeDiscarded(update, client: client, routingID: routingID)
+        }
         guard update.baseVersion <= UInt64(version) else {
             return reject(
                 .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID,

@@ -55,6 +55,8 @@ public actor FederationServer {
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
     var resumedFrom: Int?
+    /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
+    var skippedVersions: ClosedRange<Int>?
     var finalStatus: Run.Status?
     var farewell: Farewell?
     var socket: SocketThread?
@@ -140,8 +142,20 @@ public actor FederationServer {
                     "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database"
                 )
             }
-            guard let checkpoint = try store.latestCheckpoint(run: previous.id) else {
-                throw RuntimeError(.storage, "run '\(previous.id)' has no checkpoint to resume from")
+            // The newest checkpoint that passes its SHA-256; damaged newer ones are set aside with the updates
+            // and scheduler state that depend on them (docs/design.md, "Trust no claim").
+            let resumption = try store.resume(
+                run: previous.id, discardingState: [AggregationCore.schedulerKey, AggregationCore.velocityKey])
+            guard let checkpoint = resumption.checkpoint else {
+                throw RuntimeError(
+                    .storage, "run '\(previous.id)' has no sound checkpoint to resume from; run sextant checkpoints verify")
+            }
+            if let newest = resumption.skipped.first?.version { skippedVersions = (checkpoint.version + 1)...newest }
+            if !resumption.skipped.isEmpty {
+                let damaged = resumption.skipped.map { "\($0.run)@\($0.version): \($0.issues.joined(separator: "; "))" }
+                logger.critical(
+                    "resuming run '\(previous.id)' from version \(checkpoint.version), skipping damaged checkpoints [\(damaged.joined(separator: ", "))]; \(resumption.discardedPending) pending updates trained on them discarded, \(resumption.lostApplied) updates applied only in them lost"
+                )
             }
             runID = previous.id
             let state = try store.schedulerState(run: runID)
