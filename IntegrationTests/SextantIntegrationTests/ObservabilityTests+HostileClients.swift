@@ -30,8 +30,9 @@ extension IntegrationTests.ObservabilityTests {
         }
         let fixture = try FederationFixture(name: "hostile-http")
         defer { fixture.tearDown() }
-        var metricsPort = try FederationFixture.freeLoopbackPort()
-        while metricsPort == fixture.port { metricsPort = try FederationFixture.freeLoopbackPort() }
+        var freePort = try FederationFixture.freeLoopbackPort()
+        while freePort == fixture.port { freePort = try FederationFixture.freeLoopbackPort() }
+        let metricsPort = freePort
         var configuration = fixture.configuration(name: "hostile-http")
         // Small and slowed down: a few versions a second, for longer than the attack lasts.
         configuration.model = "logreg"
