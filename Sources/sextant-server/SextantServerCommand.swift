@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import SextantObservability
 import SextantRuntime
+import ServiceLifecycle
 
 /// The federation server daemon.
 @main
@@ -47,12 +48,9 @@ struct SextantServerCommand: AsyncParsableCommand {
             throw error
         }
         await handle.attach(server)
-        let signals = SignalHandler { _ in Task { await handle.stop() } }
         let reload = SignalHandler(signals: [SIGHUP]) { _ in Task { await server.reloadAllowList() } }
-        let summary = try await server.run()
-        if endpoint != nil { await handle.linger(seconds: linger) }
-        await endpoint?.stop()
-        withExtendedLifetime((signals, reload)) {}
+        let summary = try await serve(server, endpoint: endpoint, logger: logger)
+        withExtendedLifetime(reload) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
             let level = configuration.privacy.isClientLevel ? "client-level" : "record-level (largest over the clients' records)"
@@ -61,6 +59,35 @@ struct SextantServerCommand: AsyncParsableCommand {
         print(
             "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
         if summary.status == .failed { throw ExitCode.failure }
+    }
+
+    /// Runs the federation and the HTTP endpoint as one service group: SIGTERM or SIGINT
+    /// shut both down gracefully (the federation first, so the endpoint still answers while
+    /// it stops); the run's end, after `--linger`, shuts down the endpoint.
+    private func serve(
+        _ server: FederationServer, endpoint: ObservabilityServer?, logger: Logger
+    ) async throws -> FederationServer.Summary {
+        let federation = FederationService(server: server, lingerSeconds: endpoint == nil ? 0 : linger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let endpoint {
+            // A failure of the endpoint is logged by it and leaves the federation running.
+            services.append(.init(service: endpoint, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        services.append(
+            .init(service: federation, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            if case .failure(let failure) = federation.result { throw failure }
+            throw error
+        }
+        switch federation.result {
+        case .success(let summary): return summary
+        case .failure(let failure): throw failure
+        case nil: throw FederationServiceError(message: "the service group ended before the federation run did")
+        }
     }
 
     /// The HTTP endpoint of `server.metrics_bind`, listening, or nil when it is off. The
