@@ -105,7 +105,8 @@ extension IntegrationTests.ObservabilityTests {
             RawHTTPConnection.get(port: metricsPort, path: "/status", timeout: .seconds(5))
         }
         #expect(status.outcome == .status(200), "GET /status after the attack: \(status.outcome)")
-        #expect(status.body.contains(#""status":"running""#), "\(status.body)")
+        let document = try? JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any]
+        #expect(document?["status"] as? String == "running", "\(status.body)")
 
         // SIGTERM stops the run, promptly and cleanly.
         server.send(SIGTERM)
