@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Prometheus
-import SextantRuntime
 import ServiceLifecycle
+import SextantRuntime
 import Synchronization
 
 /// The federation server's HTTP side: `/metrics` (Prometheus text), `/status` (JSON) and

@@ -3,16 +3,17 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import SextantObservability
 import SextantRuntime
-import ServiceLifecycle
 
 /// The federation server daemon.
 @main
 struct SextantServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sextant-server",
-        abstract: "Run a Sextant federation server: schedule clients, aggregate their updates, checkpoint every version.")
+        abstract:
+            "Run a Sextant federation server: schedule clients, aggregate their updates, checkpoint every version.")
 
     @Option(help: "The federation's YAML configuration.") var config: String
     @Option(help: "Override server.database.") var database: String?
@@ -21,7 +22,8 @@ struct SextantServerCommand: AsyncParsableCommand {
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Flag(help: "Serve a non-loopback address without CURVE (anyone who reaches it can join). Logged loudly.")
     var insecure = false
-    @Option(help: "Override server.metrics_bind (HOST:PORT of /metrics and /status; empty: off).") var metricsBind: String?
+    @Option(help: "Override server.metrics_bind (HOST:PORT of /metrics and /status; empty: off).")
+    var metricsBind: String?
     @Option(help: "Seconds to keep serving /metrics and /status after the run ends, for a last scrape.")
     var linger: Double = 0
 
@@ -42,7 +44,8 @@ struct SextantServerCommand: AsyncParsableCommand {
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
         do {
-            server = try FederationServer(configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
+            server = try FederationServer(
+                configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
         } catch {
             await endpoint?.stop()
             throw error
@@ -53,11 +56,19 @@ struct SextantServerCommand: AsyncParsableCommand {
         withExtendedLifetime(reload) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
-            let level = configuration.privacy.isClientLevel ? "client-level" : "record-level (largest over the clients' records)"
-            print(String(format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon, configuration.privacy.isClientLevel ? configuration.privacy.delta : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
+            let level =
+                configuration.privacy.isClientLevel
+                ? "client-level" : "record-level (largest over the clients' records)"
+            print(
+                String(
+                    format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon,
+                    configuration.privacy.isClientLevel
+                        ? configuration.privacy.delta
+                        : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
         }
         print(
-            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
+            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB"
+        )
         if summary.status == .failed { throw ExitCode.failure }
     }
 
@@ -71,10 +82,13 @@ struct SextantServerCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let endpoint {
             // A failure of the endpoint is logged by it and leaves the federation running.
-            services.append(.init(service: endpoint, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+            services.append(
+                .init(service: endpoint, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         services.append(
-            .init(service: federation, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+            .init(
+                service: federation, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -96,7 +110,9 @@ struct SextantServerCommand: AsyncParsableCommand {
         guard let address = try server.metricsAddress else { return nil }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory.sextant(registry: registry))
-        let endpoint = ObservabilityServer(address: address, registry: registry, logger: Logger(label: "sextant.metrics")) {
+        let endpoint = ObservabilityServer(
+            address: address, registry: registry, logger: Logger(label: "sextant.metrics")
+        ) {
             await handle.status()
         }
         try await endpoint.start()

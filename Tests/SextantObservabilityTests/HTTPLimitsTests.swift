@@ -57,14 +57,18 @@ import Testing
     @Test func aHeaderLargerThanTheHeadLimitIsRefused() async throws {
         try await withEndpoint { port in
             let value = String(repeating: "a", count: 4096)
-            #expect(await send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Large: \(value)\r\n\r\n", port: port) == .status(431))
+            #expect(
+                await send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Large: \(value)\r\n\r\n", port: port)
+                    == .status(431))
         }
     }
 
     @Test func aHeadUnderTheLimitIsServed() async throws {
         try await withEndpoint { port in
             let value = String(repeating: "a", count: 1500)
-            #expect(await send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Large: \(value)\r\n\r\n", port: port) == .status(200))
+            #expect(
+                await send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Large: \(value)\r\n\r\n", port: port)
+                    == .status(200))
         }
     }
 
@@ -86,7 +90,8 @@ import Testing
     @Test func aChunkedBodyOverTheLimitIsCut() async throws {
         try await withEndpoint { port in
             let chunk = String(repeating: "b", count: 100)
-            let request = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n\(chunk)\r\n0\r\n\r\n"
+            let request =
+                "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n\(chunk)\r\n0\r\n\r\n"
             let outcome = await send(request, port: port)
             // The head was passed on, so its response may already be going out: 200 or a cut.
             #expect(outcome != .timedOut, "\(outcome)")
