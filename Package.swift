@@ -45,20 +45,34 @@ let package = Package(
 
         // MARK: - Pure libraries (no network, no storage)
 
+        // Seeded randomness and small helpers shared by every pure library; no C, no I/O.
         .target(
-            name: "SextantML",
-            dependencies: ["CBLAS", "CZlib"],
+            name: "SextantBase",
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SextantML",
+            dependencies: ["SextantBase", "CBLAS", "CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        // Schedulers as state machines: nothing numeric, so they build without BLAS.
+        .target(
             name: "SextantScheduling",
-            dependencies: ["SextantML"],
+            dependencies: ["SextantBase"],
             swiftSettings: swiftSettings
         ),
 
         .target(
             name: "SextantPrivacy",
             dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+
+        // The one aggregation core: scheduler, model, accumulator, optimizer, clipping and
+        // noise; driven by the daemon, the simulator, the audit and the tests.
+        .target(
+            name: "SextantAggregation",
+            dependencies: ["SextantScheduling", "SextantPrivacy"],
             swiftSettings: swiftSettings
         ),
 
@@ -84,7 +98,7 @@ let package = Package(
 
         .target(
             name: "SextantAudit",
-            dependencies: ["SextantML", "SextantStore"],
+            dependencies: ["SextantML", "SextantStore", "SextantAggregation", "SextantScheduling"],
             swiftSettings: swiftSettings
         ),
 
@@ -93,10 +107,60 @@ let package = Package(
         .target(
             name: "SextantRuntime",
             dependencies: [
-                "SextantML", "SextantScheduling", "SextantPrivacy", "SextantWire", "SextantStore", "SextantAudit",
+                "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire", "SextantStore",
+                "SextantAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The server daemon's core: admission, the update path into the aggregation core,
+        // checkpoints, farewells; an actor on a thread of its own.
+        .target(
+            name: "SextantServer",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire",
+                "SextantStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A client: local training (plain or DP-SGD) and its protocol with the server.
+        .target(
+            name: "SextantClient",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A whole federation on one host from one configuration (`sextant launch`).
+        .target(
+            name: "SextantLauncher",
+            dependencies: [
+                "SextantRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The schedulers compared on a virtual clock with real local training (`sextant simulate`).
+        .target(
+            name: "SextantSimulation",
+            dependencies: [
+                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks of the hot paths, each as a ratio to a limit measured in the same run;
+        // only the operator tool links them.
+        .target(
+            name: "SextantBenchmarks",
+            dependencies: [
+                "CBLAS", "SextantML", "SextantAggregation", "SextantScheduling", "SextantRuntime", "SextantWire",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,7 +168,7 @@ let package = Package(
         .target(
             name: "SextantObservability",
             dependencies: [
-                "SextantRuntime",
+                "SextantRuntime", "SextantServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -122,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "sextant-server",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore", "SextantObservability",
+                "SextantRuntime", "SextantServer", "SextantML", "SextantStore", "SextantObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -134,7 +198,7 @@ let package = Package(
         .executableTarget(
             name: "sextant-client",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore",
+                "SextantRuntime", "SextantClient", "SextantML", "SextantStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -152,7 +216,8 @@ let package = Package(
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantStore", "SextantWire", "SextantScheduling",
+                "SextantRuntime", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
+                "SextantScheduling", "SextantBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -200,13 +265,17 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantRuntimeTests",
-            dependencies: ["SextantRuntime", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantTestSupport"],
+            dependencies: [
+                "SextantRuntime", "SextantServer", "SextantClient", "SextantLauncher", "SextantSimulation",
+                "SextantBenchmarks", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantAggregation",
+                "SextantScheduling", "SextantTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SextantObservabilityTests",
             dependencies: [
-                "SextantObservability", "SextantRuntime", "SextantWire", "SextantTestSupport",
+                "SextantObservability", "SextantRuntime", "SextantServer", "SextantWire", "SextantTestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -214,7 +283,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantSchedulingTests",
-            dependencies: ["SextantScheduling", "SextantTestSupport"],
+            dependencies: ["SextantScheduling", "SextantAggregation", "SextantBase"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantAggregationTests",
+            dependencies: ["SextantAggregation", "SextantScheduling", "SextantPrivacy"],
             swiftSettings: swiftSettings
         ),
     ]

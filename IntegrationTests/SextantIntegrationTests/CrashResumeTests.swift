@@ -11,7 +11,7 @@ import Testing
 extension IntegrationTests {
     @Suite("Crash and resume")
     struct CrashResumeTests {
-        /// DESIGN.md 6: a server killed with SIGKILL and started again on the same database
+        /// docs/design.md 6: a server killed with SIGKILL and started again on the same database
         /// resumes from its last committed version; the clients, never restarted, rejoin on
         /// their own and finish; no acknowledged update is lost.
         @Test("a server killed with SIGKILL resumes from its last checkpoint and loses no acknowledged update")

@@ -6,7 +6,7 @@ import Testing
 extension IntegrationTests {
     @Suite("Garbage input")
     struct GarbageInputTests {
-        /// DESIGN.md 4: bad input is answered with an error and a log line; the server never
+        /// docs/design.md 4: bad input is answered with an error and a log line; the server never
         /// crashes and never applies it. A test DEALER sends garbage to a server in the middle
         /// of a run with 2 real clients, which must still finish.
         @Test("the server answers garbage with the right error code and finishes the run")

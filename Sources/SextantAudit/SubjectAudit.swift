@@ -2,7 +2,7 @@ import Foundation
 import SextantML
 import SextantStore
 
-/// The subject membership-inference audit of a federation's checkpoints (DESIGN.md
+/// The subject membership-inference audit of a federation's checkpoints (docs/design.md
 /// section 8, after Suri et al. 2022): evaluate every checkpoint on each subject's audit
 /// samples, run both attacks, calibrate their thresholds on the K subjects the attacker
 /// knows, and measure them on the others. Sendable.

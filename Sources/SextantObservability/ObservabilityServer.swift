@@ -8,6 +8,7 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import SextantRuntime
+import SextantServer
 import Synchronization
 
 /// The federation server's HTTP side: `/metrics` (Prometheus text), `/status` (JSON) and

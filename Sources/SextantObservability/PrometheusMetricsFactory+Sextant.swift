@@ -1,5 +1,6 @@
 import Prometheus
 import SextantRuntime
+import SextantServer
 
 extension PrometheusMetricsFactory {
     /// A factory writing into `registry`, with the histogram buckets that

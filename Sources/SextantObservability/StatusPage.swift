@@ -1,5 +1,6 @@
 import Foundation
 import SextantRuntime
+import SextantServer
 
 /// The HTML page at `/`: the status as two tables, reloaded by the browser every 2 s
 /// (a meta refresh: no script, no external assets, so it works offline and air-gapped).

@@ -15,9 +15,18 @@ import Foundation
 /// does both in that order. (Flower noises with `C_{t+1}` and uses the clipped fraction
 /// with this sign; that is not what the paper does.)
 ///
-/// Privacy: the bits are a second Gaussian query with sensitivity 1 and noise `σ_b`. To
-/// account the pair as one Gaussian mechanism with multiplier `z`, the updates get noise
-/// multiplier `z_Δ = (z⁻² - (2σ_b)⁻²)^(-1/2)`, which needs `z < 2σ_b`.
+/// Privacy (docs/design.md 7): the bits are a second Gaussian query, the sum of raw 0/1 bits
+/// with noise `σ_b`. Adding or removing one client moves that sum by up to 1, so its
+/// sensitivity is 1 and its RDP at order α is `α/(2σ_b²)`. To account the pair as one
+/// Gaussian mechanism with multiplier `z` (RDP `α/(2z²)`), the updates get the noise
+/// multiplier `z_Δ` with `z_Δ⁻² = z⁻² - σ_b⁻²`, which needs `z < σ_b`.
+///
+/// Andrew et al. and TF Privacy centre the bits (`b - 1/2`) so that, with the number of
+/// clients hidden behind a fixed denominator, the count has sensitivity 1/2 and costs
+/// `(2σ_b)⁻²`. Sextant keeps raw bits and divides by the clients that took part, which it
+/// treats as public (as it does the weights `1/m`): under that view centring changes the
+/// count by a public constant only and cannot halve its sensitivity, so the count is
+/// charged in full.
 ///
 /// `Sendable`: a plain value (a state machine driven by ``noiseAndUpdate(sum:unclippedCount:participants:using:)``).
 public struct AdaptiveClipping: Sendable, Equatable {
@@ -77,7 +86,7 @@ public struct AdaptiveClipping: Sendable, Equatable {
     public private(set) var round = 0
 
     /// - Throws: ``PrivacyError/Code/invalidConfiguration`` for a non-positive C₀ or η, a γ
-    ///   outside (0, 1), a non-positive σ_b, or `z >= 2σ_b`.
+    ///   outside (0, 1), a non-positive σ_b, or `z >= σ_b`.
     public init(configuration: Configuration, noiseMultiplier: Double, clientsPerRound: Int) throws(PrivacyError) {
         guard clientsPerRound >= 1 else {
             throw PrivacyError(
@@ -109,8 +118,9 @@ public struct AdaptiveClipping: Sendable, Equatable {
         clipNorm = configuration.initialClipNorm
     }
 
-    /// `z_Δ = (z⁻² - (2σ_b)⁻²)^(-1/2)`; 0 when `z = 0` (no noise, no privacy).
-    /// - Throws: ``PrivacyError/Code/invalidConfiguration`` when `z >= 2σ_b`.
+    /// `z_Δ = (z⁻² - σ_b⁻²)^(-1/2)`; 0 when `z = 0` (no noise, no privacy).
+    /// - Throws: ``PrivacyError/Code/invalidConfiguration`` when `z >= σ_b`: the count of
+    ///   unclipped updates alone would spend the whole budget.
     public static func updateNoiseMultiplier(
         noiseMultiplier z: Double, indicatorNoiseStandardDeviation sigmaB: Double, clientsPerRound: Int? = nil
     ) throws(PrivacyError) -> Double {
@@ -118,15 +128,25 @@ public struct AdaptiveClipping: Sendable, Equatable {
             throw PrivacyError(.invalidConfiguration, "noise multiplier must be finite and >= 0, got \(z)")
         }
         if z == 0 { return 0 }
-        guard z < 2 * sigmaB else {
+        guard z < sigmaB else {
             let source = clientsPerRound.map { " (σ_b = m/20 with m = \($0) clients per round unless set)" } ?? ""
             throw PrivacyError(
                 .invalidConfiguration,
-                "noise multiplier z = \(z) must be below 2·σ_b = \(2 * sigmaB)\(source): the clip-norm query "
-                    + "spends (2σ_b)^-2 of the budget z^-2 and nothing would be left for the updates; "
+                "noise multiplier z = \(z) must be below σ_b = \(sigmaB)\(source): the clip-norm query "
+                    + "spends σ_b^-2 of the budget z^-2 and nothing would be left for the updates; "
                     + "use more clients per round, a larger indicatorNoiseStandardDeviation, or a smaller z")
         }
-        return 1 / (1 / (z * z) - 1 / (4 * sigmaB * sigmaB)).squareRoot()
+        return 1 / (1 / (z * z) - 1 / (sigmaB * sigmaB)).squareRoot()
+    }
+
+    /// The multiplier the pair (updates with `updateMultiplier`, count with `σ_b`) is
+    /// accounted with: `(z_Δ⁻² + σ_b⁻²)^(-1/2)`, the inverse of the split above; 0 when the
+    /// updates carry no noise.
+    public static func combinedNoiseMultiplier(
+        updateNoiseMultiplier updateMultiplier: Double, indicatorNoiseStandardDeviation sigmaB: Double
+    ) -> Double {
+        guard updateMultiplier > 0 else { return 0 }
+        return 1 / (1 / (updateMultiplier * updateMultiplier) + 1 / (sigmaB * sigmaB)).squareRoot()
     }
 
     /// The bit a client reports: 1 when its update norm fits under `C_t` (not clipped).

@@ -3,7 +3,7 @@ import Foundation
 /// FedCompass (Li et al., ICLR 2024): semi-asynchronous federated learning that estimates
 /// each client's speed and gives it the number of local steps that makes it finish together
 /// with other clients of an *arrival group*, so one aggregation applies several updates
-/// without waiting for stragglers. The rules are those of DESIGN.md section 5.1.
+/// without waiting for stragglers. The rules are those of docs/design.md 5.1.
 ///
 /// Weights and coefficients. When client i's update arrives it is accumulated with weight
 /// `p_i`, its share of the federation: its samples over the samples of *every client the
@@ -228,7 +228,6 @@ public struct CompassScheduler: Scheduler, Codable {
     }
 
     private mutating func arrive(_ update: UpdateInfo, now: Double) -> [SchedulerAction] {
-        if let replay = replayedAccumulation(of: update.id) { return [replay] }
         let client = update.client
         var state = clients[client] ?? ClientState(samples: update.samples)
         state.isConnected = true
@@ -289,20 +288,17 @@ public struct CompassScheduler: Scheduler, Codable {
         return actions
     }
 
-    /// An update already in a buffer (the runtime replays acknowledged, unaggregated updates
-    /// after a restart, and the snapshot already lists them): accumulate it again into the
-    /// same bucket with the same weight, and change nothing else.
-    private func replayedAccumulation(of id: Int64) -> SchedulerAction? {
+    /// An update already in a buffer: the restored snapshot lists it (see
+    /// ``Scheduler/heldAccumulation(of:)``); it goes into the same bucket with the same weight.
+    public func heldAccumulation(of id: Int64) -> BucketWeight? {
         for group in groups {
             if let buffered = group.updates.first(where: { $0.id == id }) {
-                return .accumulate(
-                    updateID: id, bucket: Self.groupBucket(group: group.id, base: buffered.baseVersion),
-                    weight: buffered.weight)
+                return BucketWeight(
+                    bucket: Self.groupBucket(group: group.id, base: buffered.baseVersion), coefficient: buffered.weight)
             }
         }
         if let buffered = generalBuffer.first(where: { $0.id == id }) {
-            return .accumulate(
-                updateID: id, bucket: Self.lateBucket(base: buffered.baseVersion), weight: buffered.weight)
+            return BucketWeight(bucket: Self.lateBucket(base: buffered.baseVersion), coefficient: buffered.weight)
         }
         return nil
     }

@@ -1,5 +1,5 @@
 import Foundation
-import SextantML
+import SextantBase
 
 /// Synchronous FedAvg (McMahan et al. 2017): rounds in which every participant trains the
 /// same number of local steps from the same model; the round ends when all participants

@@ -70,13 +70,6 @@ public struct FedBuffScheduler: Scheduler, Codable {
             }
             return ready.map { .assign($0, localSteps: configuration.localSteps) }
         case .updateArrived(let update):
-            if let buffered = buffer.first(where: { $0.id == update.id }) {
-                // Replayed after a restart: the snapshot already holds it; rebuild its bucket only.
-                return [
-                    .accumulate(
-                        updateID: update.id, bucket: Self.bucket(base: buffered.baseVersion), weight: buffered.weight)
-                ]
-            }
             roster.arrived(update)
             let weight = roster.share(of: update.client, weighting: configuration.weighting)
             buffer.append(
@@ -96,6 +89,11 @@ public struct FedBuffScheduler: Scheduler, Codable {
     }
 
     public mutating func resume(now: Double) -> [SchedulerAction] { [] }
+
+    /// An update the restored snapshot lists in the buffer (see ``Scheduler/heldAccumulation(of:)``).
+    public func heldAccumulation(of id: Int64) -> BucketWeight? {
+        buffer.first { $0.id == id }.map { BucketWeight(bucket: Self.bucket(base: $0.baseVersion), coefficient: $0.weight) }
+    }
 
     private mutating func flush() -> SchedulerAction {
         let buckets = Set(buffer.map(\.baseVersion)).sorted().map { base in

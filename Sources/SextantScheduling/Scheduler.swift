@@ -15,6 +15,17 @@ public protocol Scheduler: Sendable {
 
     /// The scheduler's state, to checkpoint with each aggregation and restore on restart.
     func snapshot() throws -> Data
+
+    /// The bucket and weight of an update this scheduler already holds in a buffer. After
+    /// a restart the driver replays every acknowledged, unaggregated update; one that the
+    /// restored snapshot already lists is accumulated again into this bucket and never
+    /// reaches ``handle(_:now:)`` twice. Schedulers that buffer nothing across events
+    /// return nil (the default).
+    func heldAccumulation(of update: Int64) -> BucketWeight?
+}
+
+extension Scheduler {
+    public func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
 }
 
 /// How a client's share of an aggregation is weighted.

@@ -61,6 +61,16 @@ extension CheckpointStore {
         }
     }
 
+    /// The id of the update a client sent with this sequence number, if it was stored: a
+    /// retry of an acknowledged update (its ack was lost) is acknowledged again.
+    public func storedUpdateID(run: String, client: String, sequence: Int) throws -> Int64? {
+        try read("look up update \(sequence) of client '\(client)'") { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT id FROM updates WHERE run = ? AND client = ? AND sequence = ?",
+                arguments: [run, client, sequence])
+        }
+    }
+
     /// Every update of a run in arrival order, without deltas (history and reports).
     public func updates(run: String) throws -> [StoredUpdate] {
         try read("read updates of run '\(run)'") { db in

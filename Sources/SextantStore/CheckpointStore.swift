@@ -9,7 +9,7 @@ import Logging
 #endif
 
 /// The server's SQLite database of runs, checkpoints, updates, clients and scheduler state
-/// (DESIGN.md section 6). Sendable: it wraps a GRDB `DatabasePool` in WAL mode, so readers
+/// (docs/design.md 6). Sendable: it wraps a GRDB `DatabasePool` in WAL mode, so readers
 /// (listings, the audit) never block the writer.
 ///
 /// Every method is synchronous and may block on disk I/O: call it from a dedicated thread

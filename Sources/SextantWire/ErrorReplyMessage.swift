@@ -13,6 +13,10 @@ public struct ErrorReplyMessage: Sendable, Equatable {
         case rejected = 9
         case overloaded = 10
         case `internal` = 11
+        /// An update that answers no task the server gave this client.
+        case unsolicited = 12
+        /// An update older than the server accepts (`server.max_staleness`).
+        case tooStale = 13
     }
 
     public var code: Code

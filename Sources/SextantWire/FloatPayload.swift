@@ -7,6 +7,9 @@ public struct FloatPayload: Sendable {
     }
 
     let storage: Storage
+    /// The L2 norm, when the decoder measured it (for `max_update_norm`), so that nothing
+    /// on the update's path measures it again.
+    public internal(set) var measuredL2Norm: Double?
 
     public init(_ floats: [Float]) { storage = .array(floats) }
 

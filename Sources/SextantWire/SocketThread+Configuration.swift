@@ -1,5 +1,5 @@
 extension SocketThread {
-    /// What socket to make and how. Defaults are the safe ones from DESIGN.md section 4.
+    /// What socket to make and how. Defaults are the safe ones from docs/design.md 4.
     public struct Configuration: Sendable {
         public var type: ZMQSocketType
         /// Applied in order before binding or connecting.

@@ -15,6 +15,10 @@ public final class SocketThread: Sendable {
     /// The bound endpoints with their actual ports (useful after binding to port 0 or *).
     public let boundEndpoints: [String]
 
+    /// Messages received and not yet taken from ``messages``: never more than the
+    /// configuration's `receiveBufferLimit`.
+    package var bufferedMessages: Int { core.state.withLock { $0.undelivered } }
+
     /// Starts the thread, makes the socket, binds and connects it; throws if any of that
     /// fails (bad endpoint, address in use, bad option).
     public init(

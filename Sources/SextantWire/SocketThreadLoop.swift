@@ -83,7 +83,9 @@ struct SocketThreadLoop {
     private mutating func iterate() throws(WireError) {
         let paused = core.state.withLock { $0.undelivered >= core.receiveBufferLimit }
         let timeout = blockedSince == nil ? -1 : Self.retryPollMilliseconds
-        var requests: [(socket: ZMQSocket, events: ZMQPollEvents)] = [(wakeReceiver, .readable), (socket, paused ? [] : .readable)]
+        var requests: [(socket: ZMQSocket, events: ZMQPollEvents)] = [
+            (wakeReceiver, .readable), (socket, paused ? [] : .readable),
+        ]
         if let monitor { requests.append((monitor.socket, .readable)) }
         let events = try ZMQPoller.poll(requests, timeoutMilliseconds: timeout)
         if events[0].contains(.readable) { drainWakeups() }
@@ -110,10 +112,12 @@ struct SocketThreadLoop {
 
     private func receiveBatch() throws(WireError) {
         for _ in 0..<Self.receiveBatch {
+            // The limit holds per message, not per poll: a batch stops at it.
+            guard core.state.withLock({ $0.undelivered < core.receiveBufferLimit }) else { return }
             let frames: [ZMQFrame]
             do {
                 frames = try socket.receiveMessage(blocking: false)
-            } catch where error.code == .wouldBlock {
+            } catch  where error.code == .wouldBlock {
                 return
             }
             core.state.withLock { $0.undelivered += 1 }
@@ -170,7 +174,8 @@ struct SocketThreadLoop {
         }
     }
 
-    private func report(_ result: Result<Void, WireError>, of command: SocketCommand, to completion: SocketCompletion?) {
+    private func report(_ result: Result<Void, WireError>, of command: SocketCommand, to completion: SocketCompletion?)
+    {
         if let completion {
             completion(result)
         } else if case .failure(let error) = result {

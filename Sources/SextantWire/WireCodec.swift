@@ -69,8 +69,8 @@ public enum WireCodec {
                 .wrongPayloadSize,
                 "payload frame is \(frame.count) bytes, header says \(count) Float32 values (\(count * 4) bytes)")
         }
-        let payload = FloatPayload(frame: frame)
-        try payload.withUnsafeBufferPointer { (values) throws(WireError) in
+        var payload = FloatPayload(frame: frame)
+        payload.measuredL2Norm = try payload.withUnsafeBufferPointer { (values) throws(WireError) -> Double? in
             guard FloatPayload.allFinite(values) else {
                 let index = values.firstIndex { !$0.isFinite } ?? 0
                 throw WireError(.nonFinite, "payload value \(index) is \(values[index]), must be finite")
@@ -80,9 +80,14 @@ public enum WireCodec {
                 guard norm <= limit else {
                     throw WireError(.normTooLarge, "payload L2 norm \(norm) exceeds the limit of \(limit)")
                 }
+                return norm
             }
+            return nil
         }
-        return options.copiesPayload ? FloatPayload(payload.floats) : payload
+        guard options.copiesPayload else { return payload }
+        var copy = FloatPayload(payload.floats)
+        copy.measuredL2Norm = payload.measuredL2Norm
+        return copy
     }
 
     private static func metadata(of message: WireMessage) -> any WireMetadata {

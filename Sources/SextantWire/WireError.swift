@@ -74,7 +74,7 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             case .normTooLarge: .normTooLarge
             case .notJoined: .notJoined
             case .fingerprintMismatch: .fingerprintMismatch
-            case .rejected: .rejected
+            case .rejected, .unsolicited, .tooStale: .rejected
             case .overloaded: .overloaded
             case .internal: .internal
             }

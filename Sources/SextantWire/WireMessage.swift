@@ -48,3 +48,17 @@ func requireNonNegative<Value: BinaryFloatingPoint>(_ value: Value, _ field: Str
     try requireFinite(value, field)
     guard value >= 0 else { throw WireError(.malformed, "\(field) is \(value), must be >= 0") }
 }
+
+/// The message type byte of the header. Values are part of the protocol: never reuse one.
+public enum WireMessageType: UInt8, Sendable, CaseIterable {
+    case join = 1
+    case assignment = 2
+    case update = 3
+    case heartbeat = 4
+    case ack = 5
+    case error = 6
+    case bye = 7
+
+    /// Whether messages of this type carry a Float32 payload frame.
+    public var hasPayload: Bool { self == .assignment || self == .update }
+}

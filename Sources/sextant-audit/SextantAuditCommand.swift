@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The privacy audit: subject membership inference over a federation's checkpoints
-/// (DESIGN.md section 8), and the tools that make subject-structured data for it.
+/// (docs/design.md 8), and the tools that make subject-structured data for it.
 @main
 struct SextantAuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SextantML
 import SextantRuntime
+import SextantClient
 
 /// One federation client.
 @main

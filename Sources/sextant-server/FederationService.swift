@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import SextantRuntime
+import SextantServer
 import Synchronization
 
 /// ``FederationServer``'s `run()` and `stop()` as a service of `sextant-server`'s group

@@ -1,4 +1,5 @@
 import SextantRuntime
+import SextantServer
 
 /// What the HTTP endpoint reaches the federation server through.
 ///

@@ -6,6 +6,7 @@ import Prometheus
 import ServiceLifecycle
 import SextantObservability
 import SextantRuntime
+import SextantServer
 
 /// The federation server daemon.
 @main

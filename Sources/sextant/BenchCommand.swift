@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SextantML
+import SextantBenchmarks
 import SextantScheduling
 import SextantWire
 import Logging

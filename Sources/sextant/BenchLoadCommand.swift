@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// `sextant bench load`: server cost as the number of clients grows (issue 7 item 5).
 struct BenchLoadCommand: ParsableCommand {

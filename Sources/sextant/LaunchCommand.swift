@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// `sextant launch`: a whole federation (or a fleet of clients) on this host.
 struct LaunchCommand: AsyncParsableCommand {

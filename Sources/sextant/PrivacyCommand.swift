@@ -1,10 +1,14 @@
 import ArgumentParser
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// `sextant privacy`: differential-privacy arithmetic for planning a run.
 struct PrivacyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "privacy", abstract: "Differential-privacy arithmetic (RDP accountant, DESIGN.md 7).",
+        commandName: "privacy", abstract: "Differential-privacy arithmetic (RDP accountant, docs/design.md 7).",
         subcommands: [Epsilon.self])
 
     struct Epsilon: ParsableCommand {
@@ -13,17 +17,25 @@ struct PrivacyCommand: ParsableCommand {
             discussion: """
                 The sampled Gaussian mechanism with noise multiplier Z (noise std / L2 sensitivity) and \
                 Poisson sampling rate Q, run T times, converted to (epsilon, delta) with the improved \
-                conversion. Example: --noise 1.3 --sample-rate 0.0025 --steps 6000 --delta 1e-5.
+                conversion. Example: --noise 1.3 --sample-rate 0.0025 --steps 6000 --delta 1e-5. \
+                Epsilon is (epsilon, delta)-DP for one sampled unit (record or client), add/remove \
+                adjacency; with 0 steps or sample rate 0 nothing is released and epsilon is 0.
                 """)
 
-        @Option(help: "Noise multiplier z (give it or --target-epsilon).") var noise: Double?
-        @Option(help: "The epsilon to calibrate the noise multiplier to (instead of --noise).") var targetEpsilon:
-            Double?
-        @Option(help: "Poisson sampling rate q in (0, 1] (1: every record or client every step).") var sampleRate:
-            Double
-        @Option(help: "Steps (DP-SGD steps or aggregation events).") var steps: Int
-        @Option(help: "Delta, below 1/n for n protected units.") var delta: Double
-        @Option(help: "Also print the subject-level epsilon for subjects with this many records.") var groupSize: Int?
+        // `.unconditional`: `--noise -1` reaches the range check (and its one-line refusal)
+        // instead of ArgumentParser reading `-1` as an unknown flag.
+        @Option(parsing: .unconditional, help: "Noise multiplier z > 0 (give it or --target-epsilon).")
+        var noise: Double?
+        @Option(parsing: .unconditional, help: "The epsilon to calibrate the noise multiplier to (instead of --noise).")
+        var targetEpsilon: Double?
+        @Option(
+            parsing: .unconditional, help: "Poisson sampling rate q in [0, 1] (1: every record or client every step).")
+        var sampleRate: Double
+        @Option(parsing: .unconditional, help: "Steps (DP-SGD steps or aggregation events), 0 or more.") var steps: Int
+        @Option(parsing: .unconditional, help: "Delta in (0, 1), below 1/n for n protected units.") var delta: Double
+        @Option(
+            parsing: .unconditional, help: "Also print the subject-level epsilon for subjects with this many records.")
+        var groupSize: Int?
 
         func validate() throws {
             switch (noise, targetEpsilon) {
@@ -31,9 +43,9 @@ struct PrivacyCommand: ParsableCommand {
             case (.some, .some): throw ValidationError("give --noise or --target-epsilon, not both")
             default: break
             }
-            if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be >= 1, got \(groupSize)") }
         }
 
+        /// Values out of range are refused by ``PrivacyCalculator`` with one line naming the option.
         func run() throws {
             let report =
                 if let targetEpsilon {

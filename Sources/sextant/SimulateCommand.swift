@@ -2,7 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import SextantML
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// `sextant simulate`: the schedulers compared on a virtual clock with real training.
 struct SimulateCommand: ParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import SextantML
+import SextantBenchmarks
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantSimulation
 
 /// Centralized training on Fashion-MNIST: the baseline a federation is compared with.
 struct TrainCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Logging
 import Prometheus
 import SextantObservability
 import SextantRuntime
+import SextantServer
 import Testing
 
 #if canImport(FoundationNetworking)

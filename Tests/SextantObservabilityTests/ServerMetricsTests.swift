@@ -1,6 +1,7 @@
 import Prometheus
 import SextantObservability
 import SextantRuntime
+import SextantServer
 import SextantWire
 import Testing
 

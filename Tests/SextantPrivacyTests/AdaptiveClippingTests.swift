@@ -45,24 +45,29 @@ import Testing
         #expect(clipping.round == 300)
     }
 
-    /// `z_Δ = (z⁻² - (2σ_b)⁻²)^(-1/2)`: with z = 1 and σ_b = 5, z_Δ = (1 - 0.01)^(-1/2).
+    /// `z_Δ = (z⁻² - σ_b⁻²)^(-1/2)` (raw bits: the count has sensitivity 1): with z = 1 and
+    /// σ_b = 5, z_Δ = (1 - 0.04)^(-1/2); the combination inverts the split (1e-15: a few
+    /// roundings of numbers near 1).
     @Test func updateNoiseMultiplierFollowsTheSplit() throws {
         let clipping = try AdaptiveClipping(
             configuration: .init(initialClipNorm: 1), noiseMultiplier: 1, clientsPerRound: 100)
-        #expect(abs(clipping.updateNoiseMultiplier - 1 / 0.99.squareRoot()) < 1e-15)
+        #expect(abs(clipping.updateNoiseMultiplier - 1 / 0.96.squareRoot()) < 1e-15)
+        let combined = AdaptiveClipping.combinedNoiseMultiplier(
+            updateNoiseMultiplier: clipping.updateNoiseMultiplier, indicatorNoiseStandardDeviation: 5)
+        #expect(abs(combined - 1) < 1e-15)
         #expect(try AdaptiveClipping.updateNoiseMultiplier(noiseMultiplier: 0, indicatorNoiseStandardDeviation: 1) == 0)
     }
 
-    @Test func noiseMultiplierAtOrAboveTwiceTheIndicatorNoiseIsRefused() {
-        // m = 10: σ_b = 0.5, so z must be < 1.
+    @Test func noiseMultiplierAtOrAboveTheIndicatorNoiseIsRefused() {
+        // m = 10: σ_b = 0.5, so z must be < 0.5.
         #expect {
-            try AdaptiveClipping(configuration: .init(initialClipNorm: 1), noiseMultiplier: 1, clientsPerRound: 10)
+            try AdaptiveClipping(configuration: .init(initialClipNorm: 1), noiseMultiplier: 0.5, clientsPerRound: 10)
         } throws: { error in
             let error = error as? PrivacyError
-            return error?.code == .invalidConfiguration && error!.message.contains("2·σ_b")
+            return error?.code == .invalidConfiguration && error!.message.contains("must be below σ_b = 0.5")
         }
         #expect(throws: Never.self) {
-            try AdaptiveClipping(configuration: .init(initialClipNorm: 1), noiseMultiplier: 0.99, clientsPerRound: 10)
+            try AdaptiveClipping(configuration: .init(initialClipNorm: 1), noiseMultiplier: 0.49, clientsPerRound: 10)
         }
     }
 

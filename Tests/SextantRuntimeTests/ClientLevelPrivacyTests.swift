@@ -1,13 +1,19 @@
 import Foundation
 import SextantML
+import SextantAggregation
 import SextantPrivacy
 import SextantScheduling
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct ClientLevelPrivacyTests {
-    func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: DPFedAvg.NoisePlacement = .server)
+    func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: NoisePlacement = .server)
         throws -> ClientLevelPrivacy
     {
         try ClientLevelPrivacy(
@@ -118,12 +124,47 @@ import Testing
         #expect(abs(outcome.epsilon - direct.epsilon) < 1e-12 * direct.epsilon)
     }
 
+    /// Without secure aggregation the server sees each update with only its share of the
+    /// noise, `z/√n` (0.5 here): after 3 events in which one client sent two updates once,
+    /// the server-observer ε is that of 4 Gaussian releases of multiplier 0.5 (RDP 4·α/(2·0.25),
+    /// converted here without the accountant, over its orders; 1e-9 relative: the same sums in
+    /// another order), above the final-model ε (25.9 against 13.8 here; per event its RDP is
+    /// n times the final model's). Server-side noise has no such figure.
+    @Test func clientSideNoiseReportsTheEpsilonAgainstTheServer() throws {
+        var privacy = try fixed(z: 1, c: 1, n: 4, placement: .client)
+        #expect(privacy.serverObserverEpsilon == 0)
+        var generator = SeededGenerator(seed: 3)
+        var noise = [Float](repeating: 0, count: 4)
+        var outcome: ClientLevelPrivacy.EventOutcome?
+        for version in 1...3 {
+            var contributions = equalContributions(4, c: 1)
+            if version == 2 { contributions[1].client = "c0" }  // c0 sends two updates in this event
+            outcome = try noise.withUnsafeMutableBufferPointer {
+                try privacy.finishEvent(newVersion: version, contributions: contributions, noise: $0, using: &generator)
+            }
+        }
+        let expected = privacy.orders.map { alpha in
+            4 * alpha / (2 * 0.25) + log(1 - 1 / alpha) - (log(1e-5) + log(alpha)) / (alpha - 1)
+        }.min()!
+        let reported = try #require(outcome?.serverObserverEpsilon)
+        #expect(abs(reported / expected - 1) < 1e-9, "\(reported) vs \(expected)")
+        #expect(privacy.serverObserverEpsilon == reported)
+        #expect(reported > privacy.epsilon)
+        let restored = try JSONDecoder().decode(ClientLevelPrivacy.self, from: JSONEncoder().encode(privacy))
+        #expect(restored.serverObserverEpsilon == reported)
+        var server = try fixed(z: 1, c: 1, n: 4, placement: .server)
+        let serverOutcome = try noise.withUnsafeMutableBufferPointer {
+            try server.finishEvent(newVersion: 1, contributions: equalContributions(4), noise: $0, using: &generator)
+        }
+        #expect(serverOutcome.serverObserverEpsilon == nil && server.serverObserverEpsilon == nil)
+    }
+
     @Test func adaptiveClippingIsAccountedAsOneMechanismAndMovesC() throws {
-        let settings = ClientLevelPrivacy.AdaptiveSettings(initialClipNorm: 1, indicatorNoise: 1)
+        let settings = ClientLevelPrivacy.AdaptiveSettings(initialClipNorm: 1, indicatorNoise: 2)
         var privacy = try ClientLevelPrivacy(
             configuration: .init(
                 noiseMultiplier: 1, clipping: .adaptive(settings), delta: 1e-5, expectedClientsPerEvent: 10))
-        // z_Δ = (1 - 1/4)^(-1/2)
+        // z_Δ = (1 - 1/σ_b²)^(-1/2) = (1 - 1/4)^(-1/2)
         #expect(abs(privacy.updateNoiseMultiplier - 1 / 0.75.squareRoot()) < 1e-12)
         var generator = SeededGenerator(seed: 11)
         var noise = [Float](repeating: 0, count: 4)
@@ -146,7 +187,7 @@ import Testing
 
     @Test func stateSurvivesACodableRoundTrip() throws {
         let settings = ClientLevelPrivacy.AdaptiveSettings(
-            initialClipNorm: 0.5, targetQuantile: 0.6, indicatorNoise: 1.5)
+            initialClipNorm: 0.5, targetQuantile: 0.6, indicatorNoise: 3)
         var privacy = try ClientLevelPrivacy(
             configuration: .init(
                 noiseMultiplier: 1.1, clipping: .adaptive(settings), delta: 1e-6, placement: .client, sampleRate: 0.5,

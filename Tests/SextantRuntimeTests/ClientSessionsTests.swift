@@ -3,7 +3,12 @@ import SextantML
 import SextantStore
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct ClientSessionsTests {
     /// `sextant-client --sessions K` decodes the data once for K clients; each session must

@@ -4,7 +4,11 @@ import SextantML
 import SextantScheduling
 import Testing
 
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantServer
+import SextantSimulation
 
 #if canImport(FoundationXML)
     import FoundationXML
@@ -55,7 +59,7 @@ import SextantRuntime
         let runner = try ExperimentRunner(
             configuration: configuration,
             options: .init(algorithms: try ExperimentRunner.algorithms(named: Self.allAlgorithms), maxVersions: 3))
-        // clients.mean_time_per_step is 0: DESIGN.md 5.3's 0.15 s applies.
+        // clients.mean_time_per_step is 0: docs/design.md 5.3's 0.15 s applies.
         #expect(runner.secondsPerStep.count == 3)
         #expect(runner.secondsPerStep.allSatisfy { $0 > 0 && $0 < 0.15 * 3 })
         var report = try runner.run(logger: Logger(label: "test"))

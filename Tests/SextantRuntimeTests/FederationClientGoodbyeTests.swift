@@ -1,7 +1,11 @@
 import Foundation
 import Logging
 import SextantML
+import SextantClient
+import SextantLauncher
 import SextantRuntime
+import SextantServer
+import SextantSimulation
 import SextantWire
 import Testing
 

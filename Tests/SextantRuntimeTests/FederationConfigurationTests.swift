@@ -2,7 +2,12 @@ import Foundation
 import SextantML
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct FederationConfigurationTests {
     func decode(_ yaml: String) throws -> FederationConfiguration { try decodeConfiguration(yaml) }

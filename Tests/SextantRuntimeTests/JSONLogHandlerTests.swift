@@ -3,7 +3,12 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct JSONLogHandlerTests {
     final class Lines: Sendable {

@@ -1,7 +1,12 @@
 import SextantPrivacy
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct PrivacyCalculatorTests {
     @Test func epsilonMatchesTheAccountantAndThePublishedValue() throws {
@@ -9,7 +14,7 @@ import Testing
         let direct = try RDPAccountant.epsilon(noiseMultiplier: 1.3, sampleRate: 0.0025, steps: 6000, delta: 1e-5)
         #expect(report.epsilon == direct.epsilon)
         #expect(report.order == 19)
-        // DESIGN.md 7: 0.7242234026 (10 digits).
+        // docs/design.md 7: 0.7242234026 (10 digits).
         #expect(abs(report.epsilon - 0.7242234026) < 1e-9)
         #expect(
             report.lines == [
@@ -46,6 +51,52 @@ import Testing
         }
         #expect(throws: RuntimeError.self) {
             try PrivacyCalculator.noiseMultiplier(targetEpsilon: 1e-4, sampleRate: 0.1, steps: 10, delta: 1e-5)
+        }
+    }
+}
+
+/// The edges of `sextant privacy epsilon` (issue 15).
+@Suite struct PrivacyCalculatorEdgeTests {
+    /// Nothing released, nothing spent: ε = 0 exactly with a note, not the conversion's
+    /// floor (0.0035 at δ = 1e-5). Group privacy of nothing is nothing too.
+    @Test(arguments: [(0, 0.01), (100, 0.0)])
+    func nothingReleasedSpendsNothing(steps: Int, sampleRate: Double) throws {
+        let report = try PrivacyCalculator.epsilon(
+            noise: 1.3, sampleRate: sampleRate, steps: steps, delta: 1e-5, groupSize: 3)
+        #expect(report.epsilon == 0)
+        #expect(report.order == nil)
+        #expect(report.groupEpsilon == 0)
+        #expect(report.lines[0] == "epsilon 0 at delta 1e-05 for noise 1.3, sample rate \(sampleRate), \(steps) steps")
+        #expect(report.lines[1].hasPrefix("note: with \(steps == 0 ? "0 steps" : "sample rate 0") nothing is released"))
+    }
+
+    @Test(arguments: [
+        (0.0, 0.01, 10, 1e-5, "--noise 0 adds no noise: there is no privacy (epsilon is infinite)"),
+        (-1.0, 0.01, 10, 1e-5, "--noise must be a finite number > 0 (the noise std over the L2 sensitivity), got -1"),
+        (Double.nan, 0.01, 10, 1e-5, "--noise must be a finite number > 0"),
+        (1.0, 1.5, 10, 1e-5, "--sample-rate must lie in [0, 1]"),
+        (1.0, -0.1, 10, 1e-5, "--sample-rate must lie in [0, 1]"),
+        (1.0, 0.01, -3, 1e-5, "--steps must be 0 or more, got -3"),
+        (1.0, 0.01, 10, 0.0, "--delta must lie in (0, 1)"),
+    ])
+    func badValuesAreRefusedInOneLine(noise: Double, sampleRate: Double, steps: Int, delta: Double, expected: String) {
+        do {
+            _ = try PrivacyCalculator.epsilon(noise: noise, sampleRate: sampleRate, steps: steps, delta: delta)
+            Issue.record("accepted")
+        } catch let error as RuntimeError {
+            #expect(error.message.hasPrefix(expected), "got: \(error.message)")
+            #expect(!error.message.contains("\n"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func aTargetWithNothingReleasedIsRefused() {
+        #expect(throws: RuntimeError.self) {
+            try PrivacyCalculator.noiseMultiplier(targetEpsilon: 1, sampleRate: 0.01, steps: 0, delta: 1e-5)
+        }
+        #expect(throws: RuntimeError.self) {
+            try PrivacyCalculator.noiseMultiplier(targetEpsilon: -1, sampleRate: 0.01, steps: 10, delta: 1e-5)
         }
     }
 }

@@ -2,7 +2,12 @@ import Foundation
 import SextantPrivacy
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct PrivacySectionTests {
     func decode(_ yaml: String) throws -> FederationConfiguration { try decodeConfiguration(yaml) }
@@ -10,9 +15,9 @@ import Testing
 
     @Test func privacyIsOffByDefault() throws {
         let configuration = try decode("{}")
-        #expect(configuration.privacy.mode == "none")
-        #expect(configuration.privacy.privacyMode == nil)
-        #expect(try configuration.privacy.makeConfiguration(federation: configuration) == nil)
+        #expect(configuration.privacy.mode == .none)
+        #expect(!configuration.privacy.isClientLevel && !configuration.privacy.isRecordLevel)
+        #expect(configuration.privacy == PrivacySection())
     }
 
     @Test func clientLevelWithAFixedClipNormIsRead() throws {
@@ -20,7 +25,13 @@ import Testing
             """
             clients: {count: 10}
             scheduler: {weighting: equal, sampling_rate: 0.5}
-            privacy: {mode: client-level, clip_norm: 0.5, noise_multiplier: 1.1, delta: 1e-3, noise_placement: client}
+            privacy:
+              mode: client-level
+              clip_norm: 0.5
+              noise_multiplier: 1.1
+              delta: 1e-3
+              noise_placement: client
+              client_noise_without_secure_aggregation: true
             """)
         let client = try configuration.privacy.makeClientLevelConfiguration(federation: configuration)
         #expect(client.noiseMultiplier == 1.1)
@@ -30,11 +41,9 @@ import Testing
         // Seeded (predictable) client sampling earns no amplification: accounted as q = 1.
         #expect(client.sampleRate == 1)
         #expect(client.expectedClientsPerEvent == 5)
-        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration))
-        #expect(mapped.mode == .clientLevel)
-        #expect(mapped.clipping == .fixed(clipNorm: 0.5))
-        // The mapping satisfies SextantPrivacy's own validation too.
-        try mapped.validate(clients: 10, clientsPerRound: 5)
+        #expect(configuration.privacy.mode == .clientLevel)
+        #expect(configuration.privacy.clipping == .fixed(0.5))
+        #expect(configuration.privacy.noise == .noiseMultiplier(1.1))
     }
 
     @Test func theClipNormDefaultsToOne() throws {
@@ -103,11 +112,13 @@ import Testing
               noise_multiplier: 1
               record_level: {noise_multiplier: 1.2, batch_size: 16, delta: 1e-6, planned_steps: 100}
             """)
-        let mapped = try #require(try configuration.privacy.makeConfiguration(federation: configuration, records: 5000))
-        #expect(mapped.mode == .both)
-        #expect(mapped.recordLevel?.sampleRate == 16.0 / 5000)
-        #expect(mapped.recordLevel?.delta == 1e-6)
-        #expect(mapped.recordLevel?.noise == .noiseMultiplier(1.2))
+        #expect(configuration.privacy.mode == .both)
+        let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: 5000)
+        #expect(plan.sampleRate == 16.0 / 5000)
+        #expect(plan.delta == 1e-6)
+        #expect(plan.noiseMultiplier == 1.2)
+        #expect(plan.plannedSteps == 100)
+        #expect(try configuration.privacy.makeClientLevelConfiguration(federation: configuration).noiseMultiplier == 1)
     }
 
     static let equal = "clients: {count: 10}\nscheduler: {weighting: equal}\n"
@@ -145,20 +156,45 @@ import Testing
             "key 'privacy.noise_placement' has value 'nowhere'; use server or client"
         ),
         (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: client}",
+            "key 'privacy.noise_placement' has value 'client'; Sextant has no secure aggregation yet, so the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, or set privacy.client_noise_without_secure_aggregation: true"
+        ),
+        (
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, client_noise_without_secure_aggregation: true}",
+            "key 'privacy.client_noise_without_secure_aggregation' has value true; it only applies to privacy.noise_placement: client"
+        ),
+        (
+            equal
+                + "privacy: {mode: client-level, noise_multiplier: 0.1, noise_placement: client, "
+                + "client_noise_without_secure_aggregation: true, adaptive_clipping: {}}",
+            "keys 'privacy.noise_placement' = client and 'privacy.adaptive_clipping' cannot be combined"
+        ),
+        (
+            "privacy: {client_noise_without_secure_aggregation: true}",
+            "key 'privacy.client_noise_without_secure_aggregation' is set but privacy.mode is none"
+        ),
+        (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, clip_norm: 1, adaptive_clipping: {}}",
             "'privacy.clip_norm' and 'privacy.adaptive_clipping' are both set"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {}}",
-            "key 'privacy.noise_multiplier': adaptive clipping splits the noise multiplier z = 1.0 between the updates and the clipped-count query, which needs z < 2·σ_b = 1.0 (σ_b = m/20 with m = 10 expected clients per event)"
+            "key 'privacy.noise_multiplier' = 1.0: adaptive clipping splits the noise multiplier z between the updates and the count of unclipped updates (sensitivity 1), z^-2 = z_updates^-2 + σ_b^-2, which needs z < σ_b = 0.5 (σ_b = m/20 with m = 10 expected clients per event)"
         ),
         (
             equal + "privacy: {mode: client-level, target_epsilon: 1, adaptive_clipping: {}}",
-            "key 'privacy.target_epsilon': adaptive clipping splits the noise multiplier"
+            "key 'privacy.target_epsilon' = 1.0 (calibrated z = "
         ),
         (
-            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: 0.4}}",
-            "needs z < 2·σ_b = 0.8 (σ_b = privacy.adaptive_clipping.indicator_noise)"
+            equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {indicator_noise: 0.8}}",
+            "needs z < σ_b = 0.8 (σ_b = privacy.adaptive_clipping.indicator_noise); the count alone would spend the whole budget. Raise privacy.adaptive_clipping.indicator_noise above 1.0"
+        ),
+        // Issue 13's example: FedBuff K = 10 (σ_b = 0.5), z = 0.8. Accepted before the fix with
+        // ε 47.06 reported for about 109.65 spent; refused now.
+        (
+            "clients: {count: 100}\nscheduler: {kind: fedbuff, buffer_size: 10, weighting: equal}\n"
+                + "privacy: {mode: client-level, noise_multiplier: 0.8, delta: 1e-3, adaptive_clipping: {}}",
+            "key 'privacy.noise_multiplier' = 0.8: adaptive clipping splits"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, adaptive_clipping: {initial_clip_norm: 0}}",
@@ -231,5 +267,50 @@ import Testing
         } catch let error as RuntimeError {
             #expect(error.message.contains(expected), "got: \(error.message)")
         }
+    }
+
+    /// configs/README.md's privacy table is the users' contract: it must list exactly the
+    /// declared keys, with the declared defaults.
+    @Test func theReadmeListsTheDeclaredKeysAndDefaults() throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../configs/README.md"), encoding: .utf8)
+        var documented: [String: String] = [:]
+        for line in readme.split(separator: "\n") where line.hasPrefix("| `privacy.") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            documented[String(cells[0].dropFirst("`privacy.".count).dropLast())] = cells[1]
+        }
+        var declared: [String: String] = [:]
+        for key in PrivacySection.declared {
+            switch key.name {
+            case "adaptive_clipping":
+                for child in PrivacySection.AdaptiveClippingSection.declared {
+                    declared["adaptive_clipping." + child.name] = child.defaultText
+                }
+            case "record_level":
+                for child in PrivacySection.RecordLevelSection.declared {
+                    declared["record_level." + child.name] = child.defaultText
+                }
+            default:
+                declared[key.name] = key.defaultText
+            }
+        }
+        #expect(documented == declared)
+    }
+
+    /// The shipped examples are part of the contract: they load, validate and mean what
+    /// their comments say (z = 0.8 over 30 events at δ = 1e-3: ε 47.06, client-level).
+    @Test func theShippedConfigurationsStillLoad() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../configs/privacy")
+        let client = try FederationConfiguration.load(from: directory.appendingPathComponent("client-level.yaml"))
+        let settings = try client.privacy.makeClientLevelConfiguration(federation: client)
+        #expect(settings.noiseMultiplier == 0.8 && settings.clipping == .fixed(1) && settings.placement == .server)
+        let epsilon = try RDPAccountant.epsilon(noiseMultiplier: 0.8, sampleRate: 1, steps: 30, delta: 1e-3).epsilon
+        // 47.06221805 computed independently (the conversion over the default orders, in Python) to 10 digits.
+        #expect(abs(epsilon - 47.06221805) < 1e-6)
+        let record = try FederationConfiguration.load(from: directory.appendingPathComponent("record-level.yaml"))
+        #expect(record.privacy.mode == .recordLevel)
+        #expect(record.privacy.recordLevel?.noise == .noiseMultiplier(1))
     }
 }

@@ -3,7 +3,12 @@ import SextantML
 import SextantPrivacy
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct PrivateTrainerTests {
     static let problem = SyntheticClassification(features: 6, classCount: 3, separation: 3, seed: 21)

@@ -1,7 +1,12 @@
 import Foundation
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct ServerStatusTests {
     static let seen = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z

@@ -1,6 +1,11 @@
 import Testing
 
+@testable import SextantClient
+@testable import SextantLauncher
 @testable import SextantRuntime
+@testable import SextantServer
+@testable import SextantSimulation
+import SextantBenchmarks
 
 @Suite struct UploadSlotsTests {
     @Test func grantsUpToCapacityThenQueuesInOrder() {

@@ -101,13 +101,12 @@ import Testing
 }
 
 @Suite struct FedAsyncSchedulerTests {
-    @Test func everyUpdateIsAppliedOnArrivalWithItsStaleness() {
-        var s = FedAsyncScheduler(configuration: .init(localSteps: 7))
-        #expect(s.handle(.joined("a", samples: 100), now: 0) == [.assign("a", localSteps: 7)])
-        #expect(s.handle(.joined("b", samples: 100), now: 0) == [.assign("b", localSteps: 7)])
-        var run = ActionExecutor(parameters: 2)
+    @Test func everyUpdateIsAppliedOnArrivalWithItsStaleness() throws {
+        var run = CoreRun(FedAsyncScheduler(configuration: .init(localSteps: 7)), parameters: 2)
+        #expect(try run.handle(.joined("a", samples: 100), now: 0) == [.assign("a", localSteps: 7)])
+        #expect(try run.handle(.joined("b", samples: 100), now: 0) == [.assign("b", localSteps: 7)])
         run.deltas = [1: [1, 0], 2: [0, 1]]
-        let first = s.handle(update(1, "a", base: 0), now: 3)
+        let first = try run.handle(update(1, "a", base: 0), now: 3)
         #expect(
             first == [
                 .accumulate(updateID: 1, bucket: "async-u1", weight: 0.5),
@@ -117,11 +116,9 @@ import Testing
                         updates: [AppliedUpdate(id: 1, client: "a", staleness: 0)])),
                 .assign("a", localSteps: 7),
             ])
-        run.perform(first)
-        let second = s.handle(update(2, "b", base: 0), now: 4)
-        run.perform(second)
+        let second = try run.handle(update(2, "b", base: 0), now: 4)
         #expect(second.aggregations.first?.updates == [AppliedUpdate(id: 2, client: "b", staleness: 1)])
-        #expect(s.version == 2)
+        #expect(run.scheduler.version == 2)
         // w = 0.9 * 1 * 0.5 * d1 + 0.9 * 2^-0.5 * 0.5 * d2
         #expect(abs(Double(run.model[0]) - 0.45) < 1e-6)
         #expect(abs(Double(run.model[1]) - 0.45 * pow(2, -0.5)) < 1e-6)

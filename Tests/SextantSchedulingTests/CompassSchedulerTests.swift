@@ -1,5 +1,6 @@
 import Foundation
-import SextantML
+import SextantAggregation
+import SextantBase
 import Testing
 
 @testable import SextantScheduling
@@ -115,35 +116,30 @@ import Testing
         }
     }
 
-    @Test func lateUpdatesWaitInTheGeneralBufferAndAreNotOverwritten() {
-        var s = started()
-        var run = ActionExecutor(parameters: 3)
+    @Test func lateUpdatesWaitInTheGeneralBufferAndAreNotOverwritten() throws {
+        var run = CoreRun(started(), parameters: 3)
         for id in Int64(1)...7 { run.deltas[id] = [Float(id), 1, -Float(id) / 2] }
-        run.perform(s.handle(update(1, "a", base: 0), now: 100))  // v1; group 0: Ta 200, Tmax 250
-        run.perform(s.handle(update(2, "b", base: 0), now: 200))  // v2; group 1: Ta 350, Tmax 425
+        _ = try run.handle(update(1, "a", base: 0), now: 100)  // v1; group 0: Ta 200, Tmax 250
+        _ = try run.handle(update(2, "b", base: 0), now: 200)  // v2; group 1: Ta 350, Tmax 425
         // a misses group 0's deadline: its update goes to the general buffer, keyed by base 1.
-        let late1 = s.handle(update(3, "a", base: 1), now: 260)
-        run.perform(late1)
+        let late1 = try run.handle(update(3, "a", base: 1), now: 260)
         #expect(late1.accumulations.map(\.bucket) == ["late-v1"])
         #expect(late1.aggregations.isEmpty)
         // It gets a new task at once: speed 0.1 * 1 + 0.9 * 1.6 = 1.54, and joins group 1
         // with floor((350 - 260) / 1.54) = 58 steps.
         #expect(late1.steps(for: "a") == 58)
         // Late again (group 1 closed at 425 with nobody arrived): a second entry for a.
-        let late2 = s.handle(update(4, "a", base: 2), now: 430)
-        run.perform(late2)
+        let late2 = try run.handle(update(4, "a", base: 2), now: 430)
         #expect(late2.accumulations.map(\.bucket) == ["late-v2"])
-        #expect(s.lateUpdates.map(\.id) == [3, 4])
+        #expect(run.scheduler.lateUpdates.map(\.id) == [3, 4])
         // b is late too; same base version as a's second update, so the same bucket (summed).
-        let late3 = s.handle(update(5, "b", base: 2), now: 450)
-        run.perform(late3)
+        let late3 = try run.handle(update(5, "b", base: 2), now: 450)
         #expect(late3.accumulations.map(\.bucket) == ["late-v2"])
-        #expect(s.group(of: "a") == s.group(of: "b"))
-        #expect(s.lateUpdates.map(\.id) == [3, 4, 5])
+        #expect(run.scheduler.group(of: "a") == run.scheduler.group(of: "b"))
+        #expect(run.scheduler.lateUpdates.map(\.id) == [3, 4, 5])
 
-        run.perform(s.handle(update(6, "a", base: 2), now: 700))
-        let final = s.handle(update(7, "b", base: 2), now: 705)
-        run.perform(final)
+        _ = try run.handle(update(6, "a", base: 2), now: 700)
+        let final = try run.handle(update(7, "b", base: 2), now: 705)
         #expect(final.aggregations.count == 1)
         let aggregation = final.aggregations[0]
         #expect(aggregation.newVersion == 3)
@@ -151,7 +147,7 @@ import Testing
         #expect(Set(aggregation.updates.map(\.id)) == [3, 4, 5, 6, 7])
         #expect(aggregation.updates.first { $0.id == 3 }?.staleness == 1)
         #expect(aggregation.updates.first { $0.id == 4 }?.staleness == 0)
-        #expect(s.lateUpdates.isEmpty)
+        #expect(run.scheduler.lateUpdates.isEmpty)
 
         // The model moved by sum alpha * S(tau) * p * delta over all seven updates.
         let p = 0.5
@@ -297,6 +293,9 @@ import Testing
     }
 }
 
+/// After a restart the driver replays every acknowledged, unaggregated update through the
+/// aggregation core; the restored scheduler's snapshot already lists the buffered ones, so
+/// the core rebuilds their buckets and the scheduler sees none of them twice.
 @Suite struct RestartReplayTests {
     @Test func compassReaccumulatesBufferedUpdatesWithoutChangingState() throws {
         // As in lateUpdatesWaitInTheGeneralBufferAndAreNotOverwritten: 3 in late-v1, 4 and 5
@@ -312,13 +311,16 @@ import Testing
         var restored = try CompassScheduler(restoring: saved)
         _ = restored.resume(now: 0)
         let before = try restored.snapshot()
-        // The runtime replays both acknowledged, unaggregated updates after a restart.
-        let replays = [(3, "a", 1, "late-v1"), (4, "a", 2, "late-v2"), (5, "b", 2, "late-v2"), (6, "a", 2, "g2-v2")]
+        var run = CoreRun(restored, parameters: 1)
+        let replays: [(Int64, String, Int, String)] = [
+            (3, "a", 1, "late-v1"), (4, "a", 2, "late-v2"), (5, "b", 2, "late-v2"), (6, "a", 2, "g2-v2"),
+        ]
         for (id, client, base, bucket) in replays {
-            let actions = restored.handle(update(Int64(id), client, base: base), now: 1)
-            #expect(actions == [.accumulate(updateID: Int64(id), bucket: bucket, weight: 0.5)])
+            let effects = try run.core.updateArrived(
+                UpdateInfo(id: id, client: client, baseVersion: base, steps: 0, samples: 100), delta: [1], now: 1)
+            #expect(effects == [.accumulated(updateID: id, bucket: bucket, weight: 0.5)])
         }
-        var after = restored
+        var after = run.scheduler
         after.clock = 0  // only the clock moved
         #expect(try after.snapshot() == before)
     }
@@ -328,14 +330,18 @@ import Testing
         _ = s.handle(.joined("a", samples: 10), now: 0)
         _ = s.handle(update(1, "a", base: 0), now: 1)
         _ = s.handle(update(2, "a", base: 0), now: 2)
-        var restored = try FedBuffScheduler(restoring: try s.snapshot())
-        #expect(
-            restored.handle(update(1, "a", base: 0), now: 0) == [.accumulate(updateID: 1, bucket: "buff-v0", weight: 1)]
-        )
-        #expect(
-            restored.handle(update(2, "a", base: 0), now: 0) == [.accumulate(updateID: 2, bucket: "buff-v0", weight: 1)]
-        )
-        #expect(restored.bufferedUpdates == 2)
-        #expect(restored.handle(update(3, "a", base: 0), now: 3).aggregations.first?.updates.map(\.id) == [1, 2, 3])
+        var run = CoreRun(try FedBuffScheduler(restoring: try s.snapshot()), parameters: 1)
+        run.deltas = [1: [1], 2: [2], 3: [4]]
+        for id in Int64(1)...2 {
+            let effects = try run.core.updateArrived(
+                UpdateInfo(id: id, client: "a", baseVersion: 0, steps: 0, samples: 10), delta: run.deltas[id]!, now: 0)
+            #expect(effects == [.accumulated(updateID: id, bucket: "buff-v0", weight: 1)])
+        }
+        #expect(run.scheduler.bufferedUpdates == 2)
+        let third = try run.handle(update(3, "a", base: 0), now: 3)
+        #expect(third.aggregations.first?.updates.map(\.id) == [1, 2, 3])
+        // Each delta counted once: alpha (FedBuff's default) times their sum.
+        let alpha = Float(run.scheduler.configuration.alpha)
+        #expect(abs(run.model[0] - alpha * 7) < 1e-5)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SextantAggregation
 import Testing
 
 @testable import SextantScheduling
@@ -71,7 +72,7 @@ import Testing
         sim.schedule(.lose("b"), at: 20)
         sim.schedule(.join("b"), at: 40)
         var seen: [Aggregation] = []
-        sim.run(until: 100, observer: .init(aggregated: { seen.append($0.aggregation) }))
+        sim.run(until: 100, observer: .init(aggregated: { record, _ in seen.append(record.aggregation) }))
         #expect(sim.tasks.first { $0.client == "a" }?.arrivesAt == 21.5)  // 1.5 + 10 * 2
         // b's task from t=5 would arrive at 36.5 but b died at 20; its next task starts at 40.
         #expect(!sim.arrivals.contains { $0.client == "b" && $0.assignedAt == 5 })

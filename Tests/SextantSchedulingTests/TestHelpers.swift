@@ -1,4 +1,6 @@
+import SextantAggregation
 import SextantScheduling
+import Testing
 
 /// Floating-point tolerance for scheduler arithmetic: a few operations on values of order 1
 /// (speeds, coefficients, weights), so 1e-12 leaves ~4 orders of magnitude over rounding.
@@ -27,30 +29,33 @@ extension [SchedulerAction] {
     }
 }
 
-/// Carries out accumulate/aggregate actions on a real `DeltaAccumulator`, with each update's
-/// delta given by the test, so the model's movement can be compared with the formula.
-struct ActionExecutor {
-    var accumulator: DeltaAccumulator
-    var model: [Float]
+/// A scheduler inside the aggregation core, with each update's delta given by the test, so
+/// that a test sees both the scheduler's actions and the model's movement.
+struct CoreRun<S: Scheduler> {
+    var core: AggregationCore
     var deltas: [Int64: [Float]] = [:]
 
-    init(parameters: Int) {
-        accumulator = DeltaAccumulator(parameterCount: parameters)
-        model = [Float](repeating: 0, count: parameters)
+    init(_ scheduler: S, parameters: Int) {
+        core = AggregationCore(scheduler: scheduler, model: [Float](repeating: 0, count: parameters))
     }
 
-    mutating func perform(_ actions: [SchedulerAction]) {
-        for action in actions {
-            switch action {
-            case .accumulate(let id, let bucket, let weight):
-                let delta = deltas[id]!
-                delta.withUnsafeBufferPointer { accumulator.accumulate($0, weight: weight, into: bucket) }
-            case .aggregate(let aggregation):
-                model.withUnsafeMutableBufferPointer { accumulator.apply(aggregation.buckets, to: $0) }
-            default:
-                continue
-            }
+    var scheduler: S { core.scheduler as! S }
+    var model: [Float] { core.model }
+
+    /// Hands `event` to the core and returns what the scheduler answered.
+    mutating func handle(_ event: SchedulerEvent, now: Double) throws -> [SchedulerAction] {
+        switch event {
+        case .updateArrived(let update):
+            let delta = deltas[update.id] ?? [Float](repeating: 0, count: core.parameterCount)
+            _ = try core.updateArrived(update, delta: delta, now: now)
+        case .joined(let client, let samples):
+            _ = try core.clientJoined(client, samples: samples, now: now)
+        case .lost(let client):
+            _ = try core.clientLost(client, now: now)
+        case .timerFired:
+            Issue.record("deliver timers through the core's ScheduledTimer")
         }
+        return core.lastSchedulerActions
     }
 }
 

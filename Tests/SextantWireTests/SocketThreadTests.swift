@@ -70,6 +70,35 @@ struct SocketThreadTests {
         await #expect(throws: WireError.self) { try await client.send([.bytes([1])]) }
     }
 
+    @Test("the receive limit holds per message: a flood is read no further than the limit, and nothing is lost")
+    func receiveLimitHolds() async throws {
+        let context = try ZMQContext()
+        let server = try await SocketThread(
+            context: context,
+            configuration: .init(
+                type: .router, options: [.routerMandatory(true)], bindEndpoints: ["tcp://127.0.0.1:*"],
+                lingerMilliseconds: 0, receiveBufferLimit: 4),
+            logger: logger)
+        let client = try await makeClient(context, id: "flood", server: server)
+        for index in 0..<60 { client.post([.bytes([UInt8(index)])]) }
+        // Let the socket thread read what it will; it must stop at the limit.
+        var highest = 0
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(25))
+            highest = max(highest, server.bufferedMessages)
+        }
+        #expect(highest <= 4)
+        var inbox = server.messages.makeAsyncIterator()
+        var received: [UInt8] = []
+        while received.count < 60, let message = await inbox.next() {
+            received.append(message[1].bytes[0])
+            #expect(server.bufferedMessages <= 4)
+        }
+        #expect(received == (0..<60).map { UInt8($0) })
+        await client.shutdown()
+        await server.shutdown()
+    }
+
     @Test("a send to an unknown ROUTER peer fails or is dropped, and the socket keeps working")
     func unknownPeer() async throws {
         let context = try ZMQContext()
@@ -145,7 +174,8 @@ struct SocketThreadTests {
         let hello = try #require(await serverInbox.next())
 
         for round in 0..<20 {
-            server.post([.bytes(hello[0].bytes)] + WireCodec.encode(.bye(ByeMessage(reason: .done, text: "bye \(round)"))))
+            server.post(
+                [.bytes(hello[0].bytes)] + WireCodec.encode(.bye(ByeMessage(reason: .done, text: "bye \(round)"))))
         }
         await server.shutdown()
         for round in 0..<20 {

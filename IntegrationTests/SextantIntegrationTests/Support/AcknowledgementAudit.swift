@@ -3,7 +3,7 @@ import SextantStore
 
 /// The check every fault-injection test ends with: each update a client logged as
 /// acknowledged must be in the server's updates table, and applied or discarded, not left
-/// buffered, once the run is over (DESIGN.md 6: an acknowledged update is never lost).
+/// buffered, once the run is over (docs/design.md 6: an acknowledged update is never lost).
 ///
 /// A client may have run as several processes (killed and started again); each process's
 /// log is read under the client's name, since update ids are unique across restarts.

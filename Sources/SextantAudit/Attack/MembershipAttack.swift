@@ -1,6 +1,6 @@
 import Foundation
 
-/// The two subject membership-inference attacks of DESIGN.md section 8 (Suri et al. 2022).
+/// The two subject membership-inference attacks of docs/design.md 8 (Suri et al. 2022).
 /// Every score is oriented so that a higher score means "more likely a member".
 public enum MembershipAttack: String, Sendable, CaseIterable, Codable {
     /// The final model's mean loss on the subject's samples; lower loss, member.

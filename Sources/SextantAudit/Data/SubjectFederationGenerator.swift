@@ -1,7 +1,7 @@
 import Foundation
 import SextantML
 
-/// Generates federations with subject-level structure (DESIGN.md section 8): every
+/// Generates federations with subject-level structure (docs/design.md 8): every
 /// subject has its own distribution; a member subject's records are spread over several
 /// silos; a non-member's records are in no silo; and every subject has held-out audit
 /// samples from its distribution. Deterministic for a seed. Sendable.

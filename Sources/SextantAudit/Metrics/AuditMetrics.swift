@@ -1,5 +1,5 @@
 /// Everything the audit reports about one attack's scores on the evaluated subjects
-/// (DESIGN.md section 8). Sendable and Codable (the JSON report embeds it).
+/// (docs/design.md 8). Sendable and Codable (the JSON report embeds it).
 public struct AuditMetrics: Sendable, Equatable, Codable {
     /// How the metrics are computed; the defaults are the report's.
     public struct Configuration: Sendable, Equatable, Codable {

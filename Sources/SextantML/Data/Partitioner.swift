@@ -1,7 +1,7 @@
 import Foundation
 
 /// Splits a dataset's examples among clients: IID, or one of the two non-IID schemes of
-/// the FedCompass experiments (see DESIGN.md 5.3). Every example goes to exactly one client.
+/// the FedCompass experiments (see docs/design.md 5.3). Every example goes to exactly one client.
 public enum Partitioner: Sendable, Equatable {
     /// Uniformly shuffled, equal shares.
     case iid

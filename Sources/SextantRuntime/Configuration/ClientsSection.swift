@@ -6,7 +6,7 @@ public struct ClientsSection: Sendable, Codable {
     public var count = 4
     /// Mean seconds per local step to emulate (0: as fast as the machine goes).
     public var meanTimePerStep = 0.0
-    /// How per-client speeds spread around the mean: fixed, normal or exponential (DESIGN.md 5.3).
+    /// How per-client speeds spread around the mean: fixed, normal or exponential (docs/design.md 5.3).
     public var speedDistribution = "normal"
     /// OpenBLAS threads per client (1 when many share a host).
     public var threads = 1
@@ -47,7 +47,7 @@ public struct ClientsSection: Sendable, Codable {
     }
 }
 
-/// Emulated client slowness (DESIGN.md 5.3): each client draws its own mean time per step
+/// Emulated client slowness (docs/design.md 5.3): each client draws its own mean time per step
 /// t_i around mu (normal with 30% deviation, kept positive, or exponential), and every task
 /// jitters it by 5%.
 public struct SpeedModel: Sendable {
@@ -67,7 +67,7 @@ public struct SpeedModel: Sendable {
         case .fixed:
             timePerStep = mu
         case .normal:
-            // Redrawn until positive (at least 5% of the mean), as DESIGN.md 5.3 keeps it.
+            // Redrawn until positive (at least 5% of the mean), as docs/design.md 5.3 keeps it.
             var t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu)
             while t <= 0.05 * mu { t = generator.nextNormal(mean: mu, standardDeviation: 0.3 * mu) }
             timePerStep = t

@@ -14,7 +14,9 @@ public enum ConfigurationLoader {
         return try decode(type, from: text, name: url.path, allowedKeys: allowedKeys)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from text: String, name: String, allowedKeys: KeySchema) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String, name: String, allowedKeys: KeySchema)
+        throws -> T
+    {
         let tree: Any?
         do {
             tree = try Yams.load(yaml: text)
@@ -27,6 +29,11 @@ public enum ConfigurationLoader {
         do {
             return try YAMLDecoder().decode(type, from: text)
         } catch let error as DecodingError {
+            // Yams wraps what a section's decoder throws (a value out of its range, named by
+            // the section) as corrupted data; that message is the one to show.
+            if case .dataCorrupted(let context) = error, let refusal = context.underlyingError as? RuntimeError {
+                throw RuntimeError(.invalidConfiguration, "\(name): \(refusal.message)")
+            }
             throw RuntimeError(.invalidConfiguration, "\(name): \(describe(error))")
         } catch let error as RuntimeError {
             throw RuntimeError(.invalidConfiguration, "\(name): \(error.message)")
@@ -79,20 +86,23 @@ public indirect enum KeySchema: Sendable {
         case .map(let keys):
             guard let dictionary = node as? [String: Any] else {
                 if node is NSNull { return }
-                throw RuntimeError(.invalidConfiguration, "\(name): key '\(path.joined(separator: "."))' must be a mapping")
+                throw RuntimeError(
+                    .invalidConfiguration, "\(name): key '\(path.joined(separator: "."))' must be a mapping")
             }
             for (key, value) in dictionary {
                 guard let schema = keys[key] else {
                     let location = (path + [key]).joined(separator: ".")
                     throw RuntimeError(
                         .invalidConfiguration,
-                        "\(name): unknown key '\(location)'; allowed here: \(keys.keys.sorted().joined(separator: ", "))")
+                        "\(name): unknown key '\(location)'; allowed here: \(keys.keys.sorted().joined(separator: ", "))"
+                    )
                 }
                 try schema.check(value, path: path + [key], name: name)
             }
         case .list(let element):
             guard let array = node as? [Any] else {
-                throw RuntimeError(.invalidConfiguration, "\(name): key '\(path.joined(separator: "."))' must be a list")
+                throw RuntimeError(
+                    .invalidConfiguration, "\(name): key '\(path.joined(separator: "."))' must be a list")
             }
             for (index, value) in array.enumerated() {
                 try element.check(value, path: path + ["[\(index)]"], name: name)

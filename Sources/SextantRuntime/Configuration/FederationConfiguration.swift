@@ -4,7 +4,7 @@ import SextantScheduling
 
 /// One YAML file describes a federation: what the server runs and what each client of a
 /// local launch trains on. Every key has a documented default (see configs/README.md).
-public struct FederationConfiguration: Sendable, Codable {
+public struct FederationConfiguration: Sendable, Decodable {
     public var run = RunSection()
     public var model = "mlp"
     public var data = DataSection()
@@ -182,8 +182,10 @@ public struct TrainingSection: Sendable, Codable {
 
     func validate() throws {
         do {
-            try TrainingHyperparameters.check(batchSize: batchSize, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
-            _ = try TrainingHyperparameters.makeOptimizer(name: optimizer, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
+            try TrainingHyperparameters.check(
+                batchSize: batchSize, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
+            _ = try TrainingHyperparameters.makeOptimizer(
+                name: optimizer, lr: learningRate, momentum: momentum, weightDecay: weightDecay)
         } catch let error as RuntimeError {
             throw RuntimeError(.invalidConfiguration, "section 'training': \(error.message)")
         }
@@ -217,6 +219,8 @@ public struct StopSection: Sendable, Codable {
         guard targetAccuracy >= 0, targetAccuracy <= 1 else {
             throw invalid("stop.target_accuracy", targetAccuracy, "it must lie in [0, 1] (0: no target)")
         }
-        guard maxSeconds >= 0, maxSeconds.isFinite else { throw invalid("stop.max_seconds", maxSeconds, "it must be >= 0") }
+        guard maxSeconds >= 0, maxSeconds.isFinite else {
+            throw invalid("stop.max_seconds", maxSeconds, "it must be >= 0")
+        }
     }
 }

@@ -1,164 +1,235 @@
 import Foundation
+import SextantAggregation
 import SextantPrivacy
 import SextantScheduling
 
-/// `privacy:` — differential privacy of a federation (DESIGN.md 7). Off by default.
+/// `privacy:` — differential privacy of a federation (docs/design.md 7). Off by default.
 ///
 /// A setting that cannot be honoured is refused at start with a message naming the key: a
 /// run that silently trained without the promised guarantee would be worse than no run.
 /// Any privacy key given while `mode` is `none` is refused for the same reason.
 ///
+/// Each key is declared once in ``Keys`` (name, default, range); decoding checks every
+/// range there and turns the exclusive pairs (`clip_norm` / `adaptive_clipping`,
+/// `noise_multiplier` / `target_epsilon`) into one typed value, so
+/// ``validate(federation:)`` only checks what depends on the rest of the federation.
+///
 /// `Sendable`: a plain value.
-public struct PrivacySection: Sendable, Codable, Equatable {
-    /// none | client-level | record-level | both (default none).
-    /// client-level: DP-FedAvg, each client's whole contribution is protected (updates clipped
-    /// to `clip_norm`, Gaussian noise on every aggregation event); record-level: DP-SGD inside
-    /// every client (`record_level`); both: the two at once.
-    public var mode = "none"
-    /// C, the L2 bound of every client update (client-level; default 1.0 unless
-    /// `adaptive_clipping` is given; the two are exclusive).
-    public var clipNorm: Double?
-    /// Adaptive clipping (Andrew et al. 2021): C follows a quantile of the update norms.
-    public var adaptiveClipping: AdaptiveClippingSection?
-    /// z, the client-level noise multiplier: noise std z·C on the sum of an event's clipped
-    /// updates. Give it or `target_epsilon`, not both.
-    public var noiseMultiplier: Double?
-    /// The client-level ε to reach after `stop.max_versions` aggregation events; z is
-    /// calibrated to it at start. Give it or `noise_multiplier`, not both.
-    public var targetEpsilon: Double?
-    /// δ of the client-level guarantee, and of the record-level one unless
-    /// `record_level.delta` is set (default 1e-5). Must be below 1/n: n = clients.count for
-    /// client-level, the client's records for record-level.
+public struct PrivacySection: Sendable, Decodable, Equatable {
+    /// Which unit is protected.
+    public enum Mode: String, Sendable, Equatable, CaseIterable {
+        case none
+        /// DP-FedAvg: each client's whole contribution (updates clipped to C, Gaussian noise
+        /// on every aggregation event).
+        case clientLevel = "client-level"
+        /// DP-SGD inside every client: each training record.
+        case recordLevel = "record-level"
+        /// Both at once.
+        case both
+
+        public var includesClientLevel: Bool { self == .clientLevel || self == .both }
+        public var includesRecordLevel: Bool { self == .recordLevel || self == .both }
+    }
+
+    /// How client updates are clipped.
+    public enum Clipping: Sendable, Equatable {
+        /// `clip_norm`: a fixed L2 bound C.
+        case fixed(Double)
+        /// `adaptive_clipping`: C follows a quantile of the update norms (Andrew et al. 2021).
+        case adaptive(AdaptiveClippingSection)
+    }
+
+    /// How a noise level is chosen.
+    public enum NoiseCalibration: Sendable, Equatable {
+        /// `noise_multiplier`: z, noise std over the L2 sensitivity.
+        case noiseMultiplier(Double)
+        /// `target_epsilon`: the smallest z that reaches this ε at the section's δ, calibrated at start.
+        case targetEpsilon(Double)
+    }
+
+    public var mode = Mode.none
+    /// Client-level clipping; nil when neither key is given (a fixed C of 1.0).
+    public var clipping: Clipping?
+    /// Client-level noise; nil when neither key is given (refused for client-level).
+    public var noise: NoiseCalibration?
+    /// δ of the client-level guarantee, and of the record-level one unless `record_level.delta` is set.
     public var delta = 1e-5
-    /// server | client (default server): who adds the client-level noise. server: the
-    /// server adds N(0, (zC)²) to each event's sum; client: every client adds its share
-    /// N(0, (zC)²/n) to its own clipped update, for n the expected clients per event.
-    public var noisePlacement = "server"
+    public var noisePlacement = NoisePlacement.server
+    /// The operator's explicit consent to `noise_placement: client` while Sextant has no
+    /// secure aggregation: the server then sees each update with only its own noise share.
+    public var clientNoiseWithoutSecureAggregation = false
     /// Record-level DP-SGD settings (mode record-level or both).
     public var recordLevel: RecordLevelSection?
+
+    public init() {}
+
+    /// The keys of `privacy:`, each declared once; configs/README.md's table lists the same.
+    enum Keys {
+        static let mode = ConfigurationKey<String>(
+            "mode", default: Mode.none.rawValue, shown: "`none`", check: KeyCheck.oneOf(Mode.self))
+        static let clipNorm = ConfigurationKey<Double>(
+            "clip_norm", shown: "`1.0`", check: KeyCheck.positive("it bounds each update's L2 norm"))
+        static let adaptiveClipping = ConfigurationKey<AdaptiveClippingSection>(
+            "adaptive_clipping", shown: "none", schema: .section(AdaptiveClippingSection.declared))
+        static let noiseMultiplier = ConfigurationKey<Double>(
+            "noise_multiplier", shown: "none", check: KeyCheck.positive("0 adds no noise: no privacy"))
+        static let targetEpsilon = ConfigurationKey<Double>(
+            "target_epsilon", shown: "none", check: KeyCheck.positive())
+        static let delta = ConfigurationKey<Double>(
+            "delta", default: 1e-5, shown: "`1e-5`", check: KeyCheck.unitInterval("below 1/n for n protected units"))
+        static let noisePlacement = ConfigurationKey<String>(
+            "noise_placement", default: NoisePlacement.server.rawValue, shown: "`server`",
+            check: KeyCheck.oneOf(NoisePlacement.self))
+        static let clientNoiseWithoutSecureAggregation = ConfigurationKey<Bool>(
+            "client_noise_without_secure_aggregation", default: false, shown: "`false`")
+        static let recordLevel = ConfigurationKey<RecordLevelSection>(
+            "record_level", shown: "none", schema: .section(RecordLevelSection.declared))
+    }
+
+    static let declared = [
+        Keys.mode.declared, Keys.clipNorm.declared, Keys.adaptiveClipping.declared, Keys.noiseMultiplier.declared,
+        Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared,
+        Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared,
+    ]
+    static let keys = KeySchema.section(declared)
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: NamedKey.self)
+        mode = try c.read(Keys.mode, as: Mode.self) ?? mode
+        clipping = try Self.exclusive(
+            c, Keys.clipNorm, Keys.adaptiveClipping, reason: "give a fixed clip norm or adaptive clipping, not both",
+            first: Clipping.fixed, second: Clipping.adaptive)
+        noise = try Self.exclusive(
+            c, Keys.noiseMultiplier, Keys.targetEpsilon,
+            reason: "give one: the noise multiplier, or the epsilon to calibrate it to",
+            first: NoiseCalibration.noiseMultiplier, second: NoiseCalibration.targetEpsilon)
+        delta = try c.read(Keys.delta) ?? delta
+        noisePlacement = try c.read(Keys.noisePlacement, as: NoisePlacement.self) ?? noisePlacement
+        clientNoiseWithoutSecureAggregation = try c.read(Keys.clientNoiseWithoutSecureAggregation) ?? false
+        recordLevel = try c.read(Keys.recordLevel)
+    }
+
+    /// One value from two keys that exclude each other.
+    static func exclusive<A, B, Result>(
+        _ c: KeyedDecodingContainer<NamedKey>, _ a: ConfigurationKey<A>, _ b: ConfigurationKey<B>, reason: String,
+        first: (A) -> Result, second: (B) -> Result
+    ) throws -> Result? {
+        switch (try c.read(a), try c.read(b)) {
+        case (.some, .some):
+            throw RuntimeError(
+                .invalidConfiguration, "keys '\(c.path(a.name))' and '\(c.path(b.name))' are both set; \(reason)")
+        case (.some(let value), nil): return first(value)
+        case (nil, .some(let value)): return second(value)
+        case (nil, nil): return nil
+        }
+    }
 
     /// `privacy.adaptive_clipping:`.
     ///
     /// `Sendable`: a plain value.
-    public struct AdaptiveClippingSection: Sendable, Codable, Equatable {
-        /// C₀, the clip norm of the first event (default 1.0).
+    public struct AdaptiveClippingSection: Sendable, Decodable, Equatable {
+        /// C₀, the clip norm of the first event.
         public var initialClipNorm = 1.0
-        /// γ in (0, 1), the quantile of update norms C tracks (default 0.5, the median).
+        /// γ in (0, 1), the quantile of update norms C tracks (0.5: the median).
         public var targetQuantile = 0.5
-        /// η > 0, the geometric learning rate of C (default 0.2).
+        /// η > 0, the geometric learning rate of C.
         public var learningRate = 0.2
-        /// σ_b, the noise on the count of unclipped updates (default m/20 for m the expected
-        /// clients per event). z must stay below 2·σ_b.
+        /// σ_b, the noise on the count of unclipped updates (nil: m/20 for m the expected
+        /// clients per event). z must stay below σ_b (see ``AdaptiveClipping``).
         public var indicatorNoise: Double?
 
         public init() {}
 
-        static let keys = KeySchema.map([
-            "initial_clip_norm": .value, "target_quantile": .value, "learning_rate": .value,
-            "indicator_noise": .value,
-        ])
-
-        enum CodingKeys: String, CodingKey {
-            case initialClipNorm = "initial_clip_norm", targetQuantile = "target_quantile"
-            case learningRate = "learning_rate", indicatorNoise = "indicator_noise"
+        enum Keys {
+            static let initialClipNorm = ConfigurationKey<Double>(
+                "initial_clip_norm", default: 1.0, shown: "`1.0`", check: KeyCheck.positive())
+            static let targetQuantile = ConfigurationKey<Double>(
+                "target_quantile", default: 0.5, shown: "`0.5`", check: KeyCheck.unitInterval())
+            static let learningRate = ConfigurationKey<Double>(
+                "learning_rate", default: 0.2, shown: "`0.2`", check: KeyCheck.positive())
+            static let indicatorNoise = ConfigurationKey<Double>(
+                "indicator_noise", shown: "m/20", check: KeyCheck.positive())
         }
 
+        static let declared = [
+            Keys.initialClipNorm.declared, Keys.targetQuantile.declared, Keys.learningRate.declared,
+            Keys.indicatorNoise.declared,
+        ]
+
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            initialClipNorm = try c.decodeIfPresent(Double.self, forKey: .initialClipNorm) ?? initialClipNorm
-            targetQuantile = try c.decodeIfPresent(Double.self, forKey: .targetQuantile) ?? targetQuantile
-            learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
-            indicatorNoise = try c.decodeIfPresent(Double.self, forKey: .indicatorNoise)
+            let c = try decoder.container(keyedBy: NamedKey.self)
+            initialClipNorm = try c.read(Keys.initialClipNorm) ?? initialClipNorm
+            targetQuantile = try c.read(Keys.targetQuantile) ?? targetQuantile
+            learningRate = try c.read(Keys.learningRate) ?? learningRate
+            indicatorNoise = try c.read(Keys.indicatorNoise)
+        }
+
+        var settings: ClientLevelPrivacy.AdaptiveSettings {
+            .init(
+                initialClipNorm: initialClipNorm, targetQuantile: targetQuantile, learningRate: learningRate,
+                indicatorNoise: indicatorNoise)
         }
     }
 
     /// `privacy.record_level:`.
     ///
     /// `Sendable`: a plain value.
-    public struct RecordLevelSection: Sendable, Codable, Equatable {
-        /// C, the L2 bound of every example's gradient (default 1.0).
+    public struct RecordLevelSection: Sendable, Decodable, Equatable {
+        /// C, the L2 bound of every example's gradient.
         public var clipNorm = 1.0
-        /// z of DP-SGD: noise std z·C on each step's sum of clipped gradients. Give it or
-        /// `target_epsilon`, not both.
-        public var noiseMultiplier: Double?
-        /// The record-level ε to reach after `planned_steps` local steps; z is calibrated to
-        /// it by each client from its own sampling rate.
-        public var targetEpsilon: Double?
-        /// B, the expected batch size: batches are Poisson samples with rate q = B/n over the
-        /// client's n records (default: training.batch_size).
+        /// z of DP-SGD, or the record-level ε to calibrate it to after `planned_steps`
+        /// (each client calibrates to its own sampling rate); nil when neither is given.
+        public var noise: NoiseCalibration?
+        /// B, the expected batch size: Poisson batches with rate q = B/n over the client's n
+        /// records (nil: training.batch_size).
         public var batchSize: Int?
-        /// δ of the record-level guarantee (default privacy.delta); must be below 1/n.
+        /// δ of the record-level guarantee (nil: privacy.delta); must be below 1/n.
         public var delta: Double?
-        /// Local steps a client is expected to take over the run, for `target_epsilon`
-        /// (default stop.max_versions × the steps of a task: scheduler.local_steps, or
-        /// scheduler.max_local_steps for compass).
+        /// Local steps a client is expected to take over the run, for a target ε (nil:
+        /// stop.max_versions × the steps of a task).
         public var plannedSteps: Int?
 
         public init() {}
 
-        static let keys = KeySchema.map([
-            "clip_norm": .value, "noise_multiplier": .value, "target_epsilon": .value, "batch_size": .value,
-            "delta": .value, "planned_steps": .value,
-        ])
-
-        enum CodingKeys: String, CodingKey {
-            case clipNorm = "clip_norm", noiseMultiplier = "noise_multiplier", targetEpsilon = "target_epsilon"
-            case batchSize = "batch_size", delta, plannedSteps = "planned_steps"
+        enum Keys {
+            static let clipNorm = ConfigurationKey<Double>(
+                "clip_norm", default: 1.0, shown: "`1.0`",
+                check: KeyCheck.positive("it bounds each example's gradient norm"))
+            static let noiseMultiplier = ConfigurationKey<Double>(
+                "noise_multiplier", shown: "none", check: KeyCheck.positive("0 adds no noise: no privacy"))
+            static let targetEpsilon = ConfigurationKey<Double>(
+                "target_epsilon", shown: "none", check: KeyCheck.positive())
+            static let batchSize = ConfigurationKey<Int>(
+                "batch_size", shown: "`training.batch_size`", check: KeyCheck.positiveInteger)
+            static let delta = ConfigurationKey<Double>(
+                "delta", shown: "`privacy.delta`", check: KeyCheck.unitInterval("below 1/n for a client's n records"))
+            static let plannedSteps = ConfigurationKey<Int>(
+                "planned_steps", shown: "`max_versions` x steps per task", check: KeyCheck.positiveInteger)
         }
+
+        static let declared = [
+            Keys.clipNorm.declared, Keys.noiseMultiplier.declared, Keys.targetEpsilon.declared, Keys.batchSize.declared,
+            Keys.delta.declared, Keys.plannedSteps.declared,
+        ]
 
         public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm) ?? clipNorm
-            noiseMultiplier = try c.decodeIfPresent(Double.self, forKey: .noiseMultiplier)
-            targetEpsilon = try c.decodeIfPresent(Double.self, forKey: .targetEpsilon)
-            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize)
-            delta = try c.decodeIfPresent(Double.self, forKey: .delta)
-            plannedSteps = try c.decodeIfPresent(Int.self, forKey: .plannedSteps)
+            let c = try decoder.container(keyedBy: NamedKey.self)
+            clipNorm = try c.read(Keys.clipNorm) ?? clipNorm
+            noise = try PrivacySection.exclusive(
+                c, Keys.noiseMultiplier, Keys.targetEpsilon, reason: "give one",
+                first: NoiseCalibration.noiseMultiplier, second: NoiseCalibration.targetEpsilon)
+            batchSize = try c.read(Keys.batchSize)
+            delta = try c.read(Keys.delta)
+            plannedSteps = try c.read(Keys.plannedSteps)
         }
-    }
-
-    public init() {}
-
-    static let keys = KeySchema.map([
-        "mode": .value, "clip_norm": .value, "adaptive_clipping": AdaptiveClippingSection.keys,
-        "noise_multiplier": .value, "target_epsilon": .value, "delta": .value, "noise_placement": .value,
-        "record_level": RecordLevelSection.keys,
-    ])
-
-    enum CodingKeys: String, CodingKey {
-        case mode, clipNorm = "clip_norm", adaptiveClipping = "adaptive_clipping"
-        case noiseMultiplier = "noise_multiplier", targetEpsilon = "target_epsilon", delta
-        case noisePlacement = "noise_placement", recordLevel = "record_level"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? mode
-        clipNorm = try c.decodeIfPresent(Double.self, forKey: .clipNorm)
-        adaptiveClipping = try c.decodeIfPresent(AdaptiveClippingSection.self, forKey: .adaptiveClipping)
-        noiseMultiplier = try c.decodeIfPresent(Double.self, forKey: .noiseMultiplier)
-        targetEpsilon = try c.decodeIfPresent(Double.self, forKey: .targetEpsilon)
-        delta = try c.decodeIfPresent(Double.self, forKey: .delta) ?? delta
-        noisePlacement = try c.decodeIfPresent(String.self, forKey: .noisePlacement) ?? noisePlacement
-        recordLevel = try c.decodeIfPresent(RecordLevelSection.self, forKey: .recordLevel)
     }
 
     // MARK: - Interpretation
 
-    /// The protected unit(s), or nil for `none`.
-    public var privacyMode: PrivacyConfiguration.Mode? {
-        switch mode {
-        case "client-level": .clientLevel
-        case "record-level": .recordLevel
-        case "both": .both
-        default: nil
-        }
-    }
-
     /// True when client-level DP (DP-FedAvg) is on.
-    public var isClientLevel: Bool { mode == "client-level" || mode == "both" }
+    public var isClientLevel: Bool { mode.includesClientLevel }
     /// True when record-level DP-SGD is on.
-    public var isRecordLevel: Bool { mode == "record-level" || mode == "both" }
+    public var isRecordLevel: Bool { mode.includesRecordLevel }
 
     /// Clients expected in one aggregation event under `scheduler`: the default σ_b is m/20
     /// of it, and client-side noise is split into this many shares. fedavg/fedavgm: the
@@ -175,14 +246,11 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         }
     }
 
-    /// The client sampling rate the accountant uses: always 1 (see below).
-    public static func clientSampleRate(_ federation: FederationConfiguration) -> Double {
-        // Privacy amplification by sampling needs sampling the adversary cannot predict;
-        // FedAvg's client sampling is seeded from run.seed (so that a restarted server
-        // replays it), hence every event is accounted as if all clients took part.
-        _ = federation
-        return 1
-    }
+    /// The client sampling rate the accountant uses: always 1. Privacy amplification by
+    /// sampling needs sampling the adversary cannot predict; FedAvg's client sampling is
+    /// seeded from run.seed (so that a restarted server replays it), hence every event is
+    /// accounted as if all clients took part.
+    public static func clientSampleRate(_ federation: FederationConfiguration) -> Double { 1 }
 
     /// Local steps a client is expected to take over the whole run (record-level planning).
     public func plannedRecordSteps(_ federation: FederationConfiguration) -> Int {
@@ -195,49 +263,36 @@ public struct PrivacySection: Sendable, Codable, Equatable {
 
     // MARK: - Validation
 
-    /// Refuses settings that cannot be honoured, naming the key and saying why. Record-level
-    /// checks that need a client's record count run again in ``recordLevelPlan(federation:records:)``.
+    /// Refuses what decoding cannot: settings for a protection the mode does not turn on,
+    /// and whatever depends on the rest of the federation (run again, per client, in
+    /// ``recordLevelPlan(federation:records:)`` once its records are known).
     func validate(federation: FederationConfiguration) throws {
-        guard ["none", "client-level", "record-level", "both"].contains(mode) else {
-            throw invalid("privacy.mode", "'\(mode)'", "use none, client-level, record-level or both")
-        }
-        if mode == "none" {
-            let given = [
-                clipNorm.map { _ in "clip_norm" }, adaptiveClipping.map { _ in "adaptive_clipping" },
-                noiseMultiplier.map { _ in "noise_multiplier" }, targetEpsilon.map { _ in "target_epsilon" },
-                recordLevel.map { _ in "record_level" },
-            ].compactMap { $0 }
-            guard given.isEmpty else {
-                throw RuntimeError(
-                    .invalidConfiguration,
-                    "key 'privacy.\(given[0])' is set but privacy.mode is none (the default), so no privacy would be "
-                        + "applied; set privacy.mode to client-level, record-level or both, or remove the key")
-            }
-            return
-        }
-        guard DPFedAvg.NoisePlacement(rawValue: noisePlacement) != nil else {
-            throw invalid("privacy.noise_placement", "'\(noisePlacement)'", "use server or client")
+        let clientLevelKeys = [
+            clipping.map { if case .fixed = $0 { Keys.clipNorm.name } else { Keys.adaptiveClipping.name } },
+            noise.map { if case .noiseMultiplier = $0 { Keys.noiseMultiplier.name } else { Keys.targetEpsilon.name } },
+            clientNoiseWithoutSecureAggregation ? Keys.clientNoiseWithoutSecureAggregation.name : nil,
+        ].compactMap { $0 }
+        if mode == .none {
+            guard let key = clientLevelKeys.first ?? recordLevel.map({ _ in Keys.recordLevel.name }) else { return }
+            throw RuntimeError(
+                .invalidConfiguration,
+                "key 'privacy.\(key)' is set but privacy.mode is none (the default), so no privacy would be "
+                    + "applied; set privacy.mode to client-level, record-level or both, or remove the key")
         }
         if isClientLevel {
             _ = try makeClientLevelConfiguration(federation: federation)
-        } else {
-            let given = [
-                clipNorm.map { _ in "clip_norm" }, adaptiveClipping.map { _ in "adaptive_clipping" },
-                noiseMultiplier.map { _ in "noise_multiplier" }, targetEpsilon.map { _ in "target_epsilon" },
-            ].compactMap { $0 }
-            if let key = given.first {
-                throw RuntimeError(
-                    .invalidConfiguration,
-                    "key 'privacy.\(key)' is a client-level setting but privacy.mode is \(mode); use mode both, or "
-                        + "put record-level settings under privacy.record_level")
-            }
+        } else if let key = clientLevelKeys.first {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "key 'privacy.\(key)' is a client-level setting but privacy.mode is \(mode.rawValue); use mode both, "
+                    + "or put record-level settings under privacy.record_level")
         }
         if isRecordLevel {
             _ = try recordLevelPlan(federation: federation, records: nil)
         } else if recordLevel != nil {
             throw RuntimeError(
                 .invalidConfiguration,
-                "key 'privacy.record_level' is set but privacy.mode is \(mode); use mode record-level or both")
+                "key 'privacy.record_level' is set but privacy.mode is \(mode.rawValue); use mode record-level or both")
         }
     }
 
@@ -249,11 +304,12 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         -> ClientLevelPrivacy.Configuration
     {
         guard isClientLevel else {
-            throw RuntimeError(.invalidConfiguration, "privacy.mode is \(mode): there is no client-level privacy")
+            throw RuntimeError(
+                .invalidConfiguration, "privacy.mode is \(mode.rawValue): there is no client-level privacy")
         }
         let clients = federation.clients.count
         let bound = 1 / Double(max(clients, 1))
-        guard delta > 0, delta < bound else {
+        guard delta < bound else {
             throw invalid(
                 "privacy.delta", delta,
                 "it must lie in (0, 1/n) = (0, \(bound)) for n = clients.count = \(clients): a delta of 1/n or more "
@@ -265,65 +321,17 @@ public struct PrivacySection: Sendable, Codable, Equatable {
                 "client-level privacy needs weighting: equal; with samples weighting a client's share depends on "
                     + "sample counts that are not protected and the noise would have to follow the largest share")
         }
-        let clipping: ClientLevelPrivacy.Clipping
-        switch (clipNorm, adaptiveClipping) {
-        case (.some, .some):
-            throw RuntimeError(
-                .invalidConfiguration,
-                "keys 'privacy.clip_norm' and 'privacy.adaptive_clipping' are both set; give a fixed clip norm or "
-                    + "adaptive clipping, not both")
-        case (let fixed, nil):
-            let value = fixed ?? 1.0
-            guard value > 0, value.isFinite else {
-                throw invalid(
-                    "privacy.clip_norm", value, "it must be a finite number > 0 (it bounds each update's L2 norm)")
-            }
-            clipping = .fixed(value)
-        case (nil, .some(let adaptive)):
-            guard adaptive.initialClipNorm > 0, adaptive.initialClipNorm.isFinite else {
-                throw invalid(
-                    "privacy.adaptive_clipping.initial_clip_norm", adaptive.initialClipNorm,
-                    "it must be a finite number > 0")
-            }
-            guard adaptive.targetQuantile > 0, adaptive.targetQuantile < 1 else {
-                throw invalid(
-                    "privacy.adaptive_clipping.target_quantile", adaptive.targetQuantile, "it must lie in (0, 1)")
-            }
-            guard adaptive.learningRate > 0, adaptive.learningRate.isFinite else {
-                throw invalid(
-                    "privacy.adaptive_clipping.learning_rate", adaptive.learningRate, "it must be a finite number > 0")
-            }
-            if let sigma = adaptive.indicatorNoise, !(sigma > 0 && sigma.isFinite) {
-                throw invalid("privacy.adaptive_clipping.indicator_noise", sigma, "it must be a finite number > 0")
-            }
-            clipping = .adaptive(
-                ClientLevelPrivacy.AdaptiveSettings(
-                    initialClipNorm: adaptive.initialClipNorm, targetQuantile: adaptive.targetQuantile,
-                    learningRate: adaptive.learningRate, indicatorNoise: adaptive.indicatorNoise))
-        }
         let events = federation.stop.maxVersions
         let sampleRate = Self.clientSampleRate(federation)
         let z: Double
-        switch (noiseMultiplier, targetEpsilon) {
-        case (.some, .some):
-            throw RuntimeError(
-                .invalidConfiguration,
-                "keys 'privacy.noise_multiplier' and 'privacy.target_epsilon' are both set; give one: the noise "
-                    + "multiplier, or the epsilon to calibrate it to")
-        case (nil, nil):
+        switch noise {
+        case nil:
             throw RuntimeError(
                 .invalidConfiguration,
                 "client-level privacy needs 'privacy.noise_multiplier' or 'privacy.target_epsilon'")
-        case (.some(let given), nil):
-            guard given > 0, given.isFinite else {
-                throw invalid(
-                    "privacy.noise_multiplier", given, "it must be a finite number > 0 (0 adds no noise: no privacy)")
-            }
+        case .noiseMultiplier(let given):
             z = given
-        case (nil, .some(let target)):
-            guard target > 0, target.isFinite else {
-                throw invalid("privacy.target_epsilon", target, "it must be a finite number > 0")
-            }
+        case .targetEpsilon(let target):
             do {
                 z = try RDPAccountant.noiseMultiplier(
                     forTargetEpsilon: target, delta: delta, sampleRate: sampleRate, steps: events)
@@ -334,28 +342,75 @@ public struct PrivacySection: Sendable, Codable, Equatable {
                         + error.message)
             }
         }
+        try checkNoisePlacement()
         let perEvent = Self.expectedClientsPerEvent(federation)
-        let configuration = ClientLevelPrivacy.Configuration(
-            noiseMultiplier: z, clipping: clipping, delta: delta,
-            placement: DPFedAvg.NoisePlacement(rawValue: noisePlacement) ?? .server, sampleRate: sampleRate,
+        let resolved: ClientLevelPrivacy.Clipping
+        switch clipping ?? .fixed(1.0) {
+        case .fixed(let clipNorm):
+            resolved = .fixed(clipNorm)
+        case .adaptive(let adaptive):
+            resolved = .adaptive(adaptive.settings)
+            try checkAdaptiveSplit(z: z, adaptive: adaptive, perEvent: perEvent)
+        }
+        return ClientLevelPrivacy.Configuration(
+            noiseMultiplier: z, clipping: resolved, delta: delta, placement: noisePlacement, sampleRate: sampleRate,
             expectedClientsPerEvent: perEvent)
-        if case .adaptive(let adaptive) = clipping {
-            let sigmaB = adaptive.adaptiveConfiguration.resolvedIndicatorNoise(clientsPerRound: perEvent)
-            guard z < 2 * sigmaB else {
-                let key = targetEpsilon != nil ? "privacy.target_epsilon" : "privacy.noise_multiplier"
-                let source =
-                    adaptive.indicatorNoise == nil
-                    ? "σ_b = m/20 with m = \(perEvent) expected clients per event"
-                    : "σ_b = privacy.adaptive_clipping.indicator_noise"
+    }
+
+    /// Client-side noise only protects the updates from the server under secure
+    /// aggregation, which Sextant does not have yet: it runs only with the operator's
+    /// explicit consent, and then reports the ε against the server too. Adaptive clipping
+    /// would send each client's clipped bit to the server unnoised, so the two are refused
+    /// together.
+    private func checkNoisePlacement() throws {
+        let consent = "privacy.client_noise_without_secure_aggregation"
+        switch (noisePlacement, clientNoiseWithoutSecureAggregation) {
+        case (.client, false):
+            throw invalid(
+                "privacy.noise_placement", "'client'",
+                "Sextant has no secure aggregation yet, so the server would see each update with only its own "
+                    + "noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use "
+                    + "noise_placement: server, or set \(consent): true to run it anyway (the run then also reports "
+                    + "the epsilon against the server)")
+        case (.server, true):
+            throw invalid(
+                consent, true, "it only applies to privacy.noise_placement: client; remove it or use client placement")
+        case (.client, true):
+            if case .adaptive = clipping {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "key '\(key)': adaptive clipping splits the noise multiplier z = \(z) between the updates and the "
-                        + "clipped-count query, which needs z < 2·σ_b = \(2 * sigmaB) (\(source)); the count query alone "
-                        + "would spend the whole budget. Raise privacy.adaptive_clipping.indicator_noise, use more "
-                        + "clients per event, or use a fixed privacy.clip_norm")
+                    "keys 'privacy.noise_placement' = client and 'privacy.adaptive_clipping' cannot be combined "
+                        + "without secure aggregation: every client would send its clipped bit to the server "
+                        + "unnoised; use a fixed privacy.clip_norm or noise_placement: server")
             }
+        case (.server, false):
+            break
         }
-        return configuration
+    }
+
+    /// z must leave room for the updates after the count of unclipped updates takes its
+    /// share (``AdaptiveClipping/updateNoiseMultiplier(noiseMultiplier:indicatorNoiseStandardDeviation:clientsPerRound:)``).
+    private func checkAdaptiveSplit(z: Double, adaptive: AdaptiveClippingSection, perEvent: Int) throws {
+        let sigmaB = adaptive.settings.adaptiveConfiguration.resolvedIndicatorNoise(clientsPerRound: perEvent)
+        do {
+            _ = try AdaptiveClipping.updateNoiseMultiplier(noiseMultiplier: z, indicatorNoiseStandardDeviation: sigmaB)
+        } catch {
+            let key = noise == .noiseMultiplier(z) ? "privacy.noise_multiplier" : "privacy.target_epsilon"
+            let value: String =
+                if case .targetEpsilon(let target) = noise { "\(target) (calibrated z = \(z))" } else { "\(z)" }
+            let source =
+                adaptive.indicatorNoise == nil
+                ? "σ_b = m/20 with m = \(perEvent) expected clients per event"
+                : "σ_b = privacy.adaptive_clipping.indicator_noise"
+            let lower = key == "privacy.target_epsilon" ? "the noise (a larger target_epsilon)" : "noise_multiplier"
+            throw RuntimeError(
+                .invalidConfiguration,
+                "key '\(key)' = \(value): adaptive clipping splits the noise multiplier z between the updates and "
+                    + "the count of unclipped updates (sensitivity 1), z^-2 = z_updates^-2 + σ_b^-2, which needs "
+                    + "z < σ_b = \(sigmaB) (\(source)); the count alone would spend the whole budget. Raise "
+                    + "privacy.adaptive_clipping.indicator_noise above \(z), use more clients per event, lower "
+                    + "\(lower), or use a fixed privacy.clip_norm")
+        }
     }
 
     // MARK: - Record level
@@ -375,27 +430,23 @@ public struct PrivacySection: Sendable, Codable, Equatable {
     }
 
     /// The record-level plan for a client with `records` training records (nil: checks only
-    /// what does not depend on them, as at configuration load).
+    /// what does not depend on them, as at configuration load; z is then 0 for a target ε).
     /// - Throws: ``RuntimeError`` naming the key: δ not below 1/records, B above the records,
-    ///   a non-positive C, z or target ε, or a target ε that cannot be met.
+    ///   no noise setting, or a target ε that cannot be met.
     public func recordLevelPlan(federation: FederationConfiguration, records: Int?) throws -> RecordLevelPlan {
         guard isRecordLevel else {
-            throw RuntimeError(.invalidConfiguration, "privacy.mode is \(mode): there is no record-level privacy")
+            throw RuntimeError(
+                .invalidConfiguration, "privacy.mode is \(mode.rawValue): there is no record-level privacy")
         }
         guard let settings = recordLevel else {
             throw RuntimeError(
                 .invalidConfiguration,
-                "privacy.mode \(mode) needs 'privacy.record_level' with noise_multiplier or target_epsilon "
+                "privacy.mode \(mode.rawValue) needs 'privacy.record_level' with noise_multiplier or target_epsilon "
                     + "(and optionally clip_norm, batch_size)")
-        }
-        guard settings.clipNorm > 0, settings.clipNorm.isFinite else {
-            throw invalid(
-                "privacy.record_level.clip_norm", settings.clipNorm,
-                "it must be a finite number > 0 (it bounds each example's gradient norm)")
         }
         let batchSize = settings.batchSize ?? federation.training.batchSize
         guard batchSize > 0 else {
-            throw invalid("privacy.record_level.batch_size", batchSize, "it must be a positive integer")
+            throw invalid("training.batch_size", batchSize, "it must be a positive integer")
         }
         let recordDelta = settings.delta ?? delta
         let deltaKey = settings.delta == nil ? "privacy.delta" : "privacy.record_level.delta"
@@ -410,15 +461,11 @@ public struct PrivacySection: Sendable, Codable, Equatable {
                     "the expected batch size must not exceed the client's \(records) records (q = B/n <= 1)")
             }
             let bound = 1 / Double(records)
-            guard recordDelta > 0, recordDelta < bound else {
+            guard recordDelta < bound else {
                 throw invalid(
                     deltaKey, recordDelta,
                     "record-level delta must lie in (0, 1/n) = (0, \(bound)) for this client's n = \(records) records: "
                         + "a delta of 1/n or more permits releasing one record outright")
-            }
-        } else {
-            guard recordDelta > 0, recordDelta < 1 else {
-                throw invalid(deltaKey, recordDelta, "it must lie in (0, 1/n) for n the records of a client")
             }
         }
         let planned = plannedRecordSteps(federation)
@@ -427,72 +474,31 @@ public struct PrivacySection: Sendable, Codable, Equatable {
         }
         let sampleRate = records.map { Double(batchSize) / Double($0) } ?? 1
         let z: Double
-        switch (settings.noiseMultiplier, settings.targetEpsilon) {
-        case (.some, .some):
+        switch settings.noise {
+        case nil:
             throw RuntimeError(
                 .invalidConfiguration,
-                "keys 'privacy.record_level.noise_multiplier' and 'privacy.record_level.target_epsilon' are both set; "
-                    + "give one")
-        case (nil, nil):
-            throw RuntimeError(
-                .invalidConfiguration,
-                "record-level privacy needs 'privacy.record_level.noise_multiplier' or 'privacy.record_level.target_epsilon'"
-            )
-        case (.some(let given), nil):
-            guard given > 0, given.isFinite else {
-                throw invalid(
-                    "privacy.record_level.noise_multiplier", given,
-                    "it must be a finite number > 0 (0 adds no noise: no privacy)")
-            }
+                "record-level privacy needs 'privacy.record_level.noise_multiplier' or "
+                    + "'privacy.record_level.target_epsilon'")
+        case .noiseMultiplier(let given):
             z = given
-        case (nil, .some(let target)):
-            guard target > 0, target.isFinite else {
-                throw invalid("privacy.record_level.target_epsilon", target, "it must be a finite number > 0")
-            }
-            if records == nil {
+        case .targetEpsilon(let target):
+            guard records != nil else {
                 z = 0  // calibrated by each client once it knows its records
-            } else {
-                do {
-                    z = try RDPAccountant.noiseMultiplier(
-                        forTargetEpsilon: target, delta: recordDelta, sampleRate: sampleRate, steps: planned)
-                } catch {
-                    throw RuntimeError(
-                        .invalidConfiguration,
-                        "key 'privacy.record_level.target_epsilon' = \(target) cannot be met over \(planned) steps "
-                            + "at q = \(sampleRate): \(error.message)")
-                }
+                break
+            }
+            do {
+                z = try RDPAccountant.noiseMultiplier(
+                    forTargetEpsilon: target, delta: recordDelta, sampleRate: sampleRate, steps: planned)
+            } catch {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "key 'privacy.record_level.target_epsilon' = \(target) cannot be met over \(planned) steps "
+                        + "at q = \(sampleRate): \(error.message)")
             }
         }
         return RecordLevelPlan(
             clipNorm: settings.clipNorm, noiseMultiplier: z, expectedBatchSize: batchSize, sampleRate: sampleRate,
             delta: recordDelta, plannedSteps: planned)
-    }
-
-    /// The settings as SextantPrivacy's ``PrivacyConfiguration`` (nil for mode none), for a
-    /// client with `records` records when known.
-    public func makeConfiguration(federation: FederationConfiguration, records: Int? = nil) throws
-        -> PrivacyConfiguration?
-    {
-        guard let privacyMode else { return nil }
-        var result = PrivacyConfiguration(
-            mode: privacyMode, clipping: .fixed(clipNorm: 1), noise: .noiseMultiplier(1), delta: delta,
-            noisePlacement: DPFedAvg.NoisePlacement(rawValue: noisePlacement) ?? .server)
-        if isClientLevel {
-            let client = try makeClientLevelConfiguration(federation: federation)
-            result.noise = .noiseMultiplier(client.noiseMultiplier)
-            switch client.clipping {
-            case .fixed(let c): result.clipping = .fixed(clipNorm: c)
-            case .adaptive(let a): result.clipping = .adaptive(a.adaptiveConfiguration)
-            }
-        }
-        if isRecordLevel {
-            let plan = try recordLevelPlan(federation: federation, records: records)
-            let noise: PrivacyConfiguration.NoiseCalibration =
-                plan.noiseMultiplier > 0
-                ? .noiseMultiplier(plan.noiseMultiplier) : .targetEpsilon(recordLevel?.targetEpsilon ?? 1)
-            result.recordLevel = .init(
-                clipNorm: plan.clipNorm, noise: noise, sampleRate: plan.sampleRate, delta: plan.delta)
-        }
-        return result
     }
 }

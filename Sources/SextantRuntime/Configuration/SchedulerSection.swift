@@ -5,7 +5,7 @@ import SextantScheduling
 /// not apply to the chosen kind are accepted and ignored, so switching `kind` is one edit.
 public struct SchedulerSection: Sendable, Codable {
     /// compass | fedavg | fedavgm | fedasync | fedbuff (default fedavg).
-    /// compass: FedCompass arrival groups (DESIGN.md 5.1); fedavg: synchronous rounds;
+    /// compass: FedCompass arrival groups (docs/design.md 5.1); fedavg: synchronous rounds;
     /// fedavgm: rounds with server momentum; fedasync: every update applied on arrival;
     /// fedbuff: updates applied `buffer_size` at a time.
     public var kind = "fedavg"

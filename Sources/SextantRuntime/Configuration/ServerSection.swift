@@ -19,19 +19,21 @@ public struct ServerSection: Sendable, Codable {
     public var maxJoinsPerMinute = 12.0
     /// "HOST:PORT" of the HTTP endpoints /metrics, /status and /; empty: none.
     public var metricsBind = ""
+    /// Updates based on a model more than this many versions old are refused (0: any age).
+    public var maxStaleness = 0
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
         "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
         "max_messages_per_second": .value, "max_joins_per_minute": .value,
-        "metrics_bind": .value,
+        "metrics_bind": .value, "max_staleness": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
         case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
         case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
         case maxMessagesPerSecond = "max_messages_per_second", maxJoinsPerMinute = "max_joins_per_minute"
-        case metricsBind = "metrics_bind"
+        case metricsBind = "metrics_bind", maxStaleness = "max_staleness"
     }
 
     public init() {}
@@ -47,6 +49,7 @@ public struct ServerSection: Sendable, Codable {
         maxMessagesPerSecond = try c.decodeIfPresent(Double.self, forKey: .maxMessagesPerSecond) ?? maxMessagesPerSecond
         maxJoinsPerMinute = try c.decodeIfPresent(Double.self, forKey: .maxJoinsPerMinute) ?? maxJoinsPerMinute
         metricsBind = try c.decodeIfPresent(String.self, forKey: .metricsBind) ?? metricsBind
+        maxStaleness = try c.decodeIfPresent(Int.self, forKey: .maxStaleness) ?? maxStaleness
     }
 
     /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
@@ -62,7 +65,8 @@ public struct ServerSection: Sendable, Codable {
     }
 
     func validate() throws {
-        guard bind.hasPrefix("tcp://"), bind.split(separator: ":").count == 3, let port = Int(bind.split(separator: ":").last!),
+        guard bind.hasPrefix("tcp://"), bind.split(separator: ":").count == 3,
+            let port = Int(bind.split(separator: ":").last!),
             (1...65535).contains(port)
         else {
             throw invalid("server.bind", "'\(bind)'", "use tcp://HOST:PORT with a port in 1...65535")
@@ -78,6 +82,10 @@ public struct ServerSection: Sendable, Codable {
         }
         guard maxJoinsPerMinute > 0, maxJoinsPerMinute.isFinite else {
             throw invalid("server.max_joins_per_minute", maxJoinsPerMinute, "it must be a positive number")
+        }
+        guard maxStaleness >= 0 else {
+            throw invalid(
+                "server.max_staleness", maxStaleness, "it must be 0 (any age) or a positive number of versions")
         }
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")

@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import SextantRuntime
+import SextantStore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `sextant bench load`: one server and N clients on this host (K client sessions per
+/// process, real TCP on loopback), FedAvg over all N for a number of aggregations, with a
+/// tiny model (logreg on a Fashion-MNIST slice) so that clients cost little. Measures the
+/// server from outside (wait4: peak memory, CPU time) and from its database (time between
+/// aggregations), for each client count in turn. Sendable.
+public struct LoadBenchmark: Sendable {
+    public struct Configuration: Sendable {
+        public var clientCounts: [Int] = [50, 100, 200, 500]
+        public var versions = 20
+        public var sessionsPerProcess = 50
+        public var samplesPerClient = 100
+        public var localSteps = 5
+        /// server.max_concurrent_uploads.
+        public var uploadSlots = 4
+        public var binDirectory: URL
+        public var outputDirectory: URL
+        public var dataDirectory: String?
+        /// Seconds one client count may take before it counts as failed.
+        public var timeout: Double = 1_800
+
+        public init(binDirectory: URL, outputDirectory: URL) {
+            self.binDirectory = binDirectory
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    /// What one client count measured.
+    public struct Result: Sendable, Codable {
+        public var clients: Int
+        public var processes: Int
+        public var versions: Int
+        /// Updates the server stored (acknowledged), and of them applied to a version.
+        public var updatesStored: Int
+        public var updatesApplied: Int
+        /// Peak resident memory over the server's life (wait4), which its start-up (reading
+        /// the test set) may dominate; its resident memory when it began serving; and the
+        /// largest resident memory sampled (every 20 ms) while it served.
+        public var serverPeakMemoryBytes: Int
+        public var serverResidentAtServingBytes: Int
+        public var serverPeakResidentServingBytes: Int
+        /// Server CPU (user + system) from start to exit, and from serving to exit.
+        public var serverCPUSeconds: Double
+        public var serverCPUSecondsServing: Double
+        /// Serving CPU time over the updates stored.
+        public var serverCPUMillisecondsPerUpdate: Double
+        /// Server seconds from start to version 1 (client start-up and joins included).
+        public var secondsToFirstVersion: Double
+        /// Median and largest seconds between consecutive versions after the first.
+        public var medianSecondsPerAggregation: Double
+        public var maxSecondsPerAggregation: Double
+        /// Median server time inside one aggregation (apply, evaluate, commit), in ms.
+        public var medianAggregateMilliseconds: Double
+        public var clientCPUSeconds: Double
+        public var wallSeconds: Double
+        public var finalAccuracy: Double?
+        /// Empty when every process exited 0, every session finished and every version is stored.
+        public var problems: [String]
+    }
+
+    public var configuration: Configuration
+    public var logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func validate() throws {
+        let c = configuration
+        guard !c.clientCounts.isEmpty, c.clientCounts.allSatisfy({ $0 > 0 }) else {
+            throw RuntimeError(.invalidConfiguration, "--clients needs positive client counts")
+        }
+        guard c.versions >= 2, c.sessionsPerProcess > 0, c.samplesPerClient > 0, c.localSteps > 0, c.uploadSlots > 0
+        else {
+            throw RuntimeError(.invalidConfiguration, "--versions must be at least 2 and the other counts positive")
+        }
+        let most = c.clientCounts.max()! * c.samplesPerClient
+        guard most <= 60_000 else {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "\(c.clientCounts.max()!) clients x \(c.samplesPerClient) samples exceed Fashion-MNIST's 60 000 training images"
+            )
+        }
+        for name in ["sextant-server", "sextant-client"] {
+            let path = c.binDirectory.appendingPathComponent(name).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw RuntimeError(
+                    .invalidConfiguration, "\(path) not found: build the package first (swift build -c release)")
+            }
+        }
+    }
+
+    /// Runs every client count in turn; `progress` hears of each result as it comes.
+    public func run(progress: (Result) -> Void = { _ in }) throws -> [Result] {
+        try validate()
+        return try configuration.clientCounts.map { count in
+            let result = try measure(clients: count)
+            progress(result)
+            return result
+        }
+    }
+
+    func measure(clients count: Int) throws -> Result {
+        let c = configuration
+        let directory = c.outputDirectory.appendingPathComponent("clients-\(count)", isDirectory: true)
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let endpoint = "tcp://127.0.0.1:\(try Self.freeLoopbackPort())"
+        let database = directory.appendingPathComponent("checkpoints.sqlite").path
+        let config = directory.appendingPathComponent("load.yaml")
+        try yaml(clients: count, endpoint: endpoint, database: database).write(
+            to: config, atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        // Every process shares 2 cores with hundreds of clients: one BLAS thread each.
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        let started = Date()
+        logger.info("starting", metadata: ["clients": "\(count)", "directory": "\(directory.path)"])
+
+        let serverLog = directory.appendingPathComponent("server.log").path
+        let server = try SpawnedProcess(
+            name: "server", executable: c.binDirectory.appendingPathComponent("sextant-server").path,
+            arguments: ["--config", config.path, "--log-level", "info"], environment: environment,
+            output: directory.appendingPathComponent("server.out").path, error: serverLog)
+        var clients: [SpawnedProcess] = []
+        defer {
+            // A failed measurement must not leave processes behind.
+            for process in clients + [server] where process.isRunning {
+                process.send(SIGKILL)
+                _ = process.wait(timeout: 5)
+            }
+        }
+        var problems: [String] = []
+        guard Self.waitForLine(containing: " serving", in: serverLog, while: server, timeout: 60) else {
+            throw RuntimeError(.storage, "the server did not start; see \(serverLog)")
+        }
+        let cpuAtServing = server.cpuSecondsSoFar() ?? 0
+        let residentAtServing = server.residentBytes() ?? 0
+        for first in stride(from: 0, to: count, by: c.sessionsPerProcess) {
+            let sessions = min(c.sessionsPerProcess, count - first)
+            clients.append(
+                try SpawnedProcess(
+                    name: "clients-\(first)", executable: c.binDirectory.appendingPathComponent("sextant-client").path,
+                    arguments: [
+                        "--config", config.path, "--index", "\(first)", "--sessions", "\(sessions)", "--server",
+                        endpoint,
+                        "--log-level", "notice",
+                    ],
+                    environment: environment, output: directory.appendingPathComponent("clients-\(first).out").path,
+                    error: directory.appendingPathComponent("clients-\(first).log").path))
+        }
+        if !server.wait(timeout: c.timeout) {
+            problems.append("the server did not finish within \(Int(c.timeout)) s")
+            server.send(SIGTERM)
+            _ = server.wait(timeout: 30)
+        }
+        if !server.succeeded { problems.append("server: \(server.statusDescription)") }
+        for client in clients {
+            // Clients leave on the server's goodbye; give them a moment, then stop them.
+            if !client.wait(timeout: 30) {
+                client.send(SIGTERM)
+                _ = client.wait(timeout: 10)
+            }
+            if !client.succeeded { problems.append("\(client.name): \(client.statusDescription)") }
+        }
+        let wall = Date().timeIntervalSince(started)
+        let finished = clients.map {
+            Self.countLines(containing: ": done after", in: directory.appendingPathComponent("\($0.name).out").path)
+        }
+        .reduce(0, +)
+        if finished != count { problems.append("\(finished) of \(count) client sessions finished") }
+
+        let store = try CheckpointStore(path: database, logger: logger)
+        defer { try? store.close() }
+        guard let run = try store.latestRun() else { throw RuntimeError(.storage, "\(database) holds no run") }
+        let summaries = try store.checkpointSummaries(run: run.id)
+        let updates = try store.updates(run: run.id)
+        if summaries.map(\.version) != Array(0...c.versions) {
+            problems.append("versions stored: \(summaries.map(\.version))")
+        }
+        let seconds = summaries.dropFirst().compactMap { $0.metrics["seconds"] }
+        let intervals = zip(seconds.dropFirst(), seconds).map { $0 - $1 }
+        let aggregateMilliseconds = Self.lines(containing: "aggregated", in: serverLog).compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("ms=") }.flatMap { Double($0.dropFirst(3)) }
+        }
+        let serving = server.cpuSeconds - cpuAtServing
+        return Result(
+            clients: count, processes: clients.count, versions: summaries.last?.version ?? 0,
+            updatesStored: updates.count,
+            updatesApplied: updates.filter { $0.state == .applied }.count, serverPeakMemoryBytes: server.peakMemory,
+            serverResidentAtServingBytes: residentAtServing, serverPeakResidentServingBytes: server.sampledPeakResident,
+            serverCPUSeconds: server.cpuSeconds, serverCPUSecondsServing: serving,
+            serverCPUMillisecondsPerUpdate: updates.isEmpty ? 0 : serving * 1000 / Double(updates.count),
+            secondsToFirstVersion: seconds.first ?? 0, medianSecondsPerAggregation: Self.median(intervals),
+            maxSecondsPerAggregation: intervals.max() ?? 0,
+            medianAggregateMilliseconds: Self.median(aggregateMilliseconds),
+            clientCPUSeconds: clients.map(\.cpuSeconds).reduce(0, +), wallSeconds: wall,
+            finalAccuracy: summaries.last?.accuracy, problems: problems)
+    }
+
+    func yaml(clients count: Int, endpoint: String, database: String) -> String {
+        let c = configuration
+        let directory = c.dataDirectory.map { ", directory: \"\($0)\"" } ?? ""
+        return """
+            # Written by `sextant bench load`: FedAvg over all \(count) clients, logreg, \(c.samplesPerClient) images each.
+            run: {name: load-\(count), seed: 3}
+            model: logreg
+            data: {partition: iid, training_limit: \(count * c.samplesPerClient), evaluation_limit: 1000\(directory)}
+            training: {learning_rate: 0.05, batch_size: 32}
+            scheduler: {kind: fedavg, min_clients: \(count), local_steps: \(c.localSteps), round_timeout: 600}
+            stop: {max_versions: \(c.versions)}
+            server: {bind: "\(endpoint)", database: "\(database)", client_timeout: 600, max_concurrent_uploads: \(c.uploadSlots)}
+            clients: {count: \(count), speed_distribution: fixed, threads: 1}
+
+            """
+    }
+
+    // MARK: - Helpers
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    static func lines(containing needle: String, in path: String) -> [Substring] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.contains(needle) }
+    }
+
+    static func countLines(containing needle: String, in path: String) -> Int {
+        lines(containing: needle, in: path).count
+    }
+
+    static func waitForLine(containing needle: String, in path: String, while process: SpawnedProcess, timeout: Double)
+        -> Bool
+    {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if countLines(containing: needle, in: path) > 0 { return true }
+            if !process.isRunning { return false }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
+    static func freeLoopbackPort() throws -> Int {
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw RuntimeError(.invalidConfiguration, "socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard ok else { throw RuntimeError(.invalidConfiguration, "could not find a free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,70 @@
+import CBLAS
+import SextantML
+
+/// Measures training throughput against the machine's own sgemm peak, in the same run, so
+/// the ratio says how close the numeric core is to what BLAS can do here.
+public struct TrainingBenchmark: Sendable {
+    public struct Result: Sendable, Codable {
+        public var model: String
+        public var batchSize: Int
+        public var samplesPerSecond: Double
+        public var gflops: Double
+        /// Achieved GFLOP/s over the measured sgemm peak.
+        public var ratioOfPeak: Double
+    }
+
+    public var batchSize: Int
+    public var steps: Int
+    public var repetitions: Int
+
+    public init(batchSize: Int = 64, steps: Int = 50, repetitions: Int = 5) {
+        self.batchSize = batchSize
+        self.steps = steps
+        self.repetitions = repetitions
+    }
+
+    /// The median GFLOP/s of a square sgemm of side `size` (the largest size BLAS runs at full speed).
+    public static func sgemmPeak(size: Int = 1024, repetitions: Int = 7) -> Double {
+        let a = [Float](repeating: 0.5, count: size * size)
+        let b = [Float](repeating: 0.25, count: size * size)
+        var c = [Float](repeating: 0, count: size * size)
+        let n = Int32(size)
+        var rates: [Double] = []
+        for _ in 0..<repetitions {
+            let seconds = BenchmarkTiming.seconds {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, &c, n)
+            }
+            rates.append(2 * Double(size) * Double(size) * Double(size) / seconds / 1e9)
+        }
+        return BenchmarkTiming.median(rates)
+    }
+
+    /// Trains `model` on random data of Fashion-MNIST's shape and reports the median rate.
+    public func run(_ model: ModelArchitecture, peak: Double) -> Result {
+        let shape = FeatureShape(channels: 1, height: 28, width: 28)
+        let network = model.makeNetwork(input: shape, classCount: 10, seed: 1)
+        var generator = SeededGenerator(seed: 2)
+        let inputs = (0..<(batchSize * shape.count)).map { _ in Float(generator.nextNormal()) }
+        let labels = (0..<batchSize).map { _ in Int32.random(in: 0..<10, using: &generator) }
+        var optimizer = SGD(learningRate: 0.01, momentum: 0.9)
+        func step() {
+            inputs.withUnsafeBufferPointer { x in
+                labels.withUnsafeBufferPointer { y in
+                    _ = network.trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: batchSize)
+                }
+            }
+            optimizer.update(network.parameters, gradients: UnsafeBufferPointer(network.gradients))
+        }
+        step()  // warm-up: allocates scratch memory
+        var rates: [Double] = []
+        for _ in 0..<repetitions {
+            let seconds = BenchmarkTiming.seconds { for _ in 0..<steps { step() } }
+            rates.append(Double(steps * batchSize) / seconds)
+        }
+        let samplesPerSecond = BenchmarkTiming.median(rates)
+        let gflops = samplesPerSecond / Double(batchSize) * network.trainingFlops(batchSize: batchSize) / 1e9
+        return Result(
+            model: model.rawValue, batchSize: batchSize, samplesPerSecond: samplesPerSecond,
+            gflops: gflops, ratioOfPeak: gflops / peak)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import SextantRuntime
+import Synchronization
+
+/// Starts a server and N clients (or only the clients) on this host as child processes,
+/// writes each one's output to its own log file, shows one combined progress view,
+/// forwards Ctrl-C and reports whether every process succeeded.
+public final class Launcher: Sendable {
+    public struct Plan: Sendable {
+        public var configPath: String
+        public var binDirectory: URL
+        public var logDirectory: URL
+        /// nil: start a server too; otherwise connect the clients to this endpoint.
+        public var remoteServer: String?
+        public var clientCount: Int
+        /// Index of the first client started (hosts of one federation take disjoint ranges).
+        public var firstIndex = 0
+        public var extraServerArguments: [String] = []
+
+        public init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int) {
+            self.configPath = configPath
+            self.binDirectory = binDirectory
+            self.logDirectory = logDirectory
+            self.remoteServer = remoteServer
+            self.clientCount = clientCount
+        }
+    }
+
+    public struct Outcome: Sendable {
+        /// Exit status of every process by name.
+        public var statuses: [String: Int32]
+        public var failed: [String] { statuses.filter { $0.value != 0 }.keys.sorted(by: LaunchView.naturalOrder) }
+    }
+
+    enum Event: Sendable {
+        case line(source: String, text: String)
+        case exited(source: String, status: Int32)
+    }
+
+    private let plan: Plan
+    private let children = Mutex<[String: Process]>([:])
+
+    public init(plan: Plan) {
+        self.plan = plan
+    }
+
+    /// Asks every child to stop (SIGTERM), as Ctrl-C on the launcher does.
+    public func terminateAll() {
+        children.withLock { children in
+            for process in children.values where process.isRunning { process.terminate() }
+        }
+    }
+
+    public func run(isTerminal: Bool) async throws -> Outcome {
+        try FileManager.default.createDirectory(at: plan.logDirectory, withIntermediateDirectories: true)
+        let (events, sink) = AsyncStream<Event>.makeStream()
+        var expected = 0
+        if plan.remoteServer == nil {
+            try start(
+                "server", executable: "sextant-server",
+                arguments: ["--config", plan.configPath] + plan.extraServerArguments, sink: sink)
+            expected += 1
+            // Let the server bind first so clients' first join is not lost to a refused connect.
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        for index in plan.firstIndex..<(plan.firstIndex + plan.clientCount) {
+            var arguments = ["--config", plan.configPath, "--index", String(index)]
+            if let server = plan.remoteServer { arguments += ["--server", server] }
+            try start("client-\(index)", executable: "sextant-client", arguments: arguments, sink: sink)
+            expected += 1
+        }
+        var view = LaunchView(isTerminal: isTerminal)
+        var statuses: [String: Int32] = [:]
+        var logs: [String: FileHandle] = [:]
+        defer { logs.values.forEach { try? $0.close() } }
+        var lastDraw = ContinuousClock.now
+        for await event in events {
+            switch event {
+            case .line(let source, let text):
+                if logs[source] == nil {
+                    let url = plan.logDirectory.appendingPathComponent("\(source).log")
+                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+                    logs[source] = try FileHandle(forWritingTo: url)
+                }
+                logs[source]?.write(Data((text + "\n").utf8))
+                if let line = view.ingest(source: source, line: Substring(text)), !isTerminal {
+                    print(line)
+                    fflush(nil)
+                }
+            case .exited(let source, let status):
+                statuses[source] = status
+                if !isTerminal || status != 0 {
+                    print("\(source) exited with status \(status)")
+                }
+                if source == "server" {
+                    scheduleStragglerTermination()
+                }
+                if statuses.count == expected { sink.finish() }
+            }
+            if isTerminal && ContinuousClock.now - lastDraw > .milliseconds(200) {
+                view.draw()
+                lastDraw = ContinuousClock.now
+            }
+        }
+        view.draw()
+        return Outcome(statuses: statuses)
+    }
+
+    /// Clients normally leave when the server says goodbye; any still running a while
+    /// after the server is gone are stopped.
+    private func scheduleStragglerTermination() {
+        Task { [self] in
+            try? await Task.sleep(for: .seconds(15))
+            terminateAll()
+        }
+    }
+
+    private func start(_ name: String, executable: String, arguments: [String], sink: AsyncStream<Event>.Continuation)
+        throws
+    {
+        let url = plan.binDirectory.appendingPathComponent(executable)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw RuntimeError(
+                .invalidConfiguration, "\(url.path) not found: build the package first (swift build -c release)")
+        }
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = environment["OPENBLAS_NUM_THREADS"] ?? "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let buffer = Mutex<[UInt8]>([])
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
+            let lines: [String] = buffer.withLock { pending in
+                pending.append(contentsOf: data)
+                var lines: [String] = []
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                }
+                return lines
+            }
+            for line in lines { sink.yield(.line(source: name, text: line)) }
+        }
+        process.terminationHandler = { process in
+            // Drain what is left in the pipe before reporting the exit.
+            pipe.fileHandleForReading.readabilityHandler = nil
+            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+            let tail = buffer.withLock { $0 } + Array(rest)
+            for line in String(decoding: tail, as: UTF8.self).split(separator: "\n") {
+                sink.yield(.line(source: name, text: String(line)))
+            }
+            sink.yield(.exited(source: name, status: process.terminationStatus))
+        }
+        try process.run()
+        children.withLock { $0[name] = process }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import SextantAggregation
+import SextantML
+import SextantRuntime
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+extension FederationServer {
+    /// Runs one event through the aggregation core and carries out what it asks, in order.
+    /// A core failure (client-level DP without secure randomness, say) stops the run.
+    func perform(_ event: () throws -> [CoreEffect]) {
+        let effects: [CoreEffect]
+        do {
+            effects = try event()
+        } catch {
+            logger.critical("the aggregation core failed at version \(version): \(error); stopping")
+            finish(.failed)
+            return
+        }
+        var assigned: [ClientID: Int] = [:]
+        defer { logArrivalGroups(assigned) }
+        for effect in effects {
+            switch effect {
+            case .assign(let client, let steps):
+                // After the last aggregation clients get a goodbye, not more work.
+                guard finalStatus == nil, let target = clients[client] else { continue }
+                assigned[client] = steps
+                clients[client]?.assignedSteps = steps
+                let privacy = core.privacy
+                let assignment = AssignmentMessage(
+                    runID: runID, modelVersion: UInt64(version), localSteps: UInt32(clamping: steps),
+                    learningRate: Float(configuration.training.learningRate),
+                    batchSize: UInt32(clamping: configuration.training.batchSize),
+                    clipNorm: Float(privacy?.currentClipNorm ?? 0),
+                    noiseMultiplier: Float(privacy?.clientNoiseMultiplier ?? 0),
+                    model: FloatPayload(core.model))
+                send(.assignment(assignment), to: target.routingID)
+            case .wait(let client):
+                guard finalStatus == nil, let target = clients[client] else { continue }
+                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .idle)), to: target.routingID)
+            case .accumulated:
+                continue
+            case .discarded(let id, let reason):
+                logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
+                do { try store.discardUpdates(run: runID, ids: [id]) } catch {
+                    logger.error("could not mark update discarded: \(error)")
+                }
+            case .aggregated(let outcome):
+                checkpoint(outcome)
+            case .setTimer(let timer, let at):
+                timers[timer.id]?.cancel()
+                let delay = max(0, at - now)
+                timers[timer.id] = Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(delay))
+                    guard !Task.isCancelled else { return }
+                    await self?.timerFired(timer)
+                }
+            case .cancelTimer(let id):
+                timers.removeValue(forKey: id)?.cancel()
+            }
+        }
+    }
+
+    /// Compass forms arrival groups: say which clients were just given how many steps so
+    /// that they finish together.
+    private func logArrivalGroups(_ assigned: [ClientID: Int]) {
+        guard !assigned.isEmpty, let compass = core.scheduler as? CompassScheduler else { return }
+        for group in compass.arrivalGroups where group.isOpen {
+            let members = (group.pending + group.arrived).filter { assigned[$0] != nil }.sorted()
+            guard !members.isEmpty else { continue }
+            let listing = members.map { client in
+                let speed = compass.estimatedSpeed(of: client).map { String(format: "%.3f", $0) } ?? "?"
+                return "\(client):\(assigned[client]!)@\(speed)s"
+            }
+            logger.info(
+                "arrival group",
+                metadata: [
+                    "group": "\(group.id)", "members": "\(listing.joined(separator: ","))",
+                    "expected_in": "\(String(format: "%.2f", group.expectedArrival - now))",
+                ])
+        }
+    }
+
+    /// A timer's sleep ended. The core ignores a fire from an arming that was replaced or
+    /// cancelled meanwhile, so a late task cannot restart or end a newer round.
+    func timerFired(_ timer: ScheduledTimer) {
+        perform { try core.timerFired(timer, now: now) }
+    }
+
+    /// Evaluates the core's new model and commits the checkpoint, the applied updates and
+    /// the core's state in one transaction.
+    private func checkpoint(_ outcome: AggregationOutcome) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let aggregation = outcome.aggregation
+        var privacyMetrics: [String: Double] = [:]
+        if let dp = outcome.privacy {
+            lastEpsilon = dp.epsilon
+            privacyMetrics = [
+                "epsilon": dp.epsilon, "clip_norm": dp.previousClipNorm,
+                "clipped": Double(dp.clippedUpdates), "noise_std": dp.noiseStandardDeviation,
+            ]
+            if let server = dp.serverObserverEpsilon { privacyMetrics["server_observer_epsilon"] = server }
+        }
+        if let recordEpsilon = recordLevel?.epsilon() {
+            privacyMetrics["record_epsilon"] = recordEpsilon
+            // The checkpoint's epsilon is the client-level one when there is one.
+            if core.privacy == nil { lastEpsilon = recordEpsilon }
+        }
+        network.loadParameters(outcome.model)
+        let evaluation = network.evaluate(on: testSet)
+        lastAccuracy = evaluation.accuracy
+        let metrics = [
+            "accuracy": evaluation.accuracy, "loss": evaluation.loss, "updates": Double(aggregation.updates.count),
+            "seconds": now,
+        ].merging(privacyMetrics) { first, _ in first }
+        do {
+            try store.commitAggregation(
+                run: runID, version: aggregation.newVersion, parameters: outcome.model, metrics: metrics,
+                epsilon: lastEpsilon,
+                appliedUpdates: aggregation.updates.map {
+                    SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness)
+                },
+                schedulerState: core.snapshot())
+        } catch {
+            stopOnStorageFailure(
+                while: "commit version \(aggregation.newVersion)", error, committed: aggregation.newVersion - 1)
+            return
+        }
+        let retention = configuration.server
+        if retention.keepEvery > 1 {
+            do {
+                try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
+            } catch {
+                logger.error("could not prune old checkpoints: \(error)")
+            }
+        }
+        let staleness = aggregation.updates.map(\.staleness)
+        self.metrics.aggregated(
+            version: aggregation.newVersion, staleness: staleness, duration: clock.now - start,
+            accuracy: evaluation.accuracy,
+            epsilon: lastEpsilon)
+        logger.info(
+            "aggregated",
+            metadata: [
+                "version": "\(aggregation.newVersion)", "accuracy": "\(String(format: "%.4f", evaluation.accuracy))",
+                "loss": "\(String(format: "%.4f", evaluation.loss))", "updates": "\(aggregation.updates.count)",
+                "staleness": "\(staleness.max() ?? 0)",
+                "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
+                "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
+            ])
+        checkStoppingRule()
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import SextantAggregation
+import SextantRuntime
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+extension FederationServer {
+    /// Handles one ROUTER message: the routing id, then the Sextant frames. Anything
+    /// malformed is answered with an error and logged; nothing from the network can stop
+    /// the server.
+    func handle(_ frames: [ZMQFrame]) {
+        metrics.received(bytes: frames.reduce(0) { $0 + $1.count })
+        guard frames.count >= 2 else { return }
+        let routingID = frames[0].bytes
+        let peer = frames[1].peerAddress ?? "unknown peer"
+        guard let name = admit(frames, routingID: routingID, peer: peer) else { return }
+        let options = WireDecodingOptions(
+            expectedPayloadCount: network.parameterCount, maxPayloadNorm: configuration.server.maxUpdateNorm)
+        let message: WireMessage
+        do {
+            message = try WireCodec.decode(frames.dropFirst(), options: options)
+        } catch {
+            logger.warning(
+                "rejected message",
+                metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
+            send(.error(ErrorReplyMessage(error)), to: routingID)
+            metrics.rejected(ErrorReplyMessage(error).code, isUpdate: Self.declaresUpdate(frames))
+            return
+        }
+        if farewell != nil { return sayFarewell(to: name, routingID: routingID) }
+        switch message {
+        case .join(let join):
+            guard admitJoin(name, routingID: routingID, peer: peer) else { return }
+            handleJoin(join, name: name, routingID: routingID, peer: peer)
+        case .update(let update):
+            guard clients[name] != nil else {
+                return reject(.notJoined, "join before sending updates", to: routingID, peer: peer, isUpdate: true)
+            }
+            clients[name]?.lastSeen = now
+            handleUpdate(update, client: name, routingID: routingID, peer: peer)
+        case .heartbeat(let heartbeat):
+            guard clients[name] != nil else {
+                return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
+            }
+            clients[name]?.lastSeen = now
+            if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
+        case .bye:
+            if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
+        case .assignment, .ack, .error:
+            reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
+        }
+    }
+
+    func reject(
+        _ code: ErrorReplyMessage.Code, _ text: String, to routingID: [UInt8], peer: String, isUpdate: Bool = false
+    ) {
+        logger.warning("rejected message", metadata: ["peer": "\(peer)", "code": "\(code)", "error": "\(text)"])
+        send(.error(ErrorReplyMessage(code: code, text: text)), to: routingID)
+        metrics.rejected(code, isUpdate: isUpdate)
+    }
+
+    private func handleJoin(_ join: JoinMessage, name: String, routingID: [UInt8], peer: String) {
+        // With CURVE the name is the allow-list's; without, the routing id must match the
+        // name the client announces, so replies reach it after a reconnect.
+        if curvePair == nil {
+            guard join.clientName == name, !name.isEmpty else {
+                return reject(
+                    .rejected, "the client name must equal the socket's routing id", to: routingID, peer: peer)
+            }
+        } else if join.clientName != name {
+            logger.info(
+                "client authenticated under its allow-list name",
+                metadata: ["client": "\(name)", "announced": "\(join.clientName)"])
+        }
+        guard join.modelFingerprint == fingerprint else {
+            return reject(
+                .fingerprintMismatch, "this federation trains \(fingerprint), the client has \(join.modelFingerprint)",
+                to: routingID, peer: peer)
+        }
+        guard join.sampleCount > 0 else {
+            return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
+        }
+        let samples = Int(clamping: join.sampleCount)
+        let rejoined = clients[name] != nil
+        clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
+        do {
+            try store.upsertClient(
+                run: runID,
+                ClientRecord(id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer]))
+        } catch {
+            logger.error("could not record client: \(error)", metadata: ["client": "\(name)"])
+        }
+        logger.info(
+            rejoined ? "client rejoined" : "client joined",
+            metadata: ["client": "\(name)", "samples": "\(samples)", "peer": "\(peer)", "clients": "\(clients.count)"])
+        perform { try core.clientJoined(name, samples: samples, now: now) }
+    }
+
+    private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) {
+        guard update.baseVersion <= UInt64(version) else {
+            return reject(
+                .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID,
+                peer: peer,
+                isUpdate: true)
+        }
+        let claimed = UpdateInfo(
+            id: 0, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
+            samples: Int(clamping: update.sampleCount))
+        if let refusal = core.refusal(of: claimed) {
+            // A retry of an update stored and acknowledged before is acknowledged again.
+            let sequence = Int(truncatingIfNeeded: update.updateID)
+            if (try? store.storedUpdateID(run: runID, client: client, sequence: sequence)) != nil {
+                send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
+                return
+            }
+            releaseUploadSlot(of: client)
+            let code: ErrorReplyMessage.Code = refusal.reason == .tooStale ? .tooStale : .unsolicited
+            return reject(code, refusal.message, to: routingID, peer: peer, isUpdate: true)
+        }
+        let privacy = core.privacy
+        let submission = UpdateSubmission(
+            run: runID, client: client, sequence: Int(truncatingIfNeeded: update.updateID),
+            baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
+            samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip,
+            normAfter: privacy.map { min(update.normBeforeClip, $0.clipNorm(atVersion: Int(update.baseVersion))) },
+            delta: update.delta.floats)
+        releaseUploadSlot(of: client)
+        let outcome: RecordOutcome
+        do {
+            outcome = try store.recordUpdate(submission)
+        } catch {
+            // Not stored, so not acknowledged: the client will send it again.
+            send(
+                .error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID
+            )
+            metrics.rejected(.internal, isUpdate: true)
+            if Self.isStorageFailure(error) {
+                stopOnStorageFailure(while: "store an update of \(client)", error, committed: version)
+            } else {
+                logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
+            }
+            return
+        }
+        send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
+        guard case .stored(let id) = outcome else {
+            logger.info(
+                "duplicate update acknowledged again",
+                metadata: ["client": "\(client)", "update": "\(update.updateID)"])
+            return
+        }
+        metrics.updateReceived()
+        recordLevel?.record(client: client, steps: Int(update.stepsDone), samples: Int(clamping: update.sampleCount))
+        let info = UpdateInfo(
+            id: id, client: client, baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone),
+            samples: Int(clamping: update.sampleCount))
+        perform {
+            try core.updateArrived(
+                info, delta: update.delta, measuredNorm: update.delta.measuredL2Norm,
+                claimedNormBeforeClip: update.normBeforeClip,
+                now: now)
+        }
+    }
+
+    /// Grants `client` an upload slot now, or queues it until one frees.
+    func requestUploadSlot(for client: String) {
+        if uploadSlots.request(client, now: now) { grant(client) }
+    }
+
+    func releaseUploadSlot(of client: String) {
+        for next in uploadSlots.release(client, now: now, isConnected: { clients[$0] != nil }) {
+            grant(next)
+        }
+    }
+
+    private func grant(_ client: String) {
+        guard let target = clients[client] else { return }
+        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .updateReady)), to: target.routingID)
+    }
+
+    /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.
+    func replayPendingUpdates() throws {
+        let pending = try store.pendingUpdates(run: runID)
+        guard !pending.isEmpty else { return }
+        logger.info("replaying acknowledged updates", metadata: ["count": "\(pending.count)"])
+        for update in pending {
+            guard let delta = update.delta, delta.count == network.parameterCount else {
+                try store.discardUpdates(run: runID, ids: [update.id])
+                continue
+            }
+            let info = UpdateInfo(
+                id: update.id, client: update.client, baseVersion: update.baseVersion, steps: update.steps,
+                samples: update.samples)
+            perform {
+                try core.updateArrived(info, delta: delta, claimedNormBeforeClip: update.normBefore ?? 0, now: now)
+            }
+        }
+    }
+
+    /// Sends without waiting; an unreachable peer (gone, or not yet reconnected) is logged by the socket.
+    func send(_ message: WireMessage, to routingID: [UInt8]) {
+        guard let socket else { return }
+        let frames = [.bytes(routingID)] + WireCodec.encode(message)
+        metrics.sent(bytes: frames.reduce(0) { $0 + $1.byteCount })
+        socket.post(frames)
+    }
+}

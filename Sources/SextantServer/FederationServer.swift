@@ -1,0 +1,367 @@
+import Foundation
+import Logging
+import SextantAggregation
+import SextantML
+import SextantRuntime
+import SextantScheduling
+import SextantStore
+import SextantWire
+
+/// The server daemon's core: binds a ROUTER, admits clients, feeds its scheduler with
+/// events and performs the actions it returns, checkpointing every aggregation.
+///
+/// An actor on a thread of its own (``ThreadExecutor``): messages, timers and liveness
+/// checks are handled one at a time by synchronous handlers, so the compiler enforces the
+/// single serial order the scheduler's rules assume, and the blocking parts of a handler
+/// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
+/// cooperative pool. Every update goes through one ``AggregationCore``
+/// (docs/design.md, "The path of one delta").
+public actor FederationServer {
+    public struct Summary: Sendable {
+        public var run: String
+        public var version: Int
+        public var accuracy: Double?
+        public var status: Run.Status
+        public var resumedFrom: Int?
+        /// The process's peak resident memory, in bytes.
+        public var peakMemory: Int
+        /// Client-level epsilon spent (nil without client-level DP).
+        public var epsilon: Double?
+    }
+
+    let configuration: FederationConfiguration
+    let configurationText: String
+    let logger: Logger
+    let store: CheckpointStore
+    let runID: String
+    let architecture: ModelArchitecture
+    let fingerprint: String
+    let network: Network
+    let testSet: Dataset
+
+    /// The scheduler, the model, the accumulator, the server optimizer, the pending deltas
+    /// and client-level DP: the whole path of an update, checkpointed with each aggregation.
+    var core: AggregationCore
+    var lastEpsilon: Double?
+    /// Record-level DP-SGD accounting of every client's records (nil without it).
+    var recordLevel: RecordLevelLedger?
+    var clients: [String: ConnectedClient] = [:] {
+        didSet { metrics.clientsConnected(clients.count) }
+    }
+    let metrics: ServerMetrics
+    /// The sleeping tasks behind armed timers, by id; a fire they deliver late is recognised
+    /// as stale by the core.
+    var timers: [TimerID: Task<Void, Never>] = [:]
+    var uploadSlots: UploadSlots
+    var lastAccuracy: Double?
+    var resumedFrom: Int?
+    var finalStatus: Run.Status?
+    var farewell: Farewell?
+    var socket: SocketThread?
+    let started = ContinuousClock.now
+    /// CURVE: the server's key pair and the clients it admits (nil: plain TCP).
+    let curvePair: CurveKeyPair?
+    var allowList: AllowList?
+    var authenticator: ZAPHandler?
+    var messageLimiter: RateLimiter
+    var joinLimiter: RateLimiter
+    /// Messages dropped by the rate limits since the last warning about them.
+    var rateLimited = RateLimitReport()
+
+    /// A client the server has admitted.
+    struct ConnectedClient {
+        var routingID: [UInt8]
+        var samples: Int
+        var lastSeen: Double
+        var peer: String?
+        /// Local steps of its latest task, for ``status()``.
+        var assignedSteps: Int?
+    }
+
+    /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
+    /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
+    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
+    private let executor: ThreadExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public init(
+        configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
+        metrics: ServerMetrics = ServerMetrics()
+    ) throws {
+        try configuration.validate()
+        executor = ThreadExecutor(name: "sextant-server")
+        self.metrics = metrics
+        let keys = try configuration.security.loadServerKeys()
+        if keys == nil, !configuration.server.bindsLoopbackOnly {
+            guard insecure else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust"
+                )
+            }
+            logger.critical(
+                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model"
+            )
+        }
+        curvePair = keys?.pair
+        allowList = keys?.allowList
+        messageLimiter = RateLimiter(
+            perSecond: configuration.server.maxMessagesPerSecond,
+            burst: max(1, 2 * configuration.server.maxMessagesPerSecond))
+        // A client re-sends its join with backoff (0.5, 1, 2, 4 s) until answered: allow a
+        // few in a row even at low rates.
+        joinLimiter = RateLimiter(
+            perSecond: configuration.server.maxJoinsPerMinute / 60,
+            burst: max(5, configuration.server.maxJoinsPerMinute / 2))
+        self.configuration = configuration
+        self.configurationText = configurationText
+        self.logger = logger
+        architecture = try configuration.architecture
+        testSet = try FederationData.loadTestSet(configuration.data)
+        network = architecture.makeNetwork(
+            input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
+        fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        do {
+            store = try CheckpointStore(path: configuration.server.database, logger: logger)
+        } catch let error as StoreError {
+            throw RuntimeError(.storage, error.message)
+        }
+        uploadSlots = UploadSlots(capacity: configuration.server.maxConcurrentUploads)
+        recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
+
+        let previous = try store.latestRun()
+        if let previous, previous.status != .completed {
+            guard previous.fingerprint == fingerprint else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database"
+                )
+            }
+            guard let checkpoint = try store.latestCheckpoint(run: previous.id) else {
+                throw RuntimeError(.storage, "run '\(previous.id)' has no checkpoint to resume from")
+            }
+            runID = previous.id
+            let state = try store.schedulerState(run: runID)
+            let scheduler: any Scheduler
+            if let snapshot = state[AggregationCore.schedulerKey] {
+                scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
+            } else {
+                scheduler = try configuration.scheduler.makeScheduler(
+                    seed: configuration.run.seed, version: checkpoint.version)
+            }
+            guard scheduler.version == checkpoint.version else {
+                throw RuntimeError(
+                    .storage,
+                    "scheduler state is at version \(scheduler.version) but the last checkpoint is \(checkpoint.version)"
+                )
+            }
+            let velocity: [Float]
+            do {
+                velocity = try AggregationCore.velocity(in: state, parameterCount: network.parameterCount)
+            } catch {
+                throw RuntimeError(.storage, error.message)
+            }
+            var privacy: ClientLevelPrivacy?
+            if configuration.privacy.isClientLevel {
+                if let saved = state[AggregationCore.privacyKey] {
+                    privacy = try JSONDecoder().decode(ClientLevelPrivacy.self, from: saved)
+                } else {
+                    privacy = try ClientLevelPrivacy(
+                        configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration),
+                        version: checkpoint.version)
+                }
+            }
+            let tasks: [ClientID: AggregationCore.AssignedTask]
+            do {
+                tasks = try AggregationCore.tasks(in: state)
+            } catch {
+                throw RuntimeError(.storage, error.message)
+            }
+            core = AggregationCore(
+                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy,
+                resumedTasks: tasks)
+            lastEpsilon = checkpoint.epsilon
+            if recordLevel != nil {
+                for update in try store.updates(run: runID) where update.state != .discarded {
+                    recordLevel?.record(client: update.client, steps: update.steps, samples: update.samples)
+                }
+            }
+            resumedFrom = checkpoint.version
+            lastAccuracy = checkpoint.metrics["accuracy"]
+            try store.markRun(id: runID, status: .running)
+        } else {
+            if let previous {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database"
+                )
+            }
+            runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
+            let model = network.parameterVector()
+            let scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            var privacy: ClientLevelPrivacy?
+            if configuration.privacy.isClientLevel {
+                privacy = try ClientLevelPrivacy(
+                    configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
+            }
+            core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy)
+            try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
+            try store.saveSchedulerState(run: runID, state: core.snapshot())
+        }
+        core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
+    }
+
+    /// Seconds since this process started: the scheduler's clock.
+    var now: Double {
+        let elapsed = ContinuousClock.now - started
+        return elapsed.inSeconds
+    }
+
+    var version: Int { core.version }
+
+    /// Serves until the stopping rule is met or ``stop()`` is called.
+    public func run() async throws -> Summary {
+        let context = try ZMQContext()
+        var options: [ZMQSocketOption] = [
+            .routerMandatory(true), .routerHandover(true),
+            .sendHighWaterMark(16), .receiveHighWaterMark(16),
+            .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
+            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+        ]
+        if let curvePair, let allowList {
+            // The handler must listen before the socket accepts: without one, libzmq
+            // would admit any client that knows the server's public key.
+            authenticator = try await ZAPHandler(context: context, allowList: allowList, logger: logger)
+            options += [.curveServer(true), .curveSecretKey(curvePair.secretKey), .zapDomain("sextant")]
+        }
+        var socketConfiguration = SocketThread.Configuration(
+            type: .router, options: options, bindEndpoints: [configuration.server.bind], name: "sextant-server")
+        // Time for the last messages (hundreds of goodbyes) to leave a busy host after the
+        // socket closes; the process exits as soon as they have.
+        socketConfiguration.lingerMilliseconds = 5000
+        socketConfiguration.logsRefusedHandshakes = curvePair != nil
+        let socket = try await SocketThread(context: context, configuration: socketConfiguration, logger: logger)
+        self.socket = socket
+        logger.info(
+            "serving",
+            metadata: [
+                "run": "\(runID)", "bind": "\(socket.boundEndpoints.joined(separator: ","))",
+                "model": "\(fingerprint)", "version": "\(version)",
+                "resumed": "\(resumedFrom.map(String.init) ?? "no")",
+                "security":
+                    "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
+            ])
+        metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
+        if resumedFrom != nil {
+            try replayPendingUpdates()
+            perform { try core.resume(now: now) }
+        }
+        startLivenessChecks()
+        if finalStatus == nil { checkStoppingRule() }
+        for await frames in socket.messages {
+            handle(frames)
+            if finalStatus != nil && farewell == nil { break }
+        }
+        await shutdown()
+        // Until libzmq has sent the goodbyes, exiting would drop them.
+        await context.terminate(timeout: .seconds(6))
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Summary(
+            run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped,
+            resumedFrom: resumedFrom,
+            peakMemory: usage.ru_maxrss * 1024, epsilon: lastEpsilon)
+    }
+
+    /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
+    public func stop() {
+        guard finalStatus == nil else { return }
+        logger.notice("stopping on request", metadata: ["version": "\(version)"])
+        finish(.stopped)
+    }
+
+    func finish(_ status: Run.Status) {
+        guard finalStatus == nil else { return }
+        finalStatus = status
+        let reason: ByeMessage.Reason = status == .completed ? .done : .shutdown
+        // A failed server says nothing, as a crashed one: its clients keep reconnecting and
+        // carry on with the server started again once the failure is fixed.
+        for client in clients.values where status != .failed {
+            send(
+                .bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")),
+                to: client.routingID)
+        }
+        do {
+            try store.markRun(id: runID, status: status)
+        } catch {
+            logger.error("could not mark the run \(status.rawValue): \(error)")
+        }
+        if status == .completed && beginFarewell() { return }
+        // End the message loop even if no further message arrives.
+        if let socket {
+            Task { await socket.shutdown() }
+        }
+    }
+
+    private func shutdown() async {
+        timers.values.forEach { $0.cancel() }
+        timers = [:]
+        // Give the goodbyes a moment to leave before the socket closes.
+        try? await Task.sleep(for: .milliseconds(200))
+        await socket?.shutdown()
+        socket = nil
+        authenticator?.stop()
+        authenticator = nil
+    }
+
+    private func startLivenessChecks() {
+        let timeout = configuration.server.clientTimeout
+        timers["liveness"] = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(min(1, timeout / 4)))
+                await self?.checkLiveness()
+            }
+        }
+    }
+
+    func checkLiveness() {
+        let deadline = now - configuration.server.clientTimeout
+        // A grant not used within the ack timeout of a client is taken back.
+        for name in uploadSlots.expired(before: now - 30) {
+            releaseUploadSlot(of: name)
+        }
+        for (name, client) in clients where client.lastSeen < deadline {
+            logger.warning("client silent, counting it as lost", metadata: ["client": "\(name)"])
+            dropClient(name)
+        }
+        checkStoppingRule()
+    }
+
+    /// Forgets a client (it left, fell silent or lost its place on the allow-list): frees
+    /// its upload slot and tells the scheduler. Returns the client if it was connected.
+    @discardableResult
+    func dropClient(_ name: String) -> ConnectedClient? {
+        let removed = clients.removeValue(forKey: name)
+        releaseUploadSlot(of: name)
+        guard removed != nil else { return nil }
+        perform { try core.clientLost(name, now: now) }
+        return removed
+    }
+
+    func checkStoppingRule() {
+        guard finalStatus == nil else { return }
+        let stop = configuration.stop
+        if version >= stop.maxVersions {
+            logger.notice("reached the last version", metadata: ["version": "\(version)"])
+            finish(.completed)
+        } else if stop.targetAccuracy > 0, let accuracy = lastAccuracy, accuracy >= stop.targetAccuracy {
+            logger.notice(
+                "reached the target accuracy", metadata: ["accuracy": "\(accuracy)", "version": "\(version)"])
+            finish(.completed)
+        } else if stop.maxSeconds > 0, now >= stop.maxSeconds {
+            logger.notice("reached the time limit", metadata: ["seconds": "\(stop.maxSeconds)"])
+            finish(.completed)
+        }
+    }
+}
