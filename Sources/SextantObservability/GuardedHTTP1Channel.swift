@@ -79,8 +79,6 @@ final class ConnectionCount: Sendable {
     func release() {
         open.wrappingSubtract(1, ordering: .relaxed)
     }
-
-    var current: Int { open.load(ordering: .relaxed) }
 }
 
 /// What ``RequestLimitHandler`` (behind the decoder) tells ``HeadLimitHandler`` (in front

@@ -129,9 +129,6 @@ public actor ObservabilityServer: Service {
     /// The port actually bound (differs from the configured one only for port 0, in tests).
     public var port: UInt16? { running?.port }
 
-    /// Connections open now (for tests of ``HTTPLimits/maxConnections``).
-    package var openConnections: Int { connections.current }
-
     /// Closes the listening socket, lets open requests finish for up to half a second,
     /// then closes what is left and ends the event loop's thread.
     public func stop() async {
