@@ -9,7 +9,7 @@ import SextantScheduling
 /// the replay filter. Pure and synchronous: events in, ``CoreEffect``s out, no I/O and no
 /// clock of its own. The daemon (`FederationServer`), the virtual-clock simulator, the
 /// audit's in-process federation and the tests all drive this type, so the path of a delta
-/// is written once (docs/design.md, "The path of one delta").
+/// is written once (docs/design.md 3).
 ///
 /// Per update id the core keeps at most one pending delta and one ledger entry, from its
 /// arrival until the scheduler accumulates or discards it. A received delta is kept as the

@@ -209,7 +209,8 @@ package struct ClientSession: Sendable {
         case .bye(let bye):
             actions.append(.log(LogLine(.info, "server said goodbye: \(bye.reason) \(bye.text)")))
             finish(bye.reason == .done ? .done : .serverStopped, into: &actions)
-        case .join, .update, .heartbeat, .uploadRequest:
+        default:
+            // Only the messages above travel from server to client (docs/design.md 4).
             actions.append(
                 .log(LogLine(.warning, "ignored a client-to-server message (\(message.type)) from the server")))
         }
@@ -275,7 +276,9 @@ package struct ClientSession: Sendable {
             fail(RuntimeError(.incompatibleVersion, line), into: &actions)
         default:
             actions.append(.log(LogLine(.warning, "server error \(error.code): \(error.text)")))
-            if let pending, [.nonFinite, .normTooLarge, .wrongPayloadSize, .unsolicited, .tooStale].contains(error.code) {
+            if let pending,
+                [.nonFinite, .normTooLarge, .wrongPayloadSize, .unsolicited, .tooStale].contains(error.code)
+            {
                 actions.append(
                     .log(LogLine(.error, "the server refused update \(pending.message.updateID); dropping it")))
                 self.pending = nil

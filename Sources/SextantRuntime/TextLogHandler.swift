@@ -8,7 +8,7 @@ import Logging
 /// Metadata and messages carry strings that clients chose (without CURVE a client names
 /// itself): control characters, line and paragraph separators in them are written as
 /// escapes (`\n`, `\r`, `\t`, `\u{1B}`), so that no value can start a line of its own or
-/// drive the terminal (docs/design.md, "Trust no claim").
+/// drive the terminal (docs/design.md 10).
 package struct TextLogHandler: LogHandler {
     package var metadata: Logger.Metadata = [:]
     package var metadataProvider: Logger.MetadataProvider?

@@ -17,7 +17,7 @@ public protocol Scheduler: Sendable {
     func snapshot() throws -> Data
 
     /// Bounds what clients' sample counts can buy them from now on, including counts that
-    /// a restored snapshot kept from before the bounds (docs/design.md, "Trust no claim").
+    /// a restored snapshot kept from before the bounds (docs/design.md 10).
     mutating func limitClaims(_ limits: ClaimLimits)
 
     /// The bucket and weight of an update this scheduler already holds in a buffer. After
@@ -33,7 +33,7 @@ extension Scheduler {
 }
 
 /// What a client's claimed number of training samples can buy it. A claim is the client's
-/// word, so every weighting bounds it (docs/design.md, "Trust no claim"). Sendable.
+/// word, so every weighting bounds it (docs/design.md 10). Sendable.
 public struct ClaimLimits: Sendable, Codable, Equatable {
     /// A count above this weighs as this much.
     public var maxSamplesPerClient: Int

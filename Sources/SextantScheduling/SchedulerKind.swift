@@ -86,7 +86,7 @@ extension Weighting {
     /// A client's share p_i of the federation: its samples over the samples of every client
     /// the scheduler knows (`.samples`), or 1/N over the N known clients (`.equal`).
     ///
-    /// Counts are claims (docs/design.md, "Trust no claim"): each is bounded to
+    /// Counts are claims (docs/design.md 10): each is bounded to
     /// `[0, limits.maxSamplesPerClient]` and summed in floating point, so no claim can trap,
     /// and no share exceeds `limits.maxClientShare`: a client over it is cut to it and the
     /// excess goes to the others in proportion to their samples, repeatedly, until none is

@@ -51,7 +51,8 @@ extension FederationServer {
             if case .uploadRequest = message { requestUploadSlot(for: name) }
         case .bye:
             if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
-        case .assignment, .ack, .error, .uploadGrant, .wait:
+        default:
+            // Only the messages above travel from client to server (docs/design.md 4).
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
         }
     }
@@ -85,7 +86,7 @@ extension FederationServer {
         guard join.sampleCount > 0 else {
             return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
         }
-        // A claim (docs/design.md, "Trust no claim"): at most what the allow-list and the configuration allow.
+        // A claim (docs/design.md 10): at most what the allow-list and the configuration allow.
         let declared = allowList?.declaredSamples(of: name)
         let samples = configuration.scheduler.boundedSamples(claimed: join.sampleCount, declared: declared)
         if samples < join.sampleCount {

@@ -4,7 +4,7 @@ import SextantWire
 
 extension FederationServer {
     /// An update trained on a version that was set aside as damaged when this server resumed
-    /// (docs/design.md, "Trust no claim"): it cannot be applied to the older model, so it is
+    /// (docs/design.md 10): it cannot be applied to the older model, so it is
     /// stored as discarded and acknowledged, and its client carries on with its next task
     /// instead of stopping at a refusal.
     func acknowledgeDiscarded(_ update: UpdateMessage, client: String, routingID: [UInt8]) {

@@ -15,7 +15,7 @@ import SextantWire
 /// single serial order the scheduler's rules assume, and the blocking parts of a handler
 /// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
 /// cooperative pool. Every update goes through one ``AggregationCore``
-/// (docs/design.md, "The path of one delta").
+/// (docs/design.md 3).
 public actor FederationServer {
     public struct Summary: Sendable {
         public var run: String
@@ -143,7 +143,7 @@ public actor FederationServer {
                 )
             }
             // The newest checkpoint that passes its SHA-256; damaged newer ones are set aside with the updates
-            // and scheduler state that depend on them (docs/design.md, "Trust no claim").
+            // and scheduler state that depend on them (docs/design.md 10).
             let resumption = try store.resume(
                 run: previous.id, discardingState: [AggregationCore.schedulerKey, AggregationCore.velocityKey])
             guard let checkpoint = resumption.checkpoint else {

@@ -126,7 +126,7 @@ extension CheckpointStore {
     }
 
     /// The newest checkpoint of `run` whose blob matches its count, dtype and SHA-256, and
-    /// the damaged newer ones passed over (docs/design.md, "Trust no claim"). Only reads.
+    /// the damaged newer ones passed over (docs/design.md 10). Only reads.
     package func latestSoundCheckpoint(run: String) throws -> Resumption {
         try read("find the newest sound checkpoint of run '\(run)'") { db in
             try newestSound(db, run: run)

@@ -7,7 +7,7 @@ extension CheckpointStore {
     /// that carry no hash against each other: each run's parameter count against its
     /// checkpoints and buffered deltas, each update's state against the versions the run
     /// has, and the saved scheduler state's version against the latest checkpoint
-    /// (docs/design.md, "Trust no claim"). Problems are reported, not thrown; only failing
+    /// (docs/design.md 10). Problems are reported, not thrown; only failing
     /// to read the file at all throws.
     public func verify() throws -> VerificationReport {
         try read("verify the database") { db in

@@ -17,7 +17,7 @@ import Synchronization
 /// or an actor that owns the store, not from the cooperative pool in a hot loop. Every
 /// failure is thrown as a `StoreError` naming the file.
 public final class CheckpointStore: Sendable {
-    /// How a store is opened (docs/design.md, "Trust no claim").
+    /// How a store is opened (docs/design.md 10).
     public enum OpenMode: Sendable {
         /// The server's mode: creates the file and its tables, migrates, writes.
         case readWrite

@@ -10,7 +10,7 @@ struct CheckpointsCommand: ParsableCommand {
         subcommands: [List.self, Export.self, Verify.self])
 
     /// Opens `path` read-only: listing, exporting and verifying never write to the database
-    /// (docs/design.md, "Trust no claim"), so they work on a read-only copy.
+    /// (docs/design.md 10), so they work on a read-only copy.
     static func open(_ path: String) throws -> CheckpointStore {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: .cannotOpen, "\(path): no such checkpoint database")

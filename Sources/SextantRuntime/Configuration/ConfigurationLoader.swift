@@ -4,7 +4,7 @@ import Yams
 /// Reads a YAML configuration into a Codable type, turning every problem into one message
 /// that names the file, the key, the value and what is allowed.
 ///
-/// A configuration file is input like any other (docs/design.md, "Trust no claim"): one
+/// A configuration file is input like any other (docs/design.md 10): one
 /// larger than ``maximumBytes``, or whose anchors and aliases expand to more than
 /// ``maximumNodes`` values, is refused before anything expands it.
 public enum ConfigurationLoader {

@@ -44,7 +44,7 @@ public struct SchedulerSection: Sendable, Codable {
     public var serverMomentum = 0.9
     /// All kinds: the most training samples a client's join is believed (default 1000000).
     /// A client's claim above it, or above the count the operator declared on its
-    /// allow-list line (`samples=N`), counts as that bound (docs/design.md, "Trust no claim").
+    /// allow-list line (`samples=N`), counts as that bound (docs/design.md 10).
     public var maxSamplesPerClient = 1_000_000
     /// All kinds: the largest share of an aggregation one client may have, in (0, 1]
     /// (default 0.5: no client outweighs all the others together). The excess goes to the
@@ -227,6 +227,20 @@ public struct SchedulerSection: Sendable, Codable {
             return scheduler
         } catch let error as SchedulerError {
             throw RuntimeError(.storage, "cannot restore the scheduler: \(error.message)")
+        }
+    }
+}
+
+extension SchedulerSection {
+    /// Clients expected in one aggregation event among `clients`: fedavg/fedavgm, a round's
+    /// expected participants (clients × sampling_rate, at least 1); fedbuff, buffer_size;
+    /// fedasync, 1; compass, every client (a group may hold them all).
+    func expectedClientsPerEvent(clients: Int) -> Int {
+        switch SchedulerKind(rawValue: kind) {
+        case .fedavg, .fedavgm: max(1, Int((Double(clients) * samplingRate).rounded(.down)))
+        case .fedbuff: max(1, bufferSize)
+        case .fedasync: 1
+        case .compass, nil: max(1, clients)
         }
     }
 }

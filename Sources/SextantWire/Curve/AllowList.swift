@@ -1,7 +1,7 @@
 /// The clients a server admits: one `<Z85 public key> NAME [samples=N]` line per client
 /// (blank lines and `#` comments allowed). The name becomes the client's authenticated
 /// identity; `samples=N`, when the operator knows it, is the most training samples that
-/// client's claims are believed (docs/design.md, "Trust no claim").
+/// client's claims are believed (docs/design.md 10).
 public struct AllowList: Sendable, Equatable {
     public private(set) var names: [CurveKey: String] = [:]
     /// The same names as a set: checked on every message a client sends.
