@@ -35,18 +35,18 @@ import SextantScheduling
 ///
 /// `Codable`: checkpoint it with each aggregation (accumulated RDP, clip-norm history,
 /// event count). `Sendable`: a plain value.
-public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
+package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// Adaptive clipping parameters (see ``AdaptiveClipping``).
     ///
     /// `Sendable`: a plain value.
-    public struct AdaptiveSettings: Sendable, Codable, Equatable {
-        public var initialClipNorm: Double
-        public var targetQuantile: Double
-        public var learningRate: Double
+    package struct AdaptiveSettings: Sendable, Codable, Equatable {
+        package var initialClipNorm: Double
+        package var targetQuantile: Double
+        package var learningRate: Double
         /// σ_b; nil: m/20 for m the expected clients per event.
-        public var indicatorNoise: Double?
+        package var indicatorNoise: Double?
 
-        public init(
+        package init(
             initialClipNorm: Double, targetQuantile: Double = 0.5, learningRate: Double = 0.2,
             indicatorNoise: Double? = nil
         ) {
@@ -64,7 +64,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     }
 
     /// How updates are clipped.
-    public enum Clipping: Sendable, Codable, Equatable {
+    package enum Clipping: Sendable, Codable, Equatable {
         case fixed(Double)
         case adaptive(AdaptiveSettings)
     }
@@ -72,19 +72,19 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// The settings, resolved (z calibrated already).
     ///
     /// `Sendable`: a plain value.
-    public struct Configuration: Sendable, Codable, Equatable {
+    package struct Configuration: Sendable, Codable, Equatable {
         /// z, the noise multiplier every event is accounted with when all goes as planned.
-        public var noiseMultiplier: Double
-        public var clipping: Clipping
+        package var noiseMultiplier: Double
+        package var clipping: Clipping
         /// δ of the reported (ε, δ).
-        public var delta: Double
-        public var placement: NoisePlacement
+        package var delta: Double
+        package var placement: NoisePlacement
         /// q, the client sampling rate (1: none).
-        public var sampleRate: Double
+        package var sampleRate: Double
         /// n: σ_b defaults to n/20 and client-side noise is split into n shares.
-        public var expectedClientsPerEvent: Int
+        package var expectedClientsPerEvent: Int
 
-        public init(
+        package init(
             noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: NoisePlacement = .server,
             sampleRate: Double = 1, expectedClientsPerEvent: Int
         ) {
@@ -100,7 +100,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             case noiseMultiplier, clipping, delta, placement, sampleRate, expectedClientsPerEvent
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             noiseMultiplier = try c.decode(Double.self, forKey: .noiseMultiplier)
             clipping = try c.decode(Clipping.self, forKey: .clipping)
@@ -115,7 +115,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             expectedClientsPerEvent = try c.decode(Int.self, forKey: .expectedClientsPerEvent)
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(noiseMultiplier, forKey: .noiseMultiplier)
             try c.encode(clipping, forKey: .clipping)
@@ -129,16 +129,16 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// One update's part in an event.
     ///
     /// `Sendable`: a plain value.
-    public struct Contribution: Sendable, Equatable {
-        public var client: String
+    package struct Contribution: Sendable, Equatable {
+        package var client: String
         /// c_i: bucket coefficient × accumulation weight, the factor the model applies to Δ_i.
-        public var coefficient: Double
+        package var coefficient: Double
         /// C_i, the norm Δ_i was clipped to (the clip norm of its base version).
-        public var clipNorm: Double
+        package var clipNorm: Double
         /// b_i = 1: the update's norm was at most C_i before clipping.
-        public var unclipped: Bool
+        package var unclipped: Bool
 
-        public init(client: String, coefficient: Double, clipNorm: Double, unclipped: Bool) {
+        package init(client: String, coefficient: Double, clipNorm: Double, unclipped: Bool) {
             self.client = client
             self.coefficient = coefficient
             self.clipNorm = clipNorm
@@ -149,66 +149,66 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// What an event did, for logs, `/status` and the checkpoint's metrics.
     ///
     /// `Sendable`: a plain value.
-    public struct EventOutcome: Sendable, Equatable {
-        public var version: Int
-        public var updates: Int
-        public var clients: Int
+    package struct EventOutcome: Sendable, Equatable {
+        package var version: Int
+        package var updates: Int
+        package var clients: Int
         /// Updates that were clipped (norm above their C_i).
-        public var clippedUpdates: Int
+        package var clippedUpdates: Int
         /// S, the L2 sensitivity of the event's step g.
-        public var sensitivity: Double
+        package var sensitivity: Double
         /// The std of the noise the server added to every coordinate of g (0 with client-side noise).
-        public var noiseStandardDeviation: Double
+        package var noiseStandardDeviation: Double
         /// The multiplier this event was accounted with (0 when nothing was released).
-        public var effectiveNoiseMultiplier: Double
-        public var previousClipNorm: Double
+        package var effectiveNoiseMultiplier: Double
+        package var previousClipNorm: Double
         /// C for the next version.
-        public var clipNorm: Double
+        package var clipNorm: Double
         /// b̃ with adaptive clipping.
-        public var noisyUnclippedFraction: Double?
+        package var noisyUnclippedFraction: Double?
         /// ε after this event at the configured δ.
-        public var epsilon: Double
+        package var epsilon: Double
         /// The Rényi order that gave ``epsilon``.
-        public var order: Double
+        package var order: Double
         /// With client-side noise and no secure aggregation: ε after this event against the
         /// server, which sees each update with only its own noise share (see
         /// ``serverObserverEpsilon``); nil with server-side noise.
-        public var serverObserverEpsilon: Double? = nil
+        package var serverObserverEpsilon: Double? = nil
     }
 
     /// What the server learns about an update on arrival (``admit(_:baseVersion:normBeforeClip:)``).
     ///
     /// `Sendable`: a plain value.
-    public struct Admission: Sendable, Equatable {
-        public var clipNorm: Double
-        public var unclipped: Bool
+    package struct Admission: Sendable, Equatable {
+        package var clipNorm: Double
+        package var unclipped: Bool
         /// The server had to clip the delta itself (the client did not, or lied).
-        public var clippedByServer: Bool
+        package var clippedByServer: Bool
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     /// z_Δ: the updates' own multiplier (= z with a fixed clip norm).
-    public let updateNoiseMultiplier: Double
+    package let updateNoiseMultiplier: Double
     /// σ_b with adaptive clipping, nil otherwise.
-    public let indicatorNoise: Double?
+    package let indicatorNoise: Double?
     /// The Rényi orders of ``rdp``.
-    public let orders: [Double]
+    package let orders: [Double]
     /// Accumulated RDP at each order.
-    public private(set) var rdp: [Double]
+    package private(set) var rdp: [Double]
     /// Events accounted (those that included at least one update).
-    public private(set) var events = 0
+    package private(set) var events = 0
     /// The version of ``clipNormHistory``'s first entry.
-    public private(set) var firstVersion: Int
+    package private(set) var firstVersion: Int
     /// C at each version from ``firstVersion`` on; the last entry is the current one.
-    public private(set) var clipNormHistory: [Double]
+    package private(set) var clipNormHistory: [Double]
     /// With client-side noise: the RDP spent against the server, which sees every update
     /// on its own, at each order of ``orders``; nil with server-side noise.
-    public private(set) var serverObserverRDP: [Double]?
+    package private(set) var serverObserverRDP: [Double]?
 
     /// - Parameter version: the model version the run is at (0 for a new run).
     /// - Throws: ``PrivacyError`` when z is not finite and > 0, q is not in (0, 1], n < 1,
     ///   C is not finite and > 0, or, with adaptive clipping, z >= σ_b.
-    public init(configuration: Configuration, version: Int = 0, orders: [Double] = RDPAccountant.defaultOrders)
+    package init(configuration: Configuration, version: Int = 0, orders: [Double] = RDPAccountant.defaultOrders)
         throws(PrivacyError)
     {
         let z = configuration.noiseMultiplier
@@ -255,10 +255,10 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     // MARK: - What clients are told
 
     /// C for the current version: send it in every assignment's `clipNorm`.
-    public var currentClipNorm: Double { clipNormHistory[clipNormHistory.count - 1] }
+    package var currentClipNorm: Double { clipNormHistory[clipNormHistory.count - 1] }
 
     /// The C an update trained from `version` was told to clip to.
-    public func clipNorm(atVersion version: Int) -> Double {
+    package func clipNorm(atVersion version: Int) -> Double {
         let index = version - firstVersion
         if index < 0 { return clipNormHistory[0] }
         return index < clipNormHistory.count ? clipNormHistory[index] : currentClipNorm
@@ -266,7 +266,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
 
     /// The multiplier to send in an assignment's `noiseMultiplier`: each client adds
     /// `N(0, (this · C)²)` to its clipped update. `z_Δ / √n` with client-side noise, 0 otherwise.
-    public var clientNoiseMultiplier: Double {
+    package var clientNoiseMultiplier: Double {
         guard configuration.placement == .client else { return 0 }
         return updateNoiseMultiplier / Double(configuration.expectedClientsPerEvent).squareRoot()
     }
@@ -278,7 +278,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// client that skipped clipping cannot break the sensitivity bound; with client-side noise
     /// the delta carries noise and cannot be checked. Idempotent: call it again on replay.
     @discardableResult
-    public func admit(
+    package func admit(
         _ delta: UnsafeMutableBufferPointer<Float>, baseVersion: Int, normBeforeClip: Double,
         measuredNorm: Double? = nil
     ) -> Admission {
@@ -304,7 +304,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// adds to g; moves an adaptive C; composes the event into the accountant.
     ///
     /// With no contributions nothing is released: no noise, no privacy spent, C unchanged.
-    public mutating func finishEvent<G: RandomNumberGenerator>(
+    package mutating func finishEvent<G: RandomNumberGenerator>(
         newVersion: Int, contributions: [Contribution], noise: UnsafeMutableBufferPointer<Float>,
         using generator: inout G
     ) throws(PrivacyError) -> EventOutcome {
@@ -369,7 +369,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     }
 
     /// ``finishEvent(newVersion:contributions:noise:using:)`` with noise from the OS's secure generator.
-    public mutating func finishEvent(
+    package mutating func finishEvent(
         newVersion: Int, contributions: [Contribution], noise: UnsafeMutableBufferPointer<Float>
     ) throws(PrivacyError) -> EventOutcome {
         var generator = try SecureRandom()
@@ -378,12 +378,12 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
 
     /// (ε, δ) spent so far, by the RDP conversion (which charges a small floor, about
     /// 0.0035 at δ = 1e-5, even before any event; ``epsilon`` reports 0 then).
-    public func epsilon(delta: Double) throws(PrivacyError) -> RDPAccountant.Guarantee {
+    package func epsilon(delta: Double) throws(PrivacyError) -> RDPAccountant.Guarantee {
         try RDPAccountant.convert(rdp: rdp, orders: orders, delta: delta)
     }
 
     /// ε spent so far at the configured δ (0 before any event released anything).
-    public var epsilon: Double {
+    package var epsilon: Double {
         guard events > 0 else { return 0 }
         return (try? epsilon(delta: configuration.delta).epsilon) ?? .infinity
     }
@@ -395,7 +395,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
     /// `z_Δ/√n`, and each event charges the client with the most updates in it. With
     /// adaptive clipping the server also sees each client's clipped bit unnoised: unbounded
     /// (reported as `Double.greatestFiniteMagnitude`).
-    public var serverObserverEpsilon: Double? {
+    package var serverObserverEpsilon: Double? {
         guard let serverObserverRDP else { return nil }
         guard events > 0 else { return 0 }
         return (try? RDPAccountant.convert(rdp: serverObserverRDP, orders: orders, delta: configuration.delta).epsilon)
@@ -436,7 +436,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         case configuration, orders, rdp, events, firstVersion, clipNormHistory, serverObserverRDP
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let configuration = try c.decode(Configuration.self, forKey: .configuration)
         let orders = try c.decode([Double].self, forKey: .orders)
@@ -461,7 +461,7 @@ public struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         self = restored
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(configuration, forKey: .configuration)
         try c.encode(orders, forKey: .orders)

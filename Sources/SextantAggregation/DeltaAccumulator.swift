@@ -4,22 +4,22 @@ import SextantScheduling
 /// server's aggregation hot path. Memory is one model-sized vector per open bucket, never
 /// one per client, and each delta is read exactly once, straight from the buffer it
 /// arrived in.
-public struct DeltaAccumulator: Sendable {
-    public let parameterCount: Int
+package struct DeltaAccumulator: Sendable {
+    package let parameterCount: Int
     private var buckets: [BucketID: [Float]] = [:]
     /// Vectors of closed buckets, reused so that steady-state aggregation neither
     /// allocates nor page-faults (a fresh 40 MB array costs ~10,000 faults).
     private var spare: [[Float]] = []
 
-    public init(parameterCount: Int) {
+    package init(parameterCount: Int) {
         self.parameterCount = parameterCount
     }
 
     /// Buckets currently holding a partial sum.
-    public var openBuckets: [BucketID] { buckets.keys.sorted() }
+    package var openBuckets: [BucketID] { buckets.keys.sorted() }
 
     /// `bucket += weight * delta`.
-    public mutating func accumulate(_ delta: UnsafeBufferPointer<Float>, weight: Double, into bucket: BucketID) {
+    package mutating func accumulate(_ delta: UnsafeBufferPointer<Float>, weight: Double, into bucket: BucketID) {
         precondition(delta.count == parameterCount, "delta has \(delta.count) values, the model \(parameterCount)")
         let w = Float(weight)
         if buckets[bucket] == nil {
@@ -44,7 +44,7 @@ public struct DeltaAccumulator: Sendable {
 
     /// `model += sum(coefficient * bucket)` over the given buckets, which are then closed.
     /// Buckets that received nothing are skipped.
-    public mutating func apply(_ weights: [BucketWeight], to model: UnsafeMutableBufferPointer<Float>) {
+    package mutating func apply(_ weights: [BucketWeight], to model: UnsafeMutableBufferPointer<Float>) {
         precondition(model.count == parameterCount, "model has \(model.count) values, expected \(parameterCount)")
         for weight in weights {
             guard let sum = buckets.removeValue(forKey: weight.bucket) else { continue }
@@ -56,7 +56,7 @@ public struct DeltaAccumulator: Sendable {
     }
 
     /// Forgets every partial sum (after a restart they are rebuilt from stored updates).
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         buckets = [:]
         spare = []
     }

@@ -11,7 +11,7 @@ import SextantScheduling
 /// restarted server replays its acknowledged, unaggregated updates.
 ///
 /// `Sendable`: a plain value.
-public struct PrivacyLedger: Sendable {
+package struct PrivacyLedger: Sendable {
     struct Entry: Sendable {
         var client: String
         var clipNorm: Double
@@ -22,30 +22,30 @@ public struct PrivacyLedger: Sendable {
 
     private var entries: [Int64: Entry] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Updates known and not yet aggregated or discarded.
-    public var count: Int { entries.count }
+    package var count: Int { entries.count }
 
     /// An update arrived (or was replayed) and was admitted.
-    public mutating func arrived(updateID: Int64, client: String, admission: ClientLevelPrivacy.Admission) {
+    package mutating func arrived(updateID: Int64, client: String, admission: ClientLevelPrivacy.Admission) {
         entries[updateID] = Entry(client: client, clipNorm: admission.clipNorm, unclipped: admission.unclipped)
     }
 
     /// The scheduler accumulated the update into `bucket` with `weight`.
-    public mutating func accumulated(updateID: Int64, bucket: BucketID, weight: Double) {
+    package mutating func accumulated(updateID: Int64, bucket: BucketID, weight: Double) {
         entries[updateID]?.bucket = bucket
         entries[updateID]?.weight = weight
     }
 
     /// The scheduler discarded the update.
-    public mutating func discarded(updateID: Int64) {
+    package mutating func discarded(updateID: Int64) {
         entries[updateID] = nil
     }
 
     /// The contributions of the updates in `aggregation`'s buckets, which are then forgotten.
     /// Call it before the buckets are applied.
-    public mutating func contributions(for aggregation: Aggregation) -> [ClientLevelPrivacy.Contribution] {
+    package mutating func contributions(for aggregation: Aggregation) -> [ClientLevelPrivacy.Contribution] {
         var coefficients: [BucketID: Double] = [:]
         for bucket in aggregation.buckets { coefficients[bucket.bucket, default: 0] += bucket.coefficient }
         var result: [ClientLevelPrivacy.Contribution] = []
@@ -63,14 +63,14 @@ public struct PrivacyLedger: Sendable {
 
 extension ClientLevelPrivacy {
     /// The bucket that carries an event's noise.
-    public static func noiseBucket(version: Int) -> BucketID { "dp-noise-v\(version)" }
+    package static func noiseBucket(version: Int) -> BucketID { "dp-noise-v\(version)" }
 
     /// The whole server-side step for one aggregation, before it is applied: takes the
     /// event's contributions from `ledger`, ends the event (noise, adaptive C, accounting)
     /// and, when the server adds noise, puts the noise in its own bucket of `accumulator`
     /// with coefficient 1, so that `ServerOptimizer.apply` adds it to g (before momentum).
     /// Returns the aggregation to apply in place of `aggregation`.
-    public mutating func privatize<G: RandomNumberGenerator>(
+    package mutating func privatize<G: RandomNumberGenerator>(
         _ aggregation: Aggregation, ledger: inout PrivacyLedger, accumulator: inout DeltaAccumulator,
         using generator: inout G
     ) throws(PrivacyError) -> (aggregation: Aggregation, outcome: EventOutcome) {
@@ -89,7 +89,7 @@ extension ClientLevelPrivacy {
     }
 
     /// ``privatize(_:ledger:accumulator:using:)`` with noise from the OS's secure generator.
-    public mutating func privatize(
+    package mutating func privatize(
         _ aggregation: Aggregation, ledger: inout PrivacyLedger, accumulator: inout DeltaAccumulator
     ) throws(PrivacyError) -> (aggregation: Aggregation, outcome: EventOutcome) {
         var generator = try SecureRandom()

@@ -12,16 +12,16 @@ import SextantScheduling
 ///
 /// Ties in time are broken by the order in which events were scheduled, so a run is a
 /// pure function of its inputs. Not `Sendable` (it holds observer closures).
-public struct SchedulerSimulation<S: Scheduler> {
-    public struct Client: Sendable, Equatable {
-        public var id: ClientID
-        public var samples: Int
+package struct SchedulerSimulation<S: Scheduler> {
+    package struct Client: Sendable, Equatable {
+        package var id: ClientID
+        package var samples: Int
         /// Mean seconds per local step.
-        public var secondsPerStep: Double
+        package var secondsPerStep: Double
         /// When the client first joins.
-        public var joinTime: Double
+        package var joinTime: Double
 
-        public init(id: ClientID, samples: Int = 100, secondsPerStep: Double, joinTime: Double = 0) {
+        package init(id: ClientID, samples: Int = 100, secondsPerStep: Double, joinTime: Double = 0) {
             self.id = id
             self.samples = samples
             self.secondsPerStep = secondsPerStep
@@ -29,16 +29,16 @@ public struct SchedulerSimulation<S: Scheduler> {
         }
     }
 
-    public struct Configuration: Sendable, Equatable {
+    package struct Configuration: Sendable, Equatable {
         /// Seconds added to every task: model download plus update upload.
-        public var latency: Double
+        package var latency: Double
         /// Relative standard deviation of a task's compute time (docs/design.md 5.3 uses 0.05).
-        public var jitter: Double
-        public var seed: UInt64
+        package var jitter: Double
+        package var seed: UInt64
         /// The model's size (zero: a pure scheduling simulation).
-        public var parameterCount: Int
+        package var parameterCount: Int
 
-        public init(latency: Double = 0, jitter: Double = 0, seed: UInt64 = 1, parameterCount: Int = 0) {
+        package init(latency: Double = 0, jitter: Double = 0, seed: UInt64 = 1, parameterCount: Int = 0) {
             self.latency = latency
             self.jitter = jitter
             self.seed = seed
@@ -47,29 +47,29 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// A task given to a client; `updateID` names the update it will produce.
-    public struct Task: Sendable, Equatable {
-        public var updateID: Int64
-        public var client: ClientID
-        public var steps: Int
-        public var baseVersion: Int
-        public var assignedAt: Double
-        public var arrivesAt: Double
+    package struct Task: Sendable, Equatable {
+        package var updateID: Int64
+        package var client: ClientID
+        package var steps: Int
+        package var baseVersion: Int
+        package var assignedAt: Double
+        package var arrivesAt: Double
     }
 
-    public struct AggregationRecord: Sendable, Equatable {
-        public var time: Double
-        public var aggregation: Aggregation
+    package struct AggregationRecord: Sendable, Equatable {
+        package var time: Double
+        package var aggregation: Aggregation
     }
 
     /// One event handed to the scheduler and the actions it returned.
-    public struct TraceEntry: Sendable, Equatable {
-        public var time: Double
-        public var event: SchedulerEvent
-        public var actions: [SchedulerAction]
+    package struct TraceEntry: Sendable, Equatable {
+        package var time: Double
+        package var event: SchedulerEvent
+        package var actions: [SchedulerAction]
     }
 
     /// Things that happen to clients, scripted by a test or an experiment.
-    public enum Incident: Sendable, Equatable {
+    package enum Incident: Sendable, Equatable {
         /// The client dies: its task in flight is lost and the scheduler hears `.lost`.
         case lose(ClientID)
         /// The client (re)joins.
@@ -77,16 +77,16 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// Callbacks; each is optional.
-    public struct Observer {
+    package struct Observer {
         /// Trains a task from `model` (the global model at the task's base version) and
         /// returns its delta; nil: a zero delta.
-        public var train: ((_ task: Task, _ model: [Float]) -> [Float])?
-        public var taskAssigned: ((Task) -> Void)?
-        public var updateAccumulated: ((_ updateID: Int64, _ bucket: BucketID, _ weight: Double) -> Void)?
+        package var train: ((_ task: Task, _ model: [Float]) -> [Float])?
+        package var taskAssigned: ((Task) -> Void)?
+        package var updateAccumulated: ((_ updateID: Int64, _ bucket: BucketID, _ weight: Double) -> Void)?
         /// An aggregation was applied; `model` is the new global model.
-        public var aggregated: ((AggregationRecord, _ model: [Float]) -> Void)?
+        package var aggregated: ((AggregationRecord, _ model: [Float]) -> Void)?
 
-        public init(
+        package init(
             train: ((_ task: Task, _ model: [Float]) -> [Float])? = nil,
             taskAssigned: ((Task) -> Void)? = nil,
             updateAccumulated: ((_ updateID: Int64, _ bucket: BucketID, _ weight: Double) -> Void)? = nil,
@@ -117,23 +117,23 @@ public struct SchedulerSimulation<S: Scheduler> {
 
     /// The scheduler under simulation. Replacing it (say with one restored from a snapshot)
     /// keeps the clients and events in flight; call ``resumeScheduler()`` afterwards.
-    public var scheduler: S {
+    package var scheduler: S {
         get { core.scheduler as! S }
         set { core.replaceScheduler(with: newValue) }
     }
     /// The aggregation core the simulation drives.
     package private(set) var core: AggregationCore
-    public let configuration: Configuration
-    public let clients: [ClientID: Client]
-    public private(set) var now: Double = 0
-    public private(set) var tasks: [Task] = []
+    package let configuration: Configuration
+    package let clients: [ClientID: Client]
+    package private(set) var now: Double = 0
+    package private(set) var tasks: [Task] = []
     /// Tasks whose update reached the scheduler, in arrival order.
-    public private(set) var arrivals: [Task] = []
-    public private(set) var aggregations: [AggregationRecord] = []
+    package private(set) var arrivals: [Task] = []
+    package private(set) var aggregations: [AggregationRecord] = []
     /// Update id to the bucket and weight it was accumulated with.
-    public private(set) var accumulated: [Int64: BucketWeight] = [:]
-    public private(set) var discarded: [Int64] = []
-    public private(set) var trace: [TraceEntry] = []
+    package private(set) var accumulated: [Int64: BucketWeight] = [:]
+    package private(set) var discarded: [Int64] = []
+    package private(set) var trace: [TraceEntry] = []
 
     private var queue: [Entry] = []
     private var sequence = 0
@@ -144,7 +144,7 @@ public struct SchedulerSimulation<S: Scheduler> {
     private var alive: Set<ClientID> = []
     private var generator: SeededGenerator
 
-    public init(scheduler: S, clients: [Client], configuration: Configuration = Configuration()) {
+    package init(scheduler: S, clients: [Client], configuration: Configuration = Configuration()) {
         self.init(
             scheduler: scheduler, model: [Float](repeating: 0, count: configuration.parameterCount), clients: clients,
             configuration: configuration)
@@ -165,14 +165,14 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// Scripts `incident` at virtual time `time`.
-    public mutating func schedule(_ incident: Incident, at time: Double) {
+    package mutating func schedule(_ incident: Incident, at time: Double) {
         push(.incident(incident), at: max(time, now))
     }
 
     /// Runs until the scheduler reaches `version`, time passes `maxTime`, or nothing is left
     /// to happen. Returns whether the version was reached.
     @discardableResult
-    public mutating func run(untilVersion version: Int, maxTime: Double = .infinity, observer: Observer = Observer())
+    package mutating func run(untilVersion version: Int, maxTime: Double = .infinity, observer: Observer = Observer())
         -> Bool
     {
         while scheduler.version < version {
@@ -183,14 +183,14 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// Runs every event up to and including time `time`.
-    public mutating func run(until time: Double, observer: Observer = Observer()) {
+    package mutating func run(until time: Double, observer: Observer = Observer()) {
         while let next = queue.first, next.time <= time { step(observer: observer) }
         now = max(now, time)
     }
 
     /// Handles the next event; false when none is left.
     @discardableResult
-    public mutating func step(observer: Observer = Observer()) -> Bool {
+    package mutating func step(observer: Observer = Observer()) -> Bool {
         guard let entry = pop() else { return false }
         now = max(now, entry.time)
         let event: SchedulerEvent
@@ -237,7 +237,7 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// Calls the scheduler's `resume(now:)` (after ``scheduler`` was replaced) and performs its actions.
-    public mutating func resumeScheduler(observer: Observer = Observer()) {
+    package mutating func resumeScheduler(observer: Observer = Observer()) {
         do {
             perform(try core.resume(now: now), observer: observer)
         } catch {

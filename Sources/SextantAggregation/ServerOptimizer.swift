@@ -8,12 +8,12 @@ import SextantScheduling
 /// pass it back to `init(parameterCount:velocity:)` on restart, or a resumed FedAvgM run
 /// restarts its momentum from zero. Memory is one extra model-sized vector, allocated only
 /// once momentum is first used. Not `Sendable`-problematic: a value type owned by the server.
-public struct ServerOptimizer: Sendable {
-    public let parameterCount: Int
+package struct ServerOptimizer: Sendable {
+    package let parameterCount: Int
     /// The momentum velocity; empty until an aggregation with momentum has been applied.
-    public private(set) var velocity: [Float]
+    package private(set) var velocity: [Float]
 
-    public init(parameterCount: Int, velocity: [Float] = []) {
+    package init(parameterCount: Int, velocity: [Float] = []) {
         precondition(
             velocity.isEmpty || velocity.count == parameterCount,
             "velocity has \(velocity.count) values, the model \(parameterCount)")
@@ -22,7 +22,7 @@ public struct ServerOptimizer: Sendable {
     }
 
     /// Closes the aggregation's buckets in `accumulator` and steps `model`.
-    public mutating func apply(
+    package mutating func apply(
         _ aggregation: Aggregation, accumulator: inout DeltaAccumulator, to model: UnsafeMutableBufferPointer<Float>
     ) {
         precondition(model.count == parameterCount, "model has \(model.count) values, expected \(parameterCount)")

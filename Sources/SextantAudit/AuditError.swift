@@ -1,6 +1,6 @@
 /// An error of the audit, with a code to match on and a message a user can act on. Sendable.
-public struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         /// An argument or option is outside what the audit accepts.
         case invalidArgument
         /// A file is missing, unreadable or not in the expected format.
@@ -13,13 +13,13 @@ public struct AuditError: Error, Sendable, Equatable, CustomStringConvertible {
         case insufficientSubjects
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

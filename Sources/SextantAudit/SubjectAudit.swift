@@ -6,32 +6,32 @@ import SextantStore
 /// section 8, after Suri et al. 2022): evaluate every checkpoint on each subject's audit
 /// samples, run both attacks, calibrate their thresholds on the K subjects the attacker
 /// knows, and measure them on the others. Sendable.
-public struct SubjectAudit: Sendable {
-    public struct Configuration: Sendable {
+package struct SubjectAudit: Sendable {
+    package struct Configuration: Sendable {
         /// Subjects whose membership the attacker knows (half members, half non-members);
         /// they calibrate the thresholds and are left out of the metrics.
-        public var knownSubjects = 10
+        package var knownSubjects = 10
         /// Seed of the choice of known subjects.
-        public var knownSubjectSeed: UInt64 = 0
+        package var knownSubjectSeed: UInt64 = 0
         /// Evaluate only the latest checkpoint (the trajectory attack is then skipped).
-        public var finalOnly = false
+        package var finalOnly = false
         /// Threads evaluating checkpoints.
-        public var workers = ProcessInfo.processInfo.activeProcessorCount
-        public var metrics = AuditMetrics.Configuration()
+        package var workers = ProcessInfo.processInfo.activeProcessorCount
+        package var metrics = AuditMetrics.Configuration()
 
-        public init() {}
+        package init() {}
     }
 
-    public var configuration: Configuration
+    package var configuration: Configuration
 
-    public init(configuration: Configuration = Configuration()) {
+    package init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
 
     /// Audits run `runID` (the latest run when nil) of `store`. `membership` maps every
     /// subject of `auditSet` to whether it is a member. `progress(done, total)` counts
     /// evaluated checkpoints, from worker threads.
-    public func run(
+    package func run(
         store: CheckpointStore, runID: String? = nil, auditSet: Dataset, membership: [Int32: Bool],
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AuditReport {
@@ -63,7 +63,7 @@ public struct SubjectAudit: Sendable {
     }
 
     /// Runs both attacks on trajectories that are already computed.
-    public func analyze(
+    package func analyze(
         _ trajectories: LossTrajectories, membership: [Int32: Bool], run: AuditReport.RunInfo
     ) throws -> AuditReport {
         if let missing = trajectories.subjects.first(where: { membership[$0] == nil }) {
@@ -135,7 +135,7 @@ public struct SubjectAudit: Sendable {
     /// The subjects whose membership the attacker knows: ceil(count / 2) members and
     /// floor(count / 2) non-members chosen at random with `seed`, always leaving at least
     /// one member and one non-member to evaluate.
-    public static func chooseKnownSubjects(
+    package static func chooseKnownSubjects(
         subjects: [Int32], isMember: [Bool], count: Int, seed: UInt64
     ) -> Set<Int32> {
         guard count > 0 else { return [] }

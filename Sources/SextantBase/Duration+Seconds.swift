@@ -1,6 +1,6 @@
 extension Duration {
     /// The duration as floating-point seconds, for rates and clocks.
-    public var inSeconds: Double {
+    package var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

@@ -3,12 +3,12 @@ import Foundation
 extension RandomNumberGenerator {
     /// A uniform double in [0, 1).
     @inlinable
-    public mutating func nextUnit() -> Double {
+    package mutating func nextUnit() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A standard normal draw (Box-Muller; the second value is discarded for simplicity).
-    public mutating func nextNormal(mean: Double = 0, standardDeviation: Double = 1) -> Double {
+    package mutating func nextNormal(mean: Double = 0, standardDeviation: Double = 1) -> Double {
         var u1 = nextUnit()
         while u1 <= .leastNonzeroMagnitude { u1 = nextUnit() }
         let u2 = nextUnit()
@@ -16,14 +16,14 @@ extension RandomNumberGenerator {
     }
 
     /// An exponential draw with the given mean.
-    public mutating func nextExponential(mean: Double) -> Double {
+    package mutating func nextExponential(mean: Double) -> Double {
         var u = nextUnit()
         while u <= .leastNonzeroMagnitude { u = nextUnit() }
         return -mean * log(u)
     }
 
     /// A Gamma(shape, 1) draw (Marsaglia and Tsang; boosted for shape < 1).
-    public mutating func nextGamma(shape: Double) -> Double {
+    package mutating func nextGamma(shape: Double) -> Double {
         precondition(shape > 0, "Gamma shape must be positive")
         if shape < 1 {
             let boost = pow(max(nextUnit(), .leastNonzeroMagnitude), 1 / shape)
@@ -46,7 +46,7 @@ extension RandomNumberGenerator {
     }
 
     /// A Dirichlet draw with the given concentration parameters.
-    public mutating func nextDirichlet(_ alpha: [Double]) -> [Double] {
+    package mutating func nextDirichlet(_ alpha: [Double]) -> [Double] {
         var draws = alpha.map { nextGamma(shape: $0) }
         var total = draws.reduce(0, +)
         if total <= 0 {

@@ -2,10 +2,10 @@
 /// partitions are reproducible from one integer seed on every platform.
 ///
 /// Not cryptographically secure: differential-privacy noise uses the system generator.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         // SplitMix64 expands the seed so that nearby seeds give unrelated streams.
         var x = seed
         func next() -> UInt64 {
@@ -18,7 +18,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = (next(), next(), next(), next())
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotate(state.1 &* 5, 7) &* 9
         let t = state.1 << 17
         state.2 ^= state.0
@@ -31,7 +31,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// A generator for a derived stream (per client, per layer), independent of this one.
-    public func derived(_ index: UInt64) -> SeededGenerator {
+    package func derived(_ index: UInt64) -> SeededGenerator {
         var copy = self
         return SeededGenerator(seed: copy.next() ^ (index &* 0xD1B5_4A32_D192_ED03))
     }
@@ -44,7 +44,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
 extension SeededGenerator: Codable {
     // The state is saved so that a restarted scheduler continues the same random stream.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let words = try [UInt64](from: decoder)
         guard words.count == 4, words.contains(where: { $0 != 0 }) else {
             throw DecodingError.dataCorrupted(
@@ -54,7 +54,7 @@ extension SeededGenerator: Codable {
         state = (words[0], words[1], words[2], words[3])
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         try [state.0, state.1, state.2, state.3].encode(to: encoder)
     }
 }

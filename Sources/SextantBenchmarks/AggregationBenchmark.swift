@@ -4,32 +4,32 @@ import SextantScheduling
 
 /// Measures the aggregation hot path against this machine's memory bandwidth, measured in
 /// the same run with the same access pattern (`y += a x`, two reads and one write per value).
-public struct AggregationBenchmark: Sendable {
-    public struct Result: Sendable, Codable {
-        public var parameters: Int
-        public var deltas: Int
+package struct AggregationBenchmark: Sendable {
+    package struct Result: Sendable, Codable {
+        package var parameters: Int
+        package var deltas: Int
         /// Bandwidth of a plain `y += a x` over arrays the size of the model, GB/s.
-        public var memoryBandwidth: Double
+        package var memoryBandwidth: Double
         /// Bytes moved by accumulating deltas and applying the bucket, GB/s.
-        public var aggregationBandwidth: Double
-        public var secondsPerDelta: Double
+        package var aggregationBandwidth: Double
+        package var secondsPerDelta: Double
         /// Seconds one aggregation of `deltas` updates takes under each robust rule (its
         /// combination step), beside the plain weighted sum; median of the repetitions.
-        public var robustSeconds: [String: Double] = [:]
-        public var ratio: Double { aggregationBandwidth / memoryBandwidth }
+        package var robustSeconds: [String: Double] = [:]
+        package var ratio: Double { aggregationBandwidth / memoryBandwidth }
     }
 
-    public var parameters: Int
-    public var deltas: Int
-    public var repetitions: Int
+    package var parameters: Int
+    package var deltas: Int
+    package var repetitions: Int
 
-    public init(parameters: Int = 10_000_000, deltas: Int = 8, repetitions: Int = 5) {
+    package init(parameters: Int = 10_000_000, deltas: Int = 8, repetitions: Int = 5) {
         self.parameters = parameters
         self.deltas = deltas
         self.repetitions = repetitions
     }
 
-    public func run() -> Result {
+    package func run() -> Result {
         let n = parameters
         let inputs = (0..<deltas).map { k in [Float](repeating: Float(k + 1) * 1e-3, count: n) }
         var model = [Float](repeating: 0.5, count: n)

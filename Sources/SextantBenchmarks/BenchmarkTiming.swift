@@ -1,11 +1,11 @@
 /// Timing shared by the benchmarks: wall-clock seconds of a closure, and the median of
 /// repeated samples (medians, because timings on a shared machine are noisy).
-public enum BenchmarkTiming {
-    public static func seconds(_ body: () -> Void) -> Double {
+package enum BenchmarkTiming {
+    package static func seconds(_ body: () -> Void) -> Double {
         ContinuousClock().measure(body).inSeconds
     }
 
-    public static func median(_ values: [Double]) -> Double {
+    package static func median(_ values: [Double]) -> Double {
         precondition(!values.isEmpty, "the median of no samples")
         let sorted = values.sorted()
         let middle = sorted.count / 2

@@ -14,69 +14,69 @@ import SextantStore
 /// tiny model (logreg on a Fashion-MNIST slice) so that clients cost little. Measures the
 /// server from outside (wait4: peak memory, CPU time) and from its database (time between
 /// aggregations), for each client count in turn. Sendable.
-public struct LoadBenchmark: Sendable {
-    public struct Configuration: Sendable {
-        public var clientCounts: [Int] = [50, 100, 200, 500]
-        public var versions = 20
-        public var sessionsPerProcess = 50
-        public var samplesPerClient = 100
-        public var localSteps = 5
+package struct LoadBenchmark: Sendable {
+    package struct Configuration: Sendable {
+        package var clientCounts: [Int] = [50, 100, 200, 500]
+        package var versions = 20
+        package var sessionsPerProcess = 50
+        package var samplesPerClient = 100
+        package var localSteps = 5
         /// server.max_concurrent_uploads.
-        public var uploadSlots = 4
-        public var binDirectory: URL
-        public var outputDirectory: URL
-        public var dataDirectory: String?
+        package var uploadSlots = 4
+        package var binDirectory: URL
+        package var outputDirectory: URL
+        package var dataDirectory: String?
         /// Seconds one client count may take before it counts as failed.
-        public var timeout: Double = 1_800
+        package var timeout: Double = 1_800
 
-        public init(binDirectory: URL, outputDirectory: URL) {
+        package init(binDirectory: URL, outputDirectory: URL) {
             self.binDirectory = binDirectory
             self.outputDirectory = outputDirectory
         }
     }
 
     /// What one client count measured.
-    public struct Result: Sendable, Codable {
-        public var clients: Int
-        public var processes: Int
-        public var versions: Int
+    package struct Result: Sendable, Codable {
+        package var clients: Int
+        package var processes: Int
+        package var versions: Int
         /// Updates the server stored (acknowledged), and of them applied to a version.
-        public var updatesStored: Int
-        public var updatesApplied: Int
+        package var updatesStored: Int
+        package var updatesApplied: Int
         /// Peak resident memory over the server's life (wait4), which its start-up (reading
         /// the test set) may dominate; its resident memory when it began serving; and the
         /// largest resident memory sampled (every 20 ms) while it served.
-        public var serverPeakMemoryBytes: Int
-        public var serverResidentAtServingBytes: Int
-        public var serverPeakResidentServingBytes: Int
+        package var serverPeakMemoryBytes: Int
+        package var serverResidentAtServingBytes: Int
+        package var serverPeakResidentServingBytes: Int
         /// Server CPU (user + system) from start to exit, and from serving to exit.
-        public var serverCPUSeconds: Double
-        public var serverCPUSecondsServing: Double
+        package var serverCPUSeconds: Double
+        package var serverCPUSecondsServing: Double
         /// Serving CPU time over the updates stored.
-        public var serverCPUMillisecondsPerUpdate: Double
+        package var serverCPUMillisecondsPerUpdate: Double
         /// Server seconds from start to version 1 (client start-up and joins included).
-        public var secondsToFirstVersion: Double
+        package var secondsToFirstVersion: Double
         /// Median and largest seconds between consecutive versions after the first.
-        public var medianSecondsPerAggregation: Double
-        public var maxSecondsPerAggregation: Double
+        package var medianSecondsPerAggregation: Double
+        package var maxSecondsPerAggregation: Double
         /// Median server time inside one aggregation (apply, evaluate, commit), in ms.
-        public var medianAggregateMilliseconds: Double
-        public var clientCPUSeconds: Double
-        public var wallSeconds: Double
-        public var finalAccuracy: Double?
+        package var medianAggregateMilliseconds: Double
+        package var clientCPUSeconds: Double
+        package var wallSeconds: Double
+        package var finalAccuracy: Double?
         /// Empty when every process exited 0, every session finished and every version is stored.
-        public var problems: [String]
+        package var problems: [String]
     }
 
-    public var configuration: Configuration
-    public var logger: Logger
+    package var configuration: Configuration
+    package var logger: Logger
 
-    public init(configuration: Configuration, logger: Logger) {
+    package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
-    public func validate() throws {
+    package func validate() throws {
         let c = configuration
         guard !c.clientCounts.isEmpty, c.clientCounts.allSatisfy({ $0 > 0 }) else {
             throw RuntimeError(.invalidConfiguration, "--clients needs positive client counts")
@@ -102,7 +102,7 @@ public struct LoadBenchmark: Sendable {
     }
 
     /// Runs every client count in turn; `progress` hears of each result as it comes.
-    public func run(progress: (Result) -> Void = { _ in }) throws -> [Result] {
+    package func run(progress: (Result) -> Void = { _ in }) throws -> [Result] {
         try validate()
         return try configuration.clientCounts.map { count in
             let result = try measure(clients: count)

@@ -3,28 +3,28 @@ import SextantML
 
 /// Measures training throughput against the machine's own sgemm peak, in the same run, so
 /// the ratio says how close the numeric core is to what BLAS can do here.
-public struct TrainingBenchmark: Sendable {
-    public struct Result: Sendable, Codable {
-        public var model: String
-        public var batchSize: Int
-        public var samplesPerSecond: Double
-        public var gflops: Double
+package struct TrainingBenchmark: Sendable {
+    package struct Result: Sendable, Codable {
+        package var model: String
+        package var batchSize: Int
+        package var samplesPerSecond: Double
+        package var gflops: Double
         /// Achieved GFLOP/s over the measured sgemm peak.
-        public var ratioOfPeak: Double
+        package var ratioOfPeak: Double
     }
 
-    public var batchSize: Int
-    public var steps: Int
-    public var repetitions: Int
+    package var batchSize: Int
+    package var steps: Int
+    package var repetitions: Int
 
-    public init(batchSize: Int = 64, steps: Int = 50, repetitions: Int = 5) {
+    package init(batchSize: Int = 64, steps: Int = 50, repetitions: Int = 5) {
         self.batchSize = batchSize
         self.steps = steps
         self.repetitions = repetitions
     }
 
     /// The median GFLOP/s of a square sgemm of side `size` (the largest size BLAS runs at full speed).
-    public static func sgemmPeak(size: Int = 1024, repetitions: Int = 7) -> Double {
+    package static func sgemmPeak(size: Int = 1024, repetitions: Int = 7) -> Double {
         let a = [Float](repeating: 0.5, count: size * size)
         let b = [Float](repeating: 0.25, count: size * size)
         var c = [Float](repeating: 0, count: size * size)
@@ -40,7 +40,7 @@ public struct TrainingBenchmark: Sendable {
     }
 
     /// Trains `model` on random data of Fashion-MNIST's shape and reports the median rate.
-    public func run(_ model: ModelArchitecture, peak: Double) -> Result {
+    package func run(_ model: ModelArchitecture, peak: Double) -> Result {
         let shape = FeatureShape(channels: 1, height: 28, width: 28)
         let network = model.makeNetwork(input: shape, classCount: 10, seed: 1)
         var generator = SeededGenerator(seed: 2)

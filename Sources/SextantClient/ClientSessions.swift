@@ -10,14 +10,14 @@ import Synchronization
 /// processes would be, but they share one decoded copy of the training data. (Sharing one
 /// context as well lost some sessions' goodbyes at 500 clients; see docs/reliability.md.)
 /// Sendable.
-public struct ClientSessions: Sendable {
-    public var configuration: FederationConfiguration
-    public var firstIndex: Int
-    public var count: Int
+package struct ClientSessions: Sendable {
+    package var configuration: FederationConfiguration
+    package var firstIndex: Int
+    package var count: Int
     /// nil: server.bind of the configuration.
-    public var server: String?
+    package var server: String?
 
-    public init(configuration: FederationConfiguration, firstIndex: Int, count: Int, server: String?) {
+    package init(configuration: FederationConfiguration, firstIndex: Int, count: Int, server: String?) {
         self.configuration = configuration
         self.firstIndex = firstIndex
         self.count = count
@@ -25,15 +25,15 @@ public struct ClientSessions: Sendable {
     }
 
     /// One session's name and how it ended.
-    public struct Result: Sendable {
-        public var name: String
+    package struct Result: Sendable {
+        package var name: String
         /// nil when the session failed; then `error` says why.
-        public var summary: FederationClient.Summary?
-        public var error: String?
+        package var summary: FederationClient.Summary?
+        package var error: String?
     }
 
     /// Runs every session to its end (or until `stop` is raised) and returns them in index order.
-    public func run(stop: StopFlag, logger: Logger) throws -> [Result] {
+    package func run(stop: StopFlag, logger: Logger) throws -> [Result] {
         guard count > 0 else { throw RuntimeError(.invalidConfiguration, "--sessions must be at least 1") }
         let indices = firstIndex..<(firstIndex + count)
         let partitions = try FederationData.loadPartitions(configuration, indices: indices)

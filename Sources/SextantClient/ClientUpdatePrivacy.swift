@@ -12,37 +12,37 @@ import SextantWire
 /// the server derives the adaptive-clipping bit from them.
 ///
 /// `Sendable`: a plain value.
-public struct ClientUpdatePrivacy: Sendable, Equatable {
+package struct ClientUpdatePrivacy: Sendable, Equatable {
     /// C; 0 means no clipping.
-    public var clipNorm: Double
+    package var clipNorm: Double
     /// The multiplier of this client's noise share; 0 means none.
-    public var noiseMultiplier: Double
+    package var noiseMultiplier: Double
 
     /// What to put in the Update message.
     ///
     /// `Sendable`: a plain value.
-    public struct Outcome: Sendable, Equatable {
+    package struct Outcome: Sendable, Equatable {
         /// ‖Δ‖ before clipping; `Double.greatestFiniteMagnitude` for a delta with NaN or
         /// infinite entries (which is zeroed), so that the message stays valid.
-        public var normBeforeClip: Double
-        public var clipped: Bool
+        package var normBeforeClip: Double
+        package var clipped: Bool
     }
 
-    public init(clipNorm: Double, noiseMultiplier: Double = 0) {
+    package init(clipNorm: Double, noiseMultiplier: Double = 0) {
         self.clipNorm = clipNorm
         self.noiseMultiplier = noiseMultiplier
     }
 
     /// The settings of an assignment.
-    public init(assignment: AssignmentMessage) {
+    package init(assignment: AssignmentMessage) {
         self.init(clipNorm: Double(assignment.clipNorm), noiseMultiplier: Double(assignment.noiseMultiplier))
     }
 
     /// True when the assignment asks for anything.
-    public var isActive: Bool { clipNorm > 0 }
+    package var isActive: Bool { clipNorm > 0 }
 
     /// Clips `delta` in place and adds the noise share.
-    public func apply<G: RandomNumberGenerator>(to delta: UnsafeMutableBufferPointer<Float>, using generator: inout G)
+    package func apply<G: RandomNumberGenerator>(to delta: UnsafeMutableBufferPointer<Float>, using generator: inout G)
         -> Outcome
     {
         guard clipNorm > 0, clipNorm.isFinite else {
@@ -58,12 +58,12 @@ public struct ClientUpdatePrivacy: Sendable, Equatable {
     }
 
     /// Clips `delta` and adds the noise share.
-    public func apply<G: RandomNumberGenerator>(to delta: inout [Float], using generator: inout G) -> Outcome {
+    package func apply<G: RandomNumberGenerator>(to delta: inout [Float], using generator: inout G) -> Outcome {
         delta.withUnsafeMutableBufferPointer { apply(to: $0, using: &generator) }
     }
 
     /// Clips `delta` and adds the noise share from the OS's secure generator.
-    public func apply(to delta: inout [Float]) throws(PrivacyError) -> Outcome {
+    package func apply(to delta: inout [Float]) throws(PrivacyError) -> Outcome {
         var generator = try SecureRandom()
         return apply(to: &delta, using: &generator)
     }

@@ -4,7 +4,7 @@ import SextantRuntime
 extension FederationClient.Settings {
     /// The settings of client `index` of a federation: its emulated speed, seed, CURVE keys
     /// and, under record-level DP, its DP-SGD plan for `records` training records.
-    public init(configuration: FederationConfiguration, index: Int, name: String, server: String?, records: Int) throws
+    package init(configuration: FederationConfiguration, index: Int, name: String, server: String?, records: Int) throws
     {
         self.init(
             server: server ?? configuration.server.bind, name: name, architecture: try configuration.architecture,

@@ -12,24 +12,24 @@ import SextantWire
 /// their events and carries out its actions. It runs on the calling thread (never the
 /// cooperative pool): training happens in short chunks between polls, so heartbeats, acks
 /// and a new assignment are handled while it trains.
-public final class FederationClient {
-    public struct Settings: Sendable {
-        public var server: String
-        public var name: String
-        public var architecture: ModelArchitecture
-        public var momentum: Double
-        public var weightDecay: Double
-        public var speed: SpeedModel
-        public var heartbeatInterval: Double = 2
+package final class FederationClient {
+    package struct Settings: Sendable {
+        package var server: String
+        package var name: String
+        package var architecture: ModelArchitecture
+        package var momentum: Double
+        package var weightDecay: Double
+        package var speed: SpeedModel
+        package var heartbeatInterval: Double = 2
         /// Seconds to wait for an ack before sending an update again.
-        public var ackTimeout: Double = 15
-        public var seed: UInt64
+        package var ackTimeout: Double = 15
+        package var seed: UInt64
         /// Record-level DP-SGD for local training (nil: plain SGD).
-        public var recordLevel: PrivacySection.RecordLevelPlan?
+        package var recordLevel: PrivacySection.RecordLevelPlan?
         /// CURVE keys; nil connects in plain TCP.
-        public var curve: ClientCurve?
+        package var curve: ClientCurve?
 
-        public init(
+        package init(
             server: String, name: String, architecture: ModelArchitecture, momentum: Double, weightDecay: Double,
             speed: SpeedModel, seed: UInt64
         ) {
@@ -43,14 +43,14 @@ public final class FederationClient {
         }
     }
 
-    public struct Summary: Sendable, Equatable {
-        public var outcome: Outcome
-        public var tasks: Int
-        public var updatesAcknowledged: Int
-        public var lastVersion: Int
+    package struct Summary: Sendable, Equatable {
+        package var outcome: Outcome
+        package var tasks: Int
+        package var updatesAcknowledged: Int
+        package var lastVersion: Int
     }
 
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case done, serverStopped, interrupted
     }
 
@@ -109,7 +109,7 @@ public final class FederationClient {
     var privateSteps = 0
     var recordEpsilon: Double?
 
-    public init(settings: Settings, data: Dataset, stop: StopFlag, logger: Logger) throws {
+    package init(settings: Settings, data: Dataset, stop: StopFlag, logger: Logger) throws {
         guard data.count > 0 else {
             throw RuntimeError(.dataUnavailable, "client \(settings.name) has no training data")
         }
@@ -141,7 +141,7 @@ public final class FederationClient {
     }
 
     /// Runs until the server ends the run, or `stop` is raised.
-    public func run() throws -> Summary {
+    package func run() throws -> Summary {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .dealer)
         self.socket = socket
@@ -167,7 +167,7 @@ public final class FederationClient {
             "connecting",
             metadata: [
                 "server": "\(settings.server)", "samples": "\(data.count)",
-                "security": "\(settings.curve.map { "CURVE, public key \($0.pair.publicKey.z85)" } ?? "none")",
+                "security": "\(settings.curve.map { "CURVE, package key \($0.pair.publicKey.z85)" } ?? "none")",
             ])
         while outcome == nil {
             try apply(stop.isRaised ? .stopRequested : .tick)

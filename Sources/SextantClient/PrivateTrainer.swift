@@ -20,24 +20,24 @@ import SextantRuntime
 /// must carry its total over).
 ///
 /// Not `Sendable`: it drives a ``Network``, which is used by one thread at a time.
-public struct PrivateTrainer {
-    public let network: Network
-    public var optimizer: any Optimizer
-    public let dataset: Dataset
+package struct PrivateTrainer {
+    package let network: Network
+    package var optimizer: any Optimizer
+    package let dataset: Dataset
     /// C, the per-example clip norm.
-    public let clipNorm: Double
+    package let clipNorm: Double
     /// z: noise std z·C on each step's sum.
-    public let noiseMultiplier: Double
+    package let noiseMultiplier: Double
     /// B, what the sum is divided by.
-    public let expectedBatchSize: Double
+    package let expectedBatchSize: Double
     /// q = B/n.
-    public var sampleRate: Double { sampler.sampleRate }
+    package var sampleRate: Double { sampler.sampleRate }
     /// Steps accounted, including those of earlier tasks.
-    public private(set) var stepsTaken: Int
+    package private(set) var stepsTaken: Int
     /// Examples clipped over this trainer's steps.
-    public private(set) var clippedExamples = 0
+    package private(set) var clippedExamples = 0
     /// Examples seen over this trainer's steps.
-    public private(set) var sampledExamples = 0
+    package private(set) var sampledExamples = 0
 
     private let sampler: PoissonSampler
     private var generator: AnyRandomSource
@@ -51,7 +51,7 @@ public struct PrivateTrainer {
     ///   - expectedBatchSize: B, in 1...dataset.count; the sampling rate is B / dataset.count.
     ///   - stepsTaken: steps already accounted for this client's records.
     ///   - generator: the randomness of sampling and noise; nil: the OS's secure generator.
-    public init(
+    package init(
         network: Network, dataset: Dataset, optimizer: any Optimizer, clipNorm: Double, noiseMultiplier: Double,
         expectedBatchSize: Int, stepsTaken: Int = 0, generator: (any RandomNumberGenerator)? = nil,
         orders: [Double] = RDPAccountant.defaultOrders
@@ -99,7 +99,7 @@ public struct PrivateTrainer {
     /// Runs `steps` DP-SGD steps. The loss and accuracy in the progress are of the sampled
     /// examples before each step; they are not private and must not leave the client.
     @discardableResult
-    public mutating func train(steps: Int) -> Trainer.Progress {
+    package mutating func train(steps: Int) -> Trainer.Progress {
         var progress = Trainer.Progress()
         var dpsgd = DPSGD(parameterCount: network.parameterCount, clipNorm: clipNorm, noiseMultiplier: noiseMultiplier)
         let network = self.network
@@ -132,7 +132,7 @@ public struct PrivateTrainer {
     }
 
     /// The RDP of every step taken, as an accountant (to compose with other mechanisms).
-    public var accountant: RDPAccountant {
+    package var accountant: RDPAccountant {
         get throws(PrivacyError) {
             var accountant = RDPAccountant(orders: orders)
             try accountant.compose(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: stepsTaken)
@@ -141,12 +141,12 @@ public struct PrivateTrainer {
     }
 
     /// The record-level (ε, δ) of every step taken (ε is infinite with z = 0).
-    public func epsilon(delta: Double) throws(PrivacyError) -> RDPAccountant.Guarantee {
+    package func epsilon(delta: Double) throws(PrivacyError) -> RDPAccountant.Guarantee {
         try RDPAccountant.convert(rdp: stepCurve.map { $0 * Double(stepsTaken) }, orders: orders, delta: delta)
     }
 
     /// The subject-level guarantee for subjects with `groupSize` records.
-    public func groupEpsilon(groupSize: Int, delta: Double) throws(PrivacyError) -> RDPAccountant.GroupGuarantee {
+    package func groupEpsilon(groupSize: Int, delta: Double) throws(PrivacyError) -> RDPAccountant.GroupGuarantee {
         try accountant.groupGuarantee(groupSize: groupSize, delta: delta)
     }
 

@@ -5,19 +5,19 @@ import Synchronization
 /// Starts a server and N clients (or only the clients) on this host as child processes,
 /// writes each one's output to its own log file, shows one combined progress view,
 /// forwards Ctrl-C and reports whether every process succeeded.
-public final class Launcher: Sendable {
-    public struct Plan: Sendable {
-        public var configPath: String
-        public var binDirectory: URL
-        public var logDirectory: URL
+package final class Launcher: Sendable {
+    package struct Plan: Sendable {
+        package var configPath: String
+        package var binDirectory: URL
+        package var logDirectory: URL
         /// nil: start a server too; otherwise connect the clients to this endpoint.
-        public var remoteServer: String?
-        public var clientCount: Int
+        package var remoteServer: String?
+        package var clientCount: Int
         /// Index of the first client started (hosts of one federation take disjoint ranges).
-        public var firstIndex = 0
-        public var extraServerArguments: [String] = []
+        package var firstIndex = 0
+        package var extraServerArguments: [String] = []
 
-        public init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int) {
+        package init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int) {
             self.configPath = configPath
             self.binDirectory = binDirectory
             self.logDirectory = logDirectory
@@ -26,10 +26,10 @@ public final class Launcher: Sendable {
         }
     }
 
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// Exit status of every process by name.
-        public var statuses: [String: Int32]
-        public var failed: [String] { statuses.filter { $0.value != 0 }.keys.sorted(by: LaunchView.naturalOrder) }
+        package var statuses: [String: Int32]
+        package var failed: [String] { statuses.filter { $0.value != 0 }.keys.sorted(by: LaunchView.naturalOrder) }
     }
 
     enum Event: Sendable {
@@ -40,18 +40,18 @@ public final class Launcher: Sendable {
     private let plan: Plan
     private let children = Mutex<[String: Process]>([:])
 
-    public init(plan: Plan) {
+    package init(plan: Plan) {
         self.plan = plan
     }
 
     /// Asks every child to stop (SIGTERM), as Ctrl-C on the launcher does.
-    public func terminateAll() {
+    package func terminateAll() {
         children.withLock { children in
             for process in children.values where process.isRunning { process.terminate() }
         }
     }
 
-    public func run(isTerminal: Bool) async throws -> Outcome {
+    package func run(isTerminal: Bool) async throws -> Outcome {
         try FileManager.default.createDirectory(at: plan.logDirectory, withIntermediateDirectories: true)
         let (events, sink) = AsyncStream<Event>.makeStream()
         var expected = 0

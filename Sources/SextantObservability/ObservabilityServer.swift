@@ -24,12 +24,12 @@ import Synchronization
 /// A failure of this side is logged and leaves the federation running; only a failure to
 /// listen at start is an error, because the operator asked for the endpoint. As a
 /// `Service` it serves from ``start(timeout:)`` until a graceful shutdown.
-public actor ObservabilityServer: Service {
+package actor ObservabilityServer: Service {
     /// Nil while the federation server is still starting (loading data, opening the database).
-    public typealias StatusProvider = @Sendable () async -> ServerStatus?
+    package typealias StatusProvider = @Sendable () async -> ServerStatus?
 
-    public let address: MetricsAddress
-    public let limits: HTTPLimits
+    package let address: MetricsAddress
+    package let limits: HTTPLimits
     private let registry: PrometheusCollectorRegistry
     private let status: StatusProvider
     private let logger: Logger
@@ -45,7 +45,7 @@ public actor ObservabilityServer: Service {
         var state: ServingState
     }
 
-    public init(
+    package init(
         address: MetricsAddress, registry: PrometheusCollectorRegistry, logger: Logger,
         limits: HTTPLimits = .standard, status: @escaping StatusProvider
     ) {
@@ -59,7 +59,7 @@ public actor ObservabilityServer: Service {
     /// Starts listening and returns once it does.
     /// - Throws: a ``RuntimeError`` naming `server.metrics_bind` when the address cannot be
     ///   bound (in use, not this host's), within `timeout`.
-    public func start(timeout: Duration = .seconds(5)) async throws {
+    package func start(timeout: Duration = .seconds(5)) async throws {
         precondition(running == nil, "start() called twice")
         // One thread: enough for a scrape every few seconds, and all a hostile client can take.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -127,11 +127,11 @@ public actor ObservabilityServer: Service {
     }
 
     /// The port actually bound (differs from the configured one only for port 0, in tests).
-    public var port: UInt16? { running?.port }
+    package var port: UInt16? { running?.port }
 
     /// Closes the listening socket, lets open requests finish for up to half a second,
     /// then closes what is left and ends the event loop's thread.
-    public func stop() async {
+    package func stop() async {
         guard let running else { return }
         self.running = nil
         running.state.isServing = false
@@ -153,7 +153,7 @@ public actor ObservabilityServer: Service {
     /// As a service: serves until the group shuts down gracefully (or is cancelled), then
     /// stops. ``start(timeout:)`` must have been called: the endpoint listens before the
     /// federation server opens its database.
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await stop()
     }

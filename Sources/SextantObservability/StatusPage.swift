@@ -4,11 +4,11 @@ import SextantServer
 
 /// The HTML page at `/`: the status as two tables, reloaded by the browser every 2 s
 /// (a meta refresh: no script, no external assets, so it works offline and air-gapped).
-public enum StatusPage {
-    public static let refreshSeconds = 2
+package enum StatusPage {
+    package static let refreshSeconds = 2
 
     /// The page for `status`, or a "starting" page that reloads until there is one.
-    public static func render(_ status: ServerStatus?) -> String {
+    package static func render(_ status: ServerStatus?) -> String {
         guard let status else {
             return """
                 <!DOCTYPE html>

@@ -24,26 +24,26 @@ import Foundation
 /// Andrew et al. and TF Privacy centre the bits (`b - 1/2`) so that, with the number of
 /// clients hidden behind a fixed denominator, the count has sensitivity 1/2 and costs
 /// `(2σ_b)⁻²`. Sextant keeps raw bits and divides by the clients that took part, which it
-/// treats as public (as it does the weights `1/m`): under that view centring changes the
-/// count by a public constant only and cannot halve its sensitivity, so the count is
+/// treats as package (as it does the weights `1/m`): under that view centring changes the
+/// count by a package constant only and cannot halve its sensitivity, so the count is
 /// charged in full.
 ///
 /// `Sendable`: a plain value (a state machine driven by ``noiseAndUpdate(sum:unclippedCount:participants:using:)``).
-public struct AdaptiveClipping: Sendable, Equatable {
+package struct AdaptiveClipping: Sendable, Equatable {
     /// The parameters of the quantile estimate, with the paper's defaults.
     ///
     /// `Sendable`: a plain value.
-    public struct Configuration: Sendable, Equatable {
+    package struct Configuration: Sendable, Equatable {
         /// C₀, the clip norm of the first round.
-        public var initialClipNorm: Double
+        package var initialClipNorm: Double
         /// γ, the quantile of update norms to track (0.5: the median).
-        public var targetQuantile: Double
+        package var targetQuantile: Double
         /// η, the geometric learning rate.
-        public var learningRate: Double
+        package var learningRate: Double
         /// σ_b, the noise on the count of unclipped updates; `nil` means `m / 20`.
-        public var indicatorNoiseStandardDeviation: Double?
+        package var indicatorNoiseStandardDeviation: Double?
 
-        public init(
+        package init(
             initialClipNorm: Double, targetQuantile: Double = 0.5, learningRate: Double = 0.2,
             indicatorNoiseStandardDeviation: Double? = nil
         ) {
@@ -54,7 +54,7 @@ public struct AdaptiveClipping: Sendable, Equatable {
         }
 
         /// σ_b for `m` clients per round.
-        public func resolvedIndicatorNoise(clientsPerRound: Int) -> Double {
+        package func resolvedIndicatorNoise(clientsPerRound: Int) -> Double {
             indicatorNoiseStandardDeviation ?? Double(clientsPerRound) / 20
         }
     }
@@ -62,32 +62,32 @@ public struct AdaptiveClipping: Sendable, Equatable {
     /// What one round did.
     ///
     /// `Sendable`: a plain value.
-    public struct RoundOutcome: Sendable, Equatable {
+    package struct RoundOutcome: Sendable, Equatable {
         /// b̃, the noisy, clamped fraction of unclipped updates.
-        public var noisyUnclippedFraction: Double
+        package var noisyUnclippedFraction: Double
         /// C_t, the norm this round was clipped and noised with.
-        public var previousClipNorm: Double
+        package var previousClipNorm: Double
         /// C_{t+1}, the norm for the next round.
-        public var clipNorm: Double
+        package var clipNorm: Double
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     /// z, the noise multiplier the pair (updates, bits) is accounted with.
-    public let noiseMultiplier: Double
+    package let noiseMultiplier: Double
     /// m, the expected number of clients per round (the denominator of b̃ by default).
-    public let clientsPerRound: Int
+    package let clientsPerRound: Int
     /// σ_b, resolved.
-    public let indicatorNoiseStandardDeviation: Double
+    package let indicatorNoiseStandardDeviation: Double
     /// z_Δ, the noise multiplier of the updates themselves.
-    public let updateNoiseMultiplier: Double
+    package let updateNoiseMultiplier: Double
     /// C_t, the clip norm of the current round.
-    public private(set) var clipNorm: Double
+    package private(set) var clipNorm: Double
     /// Rounds completed.
-    public private(set) var round = 0
+    package private(set) var round = 0
 
     /// - Throws: ``PrivacyError/Code/invalidConfiguration`` for a non-positive C₀ or η, a γ
     ///   outside (0, 1), a non-positive σ_b, or `z >= σ_b`.
-    public init(configuration: Configuration, noiseMultiplier: Double, clientsPerRound: Int) throws(PrivacyError) {
+    package init(configuration: Configuration, noiseMultiplier: Double, clientsPerRound: Int) throws(PrivacyError) {
         guard clientsPerRound >= 1 else {
             throw PrivacyError(
                 .invalidConfiguration, "adaptive clipping needs at least one client per round, got \(clientsPerRound)")
@@ -121,7 +121,7 @@ public struct AdaptiveClipping: Sendable, Equatable {
     /// `z_Δ = (z⁻² - σ_b⁻²)^(-1/2)`; 0 when `z = 0` (no noise, no privacy).
     /// - Throws: ``PrivacyError/Code/invalidConfiguration`` when `z >= σ_b`: the count of
     ///   unclipped updates alone would spend the whole budget.
-    public static func updateNoiseMultiplier(
+    package static func updateNoiseMultiplier(
         noiseMultiplier z: Double, indicatorNoiseStandardDeviation sigmaB: Double, clientsPerRound: Int? = nil
     ) throws(PrivacyError) -> Double {
         guard z >= 0, z.isFinite else {
@@ -142,7 +142,7 @@ public struct AdaptiveClipping: Sendable, Equatable {
     /// The multiplier the pair (updates with `updateMultiplier`, count with `σ_b`) is
     /// accounted with: `(z_Δ⁻² + σ_b⁻²)^(-1/2)`, the inverse of the split above; 0 when the
     /// updates carry no noise.
-    public static func combinedNoiseMultiplier(
+    package static func combinedNoiseMultiplier(
         updateNoiseMultiplier updateMultiplier: Double, indicatorNoiseStandardDeviation sigmaB: Double
     ) -> Double {
         guard updateMultiplier > 0 else { return 0 }
@@ -150,17 +150,17 @@ public struct AdaptiveClipping: Sendable, Equatable {
     }
 
     /// The bit a client reports: 1 when its update norm fits under `C_t` (not clipped).
-    public func indicator(forNorm norm: Double) -> Int {
+    package func indicator(forNorm norm: Double) -> Int {
         norm <= clipNorm ? 1 : 0
     }
 
     /// `z_Δ · C_t`: the standard deviation of the noise on this round's sum.
-    public var updateNoiseStandardDeviation: Double { updateNoiseMultiplier * clipNorm }
+    package var updateNoiseStandardDeviation: Double { updateNoiseMultiplier * clipNorm }
 
     /// Ends a round: adds `N(0, (z_Δ C_t)²)` to `sum` (the sum of updates clipped to `C_t`),
     /// then moves `C` using the `unclippedCount` bits of the `participants` clients
     /// (`nil`: ``clientsPerRound``).
-    public mutating func noiseAndUpdate<G: RandomNumberGenerator>(
+    package mutating func noiseAndUpdate<G: RandomNumberGenerator>(
         sum: UnsafeMutableBufferPointer<Float>, unclippedCount: Int, participants: Int? = nil, using generator: inout G
     ) -> RoundOutcome {
         GaussianNoise(standardDeviation: updateNoiseStandardDeviation).add(to: sum, using: &generator)
@@ -169,7 +169,7 @@ public struct AdaptiveClipping: Sendable, Equatable {
 
     /// Moves `C` from this round's bits without touching a sum; for callers that noise the
     /// sum themselves (they must use ``updateNoiseStandardDeviation`` *before* calling this).
-    public mutating func updateClipNorm<G: RandomNumberGenerator>(
+    package mutating func updateClipNorm<G: RandomNumberGenerator>(
         unclippedCount: Int, participants: Int? = nil, using generator: inout G
     ) -> RoundOutcome {
         let m = Double(participants ?? clientsPerRound)

@@ -14,20 +14,20 @@ import Foundation
 /// which hands a reused scratch buffer to a closure that writes each example's gradient.
 ///
 /// `Sendable`: a plain value holding the running sum.
-public struct DPSGD: Sendable {
+package struct DPSGD: Sendable {
     /// C, the per-example clip norm.
-    public let clipNorm: Double
+    package let clipNorm: Double
     /// z, the noise multiplier: the noise std on the sum is `z·C`.
-    public let noiseMultiplier: Double
+    package let noiseMultiplier: Double
     /// The sum of clipped gradients so far.
-    public private(set) var sum: [Float]
+    package private(set) var sum: [Float]
     /// Examples accumulated since the last ``finish(expectedBatchSize:using:)``.
-    public private(set) var exampleCount = 0
+    package private(set) var exampleCount = 0
     /// How many of them were clipped.
-    public private(set) var clippedCount = 0
+    package private(set) var clippedCount = 0
 
     /// - Precondition: `parameterCount >= 0`, `clipNorm > 0`, `noiseMultiplier >= 0`.
-    public init(parameterCount: Int, clipNorm: Double, noiseMultiplier: Double) {
+    package init(parameterCount: Int, clipNorm: Double, noiseMultiplier: Double) {
         precondition(parameterCount >= 0, "parameter count must be >= 0")
         precondition(clipNorm > 0 && clipNorm.isFinite, "clip norm must be finite and > 0, got \(clipNorm)")
         precondition(noiseMultiplier >= 0 && noiseMultiplier.isFinite, "noise multiplier must be finite and >= 0")
@@ -39,7 +39,7 @@ public struct DPSGD: Sendable {
     /// Adds one example's gradient, scaled by `min(1, C/‖g‖)`, to the sum (the gradient
     /// itself is not modified). A non-finite gradient contributes nothing and counts as clipped.
     @discardableResult
-    public mutating func accumulateClipped(gradient: UnsafeBufferPointer<Float>) -> L2Clipping.Outcome {
+    package mutating func accumulateClipped(gradient: UnsafeBufferPointer<Float>) -> L2Clipping.Outcome {
         precondition(gradient.count == sum.count, "gradient has \(gradient.count) entries, expected \(sum.count)")
         let norm = L2Clipping.norm(of: gradient)
         let clipping = L2Clipping(clipNorm: clipNorm)
@@ -56,14 +56,14 @@ public struct DPSGD: Sendable {
 
     /// Adds one example's gradient; see ``accumulateClipped(gradient:)-(UnsafeBufferPointer<Float>)``.
     @discardableResult
-    public mutating func accumulateClipped(gradient: [Float]) -> L2Clipping.Outcome {
+    package mutating func accumulateClipped(gradient: [Float]) -> L2Clipping.Outcome {
         gradient.withUnsafeBufferPointer { accumulateClipped(gradient: $0) }
     }
 
     /// The privatized average gradient `(Σ clip(g) + N(0, (zC)²)) / expectedBatchSize`,
     /// after which the accumulator is empty again.
     /// - Precondition: `expectedBatchSize > 0` (it is `q·n`, not the drawn batch size).
-    public mutating func finish<G: RandomNumberGenerator>(expectedBatchSize: Double, using generator: inout G)
+    package mutating func finish<G: RandomNumberGenerator>(expectedBatchSize: Double, using generator: inout G)
         -> [Float]
     {
         precondition(expectedBatchSize > 0, "the expected batch size q·n must be > 0")
@@ -76,13 +76,13 @@ public struct DPSGD: Sendable {
     }
 
     /// ``finish(expectedBatchSize:using:)`` with noise from a fresh ``SecureRandom``.
-    public mutating func finish(expectedBatchSize: Double) throws(PrivacyError) -> [Float] {
+    package mutating func finish(expectedBatchSize: Double) throws(PrivacyError) -> [Float] {
         var generator = try SecureRandom()
         return finish(expectedBatchSize: expectedBatchSize, using: &generator)
     }
 
     /// Empties the sum and the counters.
-    public mutating func reset() {
+    package mutating func reset() {
         for index in sum.indices { sum[index] = 0 }
         exampleCount = 0
         clippedCount = 0
@@ -91,7 +91,7 @@ public struct DPSGD: Sendable {
     /// One DP-SGD gradient over `examples`: for each, `gradientOf(example, buffer)` writes
     /// that example's gradient into `buffer` (zeroed beforehand, reused across examples, so
     /// nothing is allocated per example); the result is the privatized average.
-    public mutating func privatizedGradient<G: RandomNumberGenerator, E: Sequence, Failure: Error>(
+    package mutating func privatizedGradient<G: RandomNumberGenerator, E: Sequence, Failure: Error>(
         examples: E, expectedBatchSize: Double, using generator: inout G,
         gradientOf: (E.Element, UnsafeMutableBufferPointer<Float>) throws(Failure) -> Void
     ) throws(Failure) -> [Float] {

@@ -14,12 +14,12 @@ import Foundation
 /// reveal something about the unnoised value. The accountant does not model this.
 ///
 /// `Sendable`: a plain value.
-public struct GaussianNoise: Sendable, Equatable {
+package struct GaussianNoise: Sendable, Equatable {
     /// σ, the standard deviation added to each coordinate.
-    public var standardDeviation: Double
+    package var standardDeviation: Double
 
     /// - Precondition: `standardDeviation >= 0` and finite.
-    public init(standardDeviation: Double) {
+    package init(standardDeviation: Double) {
         precondition(
             standardDeviation >= 0 && standardDeviation.isFinite, "noise standard deviation must be finite and >= 0")
         self.standardDeviation = standardDeviation
@@ -27,7 +27,7 @@ public struct GaussianNoise: Sendable, Equatable {
 
     /// Adds noise to every element of `values`, drawing from `generator`.
     @inlinable
-    public func add<G: RandomNumberGenerator>(to values: UnsafeMutableBufferPointer<Float>, using generator: inout G) {
+    package func add<G: RandomNumberGenerator>(to values: UnsafeMutableBufferPointer<Float>, using generator: inout G) {
         guard standardDeviation > 0, let base = values.baseAddress else { return }
         let count = values.count
         var index = 0
@@ -44,25 +44,25 @@ public struct GaussianNoise: Sendable, Equatable {
 
     /// Adds noise to every element of `values`, drawing from `generator`.
     @inlinable
-    public func add<G: RandomNumberGenerator>(to values: inout [Float], using generator: inout G) {
+    package func add<G: RandomNumberGenerator>(to values: inout [Float], using generator: inout G) {
         values.withUnsafeMutableBufferPointer { add(to: $0, using: &generator) }
     }
 
     /// Adds noise to every element of `values` from a fresh ``SecureRandom``.
-    public func add(to values: UnsafeMutableBufferPointer<Float>) throws(PrivacyError) {
+    package func add(to values: UnsafeMutableBufferPointer<Float>) throws(PrivacyError) {
         var generator = try SecureRandom()
         add(to: values, using: &generator)
     }
 
     /// Adds noise to every element of `values` from a fresh ``SecureRandom``.
-    public func add(to values: inout [Float]) throws(PrivacyError) {
+    package func add(to values: inout [Float]) throws(PrivacyError) {
         var generator = try SecureRandom()
         add(to: &values, using: &generator)
     }
 
     /// Two independent standard normals (Marsaglia's polar method).
     @inlinable
-    public static func normalPair<G: RandomNumberGenerator>(using generator: inout G) -> (Double, Double) {
+    package static func normalPair<G: RandomNumberGenerator>(using generator: inout G) -> (Double, Double) {
         while true {
             let u = Self.symmetricUniform(generator.next())
             let v = Self.symmetricUniform(generator.next())
@@ -76,7 +76,7 @@ public struct GaussianNoise: Sendable, Equatable {
 
     /// One standard normal.
     @inlinable
-    public static func normal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
+    package static func normal<G: RandomNumberGenerator>(using generator: inout G) -> Double {
         normalPair(using: &generator).0
     }
 

@@ -15,11 +15,11 @@ import Foundation
 /// searches for the per-record δ that meets a target group δ with the smallest group ε.
 ///
 /// `Sendable`: a namespace of pure functions.
-public enum GroupPrivacy {
+package enum GroupPrivacy {
     /// The `(k ε, k e^{(k-1)ε} δ)` guarantee for groups of `groupSize` from an (ε, δ) one.
     /// The group δ can exceed 1, in which case the guarantee is vacuous.
     /// - Precondition: `groupSize >= 1`.
-    public static func convert(epsilon: Double, delta: Double, groupSize: Int) -> (epsilon: Double, delta: Double) {
+    package static func convert(epsilon: Double, delta: Double, groupSize: Int) -> (epsilon: Double, delta: Double) {
         precondition(groupSize >= 1, "a group has at least one record")
         let k = Double(groupSize)
         return (k * epsilon, k * exp((k - 1) * epsilon) * delta)
@@ -30,14 +30,14 @@ extension RDPAccountant {
     /// A subject-level guarantee: the group (ε, δ) and the record-level (ε, δ) it came from.
     ///
     /// `Sendable`: a plain value.
-    public struct GroupGuarantee: Sendable, Equatable, CustomStringConvertible {
-        public var groupSize: Int
-        public var epsilon: Double
-        public var delta: Double
+    package struct GroupGuarantee: Sendable, Equatable, CustomStringConvertible {
+        package var groupSize: Int
+        package var epsilon: Double
+        package var delta: Double
         /// The record-level guarantee the group one was derived from.
-        public var record: Guarantee
+        package var record: Guarantee
 
-        public var description: String {
+        package var description: String {
             "subjects with \(groupSize) records: (ε = \(epsilon), δ = \(delta)), from record-level \(record)"
         }
     }
@@ -50,7 +50,7 @@ extension RDPAccountant {
     /// the best is sound, and the grid only decides how close to optimal the answer is.
     /// - Throws: ``PrivacyError/Code/unreachableTarget`` when no per-record δ meets the
     ///   target group δ (ε too large for the group factor `e^{(k-1)ε}`).
-    public func groupGuarantee(groupSize: Int, delta: Double) throws(PrivacyError) -> GroupGuarantee {
+    package func groupGuarantee(groupSize: Int, delta: Double) throws(PrivacyError) -> GroupGuarantee {
         guard groupSize >= 1 else {
             throw PrivacyError(.invalidArgument, "group size must be >= 1, got \(groupSize)")
         }

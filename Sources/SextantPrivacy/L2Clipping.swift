@@ -14,34 +14,34 @@ import Foundation
 /// clipped, so one broken client cannot break the sensitivity bound of the aggregate.
 ///
 /// `Sendable`: a plain value.
-public struct L2Clipping: Sendable, Equatable {
+package struct L2Clipping: Sendable, Equatable {
     /// What clipping did to one vector.
     ///
     /// `Sendable`: a plain value.
-    public struct Outcome: Sendable, Equatable {
+    package struct Outcome: Sendable, Equatable {
         /// ‖x‖ before clipping (NaN or infinity for a vector that was zeroed).
-        public var normBeforeClipping: Double
+        package var normBeforeClipping: Double
         /// True when the vector was scaled down (norm > C) or zeroed.
-        public var wasClipped: Bool
+        package var wasClipped: Bool
 
-        public init(normBeforeClipping: Double, wasClipped: Bool) {
+        package init(normBeforeClipping: Double, wasClipped: Bool) {
             self.normBeforeClipping = normBeforeClipping
             self.wasClipped = wasClipped
         }
     }
 
     /// C, the bound on the L2 norm.
-    public var clipNorm: Double
+    package var clipNorm: Double
 
     /// - Precondition: `clipNorm > 0` and finite.
-    public init(clipNorm: Double) {
+    package init(clipNorm: Double) {
         precondition(clipNorm > 0 && clipNorm.isFinite, "clip norm must be finite and > 0, got \(clipNorm)")
         self.clipNorm = clipNorm
     }
 
     /// Clips `values` in place.
     @discardableResult
-    public func clip(_ values: UnsafeMutableBufferPointer<Float>) -> Outcome {
+    package func clip(_ values: UnsafeMutableBufferPointer<Float>) -> Outcome {
         let norm = Self.norm(of: UnsafeBufferPointer(values))
         guard norm.isFinite else {
             values.update(repeating: 0)
@@ -54,23 +54,23 @@ public struct L2Clipping: Sendable, Equatable {
 
     /// Clips `values` in place.
     @discardableResult
-    public func clip(_ values: inout [Float]) -> Outcome {
+    package func clip(_ values: inout [Float]) -> Outcome {
         values.withUnsafeMutableBufferPointer { clip($0) }
     }
 
     /// The scale `min(1, C / ‖x‖)` that clipping would apply (0 for a non-finite norm).
-    public func scaleFactor(forNorm norm: Double) -> Double {
+    package func scaleFactor(forNorm norm: Double) -> Double {
         guard norm.isFinite else { return 0 }
         return norm > clipNorm ? clipNorm / norm : 1
     }
 
     /// ‖x‖₂ accumulated in Double.
-    public static func norm(of values: UnsafeBufferPointer<Float>) -> Double {
+    package static func norm(of values: UnsafeBufferPointer<Float>) -> Double {
         squaredNorm(of: values).squareRoot()
     }
 
     /// ‖x‖₂ accumulated in Double.
-    public static func norm(of values: [Float]) -> Double {
+    package static func norm(of values: [Float]) -> Double {
         values.withUnsafeBufferPointer { norm(of: $0) }
     }
 

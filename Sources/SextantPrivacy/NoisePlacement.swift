@@ -8,7 +8,7 @@
 ///   it, each update reaches the server with noise of multiplier `z/√n` only.
 ///
 /// `Sendable`: a plain value.
-public enum NoisePlacement: String, Sendable, Equatable, CaseIterable {
+package enum NoisePlacement: String, Sendable, Equatable, CaseIterable {
     case server
     case client
 }

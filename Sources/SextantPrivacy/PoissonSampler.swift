@@ -9,14 +9,14 @@ import Foundation
 /// one uniform per *selected* example instead of one per example.
 ///
 /// `Sendable`: a plain value.
-public struct PoissonSampler: Sendable, Equatable {
+package struct PoissonSampler: Sendable, Equatable {
     /// q, the inclusion probability.
-    public let sampleRate: Double
+    package let sampleRate: Double
     /// n, the number of examples.
-    public let populationSize: Int
+    package let populationSize: Int
 
     /// - Precondition: `0 <= sampleRate <= 1`, `populationSize >= 0`.
-    public init(sampleRate: Double, populationSize: Int) {
+    package init(sampleRate: Double, populationSize: Int) {
         precondition(sampleRate >= 0 && sampleRate <= 1, "sampling rate must be in [0, 1], got \(sampleRate)")
         precondition(populationSize >= 0, "population size must be >= 0")
         self.sampleRate = sampleRate
@@ -24,7 +24,7 @@ public struct PoissonSampler: Sendable, Equatable {
     }
 
     /// A sampler with `q = batchSize / n`.
-    public init(expectedBatchSize: Int, populationSize: Int) {
+    package init(expectedBatchSize: Int, populationSize: Int) {
         precondition(
             populationSize > 0 && expectedBatchSize >= 0 && expectedBatchSize <= populationSize,
             "expected batch size must be in [0, n] with n > 0")
@@ -32,10 +32,10 @@ public struct PoissonSampler: Sendable, Equatable {
     }
 
     /// `q·n`, what DP-SGD divides by.
-    public var expectedBatchSize: Double { sampleRate * Double(populationSize) }
+    package var expectedBatchSize: Double { sampleRate * Double(populationSize) }
 
     /// One batch: the chosen indices in increasing order.
-    public func sample<G: RandomNumberGenerator>(using generator: inout G) -> [Int] {
+    package func sample<G: RandomNumberGenerator>(using generator: inout G) -> [Int] {
         if sampleRate == 0 || populationSize == 0 { return [] }
         if sampleRate == 1 { return Array(0..<populationSize) }
         let logMiss = log1p(-sampleRate)
@@ -54,7 +54,7 @@ public struct PoissonSampler: Sendable, Equatable {
     }
 
     /// One batch drawn with a fresh ``SecureRandom``.
-    public func sample() throws(PrivacyError) -> [Int] {
+    package func sample() throws(PrivacyError) -> [Int] {
         var generator = try SecureRandom()
         return sample(using: &generator)
     }

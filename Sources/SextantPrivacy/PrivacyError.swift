@@ -3,9 +3,9 @@
 /// without reading the source.
 ///
 /// `Sendable`: a plain value.
-public struct PrivacyError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct PrivacyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is.
-    public enum Code: String, Sendable, Equatable {
+    package enum Code: String, Sendable, Equatable {
         /// A parameter is outside its domain (negative clip norm, sampling rate above 1, ...).
         case invalidArgument
         /// A privacy configuration is inconsistent or unsafe; the message names the key.
@@ -16,13 +16,13 @@ public struct PrivacyError: Error, Sendable, Equatable, CustomStringConvertible 
         case randomSourceUnavailable
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 }

@@ -4,14 +4,14 @@ extension RDPAccountant {
     /// An (ε, δ) guarantee and the Rényi order that gave it.
     ///
     /// `Sendable`: a plain value.
-    public struct Guarantee: Sendable, Equatable, CustomStringConvertible {
-        public var epsilon: Double
-        public var delta: Double
+    package struct Guarantee: Sendable, Equatable, CustomStringConvertible {
+        package var epsilon: Double
+        package var delta: Double
         /// The order at which the conversion was tightest; at an end of the order list it
         /// suggests extending the orders.
-        public var order: Double
+        package var order: Double
 
-        public var description: String { "(ε = \(epsilon), δ = \(delta)) at order \(order)" }
+        package var description: String { "(ε = \(epsilon), δ = \(delta)) at order \(order)" }
     }
 
     /// The (ε, δ) guarantee of what has been spent, by the improved RDP-to-DP conversion
@@ -20,12 +20,12 @@ extension RDPAccountant {
     ///
     /// It is never worse than the classic `RDP(α) + ln(1/δ)/(α - 1)`. ε is reported as at
     /// least 0. Infinite RDP (no noise) gives ε = +infinity.
-    public func epsilon(delta: Double) throws(PrivacyError) -> Guarantee {
+    package func epsilon(delta: Double) throws(PrivacyError) -> Guarantee {
         try Self.convert(rdp: rdp, orders: orders, delta: delta)
     }
 
     /// The improved conversion of an RDP curve; see ``epsilon(delta:)``.
-    public static func convert(rdp: [Double], orders: [Double], delta: Double) throws(PrivacyError) -> Guarantee {
+    package static func convert(rdp: [Double], orders: [Double], delta: Double) throws(PrivacyError) -> Guarantee {
         guard delta > 0, delta < 1 else {
             throw PrivacyError(.invalidArgument, "delta must be in (0, 1), got \(delta)")
         }
@@ -42,7 +42,7 @@ extension RDPAccountant {
     }
 
     /// ε for `steps` runs of one sampled Gaussian mechanism.
-    public static func epsilon(
+    package static func epsilon(
         noiseMultiplier: Double, sampleRate: Double, steps: Int, delta: Double, orders: [Double] = defaultOrders
     ) throws(PrivacyError) -> Guarantee {
         let curve = try curve(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps, orders: orders)
@@ -58,7 +58,7 @@ extension RDPAccountant {
     /// - Throws: ``PrivacyError/Code/unreachableTarget`` when even unbounded noise cannot
     ///   reach the target: with zero RDP the conversion still charges
     ///   `min_α ln((α-1)/α) - (ln δ + ln α)/(α - 1)`, which is positive for small δ.
-    public static func noiseMultiplier(
+    package static func noiseMultiplier(
         forTargetEpsilon target: Double, delta: Double, sampleRate: Double, steps: Int,
         orders: [Double] = defaultOrders
     ) throws(PrivacyError) -> Double {

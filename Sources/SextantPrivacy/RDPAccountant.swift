@@ -13,11 +13,11 @@ import Foundation
 /// which is conservative; with Poisson client sampling (FedAvg), use the sampling rate.
 ///
 /// `Sendable`: a plain value.
-public struct RDPAccountant: Sendable, Equatable {
+package struct RDPAccountant: Sendable, Equatable {
     /// The orders used by TensorFlow Privacy and Opacus: 1.1 to 10.9 in steps of 0.1, then
     /// 11 to 63, then 128, 256, 512, 1024. Low fractional orders serve large ε (few steps,
     /// little noise); high orders serve small ε with tiny δ.
-    public static let defaultOrders: [Double] = {
+    package static let defaultOrders: [Double] = {
         // Tenths as integer ratios, so that 2.0, 3.0, ... are exact and take the integer path.
         var orders: [Double] = (11...109).map { (tenths: Int) -> Double in Double(tenths) / 10 }
         orders += (11...63).map { (order: Int) -> Double in Double(order) }
@@ -26,13 +26,13 @@ public struct RDPAccountant: Sendable, Equatable {
     }()
 
     /// The Rényi orders, each above 1.
-    public let orders: [Double]
+    package let orders: [Double]
     /// The accumulated RDP at each order (same indices as ``orders``).
-    public private(set) var rdp: [Double]
+    package private(set) var rdp: [Double]
 
     /// An accountant that has spent nothing.
     /// - Precondition: every order exceeds 1.
-    public init(orders: [Double] = RDPAccountant.defaultOrders) {
+    package init(orders: [Double] = RDPAccountant.defaultOrders) {
         precondition(!orders.isEmpty && orders.allSatisfy { $0 > 1 }, "Rényi orders must be > 1")
         self.orders = orders
         rdp = [Double](repeating: 0, count: orders.count)
@@ -40,7 +40,7 @@ public struct RDPAccountant: Sendable, Equatable {
 
     /// Adds `steps` runs of the sampled Gaussian mechanism with noise multiplier
     /// `noiseMultiplier` (noise std / L2 sensitivity) and Poisson sampling rate `sampleRate`.
-    public mutating func compose(noiseMultiplier: Double, sampleRate: Double, steps: Int) throws(PrivacyError) {
+    package mutating func compose(noiseMultiplier: Double, sampleRate: Double, steps: Int) throws(PrivacyError) {
         let curve = try Self.curve(
             noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: steps, orders: orders)
         for index in rdp.indices { rdp[index] += curve[index] }
@@ -48,13 +48,13 @@ public struct RDPAccountant: Sendable, Equatable {
 
     /// Adds another accountant's spending (same orders), e.g. a second phase of training.
     /// - Precondition: both accountants use the same orders.
-    public mutating func compose(_ other: RDPAccountant) {
+    package mutating func compose(_ other: RDPAccountant) {
         precondition(other.orders == orders, "accountants must use the same orders to compose")
         for index in rdp.indices { rdp[index] += other.rdp[index] }
     }
 
     /// The RDP curve of `steps` runs of one mechanism at `orders`.
-    public static func curve(
+    package static func curve(
         noiseMultiplier: Double, sampleRate: Double, steps: Int, orders: [Double] = defaultOrders
     ) throws(PrivacyError) -> [Double] {
         guard noiseMultiplier >= 0, noiseMultiplier.isFinite else {

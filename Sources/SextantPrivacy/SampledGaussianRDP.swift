@@ -17,7 +17,7 @@ import Foundation
 /// `exp(k²/2σ²)` alone is far beyond Double's range.
 ///
 /// `Sendable`: a namespace of pure functions.
-public enum SampledGaussianRDP {
+package enum SampledGaussianRDP {
     /// The RDP at `order` of one step with noise multiplier `noiseMultiplier` (σ, in units of
     /// the sensitivity) and sampling rate `sampleRate` (q).
     ///
@@ -30,7 +30,7 @@ public enum SampledGaussianRDP {
     /// order, computed without cancellation — never smaller, as RDP does not decrease with
     /// the order.
     /// - Precondition: `order > 1`, `0 <= sampleRate <= 1`, `noiseMultiplier >= 0`.
-    public static func rdp(noiseMultiplier sigma: Double, sampleRate q: Double, order alpha: Double) -> Double {
+    package static func rdp(noiseMultiplier sigma: Double, sampleRate q: Double, order alpha: Double) -> Double {
         precondition(alpha > 1, "Rényi orders must exceed 1, got \(alpha)")
         precondition(q >= 0 && q <= 1, "the sampling rate must be in [0, 1], got \(q)")
         precondition(sigma >= 0, "the noise multiplier must be non-negative, got \(sigma)")

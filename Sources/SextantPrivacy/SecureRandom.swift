@@ -18,23 +18,23 @@ import Foundation
 /// Copies of a `SecureRandom` share one buffer, so a copy never replays bytes another copy
 /// has handed out. For the same reason it is *not* `Sendable`: make one per task or thread.
 /// The buffer is zeroed when the generator is released.
-public struct SecureRandom: RandomNumberGenerator {
+package struct SecureRandom: RandomNumberGenerator {
     @usableFromInline let storage: Storage
 
     /// A generator reading the OS entropy source.
     /// - Throws: ``PrivacyError/Code/randomSourceUnavailable`` if no source can be read.
-    public init() throws(PrivacyError) {
+    package init() throws(PrivacyError) {
         storage = try Storage()
     }
 
     /// The next 64 random bits.
     @inlinable
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         storage.next()
     }
 
     /// Fills `buffer` with random bytes straight from the OS, bypassing the internal buffer.
-    public mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+    package mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         do {
             try storage.source.read(into: buffer)
         } catch {

@@ -2,10 +2,10 @@ import Foundation
 import Logging
 
 /// Logger set-up shared by the executables (libraries only ever take a `logger:`).
-public enum LogSetup {
+package enum LogSetup {
     /// Bootstraps swift-log once for the process, writing to standard error as text lines
     /// (`text`, for terminals and `sextant launch`) or JSON lines (`json`, for collectors).
-    public static func bootstrap(level: Logger.Level, format: String = "text") throws {
+    package static func bootstrap(level: Logger.Level, format: String = "text") throws {
         switch format {
         case "text":
             LoggingSystem.bootstrap { label in
@@ -25,7 +25,7 @@ public enum LogSetup {
     }
 
     /// Parses a level name, or fails naming the allowed ones.
-    public static func level(named name: String) throws -> Logger.Level {
+    package static func level(named name: String) throws -> Logger.Level {
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw RuntimeError(
                 .invalidConfiguration,

@@ -7,28 +7,28 @@ import SextantPrivacy
 ///
 /// Every figure is (ε, δ)-DP for the unit one sampled contribution protects (a record in
 /// DP-SGD, a client in DP-FedAvg), add/remove adjacency, at the δ given (docs/design.md 7).
-public enum PrivacyCalculator {
+package enum PrivacyCalculator {
     /// The answer of `sextant privacy epsilon`.
     ///
     /// `Sendable`: a plain value.
-    public struct Report: Sendable, Equatable {
-        public var noiseMultiplier: Double
-        public var sampleRate: Double
-        public var steps: Int
-        public var delta: Double
+    package struct Report: Sendable, Equatable {
+        package var noiseMultiplier: Double
+        package var sampleRate: Double
+        package var steps: Int
+        package var delta: Double
         /// ε at `delta` (the target's achieved ε when the noise was calibrated).
-        public var epsilon: Double
+        package var epsilon: Double
         /// The Rényi order that gave ε; nil when nothing was released (ε is 0 exactly).
-        public var order: Double?
+        package var order: Double?
         /// True when `noiseMultiplier` was calibrated to a target ε.
-        public var calibrated: Bool
+        package var calibrated: Bool
         /// Subjects of `groupSize` records: (ε, δ) by group privacy.
-        public var groupSize: Int?
-        public var groupEpsilon: Double?
-        public var groupDelta: Double?
+        package var groupSize: Int?
+        package var groupEpsilon: Double?
+        package var groupDelta: Double?
 
         /// The lines the command prints.
-        public var lines: [String] {
+        package var lines: [String] {
             var lines: [String] = []
             if calibrated {
                 lines.append("noise multiplier \(Self.format(noiseMultiplier))")
@@ -65,7 +65,7 @@ public enum PrivacyCalculator {
     /// - Throws: ``RuntimeError`` naming the option: a noise multiplier that is not finite
     ///   and > 0 (0 adds no noise: no privacy), a sample rate outside [0, 1], negative steps,
     ///   a δ outside (0, 1) or a group size below 1.
-    public static func epsilon(
+    package static func epsilon(
         noise: Double, sampleRate: Double, steps: Int, delta: Double, groupSize: Int? = nil
     ) throws -> Report {
         try checkNoise(noise)
@@ -103,7 +103,7 @@ public enum PrivacyCalculator {
     /// - Throws: ``RuntimeError`` naming the option, as ``epsilon(noise:sampleRate:steps:delta:groupSize:)``,
     ///   and when nothing is released (0 steps or sample rate 0: no noise is needed) or the
     ///   target cannot be met.
-    public static func noiseMultiplier(
+    package static func noiseMultiplier(
         targetEpsilon: Double, sampleRate: Double, steps: Int, delta: Double, groupSize: Int? = nil
     ) throws -> Report {
         guard targetEpsilon > 0, targetEpsilon.isFinite else {

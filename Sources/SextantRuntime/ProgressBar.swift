@@ -2,20 +2,20 @@ import Foundation
 
 /// A one-line progress bar on a terminal; plain lines, at most one per `step`, otherwise,
 /// so that logs stay readable when output goes to a file or CI.
-public struct ProgressBar: Sendable {
-    public let total: Int
-    public let label: String
-    public let isTerminal: Bool
+package struct ProgressBar: Sendable {
+    package let total: Int
+    package let label: String
+    package let isTerminal: Bool
     private var lastLine = -1
 
-    public init(total: Int, label: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
+    package init(total: Int, label: String, isTerminal: Bool = isatty(STDERR_FILENO) == 1) {
         self.total = max(total, 1)
         self.label = label
         self.isTerminal = isTerminal
     }
 
     /// Redraws the bar at `done` of `total` with a trailing status text.
-    public mutating func update(_ done: Int, status: String = "") {
+    package mutating func update(_ done: Int, status: String = "") {
         guard isTerminal else { return }
         let width = 30
         let filled = min(width, done * width / total)
@@ -26,7 +26,7 @@ public struct ProgressBar: Sendable {
     }
 
     /// Ends the bar's line (on a terminal) or prints `line` as a log line.
-    public func finish(_ line: String) {
+    package func finish(_ line: String) {
         if isTerminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }

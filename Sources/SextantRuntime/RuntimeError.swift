@@ -1,6 +1,6 @@
 /// An error of the server or client runtime, with a code and a message a user can act on.
-public struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         case invalidConfiguration
         case dataUnavailable
         case protocolViolation
@@ -12,13 +12,13 @@ public struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible 
         case invalidArgument
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

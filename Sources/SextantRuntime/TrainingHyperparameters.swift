@@ -2,8 +2,8 @@ import SextantML
 
 /// Checks of the hyper-parameters shared by `sextant train`, the client and the server
 /// config, so that every entry point rejects the same bad values with the same words.
-public enum TrainingHyperparameters {
-    public static func check(
+package enum TrainingHyperparameters {
+    package static func check(
         epochs: Int? = nil, batchSize: Int, lr: Double, momentum: Double = 0, weightDecay: Double = 0
     ) throws {
         if let epochs, epochs <= 0 {
@@ -23,7 +23,7 @@ public enum TrainingHyperparameters {
         }
     }
 
-    public static func makeOptimizer(name: String, lr: Double, momentum: Double, weightDecay: Double) throws -> any Optimizer {
+    package static func makeOptimizer(name: String, lr: Double, momentum: Double, weightDecay: Double) throws -> any Optimizer {
         switch name.lowercased() {
         case "sgd":
             return SGD(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))

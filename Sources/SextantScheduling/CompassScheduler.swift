@@ -24,26 +24,26 @@ import Foundation
 /// every stored time shifts by the difference, so the downtime counts as zero.
 ///
 /// `Sendable` value type; all state is `Codable` and goes into ``snapshot()``.
-public struct CompassScheduler: Scheduler, Codable {
-    public struct Configuration: Sendable, Codable, Equatable {
+package struct CompassScheduler: Scheduler, Codable {
+    package struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first tasks go out (all start together).
-        public var minimumClients: Int
+        package var minimumClients: Int
         /// Qmin: the fewest local steps a task may have.
-        public var minLocalSteps: Int
+        package var minLocalSteps: Int
         /// Qmax: the most local steps, and every client's first task.
-        public var maxLocalSteps: Int
+        package var maxLocalSteps: Int
         /// m: weight of the newest speed measurement, `speed = (1 - m) speed + m s`.
-        public var speedMomentum: Double
+        package var speedMomentum: Double
         /// lambda: a group's deadline is `now + lambda * q * speed` of the client that made it.
-        public var latestTimeFactor: Double
+        package var latestTimeFactor: Double
         /// Server mixing rate alpha.
-        public var alpha: Double
-        public var staleness: StalenessFunction
-        public var weighting: Weighting
+        package var alpha: Double
+        package var staleness: StalenessFunction
+        package var weighting: Weighting
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
-        public var claimLimits: ClaimLimits?
+        package var claimLimits: ClaimLimits?
 
-        public init(
+        package init(
             minimumClients: Int = 1, minLocalSteps: Int = 20, maxLocalSteps: Int = 100, speedMomentum: Double = 0.9,
             latestTimeFactor: Double = 1.5, alpha: Double = 0.9, staleness: StalenessFunction = .polynomial(a: 0.5),
             weighting: Weighting = .samples, claimLimits: ClaimLimits = .none
@@ -60,7 +60,7 @@ public struct CompassScheduler: Scheduler, Codable {
         }
 
         /// Throws when the parameters cannot schedule anything.
-        public func validate() throws {
+        package func validate() throws {
             guard minimumClients > 0 else { throw invalid("minimumClients must be positive") }
             guard minLocalSteps > 0, maxLocalSteps >= minLocalSteps else {
                 throw invalid("need 0 < minLocalSteps <= maxLocalSteps, got \(minLocalSteps) and \(maxLocalSteps)")
@@ -117,8 +117,8 @@ public struct CompassScheduler: Scheduler, Codable {
         var timer: TimerID { CompassScheduler.timerID(group: id) }
     }
 
-    public private(set) var configuration: Configuration
-    public private(set) var version: Int
+    package private(set) var configuration: Configuration
+    package private(set) var version: Int
     var clients: [ClientID: ClientState] = [:]
     /// In creation order, which decides ties.
     var groups: [ArrivalGroup] = []
@@ -134,21 +134,21 @@ public struct CompassScheduler: Scheduler, Codable {
         case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock
     }
 
-    public init(configuration: Configuration = Configuration(), version: Int = 0) {
+    package init(configuration: Configuration = Configuration(), version: Int = 0) {
         self.configuration = configuration
         self.version = version
     }
 
-    public init(restoring data: Data) throws {
+    package init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.compass])
         needsClockShift = true
     }
 
-    public mutating func limitClaims(_ limits: ClaimLimits) {
+    package mutating func limitClaims(_ limits: ClaimLimits) {
         configuration.claimLimits = limits
     }
 
-    public func snapshot() throws -> Data {
+    package func snapshot() throws -> Data {
         try TaggedSnapshot.encode(self, kind: .compass)
     }
 
@@ -156,7 +156,7 @@ public struct CompassScheduler: Scheduler, Codable {
 
     // MARK: - Events
 
-    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+    package mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
         var actions = advanceClock(to: now)
         switch event {
         case .joined(let client, let samples):
@@ -173,7 +173,7 @@ public struct CompassScheduler: Scheduler, Codable {
         return actions
     }
 
-    public mutating func resume(now: Double) -> [SchedulerAction] {
+    package mutating func resume(now: Double) -> [SchedulerAction] {
         var actions = advanceClock(to: now)
         for group in groups where group.isOpen {
             actions.append(.setTimer(group.timer, at: group.latestArrival))
@@ -298,7 +298,7 @@ public struct CompassScheduler: Scheduler, Codable {
 
     /// An update already in a buffer: the restored snapshot lists it (see
     /// ``Scheduler/heldAccumulation(of:)``); it goes into the same bucket with the same weight.
-    public func heldAccumulation(of id: Int64) -> BucketWeight? {
+    package func heldAccumulation(of id: Int64) -> BucketWeight? {
         for group in groups {
             if let buffered = group.updates.first(where: { $0.id == id }) {
                 return BucketWeight(
@@ -475,17 +475,17 @@ public struct CompassScheduler: Scheduler, Codable {
 
 extension CompassScheduler {
     /// A group as seen from outside.
-    public struct GroupSummary: Sendable, Equatable {
-        public var id: Int
-        public var pending: [ClientID]
-        public var arrived: [ClientID]
-        public var expectedArrival: Double
-        public var latestArrival: Double
-        public var isOpen: Bool
+    package struct GroupSummary: Sendable, Equatable {
+        package var id: Int
+        package var pending: [ClientID]
+        package var arrived: [ClientID]
+        package var expectedArrival: Double
+        package var latestArrival: Double
+        package var isOpen: Bool
     }
 
     /// The arrival groups, in creation order.
-    public var arrivalGroups: [GroupSummary] {
+    package var arrivalGroups: [GroupSummary] {
         groups.map {
             GroupSummary(
                 id: $0.id, pending: $0.pending, arrived: $0.arrived, expectedArrival: $0.expectedArrival,
@@ -494,11 +494,11 @@ extension CompassScheduler {
     }
 
     /// The estimated seconds per step of `client`, nil before its first arrival.
-    public func estimatedSpeed(of client: ClientID) -> Double? { clients[client]?.speed }
+    package func estimatedSpeed(of client: ClientID) -> Double? { clients[client]?.speed }
 
     /// The arrival group of `client`'s current task.
-    public func group(of client: ClientID) -> Int? { clients[client]?.group }
+    package func group(of client: ClientID) -> Int? { clients[client]?.group }
 
     /// Updates waiting in the general buffer (late arrivals), as (update id, base version).
-    public var lateUpdates: [(id: Int64, baseVersion: Int)] { generalBuffer.map { ($0.id, $0.baseVersion) } }
+    package var lateUpdates: [(id: Int64, baseVersion: Int)] { generalBuffer.map { ($0.id, $0.baseVersion) } }
 }

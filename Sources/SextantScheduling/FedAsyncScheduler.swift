@@ -8,19 +8,19 @@ import Foundation
 /// the scheduler has seen join (`weighting: samples`), or 1/N over those N (`equal`). The
 /// accumulate weight is `p_c`, the bucket (`async-u<update>`) coefficient `alpha * S(tau)`.
 /// `Sendable` value type, `Codable` for ``snapshot()``.
-public struct FedAsyncScheduler: Scheduler, Codable {
-    public struct Configuration: Sendable, Codable, Equatable {
+package struct FedAsyncScheduler: Scheduler, Codable {
+    package struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first tasks go out.
-        public var minimumClients: Int
-        public var localSteps: Int
+        package var minimumClients: Int
+        package var localSteps: Int
         /// Server mixing rate alpha.
-        public var alpha: Double
-        public var staleness: StalenessFunction
-        public var weighting: Weighting
+        package var alpha: Double
+        package var staleness: StalenessFunction
+        package var weighting: Weighting
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
-        public var claimLimits: ClaimLimits?
+        package var claimLimits: ClaimLimits?
 
-        public init(
+        package init(
             minimumClients: Int = 1, localSteps: Int = 50, alpha: Double = 0.9,
             staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples,
             claimLimits: ClaimLimits = .none
@@ -34,28 +34,28 @@ public struct FedAsyncScheduler: Scheduler, Codable {
         }
     }
 
-    public private(set) var configuration: Configuration
-    public private(set) var version: Int
+    package private(set) var configuration: Configuration
+    package private(set) var version: Int
     var roster = ClientRoster()
 
-    public init(configuration: Configuration = Configuration(), version: Int = 0) {
+    package init(configuration: Configuration = Configuration(), version: Int = 0) {
         self.configuration = configuration
         self.version = version
     }
 
-    public init(restoring data: Data) throws {
+    package init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedasync])
     }
 
-    public mutating func limitClaims(_ limits: ClaimLimits) {
+    package mutating func limitClaims(_ limits: ClaimLimits) {
         configuration.claimLimits = limits
     }
 
-    public func snapshot() throws -> Data {
+    package func snapshot() throws -> Data {
         try TaggedSnapshot.encode(self, kind: .fedasync)
     }
 
-    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+    package mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
         switch event {
         case .joined(let client, let samples):
             guard let ready = roster.join(client, samples: samples, minimumClients: configuration.minimumClients) else {
@@ -89,5 +89,5 @@ public struct FedAsyncScheduler: Scheduler, Codable {
         }
     }
 
-    public mutating func resume(now: Double) -> [SchedulerAction] { [] }
+    package mutating func resume(now: Double) -> [SchedulerAction] { [] }
 }

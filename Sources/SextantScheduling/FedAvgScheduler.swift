@@ -7,23 +7,23 @@ import SextantBase
 /// of the deltas that arrived. Optional Poisson client sampling per round. With
 /// `serverMomentum` > 0 it is FedAvgM (Hsu et al. 2019): each aggregation carries the
 /// momentum and the runtime steps the model by a velocity (see ``ServerOptimizer``).
-public struct FedAvgScheduler: Scheduler, Codable {
-    public struct Configuration: Sendable, Codable, Equatable {
+package struct FedAvgScheduler: Scheduler, Codable {
+    package struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first round starts.
-        public var minimumClients: Int
-        public var localSteps: Int
+        package var minimumClients: Int
+        package var localSteps: Int
         /// Seconds a round waits for stragglers before aggregating what arrived.
-        public var roundTimeout: Double
-        public var weighting: Weighting
+        package var roundTimeout: Double
+        package var weighting: Weighting
         /// Probability that a client takes part in a round (1: all of them).
-        public var samplingRate: Double
-        public var seed: UInt64
+        package var samplingRate: Double
+        package var seed: UInt64
         /// Server momentum beta: 0 is plain FedAvg, FedAvgM uses 0.9.
-        public var serverMomentum: Double
+        package var serverMomentum: Double
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
-        public var claimLimits: ClaimLimits?
+        package var claimLimits: ClaimLimits?
 
-        public init(
+        package init(
             minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
             weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0,
             claimLimits: ClaimLimits = .none
@@ -42,7 +42,7 @@ public struct FedAvgScheduler: Scheduler, Codable {
             case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum, claimLimits
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             minimumClients = try c.decode(Int.self, forKey: .minimumClients)
             localSteps = try c.decode(Int.self, forKey: .localSteps)
@@ -57,10 +57,10 @@ public struct FedAvgScheduler: Scheduler, Codable {
     }
 
     /// `.fedavgm` when the configuration has server momentum, else `.fedavg`.
-    public var kind: SchedulerKind { configuration.serverMomentum > 0 ? .fedavgm : .fedavg }
+    package var kind: SchedulerKind { configuration.serverMomentum > 0 ? .fedavgm : .fedavg }
 
-    public private(set) var configuration: Configuration
-    public private(set) var version: Int
+    package private(set) var configuration: Configuration
+    package private(set) var version: Int
     /// Connected clients and their sample counts.
     private var clients: [ClientID: Int] = [:]
     /// The current round's participants and their weights (nil between rounds): each one's
@@ -72,13 +72,13 @@ public struct FedAvgScheduler: Scheduler, Codable {
 
     static let roundTimer: TimerID = "fedavg-round"
 
-    public init(configuration: Configuration, version: Int = 0) {
+    package init(configuration: Configuration, version: Int = 0) {
         self.configuration = configuration
         self.version = version
         generator = SeededGenerator(seed: configuration.seed)
     }
 
-    public init(restoring data: Data) throws {
+    package init(restoring data: Data) throws {
         struct Header: Decodable { var kind: SchedulerKind? }
         if (try? JSONDecoder().decode(Header.self, from: data))?.kind == nil {
             // A snapshot from before snapshots were tagged: the bare state.
@@ -94,7 +94,7 @@ public struct FedAvgScheduler: Scheduler, Codable {
 
     /// Also re-weighs the current round's participants, whose updates a restarted server
     /// replays.
-    public mutating func limitClaims(_ limits: ClaimLimits) {
+    package mutating func limitClaims(_ limits: ClaimLimits) {
         configuration.claimLimits = limits
         if let participants { self.participants = weights(of: participants.keys.sorted()) }
     }
@@ -109,13 +109,13 @@ public struct FedAvgScheduler: Scheduler, Codable {
             })
     }
 
-    public func snapshot() throws -> Data {
+    package func snapshot() throws -> Data {
         try TaggedSnapshot.encode(self, kind: kind)
     }
 
     private var bucket: BucketID { "round-\(version)" }
 
-    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+    package mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
         switch event {
         case .joined(let client, let samples):
             clients[client] = samples
@@ -166,7 +166,7 @@ public struct FedAvgScheduler: Scheduler, Codable {
         }
     }
 
-    public mutating func resume(now: Double) -> [SchedulerAction] {
+    package mutating func resume(now: Double) -> [SchedulerAction] {
         participants == nil ? [] : [.setTimer(Self.roundTimer, at: now + configuration.roundTimeout)]
     }
 

@@ -9,21 +9,21 @@ import Foundation
 /// (`buff-v<base>`), coefficient `alpha * S(version - base)` at the flush. The version only
 /// changes at a flush, so staleness at arrival and at the flush are the same.
 /// `Sendable` value type, `Codable` for ``snapshot()``.
-public struct FedBuffScheduler: Scheduler, Codable {
-    public struct Configuration: Sendable, Codable, Equatable {
+package struct FedBuffScheduler: Scheduler, Codable {
+    package struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first tasks go out.
-        public var minimumClients: Int
-        public var localSteps: Int
+        package var minimumClients: Int
+        package var localSteps: Int
         /// K: updates per aggregation.
-        public var bufferSize: Int
+        package var bufferSize: Int
         /// Server mixing rate alpha.
-        public var alpha: Double
-        public var staleness: StalenessFunction
-        public var weighting: Weighting
+        package var alpha: Double
+        package var staleness: StalenessFunction
+        package var weighting: Weighting
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
-        public var claimLimits: ClaimLimits?
+        package var claimLimits: ClaimLimits?
 
-        public init(
+        package init(
             minimumClients: Int = 1, localSteps: Int = 50, bufferSize: Int = 3, alpha: Double = 0.9,
             staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples,
             claimLimits: ClaimLimits = .none
@@ -45,32 +45,32 @@ public struct FedBuffScheduler: Scheduler, Codable {
         var weight: Double
     }
 
-    public private(set) var configuration: Configuration
-    public private(set) var version: Int
+    package private(set) var configuration: Configuration
+    package private(set) var version: Int
     var roster = ClientRoster()
     var buffer: [BufferedUpdate] = []
 
-    public init(configuration: Configuration = Configuration(), version: Int = 0) {
+    package init(configuration: Configuration = Configuration(), version: Int = 0) {
         self.configuration = configuration
         self.version = version
     }
 
-    public init(restoring data: Data) throws {
+    package init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedbuff])
     }
 
-    public mutating func limitClaims(_ limits: ClaimLimits) {
+    package mutating func limitClaims(_ limits: ClaimLimits) {
         configuration.claimLimits = limits
     }
 
-    public func snapshot() throws -> Data {
+    package func snapshot() throws -> Data {
         try TaggedSnapshot.encode(self, kind: .fedbuff)
     }
 
     /// Updates waiting for the next flush.
-    public var bufferedUpdates: Int { buffer.count }
+    package var bufferedUpdates: Int { buffer.count }
 
-    public mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+    package mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
         switch event {
         case .joined(let client, let samples):
             guard let ready = roster.join(client, samples: samples, minimumClients: configuration.minimumClients) else {
@@ -97,10 +97,10 @@ public struct FedBuffScheduler: Scheduler, Codable {
         }
     }
 
-    public mutating func resume(now: Double) -> [SchedulerAction] { [] }
+    package mutating func resume(now: Double) -> [SchedulerAction] { [] }
 
     /// An update the restored snapshot lists in the buffer (see ``Scheduler/heldAccumulation(of:)``).
-    public func heldAccumulation(of id: Int64) -> BucketWeight? {
+    package func heldAccumulation(of id: Int64) -> BucketWeight? {
         buffer.first { $0.id == id }.map { BucketWeight(bucket: Self.bucket(base: $0.baseVersion), coefficient: $0.weight) }
     }
 

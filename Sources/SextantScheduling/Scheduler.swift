@@ -3,7 +3,7 @@ import Foundation
 /// A federated scheduler: a state machine driven by events and a clock, returning the
 /// actions the server performs. It knows nothing of sockets or storage, so the daemon and
 /// the virtual-clock simulator run the same code, and tests need no I/O.
-public protocol Scheduler: Sendable {
+package protocol Scheduler: Sendable {
     /// The model version the scheduler believes is current (incremented per aggregation).
     var version: Int { get }
 
@@ -29,30 +29,30 @@ public protocol Scheduler: Sendable {
 }
 
 extension Scheduler {
-    public func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
+    package func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
 }
 
 /// What a client's claimed number of training samples can buy it. A claim is the client's
 /// word, so every weighting bounds it (docs/design.md 10). Sendable.
-public struct ClaimLimits: Sendable, Codable, Equatable {
+package struct ClaimLimits: Sendable, Codable, Equatable {
     /// A count above this weighs as this much.
-    public var maxSamplesPerClient: Int
+    package var maxSamplesPerClient: Int
     /// No client's share of an aggregation exceeds this, in (0, 1]; the excess goes to the
     /// other clients in proportion to their samples. Below 1/N for N clients it cannot
     /// hold, and every client gets 1/N.
-    public var maxClientShare: Double
+    package var maxClientShare: Double
 
-    public init(maxSamplesPerClient: Int = .max, maxClientShare: Double = 1) {
+    package init(maxSamplesPerClient: Int = .max, maxClientShare: Double = 1) {
         self.maxSamplesPerClient = maxSamplesPerClient
         self.maxClientShare = maxClientShare
     }
 
     /// No bound: a share in proportion to the samples claimed.
-    public static let none = ClaimLimits()
+    package static let none = ClaimLimits()
 }
 
 /// How a client's share of an aggregation is weighted.
-public enum Weighting: String, Sendable, Codable, CaseIterable {
+package enum Weighting: String, Sendable, Codable, CaseIterable {
     /// In proportion to the client's number of training samples.
     case samples
     /// Every client counts the same.
@@ -60,14 +60,14 @@ public enum Weighting: String, Sendable, Codable, CaseIterable {
 }
 
 /// The discount applied to an update trained on a model `staleness` versions old.
-public enum StalenessFunction: Sendable, Equatable, Codable {
+package enum StalenessFunction: Sendable, Equatable, Codable {
     case constant
     /// `(tau + 1)^(-a)`
     case polynomial(a: Double)
     /// `1` if `tau <= b`, else `1 / (a (tau - b) + 1)`
     case hinge(a: Double, b: Double)
 
-    public func callAsFunction(_ staleness: Int) -> Double {
+    package func callAsFunction(_ staleness: Int) -> Double {
         let tau = Double(max(staleness, 0))
         switch self {
         case .constant: return 1

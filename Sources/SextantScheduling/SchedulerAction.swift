@@ -1,5 +1,5 @@
 /// What the scheduler asks the server to do, in order.
-public enum SchedulerAction: Sendable, Equatable {
+package enum SchedulerAction: Sendable, Equatable {
     /// Send the current global model to `client` with this many local steps.
     case assign(ClientID, localSteps: Int)
     /// Add `weight * delta(update)` into `bucket`; the delta itself may then be released.
@@ -16,18 +16,18 @@ public enum SchedulerAction: Sendable, Equatable {
     case wait(ClientID)
 }
 
-public struct Aggregation: Sendable, Equatable, Codable {
+package struct Aggregation: Sendable, Equatable, Codable {
     /// The version the model will have after this aggregation.
-    public var newVersion: Int
-    public var buckets: [BucketWeight]
-    public var updates: [AppliedUpdate]
+    package var newVersion: Int
+    package var buckets: [BucketWeight]
+    package var updates: [AppliedUpdate]
     /// Server momentum `beta` (FedAvgM), or nil for a plain step. With momentum the runtime
     /// keeps a velocity `v` (zero at the start, saved with checkpoints) and does
     /// `g = sum(coefficient * bucket); v = beta * v + g; w += v` instead of `w += g`;
     /// ``ServerOptimizer`` implements exactly this.
-    public var serverMomentum: Double?
+    package var serverMomentum: Double?
 
-    public init(newVersion: Int, buckets: [BucketWeight], updates: [AppliedUpdate], serverMomentum: Double? = nil) {
+    package init(newVersion: Int, buckets: [BucketWeight], updates: [AppliedUpdate], serverMomentum: Double? = nil) {
         self.newVersion = newVersion
         self.buckets = buckets
         self.updates = updates
@@ -35,22 +35,22 @@ public struct Aggregation: Sendable, Equatable, Codable {
     }
 }
 
-public struct BucketWeight: Sendable, Equatable, Codable {
-    public var bucket: BucketID
-    public var coefficient: Double
+package struct BucketWeight: Sendable, Equatable, Codable {
+    package var bucket: BucketID
+    package var coefficient: Double
 
-    public init(bucket: BucketID, coefficient: Double) {
+    package init(bucket: BucketID, coefficient: Double) {
         self.bucket = bucket
         self.coefficient = coefficient
     }
 }
 
-public struct AppliedUpdate: Sendable, Equatable, Codable {
-    public var id: Int64
-    public var client: ClientID
-    public var staleness: Int
+package struct AppliedUpdate: Sendable, Equatable, Codable {
+    package var id: Int64
+    package var client: ClientID
+    package var staleness: Int
 
-    public init(id: Int64, client: ClientID, staleness: Int) {
+    package init(id: Int64, client: ClientID, staleness: Int) {
         self.id = id
         self.client = client
         self.staleness = staleness

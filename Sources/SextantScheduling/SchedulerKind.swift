@@ -1,7 +1,7 @@
 import Foundation
 
 /// The scheduling algorithms Sextant implements, by the name a configuration uses.
-public enum SchedulerKind: String, Sendable, Codable, CaseIterable {
+package enum SchedulerKind: String, Sendable, Codable, CaseIterable {
     /// FedCompass: arrival groups of clients given step counts so that they finish together.
     case compass
     /// Synchronous FedAvg rounds.
@@ -15,7 +15,7 @@ public enum SchedulerKind: String, Sendable, Codable, CaseIterable {
 
     /// The kind a snapshot was taken from. Snapshots written before snapshots were tagged
     /// hold a bare FedAvg state and report `.fedavg`.
-    public static func of(snapshot data: Data) throws -> SchedulerKind {
+    package static func of(snapshot data: Data) throws -> SchedulerKind {
         struct Header: Decodable { var kind: SchedulerKind? }
         do {
             return try JSONDecoder().decode(Header.self, from: data).kind ?? .fedavg
@@ -25,7 +25,7 @@ public enum SchedulerKind: String, Sendable, Codable, CaseIterable {
     }
 
     /// Restores whichever scheduler took the snapshot.
-    public static func restoreScheduler(from data: Data) throws -> any Scheduler {
+    package static func restoreScheduler(from data: Data) throws -> any Scheduler {
         switch try of(snapshot: data) {
         case .compass: return try CompassScheduler(restoring: data)
         case .fedavg, .fedavgm: return try FedAvgScheduler(restoring: data)
@@ -64,22 +64,22 @@ struct TaggedSnapshot<State: Codable>: Codable {
 }
 
 /// Why a scheduler could not be made or restored.
-public struct SchedulerError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct SchedulerError: Error, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         case corruptSnapshot
         case wrongKind
         case invalidConfiguration
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 }
 
 extension Weighting {

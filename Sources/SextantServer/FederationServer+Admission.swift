@@ -60,7 +60,7 @@ extension FederationServer {
     }
 
     /// Reads the allow-list file again (SIGHUP). A bad file keeps the current list.
-    public func reloadAllowList() {
+    package func reloadAllowList() {
         guard curvePair != nil, let path = configuration.security.allowedClients else {
             logger.notice("reload requested, but the server has no allow-list (security.allowed_clients)")
             return

@@ -6,7 +6,7 @@ import SextantWire
 extension FederationServer {
     /// A snapshot for `/status`: taken on the actor, so it is consistent, and returned as a
     /// value the HTTP side can encode while the server goes on.
-    public func status() -> ServerStatus {
+    package func status() -> ServerStatus {
         let current = now
         let wallClock = Date()
         let compass = core.scheduler as? CompassScheduler

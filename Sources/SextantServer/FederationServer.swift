@@ -16,17 +16,17 @@ import SextantWire
 /// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
 /// cooperative pool. Every update goes through one ``AggregationCore``
 /// (docs/design.md 3).
-public actor FederationServer {
-    public struct Summary: Sendable {
-        public var run: String
-        public var version: Int
-        public var accuracy: Double?
-        public var status: Run.Status
-        public var resumedFrom: Int?
+package actor FederationServer {
+    package struct Summary: Sendable {
+        package var run: String
+        package var version: Int
+        package var accuracy: Double?
+        package var status: Run.Status
+        package var resumedFrom: Int?
         /// The process's peak resident memory, in bytes.
-        public var peakMemory: Int
+        package var peakMemory: Int
         /// Client-level epsilon spent (nil without client-level DP).
-        public var epsilon: Double?
+        package var epsilon: Double?
     }
 
     let configuration: FederationConfiguration
@@ -87,9 +87,9 @@ public actor FederationServer {
     /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
     private let executor: ThreadExecutor
 
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    public init(
+    package init(
         configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
         metrics: ServerMetrics = ServerMetrics()
     ) throws {
@@ -238,7 +238,7 @@ public actor FederationServer {
     var version: Int { core.version }
 
     /// Serves until the stopping rule is met or ``stop()`` is called.
-    public func run() async throws -> Summary {
+    package func run() async throws -> Summary {
         let context = try ZMQContext()
         var options: [ZMQSocketOption] = [
             .routerMandatory(true), .routerHandover(true),
@@ -248,7 +248,7 @@ public actor FederationServer {
         ]
         if let curvePair, let allowList {
             // The handler must listen before the socket accepts: without one, libzmq
-            // would admit any client that knows the server's public key.
+            // would admit any client that knows the server's package key.
             authenticator = try await ZAPHandler(context: context, allowList: allowList, logger: logger)
             options += [.curveServer(true), .curveSecretKey(curvePair.secretKey), .zapDomain("sextant")]
         }
@@ -292,7 +292,7 @@ public actor FederationServer {
     }
 
     /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.
-    public func stop() {
+    package func stop() {
         guard finalStatus == nil else { return }
         logger.notice("stopping on request", metadata: ["version": "\(version)"])
         finish(.stopped)

@@ -7,32 +7,32 @@ import SextantWire
 ///
 /// Sendable: swift-metrics' metric objects are; their handlers synchronise themselves.
 /// Every method is a few atomic updates, cheap enough for the message path.
-public struct ServerMetrics: Sendable {
+package struct ServerMetrics: Sendable {
     /// The metric names; Prometheus' conventions: `_total` on counters, units in the name.
-    public enum Name {
-        public static let connectedClients = "sextant_connected_clients"
-        public static let aggregations = "sextant_aggregations_total"
-        public static let modelVersion = "sextant_model_version"
-        public static let updatesReceived = "sextant_updates_received_total"
-        public static let updatesRejected = "sextant_updates_rejected_total"
-        public static let messagesRejected = "sextant_messages_rejected_total"
-        public static let updateStaleness = "sextant_update_staleness"
-        public static let receivedBytes = "sextant_received_bytes_total"
-        public static let sentBytes = "sextant_sent_bytes_total"
-        public static let aggregationDuration = "sextant_aggregation_duration_seconds"
-        public static let accuracy = "sextant_accuracy"
-        public static let epsilon = "sextant_epsilon"
-        public static let arrivalGroupSize = "sextant_arrival_group_size"
+    package enum Name {
+        package static let connectedClients = "sextant_connected_clients"
+        package static let aggregations = "sextant_aggregations_total"
+        package static let modelVersion = "sextant_model_version"
+        package static let updatesReceived = "sextant_updates_received_total"
+        package static let updatesRejected = "sextant_updates_rejected_total"
+        package static let messagesRejected = "sextant_messages_rejected_total"
+        package static let updateStaleness = "sextant_update_staleness"
+        package static let receivedBytes = "sextant_received_bytes_total"
+        package static let sentBytes = "sextant_sent_bytes_total"
+        package static let aggregationDuration = "sextant_aggregation_duration_seconds"
+        package static let accuracy = "sextant_accuracy"
+        package static let epsilon = "sextant_epsilon"
+        package static let arrivalGroupSize = "sextant_arrival_group_size"
     }
 
     /// Histogram buckets per metric, for a backend that asks (the Prometheus factory's
     /// defaults, 5 to 10 000, suit request sizes, not staleness or group sizes).
-    public static let valueHistogramBuckets: [String: [Double]] = [
+    package static let valueHistogramBuckets: [String: [Double]] = [
         Name.updateStaleness: [0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32],
         Name.arrivalGroupSize: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128],
     ]
     /// Aggregation takes milliseconds (a small MLP) to seconds (a large CNN with DP).
-    public static let durationHistogramBuckets: [String: [Duration]] = [
+    package static let durationHistogramBuckets: [String: [Duration]] = [
         Name.aggregationDuration: [
             .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -54,7 +54,7 @@ public struct ServerMetrics: Sendable {
 
     /// - Parameter factory: where the metrics go; by default the process's bootstrapped one
     ///   (a no-op until `MetricsSystem.bootstrap`, so a server without metrics pays nothing).
-    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+    package init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
         connectedClients = Gauge(label: Name.connectedClients, factory: factory)
         aggregations = Counter(label: Name.aggregations, factory: factory)
@@ -72,34 +72,34 @@ public struct ServerMetrics: Sendable {
     }
 
     /// At start or resume: the version the model is at, its accuracy and epsilon if known.
-    public func started(version: Int, accuracy: Double?, epsilon: Double?) {
+    package func started(version: Int, accuracy: Double?, epsilon: Double?) {
         modelVersion.record(version)
         if let accuracy { self.accuracy.record(accuracy) }
         if let epsilon { record(epsilon: epsilon) }
     }
 
-    public func clientsConnected(_ count: Int) {
+    package func clientsConnected(_ count: Int) {
         connectedClients.record(count)
     }
 
     /// A ROUTER message arrived: every frame, the routing id included.
-    public func received(bytes: Int) {
+    package func received(bytes: Int) {
         receivedBytes.increment(by: bytes)
     }
 
     /// A message went to the socket: every frame, the routing id included.
-    public func sent(bytes: Int) {
+    package func sent(bytes: Int) {
         sentBytes.increment(by: bytes)
     }
 
     /// An update was stored for the scheduler (a resent duplicate is not counted again).
-    public func updateReceived() {
+    package func updateReceived() {
         updatesReceived.increment()
     }
 
     /// The server answered a message with an error. Updates and other messages are
     /// counted apart, each by the error code's name.
-    public func rejected(_ code: ErrorReplyMessage.Code, isUpdate: Bool) {
+    package func rejected(_ code: ErrorReplyMessage.Code, isUpdate: Bool) {
         let name = isUpdate ? Name.updatesRejected : Name.messagesRejected
         // The backend hands back the same counter for the same name and labels.
         Counter(label: name, dimensions: [("reason", "\(code)")], factory: factory).increment()
@@ -109,7 +109,7 @@ public struct ServerMetrics: Sendable {
     /// - Parameters:
     ///   - staleness: of every update it applied.
     ///   - epsilon: the privacy spent so far, nil without differential privacy.
-    public func aggregated(
+    package func aggregated(
         version: Int, staleness: [Int], duration: Duration, accuracy: Double, epsilon: Double?
     ) {
         aggregations.increment()

@@ -14,27 +14,27 @@ import SextantScheduling
 /// ``DeltaAccumulator`` and ``ServerOptimizer`` as in the server.
 ///
 /// Not `Sendable`: it holds the loaded data and is used from one thread.
-public struct ExperimentRunner {
-    public struct Options: Sendable, Equatable {
-        public var algorithms: [SchedulerKind]
+package struct ExperimentRunner {
+    package struct Options: Sendable, Equatable {
+        package var algorithms: [SchedulerKind]
         /// Stop an algorithm once its virtual clock passes this many seconds.
-        public var maxTime: Double
+        package var maxTime: Double
         /// Stop an algorithm once it has produced this many model versions.
-        public var maxVersions: Int
+        package var maxVersions: Int
         /// Virtual seconds of communication added to every task (download plus upload).
-        public var latency: Double
+        package var latency: Double
         /// Relative standard deviation of a task's compute time (docs/design.md 5.3: 0.05).
-        public var jitter: Double
+        package var jitter: Double
         /// Evaluate every k-th version (the last version is always evaluated).
-        public var evaluateEvery: Int
+        package var evaluateEvery: Int
         /// Mean seconds per step when the configuration says 0 (docs/design.md 5.3: 0.15).
-        public var defaultMeanTimePerStep: Double
+        package var defaultMeanTimePerStep: Double
         /// The first `attackers` clients send their trained delta times `attackScale`
         /// (negative: sign-flipped), to measure the robust aggregation rules.
-        public var attackers = 0
-        public var attackScale = -4.0
+        package var attackers = 0
+        package var attackScale = -4.0
 
-        public init(
+        package init(
             algorithms: [SchedulerKind] = SchedulerKind.allCases, maxTime: Double = .infinity, maxVersions: Int = 50,
             latency: Double = 0, jitter: Double = 0.05, evaluateEvery: Int = 1, defaultMeanTimePerStep: Double = 0.15
         ) {
@@ -78,7 +78,7 @@ public struct ExperimentRunner {
     }
 
     /// Parses a comma-separated list of algorithm names, naming any unknown one.
-    public static func algorithms(named list: String) throws -> [SchedulerKind] {
+    package static func algorithms(named list: String) throws -> [SchedulerKind] {
         let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             .filter { !$0.isEmpty }
         guard !names.isEmpty else { throw RuntimeError(.invalidConfiguration, "no algorithm given") }
@@ -95,17 +95,17 @@ public struct ExperimentRunner {
         return kinds
     }
 
-    public let configuration: FederationConfiguration
-    public let options: Options
+    package let configuration: FederationConfiguration
+    package let options: Options
     /// Each client's training data, in client order.
-    public let clientData: [Dataset]
-    public let testSet: Dataset
+    package let clientData: [Dataset]
+    package let testSet: Dataset
     /// Each client's mean virtual seconds per step.
-    public let secondsPerStep: [Double]
+    package let secondsPerStep: [Double]
     let architecture: ModelArchitecture
 
     /// Loads Fashion-MNIST as the configuration says and partitions it among `clients.count`.
-    public init(configuration: FederationConfiguration, options: Options) throws {
+    package init(configuration: FederationConfiguration, options: Options) throws {
         try configuration.validate()
         let data = configuration.data
         let partitioner = try data.partitioner
@@ -136,7 +136,7 @@ public struct ExperimentRunner {
     }
 
     /// Uses the given data (one dataset per client) instead of loading Fashion-MNIST.
-    public init(configuration: FederationConfiguration, options: Options, clientData: [Dataset], testSet: Dataset)
+    package init(configuration: FederationConfiguration, options: Options, clientData: [Dataset], testSet: Dataset)
         throws
     {
         try configuration.validate()
@@ -157,7 +157,7 @@ public struct ExperimentRunner {
     }
 
     /// Runs every algorithm of the options in turn, from the same initial model.
-    public func run(logger: Logger) throws -> SimulationReport {
+    package func run(logger: Logger) throws -> SimulationReport {
         var outcomes: [AlgorithmOutcome] = []
         for kind in options.algorithms {
             let outcome = try run(kind)
@@ -177,7 +177,7 @@ public struct ExperimentRunner {
     }
 
     /// Simulates one algorithm: the configuration's scheduler section with `kind` replaced.
-    public func run(_ kind: SchedulerKind) throws -> AlgorithmOutcome {
+    package func run(_ kind: SchedulerKind) throws -> AlgorithmOutcome {
         var section = configuration.scheduler
         section.kind = kind.rawValue
         let scheduler = try section.makeScheduler(seed: configuration.run.seed)

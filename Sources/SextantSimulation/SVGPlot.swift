@@ -4,35 +4,35 @@ import SextantRuntime
 /// A line chart as a self-contained SVG document: axes with ticks, one polyline per
 /// series, a legend and an optional dashed horizontal reference line. No scripts, fonts or
 /// links to anything outside the file. `Sendable`: plain values.
-public struct SVGPlot: Sendable {
-    public struct Series: Sendable {
-        public var name: String
-        public var points: [(x: Double, y: Double)]
+package struct SVGPlot: Sendable {
+    package struct Series: Sendable {
+        package var name: String
+        package var points: [(x: Double, y: Double)]
     }
 
-    public var title: String
-    public var xLabel: String
-    public var yLabel: String
-    public var width = 860.0
-    public var height = 520.0
-    public private(set) var series: [Series] = []
+    package var title: String
+    package var xLabel: String
+    package var yLabel: String
+    package var width = 860.0
+    package var height = 520.0
+    package private(set) var series: [Series] = []
     /// A dashed line at this y with a label (the target accuracy).
-    public var referenceLine: (y: Double, label: String)?
+    package var referenceLine: (y: Double, label: String)?
 
     /// Colour-blind-safe colours (Okabe-Ito), cycled.
     static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
-    public init(title: String, xLabel: String, yLabel: String) {
+    package init(title: String, xLabel: String, yLabel: String) {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
     }
 
-    public mutating func addSeries(_ name: String, points: [(Double, Double)]) {
+    package mutating func addSeries(_ name: String, points: [(Double, Double)]) {
         series.append(Series(name: name, points: points.map { (x: $0.0, y: $0.1) }))
     }
 
-    public func render() -> String {
+    package func render() -> String {
         let left = 70.0, right = 170.0, top = 44.0, bottom = 56.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }

@@ -2,15 +2,15 @@ import Foundation
 import SextantRuntime
 
 /// One evaluation of the global model during a simulated run.
-public struct SimulationPoint: Sendable, Equatable {
-    public var algorithm: String
-    public var version: Int
+package struct SimulationPoint: Sendable, Equatable {
+    package var algorithm: String
+    package var version: Int
     /// Virtual seconds since the federation started.
-    public var virtualSeconds: Double
-    public var accuracy: Double
-    public var loss: Double
+    package var virtualSeconds: Double
+    package var accuracy: Double
+    package var loss: Double
 
-    public init(algorithm: String, version: Int, virtualSeconds: Double, accuracy: Double, loss: Double) {
+    package init(algorithm: String, version: Int, virtualSeconds: Double, accuracy: Double, loss: Double) {
         self.algorithm = algorithm
         self.version = version
         self.virtualSeconds = virtualSeconds
@@ -20,23 +20,23 @@ public struct SimulationPoint: Sendable, Equatable {
 }
 
 /// What one algorithm did in a simulation: its accuracy curve and where its time went.
-public struct AlgorithmOutcome: Sendable, Equatable {
-    public var algorithm: String
+package struct AlgorithmOutcome: Sendable, Equatable {
+    package var algorithm: String
     /// Evaluations in version order, starting with the initial model (version 0, time 0).
-    public var points: [SimulationPoint]
+    package var points: [SimulationPoint]
     /// Model versions produced (aggregations).
-    public var versions: Int
+    package var versions: Int
     /// Updates applied by those aggregations, and tasks the scheduler assigned.
-    public var updatesApplied: Int
-    public var tasksAssigned: Int
+    package var updatesApplied: Int
+    package var tasksAssigned: Int
     /// Virtual time of the last event the run handled.
-    public var virtualSeconds: Double
+    package var virtualSeconds: Double
     /// Wall-clock seconds: in all, in local training, in evaluation.
-    public var wallSeconds: Double
-    public var trainingSeconds: Double
-    public var evaluationSeconds: Double
+    package var wallSeconds: Double
+    package var trainingSeconds: Double
+    package var evaluationSeconds: Double
 
-    public init(
+    package init(
         algorithm: String, points: [SimulationPoint], versions: Int, updatesApplied: Int, tasksAssigned: Int,
         virtualSeconds: Double, wallSeconds: Double = 0, trainingSeconds: Double = 0, evaluationSeconds: Double = 0
     ) {
@@ -52,36 +52,36 @@ public struct AlgorithmOutcome: Sendable, Equatable {
     }
 
     /// The first evaluation at or above `target`.
-    public func firstPoint(reaching target: Double) -> SimulationPoint? {
+    package func firstPoint(reaching target: Double) -> SimulationPoint? {
         points.first { $0.accuracy >= target }
     }
 
-    public var finalAccuracy: Double? { points.last?.accuracy }
-    public var bestAccuracy: Double? { points.map(\.accuracy).max() }
+    package var finalAccuracy: Double? { points.last?.accuracy }
+    package var bestAccuracy: Double? { points.map(\.accuracy).max() }
 
     /// Share of the wall time spent outside local training and evaluation: the
     /// simulator's own cost (scheduling, aggregation, bookkeeping).
-    public var overheadFraction: Double {
+    package var overheadFraction: Double {
         wallSeconds > 0 ? max(0, wallSeconds - trainingSeconds - evaluationSeconds) / wallSeconds : 0
     }
 }
 
 /// The outcome of `sextant simulate`: every algorithm's curve, written as CSV, a Markdown
 /// table and an SVG plot. `Sendable`: plain values.
-public struct SimulationReport: Sendable, Equatable {
+package struct SimulationReport: Sendable, Equatable {
     /// The accuracy whose first crossing the table reports, if any.
-    public var targetAccuracy: Double?
-    public var outcomes: [AlgorithmOutcome]
+    package var targetAccuracy: Double?
+    package var outcomes: [AlgorithmOutcome]
 
-    public init(targetAccuracy: Double?, outcomes: [AlgorithmOutcome]) {
+    package init(targetAccuracy: Double?, outcomes: [AlgorithmOutcome]) {
         self.targetAccuracy = targetAccuracy
         self.outcomes = outcomes
     }
 
-    public static let csvHeader = "algorithm,version,virtual_seconds,accuracy,loss"
+    package static let csvHeader = "algorithm,version,virtual_seconds,accuracy,loss"
 
     /// One row per evaluation: `algorithm,version,virtual_seconds,accuracy,loss`.
-    public var csv: String {
+    package var csv: String {
         var lines = [Self.csvHeader]
         for outcome in outcomes {
             for point in outcome.points {
@@ -95,7 +95,7 @@ public struct SimulationReport: Sendable, Equatable {
 
     /// A Markdown table: per algorithm the virtual time and version at which it first
     /// reached the target, its final and best accuracy, versions and updates.
-    public var table: String {
+    package var table: String {
         let target = targetAccuracy.map { Self.format($0 * 100, digits: 1) + "%" } ?? "target"
         var lines = [
             "| algorithm | time to \(target) (s) | version at \(target) | final accuracy | best accuracy | versions | updates | virtual time (s) |",
@@ -117,7 +117,7 @@ public struct SimulationReport: Sendable, Equatable {
     }
 
     /// Where the wall time went, per algorithm: training, evaluation and the simulator itself.
-    public var costTable: String {
+    package var costTable: String {
         var lines = [
             "| algorithm | wall (s) | training (s) | evaluation (s) | simulator overhead |",
             "|---|---:|---:|---:|---:|",
@@ -132,7 +132,7 @@ public struct SimulationReport: Sendable, Equatable {
     }
 
     /// Accuracy against virtual time, one line per algorithm.
-    public func svg(title: String) -> String {
+    package func svg(title: String) -> String {
         var plot = SVGPlot(title: title, xLabel: "virtual time (s)", yLabel: "test accuracy")
         for outcome in outcomes {
             plot.addSeries(outcome.algorithm, points: outcome.points.map { ($0.virtualSeconds, $0.accuracy) })
@@ -144,7 +144,7 @@ public struct SimulationReport: Sendable, Equatable {
     }
 
     /// Writes `results.csv`, `summary.md` and `accuracy.svg` into `directory`.
-    public func write(to directory: URL, title: String, setup: String) throws {
+    package func write(to directory: URL, title: String, setup: String) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try csv.write(to: directory.appendingPathComponent("results.csv"), atomically: true, encoding: .utf8)

@@ -1,9 +1,9 @@
 /// An update included in an aggregation, with the staleness it was weighted by. Sendable.
-public struct AppliedUpdate: Sendable, Equatable {
-    public var id: Int64
-    public var staleness: Int
+package struct AppliedUpdate: Sendable, Equatable {
+    package var id: Int64
+    package var staleness: Int
 
-    public init(id: Int64, staleness: Int) {
+    package init(id: Int64, staleness: Int) {
         self.id = id
         self.staleness = staleness
     }

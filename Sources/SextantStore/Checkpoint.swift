@@ -2,20 +2,20 @@ import Foundation
 import GRDB
 
 /// The global model after one aggregation event (version 0 is the initial model). Sendable.
-public struct Checkpoint: Sendable, Equatable {
-    public var run: String
-    public var version: Int
-    public var created: Date
+package struct Checkpoint: Sendable, Equatable {
+    package var run: String
+    package var version: Int
+    package var created: Date
     /// The flat parameter vector.
-    public var parameters: [Float]
+    package var parameters: [Float]
     /// Lower-case hex SHA-256 of the parameters' raw little-endian Float32 bytes, as stored.
-    public var sha256: String
+    package var sha256: String
     /// Evaluation results known at commit time ("accuracy", "loss", ...).
-    public var metrics: [String: Double]
+    package var metrics: [String: Double]
     /// The privacy budget spent so far, if the run uses differential privacy.
-    public var epsilon: Double?
+    package var epsilon: Double?
 
-    public init(
+    package init(
         run: String, version: Int, created: Date, parameters: [Float], sha256: String,
         metrics: [String: Double], epsilon: Double?
     ) {

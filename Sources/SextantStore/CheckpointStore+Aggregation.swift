@@ -7,7 +7,7 @@ extension CheckpointStore {
     /// dropped) and the scheduler's state. If anything fails (a version that exists
     /// already, an update that is not buffered, a full disk) nothing of it is saved and
     /// the `StoreError` says why.
-    public func commitAggregation(
+    package func commitAggregation(
         run: String, version: Int, parameters: [Float], metrics: [String: Double] = [:],
         epsilon: Double? = nil, appliedUpdates: [AppliedUpdate],
         schedulerState: [String: Data] = [:]
@@ -31,14 +31,14 @@ extension CheckpointStore {
     }
 
     /// Saves scheduler state outside an aggregation (a group formed, a client left).
-    public func saveSchedulerState(run: String, state: [String: Data]) throws {
+    package func saveSchedulerState(run: String, state: [String: Data]) throws {
         try write("save scheduler state of run '\(run)'") { db in
             try upsertSchedulerState(db, run: run, state: state)
         }
     }
 
     /// The scheduler's saved state: key to opaque value, as last saved.
-    public func schedulerState(run: String) throws -> [String: Data] {
+    package func schedulerState(run: String) throws -> [String: Data] {
         try read("read scheduler state of run '\(run)'") { db in
             var state: [String: Data] = [:]
             let rows = try Row.fetchCursor(

@@ -2,7 +2,7 @@ import GRDB
 
 extension CheckpointStore {
     /// The newest checkpoint of a run (what a restarted server resumes from), or nil.
-    public func latestCheckpoint(run: String) throws -> Checkpoint? {
+    package func latestCheckpoint(run: String) throws -> Checkpoint? {
         try read("read the latest checkpoint of run '\(run)'") { db in
             try Row.fetchOne(
                 db,
@@ -14,7 +14,7 @@ extension CheckpointStore {
     }
 
     /// One checkpoint, or nil if it was never written or has been pruned.
-    public func checkpoint(run: String, version: Int) throws -> Checkpoint? {
+    package func checkpoint(run: String, version: Int) throws -> Checkpoint? {
         try read("read checkpoint \(version) of run '\(run)'") { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(Checkpoint.columns) FROM checkpoints WHERE run = ? AND version = ?",
@@ -24,7 +24,7 @@ extension CheckpointStore {
     }
 
     /// The versions stored for a run, ascending.
-    public func checkpointVersions(run: String) throws -> [Int] {
+    package func checkpointVersions(run: String) throws -> [Int] {
         try read("list checkpoint versions of run '\(run)'") { db in
             try Int.fetchAll(
                 db, sql: "SELECT version FROM checkpoints WHERE run = ? ORDER BY version",
@@ -33,7 +33,7 @@ extension CheckpointStore {
     }
 
     /// Every checkpoint of a run without its parameters, ascending by version.
-    public func checkpointSummaries(run: String) throws -> [CheckpointSummary] {
+    package func checkpointSummaries(run: String) throws -> [CheckpointSummary] {
         try read("list checkpoints of run '\(run)'") { db in
             try Row.fetchAll(
                 db,
@@ -48,7 +48,7 @@ extension CheckpointStore {
     /// round this way). The walk sees one consistent snapshot, even while the server
     /// commits. `body` must not call back into the store; return `false` to stop early.
     /// An error `body` throws ends the walk and is rethrown as it is.
-    public func forEachCheckpoint(
+    package func forEachCheckpoint(
         run: String, fromVersion: Int = 0, _ body: (Checkpoint) throws -> Bool
     ) throws {
         var bodyError: (any Error)?
@@ -79,7 +79,7 @@ extension CheckpointStore {
     /// the model after each round). Space is reused by later checkpoints; the file does
     /// not shrink without a VACUUM.
     @discardableResult
-    public func prune(run: String, keepEvery: Int? = nil, keepLast: Int? = nil) throws -> [Int] {
+    package func prune(run: String, keepEvery: Int? = nil, keepLast: Int? = nil) throws -> [Int] {
         if let keepEvery, keepEvery < 1 {
             throw StoreError(code: .invalidData, "keep_every must be at least 1, not \(keepEvery)")
         }

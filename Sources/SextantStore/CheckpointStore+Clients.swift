@@ -2,7 +2,7 @@ import GRDB
 
 extension CheckpointStore {
     /// Inserts or replaces what the server knows about a client of a run.
-    public func upsertClient(run: String, _ client: ClientRecord) throws {
+    package func upsertClient(run: String, _ client: ClientRecord) throws {
         try write("save client '\(client.id)' of run '\(run)'") { db in
             try db.execute(
                 sql: """
@@ -26,7 +26,7 @@ extension CheckpointStore {
     }
 
     /// The clients of a run, by id.
-    public func clients(run: String) throws -> [ClientRecord] {
+    package func clients(run: String) throws -> [ClientRecord] {
         try read("read clients of run '\(run)'") { db in
             try Row.fetchAll(
                 db, sql: "SELECT \(ClientRecord.columns) FROM clients WHERE run = ? ORDER BY id",

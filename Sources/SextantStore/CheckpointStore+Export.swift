@@ -5,7 +5,7 @@ extension CheckpointStore {
     /// returns what was written. Throws `.notFound` if there is no such checkpoint and
     /// `.invalidData` if its stored hash does not match its blob.
     @discardableResult
-    public func export(run: String, version: Int? = nil, to url: URL) throws -> ModelFile {
+    package func export(run: String, version: Int? = nil, to url: URL) throws -> ModelFile {
         guard let runRecord = try self.run(id: run) else {
             throw StoreError(code: .notFound, "\(path): no run '\(run)'")
         }

@@ -3,7 +3,7 @@ import GRDB
 extension CheckpointStore {
     /// Creates a run and its checkpoint version 0 (the initial model) in one transaction.
     @discardableResult
-    public func startRun(
+    package func startRun(
         id: String, config: String, fingerprint: String, initialParameters: [Float]
     ) throws -> Run {
         let started = now
@@ -27,7 +27,7 @@ extension CheckpointStore {
     }
 
     /// The run with this id, or nil.
-    public func run(id: String) throws -> Run? {
+    package func run(id: String) throws -> Run? {
         try read("read run '\(id)'") { db in
             try Row.fetchOne(db, sql: "SELECT \(Run.columns) FROM runs WHERE id = ?", arguments: [id])
                 .map(Run.init(row:))
@@ -36,7 +36,7 @@ extension CheckpointStore {
 
     /// The most recently started run, or nil in a new database. A restarted server
     /// resumes this run if it is still `running`.
-    public func latestRun() throws -> Run? {
+    package func latestRun() throws -> Run? {
         try read("read the latest run") { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(Run.columns) FROM runs ORDER BY started DESC, rowid DESC LIMIT 1"
@@ -45,7 +45,7 @@ extension CheckpointStore {
     }
 
     /// All runs, oldest first.
-    public func runs() throws -> [Run] {
+    package func runs() throws -> [Run] {
         try read("list runs") { db in
             try Row.fetchAll(db, sql: "SELECT \(Run.columns) FROM runs ORDER BY started, rowid")
                 .map(Run.init(row:))
@@ -53,7 +53,7 @@ extension CheckpointStore {
     }
 
     /// Sets a run's status; any status but `running` also records when it finished.
-    public func markRun(id: String, status: Run.Status) throws {
+    package func markRun(id: String, status: Run.Status) throws {
         let finished: Double? = status == .running ? nil : now
         try write("mark run '\(id)' \(status.rawValue)") { db in
             try db.execute(

@@ -6,7 +6,7 @@ extension CheckpointStore {
     ///
     /// An update with the same run, client and sequence as an earlier one is a retry: it
     /// is not stored again, and `.duplicate` carries the first one's id.
-    public func recordUpdate(_ update: UpdateSubmission) throws -> RecordOutcome {
+    package func recordUpdate(_ update: UpdateSubmission) throws -> RecordOutcome {
         let received = now
         return try write("record update \(update.sequence) of client '\(update.client)'") { db in
             try db.execute(
@@ -42,7 +42,7 @@ extension CheckpointStore {
 
     /// Updates that were acknowledged but not yet aggregated, oldest first, with their
     /// deltas: what a restarted server puts back into its buffers.
-    public func pendingUpdates(run: String) throws -> [StoredUpdate] {
+    package func pendingUpdates(run: String) throws -> [StoredUpdate] {
         try read("read pending updates of run '\(run)'") { db in
             let rows = try Row.fetchCursor(
                 db,
@@ -63,7 +63,7 @@ extension CheckpointStore {
 
     /// The id of the update a client sent with this sequence number, if it was stored: a
     /// retry of an acknowledged update (its ack was lost) is acknowledged again.
-    public func storedUpdateID(run: String, client: String, sequence: Int) throws -> Int64? {
+    package func storedUpdateID(run: String, client: String, sequence: Int) throws -> Int64? {
         try read("look up update \(sequence) of client '\(client)'") { db in
             try Int64.fetchOne(
                 db, sql: "SELECT id FROM updates WHERE run = ? AND client = ? AND sequence = ?",
@@ -72,7 +72,7 @@ extension CheckpointStore {
     }
 
     /// Every update of a run in arrival order, without deltas (history and reports).
-    public func updates(run: String) throws -> [StoredUpdate] {
+    package func updates(run: String) throws -> [StoredUpdate] {
         try read("read updates of run '\(run)'") { db in
             try Row.fetchAll(
                 db, sql: "SELECT \(StoredUpdate.columns) FROM updates u WHERE u.run = ? ORDER BY u.id",
@@ -83,7 +83,7 @@ extension CheckpointStore {
 
     /// Marks buffered updates as discarded and drops their deltas, in one transaction.
     /// Throws (changing nothing) if one of them is not buffered.
-    public func discardUpdates(run: String, ids: [Int64]) throws {
+    package func discardUpdates(run: String, ids: [Int64]) throws {
         try write("discard updates of run '\(run)'") { db in
             for id in ids {
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])

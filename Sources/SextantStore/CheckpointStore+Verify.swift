@@ -9,7 +9,7 @@ extension CheckpointStore {
     /// has, and the saved scheduler state's version against the latest checkpoint
     /// (docs/design.md 10). Problems are reported, not thrown; only failing
     /// to read the file at all throws.
-    public func verify() throws -> VerificationReport {
+    package func verify() throws -> VerificationReport {
         try read("verify the database") { db in
             var report = VerificationReport(
                 databaseProblems: try databaseProblems(db), checkpointsChecked: 0,

@@ -16,9 +16,9 @@ import Synchronization
 /// Every method is synchronous and may block on disk I/O: call it from a dedicated thread
 /// or an actor that owns the store, not from the cooperative pool in a hot loop. Every
 /// failure is thrown as a `StoreError` naming the file.
-public final class CheckpointStore: Sendable {
+package final class CheckpointStore: Sendable {
     /// How a store is opened (docs/design.md 10).
-    public enum OpenMode: Sendable {
+    package enum OpenMode: Sendable {
         /// The server's mode: creates the file and its tables, migrates, writes.
         case readWrite
         /// For tools that only look (`sextant checkpoints`, `sextant-audit run`): nothing is
@@ -29,7 +29,7 @@ public final class CheckpointStore: Sendable {
     }
 
     /// The database file's path.
-    public let path: String
+    package let path: String
     let pool: any DatabaseWriter
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -44,7 +44,7 @@ public final class CheckpointStore: Sendable {
     /// Throws `StoreError` if the file is not a SQLite database, belongs to another
     /// application, is damaged, or was written by a newer Sextant.
     /// - Parameter clock: the time recorded in rows; tests and simulations pass their own.
-    public init(
+    package init(
         path: String, logger: Logger, mode: OpenMode = .readWrite, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.path = path
@@ -90,7 +90,7 @@ public final class CheckpointStore: Sendable {
     /// Checkpoints the WAL into the main file first, so that the closed database is one
     /// self-contained file that can be copied (GRDB closes its writer before its
     /// read-only readers, and those cannot checkpoint).
-    public func close() throws {
+    package func close() throws {
         do {
             if mode == .readWrite { _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
             try pool.close()

@@ -2,19 +2,19 @@ import Foundation
 import GRDB
 
 /// A checkpoint without its parameters, for listings (`sextant checkpoints list`). Sendable.
-public struct CheckpointSummary: Sendable, Equatable {
-    public var run: String
-    public var version: Int
-    public var created: Date
-    public var parameterCount: Int
+package struct CheckpointSummary: Sendable, Equatable {
+    package var run: String
+    package var version: Int
+    package var created: Date
+    package var parameterCount: Int
     /// Size of the stored parameter blob in bytes.
-    public var byteSize: Int
-    public var sha256: String
-    public var metrics: [String: Double]
-    public var epsilon: Double?
+    package var byteSize: Int
+    package var sha256: String
+    package var metrics: [String: Double]
+    package var epsilon: Double?
 
     /// `metrics["accuracy"]`, the column most listings show.
-    public var accuracy: Double? { metrics["accuracy"] }
+    package var accuracy: Double? { metrics["accuracy"] }
 }
 
 extension CheckpointSummary {

@@ -2,19 +2,19 @@ import Foundation
 import GRDB
 
 /// What the server knows about one client of a run. Sendable.
-public struct ClientRecord: Sendable, Equatable {
-    public var id: String
+package struct ClientRecord: Sendable, Equatable {
+    package var id: String
     /// The identity the transport authenticated (the CURVE key's ZAP User-Id), if any.
-    public var authIdentity: String?
-    public var displayName: String?
-    public var samples: Int
+    package var authIdentity: String?
+    package var displayName: String?
+    package var samples: Int
     /// Estimated seconds per local step, as the scheduler last computed it.
-    public var speed: Double?
-    public var lastSeen: Date
+    package var speed: Double?
+    package var lastSeen: Date
     /// Anything else worth keeping (platform, version, ...), stored as JSON.
-    public var fields: [String: String]
+    package var fields: [String: String]
 
-    public init(
+    package init(
         id: String, authIdentity: String? = nil, displayName: String? = nil, samples: Int,
         speed: Double? = nil, lastSeen: Date, fields: [String: String] = [:]
     ) {

@@ -15,17 +15,17 @@ import Foundation
 ///     64      4     fingerprint length f, UInt32, then f bytes of UTF-8
 ///     68+f    4     run id length r, UInt32, then r bytes of UTF-8
 ///     72+f+r  4n    parameters, Float32 little-endian
-public struct ModelFile: Sendable, Equatable {
-    public static let magic = Data("SXTMODEL".utf8)
-    public static let formatVersion: UInt32 = 1
+package struct ModelFile: Sendable, Equatable {
+    package static let magic = Data("SXTMODEL".utf8)
+    package static let formatVersion: UInt32 = 1
     static let float32Code: UInt32 = 1
 
-    public var run: String
-    public var version: Int
-    public var fingerprint: String
-    public var parameters: [Float]
+    package var run: String
+    package var version: Int
+    package var fingerprint: String
+    package var parameters: [Float]
 
-    public init(run: String, version: Int, fingerprint: String, parameters: [Float]) {
+    package init(run: String, version: Int, fingerprint: String, parameters: [Float]) {
         self.run = run
         self.version = version
         self.fingerprint = fingerprint
@@ -33,7 +33,7 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// The file's bytes.
-    public func encoded() -> Data {
+    package func encoded() -> Data {
         let payload = ParameterBlob.encode(parameters)
         var data = Self.magic
         data.reserveCapacity(payload.count + 128)
@@ -51,7 +51,7 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// Writes the file atomically (a reader never sees half a model).
-    public func write(to url: URL) throws {
+    package func write(to url: URL) throws {
         do {
             try encoded().write(to: url, options: .atomic)
         } catch {
@@ -60,7 +60,7 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// Reads and checks a model file: magic, format, lengths and checksum.
-    public static func read(from url: URL) throws -> ModelFile {
+    package static func read(from url: URL) throws -> ModelFile {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -75,7 +75,7 @@ public struct ModelFile: Sendable, Equatable {
     }
 
     /// Decodes the bytes of a model file.
-    public static func decode(_ data: Data) throws -> ModelFile {
+    package static func decode(_ data: Data) throws -> ModelFile {
         var reader = ByteReader(data: data)
         guard try reader.bytes(magic.count) == magic else {
             throw invalid("not a Sextant model file (bad magic)")

@@ -9,17 +9,17 @@ import Foundation
 
 /// Conversions between flat parameter vectors and their stored form: raw little-endian
 /// Float32 bytes, identified by the SHA-256 of those bytes.
-public enum ParameterBlob {
+package enum ParameterBlob {
     /// The `dtype` recorded with every blob.
-    public static let dtype = "f32"
+    package static let dtype = "f32"
 
     /// The bytes of `values`, copied in one `memcpy`.
-    public static func encode(_ values: [Float]) -> Data {
+    package static func encode(_ values: [Float]) -> Data {
         values.withUnsafeBytes { Data($0) }
     }
 
     /// The floats in `data`; throws if its length is not a multiple of 4.
-    public static func decode(_ data: Data) throws -> [Float] {
+    package static func decode(_ data: Data) throws -> [Float] {
         guard data.count % MemoryLayout<Float>.size == 0 else {
             throw StoreError(
                 code: .invalidData,
@@ -35,17 +35,17 @@ public enum ParameterBlob {
     }
 
     /// Lower-case hex SHA-256 of `data`.
-    public static func sha256Hex(_ data: Data) -> String {
+    package static func sha256Hex(_ data: Data) -> String {
         hex(SHA256.hash(data: data))
     }
 
     /// Lower-case hex SHA-256 of the stored form of `values`, without copying them.
-    public static func sha256Hex(_ values: [Float]) -> String {
+    package static func sha256Hex(_ values: [Float]) -> String {
         values.withUnsafeBytes { hex(SHA256.hash(data: $0)) }
     }
 
     /// The raw 32-byte SHA-256 of `data`.
-    public static func sha256Digest(_ data: Data) -> [UInt8] {
+    package static func sha256Digest(_ data: Data) -> [UInt8] {
         Array(SHA256.hash(data: data))
     }
 

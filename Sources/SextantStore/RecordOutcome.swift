@@ -1,5 +1,5 @@
 /// What `CheckpointStore.recordUpdate(_:)` did. Sendable.
-public enum RecordOutcome: Sendable, Equatable {
+package enum RecordOutcome: Sendable, Equatable {
     /// A new update, stored under this id.
     case stored(Int64)
     /// The same client and sequence were recorded before, under this id; nothing was
@@ -7,13 +7,13 @@ public enum RecordOutcome: Sendable, Equatable {
     case duplicate(Int64)
 
     /// The update's id either way.
-    public var id: Int64 {
+    package var id: Int64 {
         switch self {
         case .stored(let id), .duplicate(let id): id
         }
     }
 
-    public var isDuplicate: Bool {
+    package var isDuplicate: Bool {
         if case .duplicate = self { true } else { false }
     }
 }

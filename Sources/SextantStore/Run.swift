@@ -2,22 +2,22 @@ import Foundation
 import GRDB
 
 /// One training run: the configuration it started with and where it stands. Sendable.
-public struct Run: Sendable, Equatable {
-    public enum Status: String, Sendable, CaseIterable {
+package struct Run: Sendable, Equatable {
+    package enum Status: String, Sendable, CaseIterable {
         case running, completed, failed, stopped
     }
 
-    public var id: String
+    package var id: String
     /// The configuration as given (YAML or JSON text), kept for reproducibility.
-    public var config: String
+    package var config: String
     /// Identifies the model architecture; a client with another fingerprint is refused.
-    public var fingerprint: String
-    public var parameterCount: Int
-    public var started: Date
-    public var status: Status
-    public var finished: Date?
+    package var fingerprint: String
+    package var parameterCount: Int
+    package var started: Date
+    package var status: Status
+    package var finished: Date?
 
-    public init(
+    package init(
         id: String, config: String, fingerprint: String, parameterCount: Int,
         started: Date, status: Status, finished: Date? = nil
     ) {

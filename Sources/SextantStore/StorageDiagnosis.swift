@@ -12,24 +12,24 @@ import Foundation
 /// limit (RLIMIT_FSIZE, `ulimit -f`: EFBIG) only as a "disk I/O error", and a file system
 /// remounted read-only as either. An operator needs the cause to fix it, so the server adds
 /// this to the error it stops with. Sendable.
-public struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
+package struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
     /// The directory holding the database and its -wal and -shm files.
-    public var directory: String
+    package var directory: String
     /// Bytes an unprivileged writer may still use on that file system (nil: unknown).
-    public var availableBytes: Int?
+    package var availableBytes: Int?
     /// Whether the file system is mounted read-only.
-    public var isReadOnly: Bool
+    package var isReadOnly: Bool
     /// The process's file-size limit in bytes (nil: unlimited).
-    public var fileSizeLimit: Int?
+    package var fileSizeLimit: Int?
     /// The largest of the database's files and its size, for comparison with the limit.
-    public var largestFile: String?
-    public var largestFileSize: Int
+    package var largestFile: String?
+    package var largestFileSize: Int
 
     /// Below this, free space counts as exhausted: SQLite writes pages of up to 64 KiB and a
     /// checkpoint of a model may need megabytes.
-    public static let lowSpace = 1 << 20
+    package static let lowSpace = 1 << 20
 
-    public init(
+    package init(
         directory: String, availableBytes: Int?, isReadOnly: Bool, fileSizeLimit: Int?, largestFile: String?,
         largestFileSize: Int
     ) {
@@ -42,7 +42,7 @@ public struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Reads the file system and the process's limit for the database at `databasePath`.
-    public init(databasePath: String) {
+    package init(databasePath: String) {
         let url = URL(fileURLWithPath: databasePath)
         let directory = url.deletingLastPathComponent().path
         var available: Int?
@@ -76,7 +76,7 @@ public struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The likely cause, worst first; nil when nothing looks wrong.
-    public var cause: String? {
+    package var cause: String? {
         if isReadOnly {
             return "the file system holding \(directory) is mounted read-only"
         }
@@ -90,7 +90,7 @@ public struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         if let cause { return cause }
         let free = availableBytes.map { "\($0 / 1_048_576) MiB free" } ?? "unknown free space"
         let limit = fileSizeLimit.map { "a file-size limit of \($0) bytes" } ?? "no file-size limit"

@@ -2,8 +2,8 @@ import GRDB
 
 /// An error of the checkpoint store: a code to match on and a message that names the
 /// database file and the problem, so an operator can act on it.
-public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Code: String, Sendable {
         /// The file could not be opened or created (missing directory, permissions).
         case cannotOpen
         /// The file exists but is not a SQLite database.
@@ -35,15 +35,15 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case fileReplaced
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
-    public init(code: Code, _ message: String) {
+    package init(code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 extension StoreError {

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 /// An update as recorded in the store. Sendable.
-public struct StoredUpdate: Sendable, Equatable {
-    public enum State: String, Sendable, CaseIterable {
+package struct StoredUpdate: Sendable, Equatable {
+    package enum State: String, Sendable, CaseIterable {
         /// Acknowledged, waiting to be aggregated; its delta is kept if one was given.
         case buffered
         /// Included in the aggregation that produced `appliedVersion`.
@@ -12,22 +12,22 @@ public struct StoredUpdate: Sendable, Equatable {
         case discarded
     }
 
-    public var id: Int64
-    public var run: String
-    public var client: String
-    public var sequence: Int
-    public var baseVersion: Int
-    public var appliedVersion: Int?
-    public var staleness: Int?
-    public var steps: Int
-    public var computeSeconds: Double
-    public var samples: Int
-    public var normBefore: Double?
-    public var normAfter: Double?
-    public var received: Date
-    public var state: State
+    package var id: Int64
+    package var run: String
+    package var client: String
+    package var sequence: Int
+    package var baseVersion: Int
+    package var appliedVersion: Int?
+    package var staleness: Int?
+    package var steps: Int
+    package var computeSeconds: Double
+    package var samples: Int
+    package var normBefore: Double?
+    package var normAfter: Double?
+    package var received: Date
+    package var state: State
     /// The buffered delta; nil once applied or discarded, or when none was stored.
-    public var delta: [Float]?
+    package var delta: [Float]?
 }
 
 extension StoredUpdate {

@@ -1,22 +1,22 @@
 /// A client update as received, to be recorded before the server acknowledges it. Sendable.
-public struct UpdateSubmission: Sendable, Equatable {
-    public var run: String
-    public var client: String
+package struct UpdateSubmission: Sendable, Equatable {
+    package var run: String
+    package var client: String
     /// The client's own sequence number for this update; a retry reuses it, which is how
     /// a resent update is recognised as a duplicate.
-    public var sequence: Int
+    package var sequence: Int
     /// The model version the client trained from.
-    public var baseVersion: Int
-    public var steps: Int
-    public var computeSeconds: Double
-    public var samples: Int
+    package var baseVersion: Int
+    package var steps: Int
+    package var computeSeconds: Double
+    package var samples: Int
     /// L2 norm of the delta before and after clipping (nil without DP clipping).
-    public var normBefore: Double?
-    public var normAfter: Double?
+    package var normBefore: Double?
+    package var normAfter: Double?
     /// The delta, when it must survive a crash before it is aggregated; nil otherwise.
-    public var delta: [Float]?
+    package var delta: [Float]?
 
-    public init(
+    package init(
         run: String, client: String, sequence: Int, baseVersion: Int, steps: Int,
         computeSeconds: Double, samples: Int, normBefore: Double? = nil,
         normAfter: Double? = nil, delta: [Float]?

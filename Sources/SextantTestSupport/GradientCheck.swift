@@ -10,47 +10,47 @@ import SextantML
 /// `|analytic - numeric| <= absoluteTolerance + relativeTolerance * max(|analytic|, |numeric|)`:
 /// the absolute term absorbs the Float32 rounding noise of the loss divided by `2h`
 /// (which dominates for near-zero derivatives), the relative term the truncation error.
-public enum GradientCheck {
+package enum GradientCheck {
     /// One checked coordinate.
-    public struct Coordinate: Sendable, CustomStringConvertible {
-        public var index: Int
-        public var analytic: Double
-        public var numeric: Double
+    package struct Coordinate: Sendable, CustomStringConvertible {
+        package var index: Int
+        package var analytic: Double
+        package var numeric: Double
 
-        public var absoluteError: Double { abs(analytic - numeric) }
+        package var absoluteError: Double { abs(analytic - numeric) }
         /// `|a - n| / max(|a|, |n|)`, 0 when both are 0.
-        public var relativeError: Double {
+        package var relativeError: Double {
             let scale = max(abs(analytic), abs(numeric))
             return scale == 0 ? 0 : absoluteError / scale
         }
 
-        public var description: String {
+        package var description: String {
             "[\(index)] analytic \(analytic) numeric \(numeric) (relative error \(relativeError))"
         }
     }
 
     /// The outcome of a check over a set of coordinates.
-    public struct Report: Sendable, CustomStringConvertible {
-        public var coordinates: [Coordinate]
-        public var relativeTolerance: Double
-        public var absoluteTolerance: Double
+    package struct Report: Sendable, CustomStringConvertible {
+        package var coordinates: [Coordinate]
+        package var relativeTolerance: Double
+        package var absoluteTolerance: Double
 
         /// The coordinates outside the tolerance.
-        public var failures: [Coordinate] {
+        package var failures: [Coordinate] {
             coordinates.filter {
                 !($0.absoluteError <= absoluteTolerance + relativeTolerance * max(abs($0.analytic), abs($0.numeric)))
             }
         }
 
         /// True when at least one coordinate was checked and none failed.
-        public var passed: Bool { !coordinates.isEmpty && failures.isEmpty }
+        package var passed: Bool { !coordinates.isEmpty && failures.isEmpty }
 
         /// The largest |numeric derivative|: a check whose derivatives are all ~0 proves little.
-        public var largestMagnitude: Double { coordinates.map { abs($0.numeric) }.max() ?? 0 }
+        package var largestMagnitude: Double { coordinates.map { abs($0.numeric) }.max() ?? 0 }
 
-        public var maxRelativeError: Double { coordinates.map(\.relativeError).max() ?? 0 }
+        package var maxRelativeError: Double { coordinates.map(\.relativeError).max() ?? 0 }
 
-        public var description: String {
+        package var description: String {
             let failed = failures
             var text = "\(coordinates.count) coordinates, \(failed.count) outside tolerance "
                 + "(rtol \(relativeTolerance), atol \(absoluteTolerance)); max relative error \(maxRelativeError)"
@@ -60,7 +60,7 @@ public enum GradientCheck {
     }
 
     /// The central-difference derivative of `loss` along `coordinate` at `point`.
-    public static func numericDerivative(
+    package static func numericDerivative(
         of loss: ([Float]) -> Double, at point: [Float], coordinate: Int, epsilon: Float
     ) -> Double {
         var shifted = point
@@ -74,7 +74,7 @@ public enum GradientCheck {
     }
 
     /// Compares `analytic` (the gradient of `loss` at `point`) with central differences at `coordinates`.
-    public static func check(
+    package static func check(
         loss: ([Float]) -> Double, at point: [Float], analytic: [Float], coordinates: [Int],
         epsilon: Float, relativeTolerance: Double, absoluteTolerance: Double
     ) -> Report {
@@ -89,21 +89,21 @@ public enum GradientCheck {
 
     /// Up to `count` distinct indices of `0..<total`, chosen with `seed` and sorted
     /// (all of them when `count >= total`).
-    public static func sampleCoordinates(_ count: Int, of total: Int, seed: UInt64) -> [Int] {
+    package static func sampleCoordinates(_ count: Int, of total: Int, seed: UInt64) -> [Int] {
         guard count < total else { return Array(0..<total) }
         var generator = SeededGenerator(seed: seed)
         return Array(Array(0..<total).shuffled(using: &generator).prefix(count)).sorted()
     }
 
     /// `count` uniform values in `range`, reproducible from `seed`.
-    public static func randomValues(_ count: Int, in range: ClosedRange<Float> = -1...1, seed: UInt64) -> [Float] {
+    package static func randomValues(_ count: Int, in range: ClosedRange<Float> = -1...1, seed: UInt64) -> [Float] {
         var generator = SeededGenerator(seed: seed)
         return (0..<count).map { _ in Float.random(in: range, using: &generator) }
     }
 
     /// `count` values whose magnitudes lie in `minimumMagnitude...maximumMagnitude` with a
     /// random sign: inputs kept away from the kink of a ReLU.
-    public static func valuesAwayFromZero(
+    package static func valuesAwayFromZero(
         _ count: Int, minimumMagnitude: Float, maximumMagnitude: Float = 1, seed: UInt64
     ) -> [Float] {
         var generator = SeededGenerator(seed: seed)

@@ -8,15 +8,15 @@ import SextantML
 /// For layers that are linear in what is perturbed (Linear, Conv2d) or piecewise linear
 /// away from their kinks (ReLU, MaxPool2d, Flatten), `L` has no curvature along the
 /// perturbation, so central differences carry only Float32 rounding error.
-public struct LayerGradientCheck {
-    public let layer: any Layer
-    public let batchSize: Int
-    public let input: [Float]
-    public let parameters: [Float]
-    public let projection: [Float]
+package struct LayerGradientCheck {
+    package let layer: any Layer
+    package let batchSize: Int
+    package let input: [Float]
+    package let parameters: [Float]
+    package let projection: [Float]
 
     /// `input` holds `batchSize` examples; parameters default to the layer's own initialisation.
-    public init(layer: any Layer, batchSize: Int, input: [Float], parameters: [Float]? = nil, seed: UInt64) {
+    package init(layer: any Layer, batchSize: Int, input: [Float], parameters: [Float]? = nil, seed: UInt64) {
         precondition(input.count == batchSize * layer.inputShape.count, "input does not match the layer and batch size")
         self.layer = layer
         self.batchSize = batchSize
@@ -34,7 +34,7 @@ public struct LayerGradientCheck {
     }
 
     /// The layer's output for `input` and `parameters`.
-    public func output(input: [Float], parameters: [Float]) -> [Float] {
+    package func output(input: [Float], parameters: [Float]) -> [Float] {
         var output = [Float](repeating: 0, count: batchSize * layer.outputShape.count)
         // A zero-length array may have no storage; hand layers a valid pointer anyway.
         let parameterStorage = parameters.isEmpty ? [0] : parameters
@@ -49,12 +49,12 @@ public struct LayerGradientCheck {
     }
 
     /// `L = Σ r_k y_k` in Double.
-    public func loss(input: [Float], parameters: [Float]) -> Double {
+    package func loss(input: [Float], parameters: [Float]) -> Double {
         zip(output(input: input, parameters: parameters), projection).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
 
     /// The gradients backward reports after a forward pass at the check's point.
-    public func analyticGradients() -> (input: [Float], parameters: [Float]) {
+    package func analyticGradients() -> (input: [Float], parameters: [Float]) {
         _ = output(input: input, parameters: parameters)
         var inputGradient = [Float](repeating: .nan, count: input.count)
         var parameterGradient = [Float](repeating: .nan, count: max(parameters.count, 1))
@@ -76,7 +76,7 @@ public struct LayerGradientCheck {
     }
 
     /// Checks the input gradient at `samples` random coordinates (all when there are fewer).
-    public func checkInputGradient(
+    package func checkInputGradient(
         samples: Int, epsilon: Float, relativeTolerance: Double, absoluteTolerance: Double, seed: UInt64 = 7
     ) -> GradientCheck.Report {
         GradientCheck.check(
@@ -86,7 +86,7 @@ public struct LayerGradientCheck {
     }
 
     /// Checks the parameter gradient at `samples` random coordinates (all when there are fewer).
-    public func checkParameterGradient(
+    package func checkParameterGradient(
         samples: Int, epsilon: Float, relativeTolerance: Double, absoluteTolerance: Double, seed: UInt64 = 11
     ) -> GradientCheck.Report {
         GradientCheck.check(

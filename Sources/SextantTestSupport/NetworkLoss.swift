@@ -4,7 +4,7 @@ import SextantML
 extension Network {
     /// The mean softmax cross-entropy of a batch, computed from the logits in Double
     /// (independent of ``SoftmaxCrossEntropy``), for finite-difference checks.
-    public func meanLossInDouble(features: [Float], labels: [Int32]) -> Double {
+    package func meanLossInDouble(features: [Float], labels: [Int32]) -> Double {
         let batchSize = labels.count
         precondition(features.count == batchSize * inputShape.count, "features do not match labels")
         return features.withUnsafeBufferPointer { x in
@@ -21,7 +21,7 @@ extension Network {
     }
 
     /// Runs ``trainingStep`` on a batch and returns a copy of the resulting gradient.
-    public func gradientOfMeanLoss(features: [Float], labels: [Int32]) -> [Float] {
+    package func gradientOfMeanLoss(features: [Float], labels: [Int32]) -> [Float] {
         _ = features.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in
                 trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: labels.count)

@@ -11,9 +11,9 @@ import Foundation
 ///
 /// Blocking calls bounded by timeouts: use it from ``onThread(_:)``, never on the test's
 /// cooperative pool (which the server under test may need to answer).
-public final class RawHTTPConnection {
+package final class RawHTTPConnection {
     /// How a request ended, as the client saw it.
-    public enum Outcome: Equatable, Sendable, CustomStringConvertible {
+    package enum Outcome: Equatable, Sendable, CustomStringConvertible {
         /// The server answered; the status code of its first response.
         case status(Int)
         /// The server closed (or reset) the connection without an answer.
@@ -21,7 +21,7 @@ public final class RawHTTPConnection {
         /// Nothing within the time allowed: the server neither answered nor closed.
         case timedOut
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .status(let code): "HTTP \(code)"
             case .closed: "closed"
@@ -33,7 +33,7 @@ public final class RawHTTPConnection {
     private var descriptor: Int32
 
     /// Connects to `127.0.0.1:port`; nil when the connection is refused.
-    public init?(port: Int) {
+    package init?(port: Int) {
         #if canImport(Glibc)
             descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -57,14 +57,14 @@ public final class RawHTTPConnection {
 
     deinit { close() }
 
-    public func close() {
+    package func close() {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }
         descriptor = -1
     }
 
     /// Sends all of `bytes` within `timeout`; false when the server closed or reset the
     /// connection, or stopped reading, first.
-    public func send(_ bytes: [UInt8], timeout: Duration = .seconds(5)) -> Bool {
+    package func send(_ bytes: [UInt8], timeout: Duration = .seconds(5)) -> Bool {
         setTimeout(SO_SNDTIMEO, timeout)
         let deadline = ContinuousClock.now + timeout
         var offset = 0
@@ -84,13 +84,13 @@ public final class RawHTTPConnection {
         return true
     }
 
-    public func send(_ text: String, timeout: Duration = .seconds(5)) -> Bool {
+    package func send(_ text: String, timeout: Duration = .seconds(5)) -> Bool {
         send(Array(text.utf8), timeout: timeout)
     }
 
     /// Reads until the first response's status line arrives, the server closes the
     /// connection, or `timeout` passes.
-    public func outcome(timeout: Duration) -> Outcome {
+    package func outcome(timeout: Duration) -> Outcome {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -113,13 +113,13 @@ public final class RawHTTPConnection {
     }
 
     /// Whether the server has answered or closed the connection, waiting at most `timeout`.
-    public func answeredOrClosed(within timeout: Duration) -> Bool {
+    package func answeredOrClosed(within timeout: Duration) -> Bool {
         outcome(timeout: timeout) != .timedOut
     }
 
     /// A GET of `path` with `Connection: close`: its status code and body, or the outcome
     /// that stood in for an answer.
-    public static func get(port: Int, path: String, timeout: Duration) -> (outcome: Outcome, body: String) {
+    package static func get(port: Int, path: String, timeout: Duration) -> (outcome: Outcome, body: String) {
         guard let connection = RawHTTPConnection(port: port) else { return (.closed, "") }
         defer { connection.close() }
         guard connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n") else {
@@ -148,7 +148,7 @@ public final class RawHTTPConnection {
     }
 
     /// Runs `body` on a new thread and resumes with its result.
-    public static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    package static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             Thread { continuation.resume(returning: body()) }.start()
         }

@@ -7,11 +7,11 @@ import Foundation
 /// let directory = try TemporaryDirectory()
 /// let file = directory.url(for: "data.csv")
 /// ```
-public final class TemporaryDirectory: Sendable {
-    public let url: URL
+package final class TemporaryDirectory: Sendable {
+    package let url: URL
 
     /// Creates the directory; `prefix` makes leftovers of a crashed run recognisable.
-    public init(prefix: String = "sextant-tests") throws {
+    package init(prefix: String = "sextant-tests") throws {
         url = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -22,25 +22,25 @@ public final class TemporaryDirectory: Sendable {
     }
 
     /// The path of `name` inside the directory (nothing is created).
-    public func url(for name: String) -> URL {
+    package func url(for name: String) -> URL {
         url.appendingPathComponent(name)
     }
 
     /// Writes `bytes` to `name` inside the directory and returns its URL.
     @discardableResult
-    public func write(_ bytes: [UInt8], to name: String) throws -> URL {
+    package func write(_ bytes: [UInt8], to name: String) throws -> URL {
         let file = url(for: name)
         try Data(bytes).write(to: file)
         return file
     }
 
     /// Removes the directory and everything in it (idempotent).
-    public func remove() {
+    package func remove() {
         try? FileManager.default.removeItem(at: url)
     }
 
     /// Runs `body` with a fresh directory that is removed afterwards, whatever happens.
-    public static func with<T>(prefix: String = "sextant-tests", _ body: (URL) throws -> T) throws -> T {
+    package static func with<T>(prefix: String = "sextant-tests", _ body: (URL) throws -> T) throws -> T {
         let directory = try TemporaryDirectory(prefix: prefix)
         defer { directory.remove() }
         return try body(directory.url)

@@ -1,14 +1,14 @@
 /// Each subject's mean loss on its audit samples at each evaluated checkpoint: the raw
 /// material of both attacks. Sendable and Codable.
-public struct LossTrajectories: Sendable, Equatable, Codable {
+package struct LossTrajectories: Sendable, Equatable, Codable {
     /// The checkpoint versions, ascending.
-    public var versions: [Int]
+    package var versions: [Int]
     /// The subject ids, ascending.
-    public var subjects: [Int32]
+    package var subjects: [Int32]
     /// `losses[s][c]`: subject `subjects[s]`'s mean loss under checkpoint `versions[c]`.
-    public var losses: [[Double]]
+    package var losses: [[Double]]
 
-    public init(versions: [Int], subjects: [Int32], losses: [[Double]]) {
+    package init(versions: [Int], subjects: [Int32], losses: [[Double]]) {
         precondition(losses.count == subjects.count, "one trajectory per subject")
         precondition(losses.allSatisfy { $0.count == versions.count }, "one loss per checkpoint")
         self.versions = versions
@@ -17,10 +17,10 @@ public struct LossTrajectories: Sendable, Equatable, Codable {
     }
 
     /// A subject's trajectory, or nil for an unknown subject.
-    public func trajectory(of subject: Int32) -> [Double]? {
+    package func trajectory(of subject: Int32) -> [Double]? {
         subjects.firstIndex(of: subject).map { losses[$0] }
     }
 
     /// Every subject's loss under the last checkpoint.
-    public var finalLosses: [Double] { losses.map { $0.last ?? .nan } }
+    package var finalLosses: [Double] { losses.map { $0.last ?? .nan } }
 }

@@ -2,13 +2,13 @@ import Foundation
 
 /// The two subject membership-inference attacks of docs/design.md 8 (Suri et al. 2022).
 /// Every score is oriented so that a higher score means "more likely a member".
-public enum MembershipAttack: String, Sendable, CaseIterable, Codable {
+package enum MembershipAttack: String, Sendable, CaseIterable, Codable {
     /// The final model's mean loss on the subject's samples; lower loss, member.
     case finalModel = "final-model"
     /// Statistics of the subject's loss trajectory across checkpoints.
     case trajectory
 
-    public var title: String {
+    package var title: String {
         switch self {
         case .finalModel: return "Final-model loss"
         case .trajectory: return "Loss trajectory"
@@ -17,7 +17,7 @@ public enum MembershipAttack: String, Sendable, CaseIterable, Codable {
 }
 
 /// One statistic of a loss trajectory, oriented as a membership score.
-public enum TrajectoryStatistic: String, Sendable, CaseIterable, Codable {
+package enum TrajectoryStatistic: String, Sendable, CaseIterable, Codable {
     /// The fraction of rounds in which the loss went down (more, member).
     case fractionDecreasing = "fraction-decreasing"
     /// The mean loss over checkpoints (lower, member).
@@ -30,10 +30,10 @@ public enum TrajectoryStatistic: String, Sendable, CaseIterable, Codable {
     case combined
 
     /// The four basic statistics (the combined one is built from them).
-    public static let basic: [TrajectoryStatistic] = [.fractionDecreasing, .meanLoss, .lastMinusFirst, .minimumLoss]
+    package static let basic: [TrajectoryStatistic] = [.fractionDecreasing, .meanLoss, .lastMinusFirst, .minimumLoss]
 
     /// The oriented score of one trajectory (not defined for `combined`).
-    public func score(_ trajectory: [Double]) -> Double {
+    package func score(_ trajectory: [Double]) -> Double {
         precondition(!trajectory.isEmpty, "an empty loss trajectory")
         switch self {
         case .fractionDecreasing:
@@ -53,7 +53,7 @@ public enum TrajectoryStatistic: String, Sendable, CaseIterable, Codable {
 
     /// The scores of every trajectory; `combined` standardises each basic statistic over
     /// these trajectories (no membership labels are used) and averages the z-scores.
-    public func scores(_ trajectories: [[Double]]) -> [Double] {
+    package func scores(_ trajectories: [[Double]]) -> [Double] {
         guard self == .combined else { return trajectories.map(score) }
         var total = [Double](repeating: 0, count: trajectories.count)
         for statistic in Self.basic {

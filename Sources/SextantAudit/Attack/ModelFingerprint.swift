@@ -3,15 +3,15 @@ import SextantML
 /// A run's model fingerprint parsed back into what rebuilds the model:
 /// `architecture:shape:classes:parameters`, such as `mlp:1x28x28:10:199210` or
 /// `logreg:20:4:84` (see ``ModelArchitecture/fingerprint(input:classCount:)``). Sendable.
-public struct ModelFingerprint: Sendable, Equatable, CustomStringConvertible {
-    public var architecture: ModelArchitecture
-    public var inputShape: FeatureShape
-    public var classCount: Int
-    public var parameterCount: Int
+package struct ModelFingerprint: Sendable, Equatable, CustomStringConvertible {
+    package var architecture: ModelArchitecture
+    package var inputShape: FeatureShape
+    package var classCount: Int
+    package var parameterCount: Int
 
     /// Parses a fingerprint and checks that this build's model of that architecture has
     /// the stated parameter count.
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4 else {
             throw AuditError(
@@ -46,12 +46,12 @@ public struct ModelFingerprint: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         architecture.fingerprint(input: inputShape, classCount: classCount)
     }
 
     /// A fresh network of this model (its weights are replaced by each checkpoint's).
-    public func makeNetwork() -> Network {
+    package func makeNetwork() -> Network {
         architecture.makeNetwork(input: inputShape, classCount: classCount, seed: 0)
     }
 }

@@ -5,17 +5,17 @@ import Synchronization
 
 /// Computes each subject's mean loss on its audit samples under a sequence of models.
 /// Sendable: it holds only values; networks are made per worker thread.
-public struct SubjectLossEvaluator: Sendable {
-    public let model: ModelFingerprint
-    public let auditSet: Dataset
+package struct SubjectLossEvaluator: Sendable {
+    package let model: ModelFingerprint
+    package let auditSet: Dataset
     /// The distinct subject ids of the audit set, ascending.
-    public let subjects: [Int32]
+    package let subjects: [Int32]
     /// For each audit sample, the index of its subject in `subjects`.
     private let sampleSubject: [Int]
     private let samplesPerSubject: [Int]
 
     /// Checks that the audit set fits the model and names a subject for every sample.
-    public init(model: ModelFingerprint, auditSet: Dataset) throws {
+    package init(model: ModelFingerprint, auditSet: Dataset) throws {
         guard let ids = auditSet.subjects else {
             throw AuditError(.invalidFile, "the audit set has no subject ids")
         }
@@ -42,7 +42,7 @@ public struct SubjectLossEvaluator: Sendable {
 
     /// Each subject's mean loss (in `subjects` order) under `parameters`, evaluated with
     /// `network` (which must be of ``model``; its parameters are overwritten).
-    public func subjectLosses(parameters: [Float], network: Network) -> [Double] {
+    package func subjectLosses(parameters: [Float], network: Network) -> [Double] {
         network.loadParameters(parameters)
         let losses = network.perExampleLosses(on: auditSet)
         var sums = [Double](repeating: 0, count: subjects.count)
@@ -51,7 +51,7 @@ public struct SubjectLossEvaluator: Sendable {
     }
 
     /// Trajectories of parameter vectors held in memory (tests, small experiments).
-    public func trajectories(versions: [Int], parameters: [[Float]]) -> LossTrajectories {
+    package func trajectories(versions: [Int], parameters: [[Float]]) -> LossTrajectories {
         precondition(versions.count == parameters.count, "one version per parameter vector")
         let network = model.makeNetwork()
         let columns = parameters.map { subjectLosses(parameters: $0, network: network) }
@@ -65,7 +65,7 @@ public struct SubjectLossEvaluator: Sendable {
     /// checkpoint and hands it to `workers` threads, each with its own network, through
     /// a queue of `workers` slots, so at most `2 * workers + 1` parameter vectors are in
     /// memory. `progress(done, total)` is called from worker threads after each checkpoint.
-    public func trajectories(
+    package func trajectories(
         store: CheckpointStore, run: String, finalOnly: Bool = false,
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil

@@ -17,11 +17,11 @@ import SextantML
 ///       Float32 x n*channels*height*width   features, row-major, record after record
 ///       Int32 x n                           labels
 ///       Int32 x n                           subject ids (if flagged)
-public enum DatasetFile {
-    public static let magic = Data("SXTDATA1".utf8)
+package enum DatasetFile {
+    package static let magic = Data("SXTDATA1".utf8)
 
     /// Writes `dataset` in the format its extension selects.
-    public static func write(_ dataset: Dataset, to url: URL) throws {
+    package static func write(_ dataset: Dataset, to url: URL) throws {
         let data = url.pathExtension.lowercased() == "csv" ? csv(dataset) : binary(dataset)
         do {
             try data.write(to: url, options: .atomic)
@@ -31,7 +31,7 @@ public enum DatasetFile {
     }
 
     /// Reads a dataset written by ``write(_:to:)`` (or any CSV with `label` and `subject` columns).
-    public static func read(from url: URL) throws -> Dataset {
+    package static func read(from url: URL) throws -> Dataset {
         if url.pathExtension.lowercased() == "csv" {
             do {
                 return try CSVReader(labelColumn: "label", subjectColumn: "subject").read(contentsOf: url)
@@ -46,7 +46,7 @@ public enum DatasetFile {
     }
 
     /// The binary form of `dataset`.
-    public static func binary(_ dataset: Dataset) -> Data {
+    package static func binary(_ dataset: Dataset) -> Data {
         var data = magic
         func append<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
@@ -65,7 +65,7 @@ public enum DatasetFile {
     }
 
     /// Decodes the binary form; `name` appears in errors.
-    public static func decode(_ data: Data, name: String = "dataset") throws -> Dataset {
+    package static func decode(_ data: Data, name: String = "dataset") throws -> Dataset {
         let bytes = [UInt8](data)
         var offset = 0
         func corrupt(_ reason: String) -> AuditError {
@@ -115,7 +115,7 @@ public enum DatasetFile {
     }
 
     /// The CSV form of `dataset` (features flattened as f0, f1, ...).
-    public static func csv(_ dataset: Dataset) -> Data {
+    package static func csv(_ dataset: Dataset) -> Data {
         let width = dataset.shape.count
         var text = (0..<width).map { "f\($0)" }.joined(separator: ",") + ",label"
         if dataset.subjects != nil { text += ",subject" }

@@ -4,18 +4,18 @@ import SextantML
 /// A federation with subject-level structure, in memory: each client's training
 /// partition (records tagged with their subject), the auditor's held-out samples and the
 /// ground truth. Made by ``SubjectFederationGenerator``. Sendable.
-public struct SubjectFederation: Sendable {
-    public var kind: String
-    public var seed: UInt64
+package struct SubjectFederation: Sendable {
+    package var kind: String
+    package var seed: UInt64
     /// Client i's training records; `subjects` is set on every partition.
-    public var clients: [Dataset]
+    package var clients: [Dataset]
     /// Samples of every subject's distribution that no client trains on.
-    public var auditSet: Dataset
+    package var auditSet: Dataset
     /// Subject id to membership (true: some of its records are in the clients' data).
-    public var membership: [Int32: Bool]
+    package var membership: [Int32: Bool]
 
     /// The members' records of all clients together (for centralized baselines and tests).
-    public var pooledTrainingSet: Dataset {
+    package var pooledTrainingSet: Dataset {
         let first = clients[0]
         return Dataset(
             shape: first.shape, classCount: first.classCount,
@@ -24,7 +24,7 @@ public struct SubjectFederation: Sendable {
     }
 
     /// The ground truth, naming the files ``write(to:)`` creates.
-    public var groundTruth: SubjectGroundTruth {
+    package var groundTruth: SubjectGroundTruth {
         let fileExtension = kind == "tabular" ? "csv" : "sxd"
         var silos: [Int32: Set<Int>] = [:]
         var records: [Int32: Int] = [:]
@@ -57,7 +57,7 @@ public struct SubjectFederation: Sendable {
     /// `directory` (created if needed) and returns the ground truth. Tabular federations
     /// are written as CSV, image ones in the binary ``DatasetFile`` format.
     @discardableResult
-    public func write(to directory: URL) throws -> SubjectGroundTruth {
+    package func write(to directory: URL) throws -> SubjectGroundTruth {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {

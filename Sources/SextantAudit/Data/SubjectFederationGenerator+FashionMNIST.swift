@@ -12,7 +12,7 @@ extension SubjectFederationGenerator {
     ///
     /// `train` and `test` are standardised with `normalization` (as ``FashionMNIST/load``
     /// returns them); the styled images are standardised the same way.
-    public func makeFashionMNIST(
+    package func makeFashionMNIST(
         train: Dataset, test: Dataset, style: ImageStyle = ImageStyle(),
         normalization: Normalization = FashionMNIST.normalization
     ) throws -> SubjectFederation {

@@ -5,26 +5,26 @@ import SextantML
 /// subject has its own distribution; a member subject's records are spread over several
 /// silos; a non-member's records are in no silo; and every subject has held-out audit
 /// samples from its distribution. Deterministic for a seed. Sendable.
-public struct SubjectFederationGenerator: Sendable {
+package struct SubjectFederationGenerator: Sendable {
     /// The subject structure common to every kind of data.
-    public struct Configuration: Sendable, Equatable {
+    package struct Configuration: Sendable, Equatable {
         /// How many subjects (people) there are, members and non-members.
-        public var subjects = 100
+        package var subjects = 100
         /// How many silos (clients) hold the members' records.
-        public var clients = 4
+        package var clients = 4
         /// Training records of each member subject.
-        public var recordsPerSubject = 20
+        package var recordsPerSubject = 20
         /// Held-out samples of each subject for the auditor.
-        public var auditSamplesPerSubject = 10
+        package var auditSamplesPerSubject = 10
         /// How many silos a member's records are spread over (capped at `clients`).
-        public var silosPerSubject = 2
+        package var silosPerSubject = 2
         /// The fraction of subjects that are members.
-        public var memberFraction = 0.5
+        package var memberFraction = 0.5
         /// Dirichlet concentration of each subject's class mix (large: balanced classes).
-        public var labelConcentration = 1.0
-        public var seed: UInt64 = 0
+        package var labelConcentration = 1.0
+        package var seed: UInt64 = 0
 
-        public init() {}
+        package init() {}
 
         func validate() throws {
             guard subjects >= 2 else { throw AuditError(.invalidArgument, "need at least 2 subjects, not \(subjects)") }
@@ -46,35 +46,35 @@ public struct SubjectFederationGenerator: Sendable {
     /// in ``SyntheticClassification``); subject u's class-c records are
     /// x = m_c + d_uc + e with a personal shift d_uc (coordinates N(0, (shift s)^2)) and
     /// noise e (coordinates N(0, noise^2)).
-    public struct Tabular: Sendable, Equatable {
-        public var features = 20
-        public var classCount = 4
-        public var separation = 2.0
+    package struct Tabular: Sendable, Equatable {
+        package var features = 20
+        package var classCount = 4
+        package var separation = 2.0
         /// Size of the personal shift relative to the spread of the class means.
-        public var subjectShift = 2.0
+        package var subjectShift = 2.0
         /// Standard deviation of a record around its subject's class mean.
-        public var recordNoise = 1.0
+        package var recordNoise = 1.0
 
-        public init() {}
+        package init() {}
     }
 
     /// The personal style transform of the Fashion-MNIST overlay, in pixel units ([0, 1]).
-    public struct ImageStyle: Sendable, Equatable {
+    package struct ImageStyle: Sendable, Equatable {
         /// Contrast factors are uniform in 1 +- this.
-        public var contrast = 0.3
+        package var contrast = 0.3
         /// Brightness offsets are uniform in +- this.
-        public var brightness = 0.15
+        package var brightness = 0.15
         /// Translations are whole pixels, uniform in -this...this on each axis.
-        public var translation = 2
+        package var translation = 2
         /// Standard deviation of the subject's additive pattern.
-        public var pattern = 0.15
+        package var pattern = 0.15
 
-        public init() {}
+        package init() {}
     }
 
-    public var configuration: Configuration
+    package var configuration: Configuration
 
-    public init(configuration: Configuration = Configuration()) {
+    package init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
 
@@ -124,7 +124,7 @@ public struct SubjectFederationGenerator: Sendable {
     // MARK: - Tabular
 
     /// A tabular federation (see ``Tabular``).
-    public func makeTabular(_ tabular: Tabular = Tabular()) throws -> SubjectFederation {
+    package func makeTabular(_ tabular: Tabular = Tabular()) throws -> SubjectFederation {
         let c = configuration
         try c.validate()
         guard tabular.features >= 1, tabular.classCount >= 2 else {

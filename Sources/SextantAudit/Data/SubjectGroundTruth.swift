@@ -21,38 +21,38 @@ import Foundation
 /// Non-members have no silos and no training records: none of their records is in any
 /// client's partition. Every subject, member or not, has audit samples drawn from its own
 /// distribution that no client trains on.
-public struct SubjectGroundTruth: Sendable, Equatable, Codable {
-    public static let currentFormat = "sextant-subject-federation/1"
+package struct SubjectGroundTruth: Sendable, Equatable, Codable {
+    package static let currentFormat = "sextant-subject-federation/1"
 
-    public struct Client: Sendable, Equatable, Codable {
-        public var index: Int
-        public var file: String
-        public var records: Int
+    package struct Client: Sendable, Equatable, Codable {
+        package var index: Int
+        package var file: String
+        package var records: Int
     }
 
-    public struct Subject: Sendable, Equatable, Codable {
-        public var id: Int32
-        public var member: Bool
-        public var silos: [Int]
-        public var trainingRecords: Int
-        public var auditSamples: Int
+    package struct Subject: Sendable, Equatable, Codable {
+        package var id: Int32
+        package var member: Bool
+        package var silos: [Int]
+        package var trainingRecords: Int
+        package var auditSamples: Int
     }
 
-    public var format = SubjectGroundTruth.currentFormat
-    public var kind: String
-    public var seed: UInt64
-    public var featureShape: String
-    public var classCount: Int
-    public var auditSet: String
-    public var clients: [Client]
-    public var subjects: [Subject]
+    package var format = SubjectGroundTruth.currentFormat
+    package var kind: String
+    package var seed: UInt64
+    package var featureShape: String
+    package var classCount: Int
+    package var auditSet: String
+    package var clients: [Client]
+    package var subjects: [Subject]
 
     /// Subject id to membership.
-    public var membership: [Int32: Bool] {
+    package var membership: [Int32: Bool] {
         Dictionary(uniqueKeysWithValues: subjects.map { ($0.id, $0.member) })
     }
 
-    public func write(to url: URL) throws {
+    package func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
@@ -62,7 +62,7 @@ public struct SubjectGroundTruth: Sendable, Equatable, Codable {
         }
     }
 
-    public static func read(from url: URL) throws -> SubjectGroundTruth {
+    package static func read(from url: URL) throws -> SubjectGroundTruth {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw AuditError(.invalidFile, "\(url.path): no such file or it cannot be read")
         }

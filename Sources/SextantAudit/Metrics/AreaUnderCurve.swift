@@ -1,11 +1,11 @@
 /// The area under the ROC curve as the Mann-Whitney statistic: the probability that a
 /// random member scores higher than a random non-member, ties counting one half.
-public enum AreaUnderCurve {
+package enum AreaUnderCurve {
     /// AUC of `scores` with membership `isMember`; nil without both members and non-members.
     ///
     /// Computed from mid-ranks in O(n log n): AUC = (R - P (P + 1) / 2) / (P N), where R
     /// is the rank sum of the P members among all scores (tied scores share their mean rank).
-    public static func compute(scores: [Double], isMember: [Bool]) -> Double? {
+    package static func compute(scores: [Double], isMember: [Bool]) -> Double? {
         precondition(scores.count == isMember.count, "one membership flag per score")
         let positives = isMember.filter { $0 }.count
         let negatives = isMember.count - positives
@@ -28,7 +28,7 @@ public enum AreaUnderCurve {
     /// A percentile bootstrap confidence interval: members and non-members are resampled
     /// with replacement separately (so every resample has both), `resamples` times, from a
     /// generator seeded with `seed`; the same inputs and seed give the same interval.
-    public static func bootstrapInterval(
+    package static func bootstrapInterval(
         scores: [Double], isMember: [Bool], resamples: Int = 1000, confidence: Double = 0.95,
         seed: UInt64 = 0
     ) -> ClosedRange<Double>? {

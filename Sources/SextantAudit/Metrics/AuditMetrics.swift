@@ -1,50 +1,50 @@
 /// Everything the audit reports about one attack's scores on the evaluated subjects
 /// (docs/design.md 8). Sendable and Codable (the JSON report embeds it).
-public struct AuditMetrics: Sendable, Equatable, Codable {
+package struct AuditMetrics: Sendable, Equatable, Codable {
     /// How the metrics are computed; the defaults are the report's.
-    public struct Configuration: Sendable, Equatable, Codable {
+    package struct Configuration: Sendable, Equatable, Codable {
         /// Bootstrap resamples of the AUC interval.
-        public var bootstrapResamples = 1000
+        package var bootstrapResamples = 1000
         /// Coverage of the AUC interval and of each Clopper-Pearson bound.
-        public var confidence = 0.95
+        package var confidence = 0.95
         /// Seed of the bootstrap.
-        public var seed: UInt64 = 0
+        package var seed: UInt64 = 0
         /// The delta of the empirical epsilon bound.
-        public var delta = 1e-5
+        package var delta = 1e-5
         /// The false-positive rates at which the TPR is reported.
-        public var lowFalsePositiveRates = [0.1, 0.01, 0.001]
+        package var lowFalsePositiveRates = [0.1, 0.01, 0.001]
 
-        public init() {}
+        package init() {}
     }
 
     /// The TPR at one low FPR, or a note saying why it cannot be resolved.
-    public struct LowFalsePositiveRate: Sendable, Equatable, Codable {
-        public var falsePositiveRate: Double
-        public var truePositiveRate: Double?
-        public var note: String?
+    package struct LowFalsePositiveRate: Sendable, Equatable, Codable {
+        package var falsePositiveRate: Double
+        package var truePositiveRate: Double?
+        package var note: String?
     }
 
-    public var members: Int
-    public var nonMembers: Int
-    public var auc: Double
-    public var aucInterval: ClosedRange<Double>
-    public var roc: ROCCurve
-    public var lowFalsePositiveRates: [LowFalsePositiveRate]
+    package var members: Int
+    package var nonMembers: Int
+    package var auc: Double
+    package var aucInterval: ClosedRange<Double>
+    package var roc: ROCCurve
+    package var lowFalsePositiveRates: [LowFalsePositiveRate]
     /// max(TPR - FPR) over thresholds.
-    public var advantage: Double
+    package var advantage: Double
     /// The rule with the threshold calibrated on the known subjects, if there was one.
-    public var calibrated: ThresholdOutcome?
+    package var calibrated: ThresholdOutcome?
     /// The rule with the best balanced accuracy in hindsight (an upper bound).
-    public var hindsight: ThresholdOutcome
+    package var hindsight: ThresholdOutcome
     /// The bound at the calibrated threshold (valid at `confidence`).
-    public var calibratedEpsilon: EmpiricalEpsilon?
+    package var calibratedEpsilon: EmpiricalEpsilon?
     /// The largest bound over all thresholds (optimistic).
-    public var hindsightEpsilon: EmpiricalEpsilon
+    package var hindsightEpsilon: EmpiricalEpsilon
 
     /// Metrics of `scores` (higher means "member") with true membership `isMember`;
     /// `calibratedThreshold` comes from the known subjects. Throws unless there is at
     /// least one member and one non-member.
-    public init(
+    package init(
         scores: [Double], isMember: [Bool], calibratedThreshold: Double?,
         configuration: Configuration = Configuration()
     ) throws {

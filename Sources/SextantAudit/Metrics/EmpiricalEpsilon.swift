@@ -13,20 +13,20 @@ import Foundation
 /// one-sided upper bounds at `confidence` each on the subjects' counts. The bound holds
 /// with that confidence only for a threshold fixed before looking at the evaluated
 /// subjects (the calibrated one); the maximum over all thresholds is optimistic.
-public struct EmpiricalEpsilon: Sendable, Equatable, Codable {
+package struct EmpiricalEpsilon: Sendable, Equatable, Codable {
     /// The bound (0 when the attack proves nothing).
-    public var lowerBound: Double
-    public var threshold: Double
-    public var truePositiveRateLower: Double
-    public var falsePositiveRateUpper: Double
-    public var trueNegativeRateLower: Double
-    public var falseNegativeRateUpper: Double
-    public var delta: Double
-    public var confidence: Double
+    package var lowerBound: Double
+    package var threshold: Double
+    package var truePositiveRateLower: Double
+    package var falsePositiveRateUpper: Double
+    package var trueNegativeRateLower: Double
+    package var falseNegativeRateUpper: Double
+    package var delta: Double
+    package var confidence: Double
 
     /// The bound at one operating point: `truePositives` of `positives` members and
     /// `falsePositives` of `negatives` non-members predicted members.
-    public init(
+    package init(
         threshold: Double, truePositives: Int, positives: Int, falsePositives: Int, negatives: Int,
         delta: Double, confidence: Double = 0.95
     ) {
@@ -52,7 +52,7 @@ public struct EmpiricalEpsilon: Sendable, Equatable, Codable {
     }
 
     /// The bound at a threshold outcome.
-    public init(_ outcome: ThresholdOutcome, delta: Double, confidence: Double = 0.95) {
+    package init(_ outcome: ThresholdOutcome, delta: Double, confidence: Double = 0.95) {
         self.init(
             threshold: outcome.threshold, truePositives: outcome.truePositives, positives: outcome.positives,
             falsePositives: outcome.falsePositives, negatives: outcome.negatives, delta: delta,
@@ -61,7 +61,7 @@ public struct EmpiricalEpsilon: Sendable, Equatable, Codable {
 
     /// The largest bound over the points of a curve (optimistic: the threshold is chosen
     /// after seeing the subjects).
-    public static func best(over curve: ROCCurve, delta: Double, confidence: Double = 0.95) -> EmpiricalEpsilon {
+    package static func best(over curve: ROCCurve, delta: Double, confidence: Double = 0.95) -> EmpiricalEpsilon {
         precondition(curve.positives > 0 && curve.negatives > 0, "the bound needs members and non-members")
         return curve.points.map {
             EmpiricalEpsilon(

@@ -5,31 +5,31 @@
 /// lowest score), one per distinct score: the rule at a point is "member if
 /// score >= threshold", so tied scores enter together and the curve is the exact
 /// (step-free, tie-aware) empirical ROC.
-public struct ROCCurve: Sendable, Equatable, Codable {
+package struct ROCCurve: Sendable, Equatable, Codable {
     /// One operating point of the curve.
-    public struct Point: Sendable, Equatable, Codable {
+    package struct Point: Sendable, Equatable, Codable {
         /// Members predicted as members.
-        public var truePositives: Int
+        package var truePositives: Int
         /// Non-members predicted as members.
-        public var falsePositives: Int
+        package var falsePositives: Int
         /// "member if score >= threshold"; +infinity for the first point.
-        public var threshold: Double
+        package var threshold: Double
 
-        public init(truePositives: Int, falsePositives: Int, threshold: Double) {
+        package init(truePositives: Int, falsePositives: Int, threshold: Double) {
             self.truePositives = truePositives
             self.falsePositives = falsePositives
             self.threshold = threshold
         }
     }
 
-    public var points: [Point]
+    package var points: [Point]
     /// Members (positives).
-    public var positives: Int
+    package var positives: Int
     /// Non-members (negatives).
-    public var negatives: Int
+    package var negatives: Int
 
     /// The curve of `scores` where `isMember[i]` says whether subject i is a member.
-    public init(scores: [Double], isMember: [Bool]) {
+    package init(scores: [Double], isMember: [Bool]) {
         precondition(scores.count == isMember.count, "one membership flag per score")
         precondition(!scores.contains(where: \.isNaN), "scores must not be NaN")
         positives = isMember.filter { $0 }.count
@@ -51,31 +51,31 @@ public struct ROCCurve: Sendable, Equatable, Codable {
     }
 
     /// True-positive rate of a point (0 without members).
-    public func truePositiveRate(_ point: Point) -> Double {
+    package func truePositiveRate(_ point: Point) -> Double {
         positives == 0 ? 0 : Double(point.truePositives) / Double(positives)
     }
 
     /// False-positive rate of a point (0 without non-members).
-    public func falsePositiveRate(_ point: Point) -> Double {
+    package func falsePositiveRate(_ point: Point) -> Double {
         negatives == 0 ? 0 : Double(point.falsePositives) / Double(negatives)
     }
 
     /// The (FPR, TPR) pairs of the curve, for plotting.
-    public var rates: [(falsePositiveRate: Double, truePositiveRate: Double)] {
+    package var rates: [(falsePositiveRate: Double, truePositiveRate: Double)] {
         points.map { (falsePositiveRate($0), truePositiveRate($0)) }
     }
 
     /// The highest TPR among points whose FPR is at most `falsePositiveRate` (the usual
     /// "TPR at low FPR" of membership-inference papers), or nil when there are fewer than
     /// 1 / FPR non-members, so that the rate cannot be resolved.
-    public func truePositiveRate(atFalsePositiveRate target: Double) -> Double? {
+    package func truePositiveRate(atFalsePositiveRate target: Double) -> Double? {
         guard positives > 0, negatives > 0, Double(negatives) * target >= 1 - 1e-9 else { return nil }
         let allowed = Int((Double(negatives) * target + 1e-9).rounded(.down))
         return points.filter { $0.falsePositives <= allowed }.map(truePositiveRate).max() ?? 0
     }
 
     /// max over points of TPR - FPR (the attack advantage), and the point that reaches it.
-    public var bestAdvantage: (advantage: Double, point: Point) {
+    package var bestAdvantage: (advantage: Double, point: Point) {
         var best = (advantage: 0.0, point: points[0])
         for point in points {
             let advantage = truePositiveRate(point) - falsePositiveRate(point)

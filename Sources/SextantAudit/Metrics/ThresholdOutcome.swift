@@ -1,12 +1,12 @@
 /// The confusion counts and rates of the rule "member if score >= threshold". Sendable.
-public struct ThresholdOutcome: Sendable, Equatable, Codable {
-    public var threshold: Double
-    public var truePositives: Int
-    public var falsePositives: Int
-    public var trueNegatives: Int
-    public var falseNegatives: Int
+package struct ThresholdOutcome: Sendable, Equatable, Codable {
+    package var threshold: Double
+    package var truePositives: Int
+    package var falsePositives: Int
+    package var trueNegatives: Int
+    package var falseNegatives: Int
 
-    public init(threshold: Double, scores: [Double], isMember: [Bool]) {
+    package init(threshold: Double, scores: [Double], isMember: [Bool]) {
         precondition(scores.count == isMember.count, "one membership flag per score")
         self.threshold = threshold
         var counts = (tp: 0, fp: 0, tn: 0, fn: 0)
@@ -21,33 +21,33 @@ public struct ThresholdOutcome: Sendable, Equatable, Codable {
         (truePositives, falsePositives, trueNegatives, falseNegatives) = counts
     }
 
-    public var positives: Int { truePositives + falseNegatives }
-    public var negatives: Int { falsePositives + trueNegatives }
+    package var positives: Int { truePositives + falseNegatives }
+    package var negatives: Int { falsePositives + trueNegatives }
 
     /// TP / members (also the recall).
-    public var truePositiveRate: Double { positives == 0 ? 0 : Double(truePositives) / Double(positives) }
+    package var truePositiveRate: Double { positives == 0 ? 0 : Double(truePositives) / Double(positives) }
     /// FP / non-members.
-    public var falsePositiveRate: Double { negatives == 0 ? 0 : Double(falsePositives) / Double(negatives) }
-    public var recall: Double { truePositiveRate }
+    package var falsePositiveRate: Double { negatives == 0 ? 0 : Double(falsePositives) / Double(negatives) }
+    package var recall: Double { truePositiveRate }
     /// TP / predicted members; nil when nothing is predicted a member.
-    public var precision: Double? {
+    package var precision: Double? {
         truePositives + falsePositives == 0 ? nil : Double(truePositives) / Double(truePositives + falsePositives)
     }
     /// The mean of TPR and TNR: 0.5 for guessing whatever the class balance.
-    public var balancedAccuracy: Double { (truePositiveRate + 1 - falsePositiveRate) / 2 }
-    public var accuracy: Double {
+    package var balancedAccuracy: Double { (truePositiveRate + 1 - falsePositiveRate) / 2 }
+    package var accuracy: Double {
         let total = positives + negatives
         return total == 0 ? 0 : Double(truePositives + trueNegatives) / Double(total)
     }
 }
 
 /// Choosing a threshold from subjects whose membership is known.
-public enum ThresholdCalibration {
+package enum ThresholdCalibration {
     /// The threshold with the highest balanced accuracy on `scores` (the known subjects):
     /// candidates are the midpoints between consecutive distinct scores and one value
     /// beyond each end; ties go to the candidate nearest the middle of the tied range.
     /// Nil without at least one member and one non-member.
-    public static func calibrate(scores: [Double], isMember: [Bool]) -> Double? {
+    package static func calibrate(scores: [Double], isMember: [Bool]) -> Double? {
         guard isMember.contains(true), isMember.contains(false) else { return nil }
         let distinct = Array(Set(scores)).sorted()
         var candidates = [distinct[0] - 1]

@@ -8,7 +8,7 @@ extension AuditReport {
     /// One self-contained HTML page: verdict, run, metrics table, ROC curves on log-log
     /// axes, score histograms and loss trajectories as inline SVG. It references nothing
     /// outside itself (no scripts, stylesheets, fonts or images).
-    public func html() -> String {
+    package func html() -> String {
         var page: [String] = []
         page.append("<!DOCTYPE html>")
         page.append("<html lang=\"en\">")

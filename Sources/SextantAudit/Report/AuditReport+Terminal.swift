@@ -29,7 +29,7 @@ extension AuditReport {
     }
 
     /// The terminal summary: what was audited, a table of both attacks, notes, the verdict.
-    public func terminalSummary() -> String {
+    package func terminalSummary() -> String {
         var lines: [String] = []
         lines.append("Subject membership audit of run '\(run.id)' (model \(run.fingerprint))")
         lines.append(

@@ -2,19 +2,19 @@ import Foundation
 
 /// The outcome of a subject membership audit: what was audited, both attacks' scores and
 /// metrics, and the loss trajectories. Sendable and Codable (`--json` writes it).
-public struct AuditReport: Sendable, Codable {
+package struct AuditReport: Sendable, Codable {
     /// The audited run.
-    public struct RunInfo: Sendable, Codable {
-        public var id: String
-        public var fingerprint: String
+    package struct RunInfo: Sendable, Codable {
+        package var id: String
+        package var fingerprint: String
         /// The run's configuration text as stored with it.
-        public var config: String
+        package var config: String
         /// Checkpoints stored for the run.
-        public var storedCheckpoints: Int
+        package var storedCheckpoints: Int
         /// The accountant's epsilon stored with the latest checkpoint; nil: not private.
-        public var accountantEpsilon: Double?
+        package var accountantEpsilon: Double?
 
-        public init(id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?) {
+        package init(id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?) {
             self.id = id
             self.fingerprint = fingerprint
             self.config = config
@@ -24,55 +24,55 @@ public struct AuditReport: Sendable, Codable {
     }
 
     /// One subject: its true membership and whether the attacker knew it.
-    public struct SubjectInfo: Sendable, Codable, Equatable {
-        public var id: Int32
-        public var member: Bool
-        public var known: Bool
+    package struct SubjectInfo: Sendable, Codable, Equatable {
+        package var id: Int32
+        package var member: Bool
+        package var known: Bool
     }
 
     /// One evaluated subject's score.
-    public struct SubjectScore: Sendable, Codable, Equatable {
-        public var id: Int32
-        public var member: Bool
-        public var score: Double
+    package struct SubjectScore: Sendable, Codable, Equatable {
+        package var id: Int32
+        package var member: Bool
+        package var score: Double
     }
 
     /// One attack's result on the evaluated (not known) subjects.
-    public struct AttackResult: Sendable, Codable {
-        public var attack: MembershipAttack
+    package struct AttackResult: Sendable, Codable {
+        package var attack: MembershipAttack
         /// For the trajectory attack: the statistic used.
-        public var statistic: TrajectoryStatistic?
+        package var statistic: TrajectoryStatistic?
         /// How the score was chosen, in words.
-        public var method: String
+        package var method: String
         /// For the trajectory attack: each candidate statistic's AUC on the known subjects.
-        public var knownSubjectAUCs: [String: Double]?
-        public var scores: [SubjectScore]
-        public var metrics: AuditMetrics
+        package var knownSubjectAUCs: [String: Double]?
+        package var scores: [SubjectScore]
+        package var metrics: AuditMetrics
     }
 
-    public var generated: Date
-    public var run: RunInfo
-    public var subjects: [SubjectInfo]
-    public var metricsConfiguration: AuditMetrics.Configuration
-    public var attacks: [AttackResult]
-    public var trajectories: LossTrajectories
+    package var generated: Date
+    package var run: RunInfo
+    package var subjects: [SubjectInfo]
+    package var metricsConfiguration: AuditMetrics.Configuration
+    package var attacks: [AttackResult]
+    package var trajectories: LossTrajectories
 
-    public var knownSubjectCount: Int { subjects.filter(\.known).count }
-    public var evaluatedMembers: Int { subjects.filter { !$0.known && $0.member }.count }
-    public var evaluatedNonMembers: Int { subjects.filter { !$0.known && !$0.member }.count }
+    package var knownSubjectCount: Int { subjects.filter(\.known).count }
+    package var evaluatedMembers: Int { subjects.filter { !$0.known && $0.member }.count }
+    package var evaluatedNonMembers: Int { subjects.filter { !$0.known && !$0.member }.count }
 
     /// The attack with the highest AUC.
-    public var strongestAttack: AttackResult? {
+    package var strongestAttack: AttackResult? {
         attacks.max { $0.metrics.auc < $1.metrics.auc }
     }
 
     /// The attacks whose AUC is above `threshold` (the `--fail-above-auc` gate).
-    public func attacks(withAUCAbove threshold: Double) -> [AttackResult] {
+    package func attacks(withAUCAbove threshold: Double) -> [AttackResult] {
         attacks.filter { $0.metrics.auc > threshold }
     }
 
     /// The plain-language conclusion.
-    public var verdict: String {
+    package var verdict: String {
         guard let strongest = strongestAttack else { return "No attack could be evaluated." }
         let m = strongest.metrics
         let known = knownSubjectCount
@@ -97,7 +97,7 @@ public struct AuditReport: Sendable, Codable {
     }
 
     /// The report as JSON (infinite thresholds as the strings "Infinity" / "-Infinity").
-    public func jsonData() throws -> Data {
+    package func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

@@ -11,29 +11,29 @@ import SextantStore
 /// network; the federation itself is `sextant-server` and `sextant-client`. The rounds
 /// run through the same FedAvg scheduler and ``AggregationCore`` as the daemon, on a
 /// virtual clock (``SchedulerSimulation``). Sendable.
-public struct InProcessFederation: Sendable {
-    public struct Configuration: Sendable, Equatable {
-        public var model = ModelArchitecture.logreg
-        public var rounds = 20
+package struct InProcessFederation: Sendable {
+    package struct Configuration: Sendable, Equatable {
+        package var model = ModelArchitecture.logreg
+        package var rounds = 20
         /// Local SGD steps of every client per round.
-        public var localSteps = 20
-        public var batchSize = 16
-        public var learningRate: Float = 0.1
-        public var seed: UInt64 = 0
+        package var localSteps = 20
+        package var batchSize = 16
+        package var learningRate: Float = 0.1
+        package var seed: UInt64 = 0
 
-        public init() {}
+        package init() {}
     }
 
-    public var configuration: Configuration
+    package var configuration: Configuration
 
-    public init(configuration: Configuration = Configuration()) {
+    package init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
 
     /// Trains on `clients` (empty partitions are skipped) and commits `rounds + 1`
     /// checkpoints as run `runID`; `round(version, meanLoss)` reports progress. Returns the run.
     @discardableResult
-    public func train(
+    package func train(
         clients: [Dataset], store: CheckpointStore, runID: String, config: String = "",
         round: ((_ version: Int, _ meanLoss: Double) -> Void)? = nil
     ) throws -> Run {

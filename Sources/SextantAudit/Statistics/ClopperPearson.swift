@@ -2,10 +2,10 @@
 /// `trials`. The bounds are quantiles of beta distributions, found with
 /// ``IncompleteBeta/inverse(p:a:b:tolerance:)``. Conservative: coverage is at least the
 /// stated confidence for every true proportion.
-public enum ClopperPearson {
+package enum ClopperPearson {
     /// The one-sided lower bound: the true proportion is at least this with probability
     /// `confidence`. 0 when there are no successes.
-    public static func lowerBound(successes: Int, trials: Int, confidence: Double = 0.95) -> Double {
+    package static func lowerBound(successes: Int, trials: Int, confidence: Double = 0.95) -> Double {
         validate(successes, trials, confidence)
         guard successes > 0 else { return 0 }
         return IncompleteBeta.inverse(
@@ -14,7 +14,7 @@ public enum ClopperPearson {
 
     /// The one-sided upper bound: the true proportion is at most this with probability
     /// `confidence`. 1 when every trial succeeded.
-    public static func upperBound(successes: Int, trials: Int, confidence: Double = 0.95) -> Double {
+    package static func upperBound(successes: Int, trials: Int, confidence: Double = 0.95) -> Double {
         validate(successes, trials, confidence)
         guard successes < trials else { return 1 }
         return IncompleteBeta.inverse(
@@ -22,7 +22,7 @@ public enum ClopperPearson {
     }
 
     /// The two-sided interval with `confidence` coverage (each tail (1 - confidence) / 2).
-    public static func interval(
+    package static func interval(
         successes: Int, trials: Int, confidence: Double = 0.95
     ) -> ClosedRange<Double> {
         let oneSided = 1 - (1 - confidence) / 2

@@ -8,9 +8,9 @@ import Foundation
 /// I_x(a, b) = 1 - I_{1-x}(b, a) where the fraction converges slowly
 /// (x > (a + 1) / (a + b + 2)). The inverse is found by bisection, which is slow but
 /// cannot fail: I_x is continuous and increasing in x.
-public enum IncompleteBeta {
+package enum IncompleteBeta {
     /// I_x(a, b) for a, b > 0 and x in [0, 1].
-    public static func regularized(x: Double, a: Double, b: Double) -> Double {
+    package static func regularized(x: Double, a: Double, b: Double) -> Double {
         precondition(a > 0 && b > 0, "the incomplete beta needs a > 0 and b > 0")
         precondition(x >= 0 && x <= 1, "the incomplete beta needs x in [0, 1]")
         if x == 0 { return 0 }
@@ -25,7 +25,7 @@ public enum IncompleteBeta {
     }
 
     /// The x in [0, 1] with I_x(a, b) = p, to within `tolerance` in x.
-    public static func inverse(p: Double, a: Double, b: Double, tolerance: Double = 1e-13) -> Double {
+    package static func inverse(p: Double, a: Double, b: Double, tolerance: Double = 1e-13) -> Double {
         precondition(p >= 0 && p <= 1, "the inverse incomplete beta needs p in [0, 1]")
         if p == 0 { return 0 }
         if p == 1 { return 1 }

@@ -1,19 +1,19 @@
 /// Cycles through a dataset in shuffled mini-batches, reshuffling (seeded) at every epoch,
 /// and gathers each batch into reusable contiguous buffers.
-public struct BatchIterator {
-    public let dataset: Dataset
-    public let batchSize: Int
-    public let dropsLastPartialBatch: Bool
+package struct BatchIterator {
+    package let dataset: Dataset
+    package let batchSize: Int
+    package let dropsLastPartialBatch: Bool
     private var generator: SeededGenerator
     private var order: [Int]
     private var position = 0
-    public private(set) var epoch = 0
+    package private(set) var epoch = 0
 
     /// The current batch's features (`batchSize x shape`) and labels.
-    public private(set) var features: [Float]
-    public private(set) var labels: [Int32]
+    package private(set) var features: [Float]
+    package private(set) var labels: [Int32]
 
-    public init(dataset: Dataset, batchSize: Int, seed: UInt64, dropsLastPartialBatch: Bool = false) {
+    package init(dataset: Dataset, batchSize: Int, seed: UInt64, dropsLastPartialBatch: Bool = false) {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(dataset.count > 0, "cannot batch an empty dataset")
         self.dataset = dataset
@@ -27,12 +27,12 @@ public struct BatchIterator {
     }
 
     /// Batches in one epoch.
-    public var batchesPerEpoch: Int {
+    package var batchesPerEpoch: Int {
         dropsLastPartialBatch ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
     }
 
     /// Gathers the next batch into ``features`` and ``labels`` and returns its size.
-    public mutating func next() -> Int {
+    package mutating func next() -> Int {
         let remaining = order.count - position
         if remaining == 0 || (dropsLastPartialBatch && remaining < batchSize) {
             order.shuffle(using: &generator)

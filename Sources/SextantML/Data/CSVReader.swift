@@ -2,16 +2,16 @@ import Foundation
 
 /// Reads a numeric CSV file with a header row: one column is the label (integer class
 /// index), an optional one the subject id, every other column a feature.
-public struct CSVReader: Sendable {
-    public var labelColumn: String
-    public var subjectColumn: String?
+package struct CSVReader: Sendable {
+    package var labelColumn: String
+    package var subjectColumn: String?
 
-    public init(labelColumn: String = "label", subjectColumn: String? = nil) {
+    package init(labelColumn: String = "label", subjectColumn: String? = nil) {
         self.labelColumn = labelColumn
         self.subjectColumn = subjectColumn
     }
 
-    public func read(contentsOf url: URL) throws -> Dataset {
+    package func read(contentsOf url: URL) throws -> Dataset {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw SextantMLError(code: .fileNotFound, "\(url.path): no such file or it cannot be read")
         }
@@ -22,7 +22,7 @@ public struct CSVReader: Sendable {
     }
 
     /// Parses CSV text; `name` appears in errors, with the line number.
-    public func parse(_ text: String, name: String) throws -> Dataset {
+    package func parse(_ text: String, name: String) throws -> Dataset {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
             .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }.makeIterator()
         guard let header = lines.next() else {

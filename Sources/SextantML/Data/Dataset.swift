@@ -1,13 +1,13 @@
 /// Labelled examples in memory: `count x shape` features, row-major, one label each and,
 /// where the data has one, the id of the subject (person) each record belongs to.
-public struct Dataset: Sendable {
-    public var shape: FeatureShape
-    public var classCount: Int
-    public var features: [Float]
-    public var labels: [Int32]
-    public var subjects: [Int32]?
+package struct Dataset: Sendable {
+    package var shape: FeatureShape
+    package var classCount: Int
+    package var features: [Float]
+    package var labels: [Int32]
+    package var subjects: [Int32]?
 
-    public init(shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil) {
+    package init(shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil) {
         precondition(features.count == labels.count * shape.count, "features do not match labels and shape")
         precondition(subjects == nil || subjects!.count == labels.count, "one subject id per record")
         self.shape = shape
@@ -17,10 +17,10 @@ public struct Dataset: Sendable {
         self.subjects = subjects
     }
 
-    public var count: Int { labels.count }
+    package var count: Int { labels.count }
 
     /// The examples at `indices`, in that order.
-    public func subset(_ indices: some Collection<Int>) -> Dataset {
+    package func subset(_ indices: some Collection<Int>) -> Dataset {
         let width = shape.count
         var selected = [Float]()
         selected.reserveCapacity(indices.count * width)
@@ -35,12 +35,12 @@ public struct Dataset: Sendable {
     }
 
     /// The first `count` examples (or all of them), for quick runs and tests.
-    public func prefix(_ count: Int) -> Dataset {
+    package func prefix(_ count: Int) -> Dataset {
         subset(0..<min(count, self.count))
     }
 
     /// How many examples of each class there are.
-    public func classHistogram() -> [Int] {
+    package func classHistogram() -> [Int] {
         var histogram = [Int](repeating: 0, count: classCount)
         for label in labels { histogram[Int(label)] += 1 }
         return histogram

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Fashion-MNIST from its IDX files (Debian's `dataset-fashion-mnist` installs them).
-public enum FashionMNIST {
-    public static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
-    public static let classNames = [
+package enum FashionMNIST {
+    package static let defaultDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
+    package static let classNames = [
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ]
     /// Statistics of the training images scaled to [0, 1], used for both splits.
-    public static let normalization = Normalization(mean: 0.2860, standardDeviation: 0.3530)
+    package static let normalization = Normalization(mean: 0.2860, standardDeviation: 0.3530)
 
-    public enum Split: String, Sendable {
+    package enum Split: String, Sendable {
         case train
         case test
 
@@ -17,7 +17,7 @@ public enum FashionMNIST {
     }
 
     /// Loads one split, pixels scaled to [0, 1] then standardised with ``normalization``.
-    public static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws -> Dataset {
+    package static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws -> Dataset {
         if let limit, limit < 0 {
             throw SextantMLError(code: .invalidArgument, "example limit must not be negative, got \(limit)")
         }
@@ -25,7 +25,7 @@ public enum FashionMNIST {
     }
 
     /// Only the labels of a split, for partitioning without converting any image.
-    public static func labels(_ split: Split, from directory: URL = defaultDirectory) throws -> [Int32] {
+    package static func labels(_ split: Split, from directory: URL = defaultDirectory) throws -> [Int32] {
         try checkDirectory(directory)
         let labels = try IDXReader.read(contentsOf: file(split.prefix + "-labels-idx1-ubyte", in: directory))
         guard labels.dimensions.count == 1 else {
@@ -36,7 +36,7 @@ public enum FashionMNIST {
 
     /// Loads the examples at `indices` only: a client converts its own partition and
     /// nothing else, so that hundreds of clients fit on one host.
-    public static func load(_ split: Split, from directory: URL = defaultDirectory, indices: [Int]) throws -> Dataset {
+    package static func load(_ split: Split, from directory: URL = defaultDirectory, indices: [Int]) throws -> Dataset {
         try load(split, from: directory) { count in
             if let bad = indices.first(where: { $0 < 0 || $0 >= count }) {
                 throw SextantMLError(code: .invalidArgument, "example index \(bad) is outside 0..<\(count)")

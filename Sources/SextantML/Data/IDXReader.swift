@@ -1,14 +1,14 @@
 import Foundation
 
 /// Reads IDX files (the format of MNIST and Fashion-MNIST), gzip-compressed or not.
-public enum IDXReader {
+package enum IDXReader {
     /// An IDX array of unsigned bytes with its dimensions.
-    public struct Array: Sendable {
-        public var dimensions: [Int]
-        public var values: [UInt8]
+    package struct Array: Sendable {
+        package var dimensions: [Int]
+        package var values: [UInt8]
     }
 
-    public static func read(contentsOf url: URL) throws -> Array {
+    package static func read(contentsOf url: URL) throws -> Array {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             let exists = FileManager.default.fileExists(atPath: url.path)
             throw SextantMLError(
@@ -18,7 +18,7 @@ public enum IDXReader {
     }
 
     /// Parses IDX bytes (decompressing them first if they are gzip); `name` appears in errors.
-    public static func parse(_ raw: [UInt8], name: String) throws -> Array {
+    package static func parse(_ raw: [UInt8], name: String) throws -> Array {
         let bytes = Gzip.isCompressed(raw) ? try Gzip.decompress(raw, name: name) : raw
         guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else {
             throw SextantMLError(code: .unsupportedFormat, "\(name): not an IDX file (bad magic number)")

@@ -1,16 +1,16 @@
 /// Standardisation `(x - mean) / standardDeviation` with one mean and deviation for all
 /// features, as torchvision's `Normalize` does for single-channel images.
-public struct Normalization: Sendable, Equatable, Codable {
-    public var mean: Float
-    public var standardDeviation: Float
+package struct Normalization: Sendable, Equatable, Codable {
+    package var mean: Float
+    package var standardDeviation: Float
 
-    public init(mean: Float, standardDeviation: Float) {
+    package init(mean: Float, standardDeviation: Float) {
         self.mean = mean
         self.standardDeviation = standardDeviation
     }
 
     /// The statistics of a dataset's features (computed in double precision).
-    public init(fitting dataset: Dataset) {
+    package init(fitting dataset: Dataset) {
         var sum = 0.0
         var squares = 0.0
         for x in dataset.features {
@@ -23,7 +23,7 @@ public struct Normalization: Sendable, Equatable, Codable {
         self.init(mean: Float(mean), standardDeviation: Float(max(variance.squareRoot(), 1e-12)))
     }
 
-    public func apply(to dataset: inout Dataset) {
+    package func apply(to dataset: inout Dataset) {
         let (m, scale) = (mean, 1 / standardDeviation)
         dataset.features.withUnsafeMutableBufferPointer { x in
             for i in x.indices { x[i] = (x[i] - m) * scale }

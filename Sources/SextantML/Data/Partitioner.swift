@@ -2,7 +2,7 @@ import Foundation
 
 /// Splits a dataset's examples among clients: IID, or one of the two non-IID schemes of
 /// the FedCompass experiments (see docs/design.md 5.3). Every example goes to exactly one client.
-public enum Partitioner: Sendable, Equatable {
+package enum Partitioner: Sendable, Equatable {
     /// Uniformly shuffled, equal shares.
     case iid
     /// Each client holds a few classes; each class is split among its holders in
@@ -11,10 +11,10 @@ public enum Partitioner: Sendable, Equatable {
     /// Client sizes from Dir(alpha1 / m per client), class mixes from Dir(alpha2 * class frequencies).
     case dualDirichlet(alpha1: Double?, alpha2: Double)
 
-    public static let dualDirichletDefault = Partitioner.dualDirichlet(alpha1: nil, alpha2: 0.5)
+    package static let dualDirichletDefault = Partitioner.dualDirichlet(alpha1: nil, alpha2: 0.5)
 
     /// Parses `iid`, `class` or `dual-dirichlet`.
-    public init(name: String, alpha1: Double? = nil, alpha2: Double = 0.5) throws {
+    package init(name: String, alpha1: Double? = nil, alpha2: Double = 0.5) throws {
         switch name.lowercased() {
         case "iid": self = .iid
         case "class", "classes": self = .classes
@@ -25,7 +25,7 @@ public enum Partitioner: Sendable, Equatable {
     }
 
     /// The range of class counts per client for `clients` clients, as in the paper.
-    public static func classCountRange(clients: Int) -> ClosedRange<Int> {
+    package static func classCountRange(clients: Int) -> ClosedRange<Int> {
         switch clients {
         case 1: 10...10
         case 2: 7...8
@@ -38,7 +38,7 @@ public enum Partitioner: Sendable, Equatable {
         }
     }
 
-    public func split(labels: [Int32], classCount: Int, clients: Int, seed: UInt64) throws -> Partition {
+    package func split(labels: [Int32], classCount: Int, clients: Int, seed: UInt64) throws -> Partition {
         guard clients > 0 else { throw SextantMLError(code: .invalidArgument, "number of clients must be positive") }
         guard labels.count >= clients else {
             throw SextantMLError(code: .invalidArgument, "\(labels.count) examples cannot be split among \(clients) clients")
@@ -136,14 +136,14 @@ public enum Partitioner: Sendable, Equatable {
 }
 
 /// The result of a ``Partitioner``: the example indices of each client.
-public struct Partition: Sendable {
-    public var clients: [[Int]]
+package struct Partition: Sendable {
+    package var clients: [[Int]]
     /// For the non-IID schemes, `classShares[class][client]`: the fraction of that class
     /// the definition gives to that client.
-    public var classShares: [[Double]]?
+    package var classShares: [[Double]]?
 
     /// Samples and class histogram per client, as a text table.
-    public func summary(labels: [Int32], classCount: Int) -> String {
+    package func summary(labels: [Int32], classCount: Int) -> String {
         var lines = ["client  samples  " + (0..<classCount).map { String(format: "%6d", $0) }.joined()]
         for (client, indices) in clients.enumerated() {
             var histogram = [Int](repeating: 0, count: classCount)

@@ -1,13 +1,13 @@
 /// A seeded synthetic classification problem: class-conditional Gaussians whose means are
 /// drawn at random, for tests and experiments that need data of a known structure.
-public struct SyntheticClassification: Sendable {
-    public var features: Int
-    public var classCount: Int
+package struct SyntheticClassification: Sendable {
+    package var features: Int
+    package var classCount: Int
     /// Distance scale between class means relative to the unit noise: larger is easier.
-    public var separation: Double
-    public var seed: UInt64
+    package var separation: Double
+    package var seed: UInt64
 
-    public init(features: Int, classCount: Int, separation: Double = 2, seed: UInt64) {
+    package init(features: Int, classCount: Int, separation: Double = 2, seed: UInt64) {
         precondition(features > 0 && classCount > 1, "need at least one feature and two classes")
         self.features = features
         self.classCount = classCount
@@ -16,7 +16,7 @@ public struct SyntheticClassification: Sendable {
     }
 
     /// The class means (classCount x features), fixed by the seed.
-    public var classMeans: [[Double]] {
+    package var classMeans: [[Double]] {
         var generator = SeededGenerator(seed: seed)
         let scale = separation / Double(features).squareRoot()
         return (0..<classCount).map { _ in (0..<features).map { _ in generator.nextNormal() * scale * 2 } }
@@ -24,7 +24,7 @@ public struct SyntheticClassification: Sendable {
 
     /// `count` examples with balanced classes; `stream` selects an independent sample
     /// (say 0 for training, 1 for testing) from the same distribution.
-    public func makeDataset(count: Int, stream: UInt64 = 0) -> Dataset {
+    package func makeDataset(count: Int, stream: UInt64 = 0) -> Dataset {
         let means = classMeans
         var generator = SeededGenerator(seed: seed).derived(stream + 1)
         var values = [Float]()

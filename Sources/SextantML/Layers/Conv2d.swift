@@ -3,9 +3,9 @@ import CBLAS
 /// A 2-D convolution (stride 1, symmetric zero padding) computed as im2col plus one
 /// sgemm over the whole batch. Weights are `outChannels x (inChannels * k * k)` followed
 /// by one bias per output channel, as PyTorch lays out `nn.Conv2d`.
-public final class Conv2d: Layer {
-    public let inputShape: FeatureShape
-    public let outputShape: FeatureShape
+package final class Conv2d: Layer {
+    package let inputShape: FeatureShape
+    package let outputShape: FeatureShape
     private let outChannels: Int
     private let kernel: Int
     private let padding: Int
@@ -14,7 +14,7 @@ public final class Conv2d: Layer {
     /// Output or output gradient reordered as `outChannels x (batch * outPixels)`.
     private var channelMajor: [Float] = []
 
-    public init(input: FeatureShape, outChannels: Int, kernel: Int, padding: Int = 0) {
+    package init(input: FeatureShape, outChannels: Int, kernel: Int, padding: Int = 0) {
         let oh = input.height + 2 * padding - kernel + 1
         let ow = input.width + 2 * padding - kernel + 1
         precondition(outChannels > 0 && kernel > 0 && oh > 0 && ow > 0, "convolution kernel larger than its input")
@@ -25,19 +25,19 @@ public final class Conv2d: Layer {
         outputShape = FeatureShape(channels: outChannels, height: oh, width: ow)
     }
 
-    public var summary: String { "conv \(kernel)x\(kernel) \(inputShape)->\(outputShape)" }
+    package var summary: String { "conv \(kernel)x\(kernel) \(inputShape)->\(outputShape)" }
     private var patchSize: Int { inputShape.channels * kernel * kernel }
     private var outPixels: Int { outputShape.height * outputShape.width }
-    public var parameterCount: Int { outChannels * patchSize + outChannels }
+    package var parameterCount: Int { outChannels * patchSize + outChannels }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
         let bound = Float(1 / Double(patchSize).squareRoot())
         for i in parameters.indices {
             parameters[i] = Float.random(in: -bound...bound, using: &generator)
         }
     }
 
-    public func forward(
+    package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         batchSize: Int, parameters: UnsafePointer<Float>
     ) {
@@ -65,7 +65,7 @@ public final class Conv2d: Layer {
         }
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
         parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
@@ -103,7 +103,7 @@ public final class Conv2d: Layer {
         }
     }
 
-    public func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
+    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
         let gemm = 2 * Double(batchSize * outPixels) * Double(patchSize) * Double(outChannels)
         return gemm * (computesInputGradient ? 3 : 2)
     }

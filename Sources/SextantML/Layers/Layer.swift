@@ -1,18 +1,18 @@
 /// The shape of one example's features, channels first (a vector is `channels x 1 x 1`).
-public struct FeatureShape: Hashable, Sendable, CustomStringConvertible {
-    public var channels: Int
-    public var height: Int
-    public var width: Int
+package struct FeatureShape: Hashable, Sendable, CustomStringConvertible {
+    package var channels: Int
+    package var height: Int
+    package var width: Int
 
-    public init(channels: Int, height: Int = 1, width: Int = 1) {
+    package init(channels: Int, height: Int = 1, width: Int = 1) {
         self.channels = channels
         self.height = height
         self.width = width
     }
 
-    public var count: Int { channels * height * width }
+    package var count: Int { channels * height * width }
 
-    public var description: String {
+    package var description: String {
         height == 1 && width == 1 ? "\(channels)" : "\(channels)x\(height)x\(width)"
     }
 }
@@ -24,7 +24,7 @@ public struct FeatureShape: Hashable, Sendable, CustomStringConvertible {
 /// a delta) is one contiguous vector. Layers may keep scratch memory (im2col columns,
 /// pooling indices) between a forward pass and the matching backward pass, which is why
 /// they are classes and why a network is used from one thread at a time.
-public protocol Layer: AnyObject {
+package protocol Layer: AnyObject {
     /// A short description for summaries, such as `linear 784->200`.
     var summary: String { get }
     var inputShape: FeatureShape { get }

@@ -2,13 +2,13 @@ import CBLAS
 
 /// A fully connected layer `y = W x + b`, with `W` stored row-major as `outputs x inputs`
 /// followed by `b`, as PyTorch lays out `nn.Linear`.
-public final class Linear: Layer {
-    public let inputShape: FeatureShape
-    public let outputShape: FeatureShape
+package final class Linear: Layer {
+    package let inputShape: FeatureShape
+    package let outputShape: FeatureShape
     private let inputs: Int
     private let outputs: Int
 
-    public init(inputs: Int, outputs: Int) {
+    package init(inputs: Int, outputs: Int) {
         precondition(inputs > 0 && outputs > 0, "Linear layer sizes must be positive")
         self.inputs = inputs
         self.outputs = outputs
@@ -16,10 +16,10 @@ public final class Linear: Layer {
         outputShape = FeatureShape(channels: outputs)
     }
 
-    public var summary: String { "linear \(inputs)->\(outputs)" }
-    public var parameterCount: Int { outputs * inputs + outputs }
+    package var summary: String { "linear \(inputs)->\(outputs)" }
+    package var parameterCount: Int { outputs * inputs + outputs }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
         // Kaiming-uniform with a = sqrt(5), as PyTorch initialises nn.Linear.
         let bound = Float(1 / Double(inputs).squareRoot())
         for i in parameters.indices {
@@ -27,7 +27,7 @@ public final class Linear: Layer {
         }
     }
 
-    public func forward(
+    package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         batchSize: Int, parameters: UnsafePointer<Float>
     ) {
@@ -41,7 +41,7 @@ public final class Linear: Layer {
             1, input, Int32(inputs), parameters, Int32(inputs), 1, output, Int32(outputs))
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
         parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
@@ -64,7 +64,7 @@ public final class Linear: Layer {
         }
     }
 
-    public func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
+    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
         let gemm = 2 * Double(batchSize) * Double(inputs) * Double(outputs)
         return gemm * (computesInputGradient ? 3 : 2)
     }

@@ -1,25 +1,25 @@
 /// Max pooling over non-overlapping `size x size` windows (stride = size, no padding;
 /// a trailing row or column that does not fill a window is dropped, as in PyTorch).
-public final class MaxPool2d: Layer {
-    public let inputShape: FeatureShape
-    public let outputShape: FeatureShape
+package final class MaxPool2d: Layer {
+    package let inputShape: FeatureShape
+    package let outputShape: FeatureShape
     private let size: Int
     /// For every output element of the last forward pass, the input offset of its maximum.
     private var argmax: [Int32] = []
 
-    public init(shape: FeatureShape, size: Int = 2) {
+    package init(shape: FeatureShape, size: Int = 2) {
         precondition(size > 0 && shape.height >= size && shape.width >= size, "pooling window larger than its input")
         self.size = size
         inputShape = shape
         outputShape = FeatureShape(channels: shape.channels, height: shape.height / size, width: shape.width / size)
     }
 
-    public var summary: String { "maxpool \(size) \(inputShape)->\(outputShape)" }
-    public var parameterCount: Int { 0 }
+    package var summary: String { "maxpool \(size) \(inputShape)->\(outputShape)" }
+    package var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
 
-    public func forward(
+    package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         batchSize: Int, parameters: UnsafePointer<Float>
     ) {
@@ -51,7 +51,7 @@ public final class MaxPool2d: Layer {
         }
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
         parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
@@ -65,7 +65,7 @@ public final class MaxPool2d: Layer {
         }
     }
 
-    public func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
+    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
         Double(batchSize * inputShape.count)
     }
 }

@@ -1,18 +1,18 @@
 /// The rectifier `max(0, x)`, element by element.
-public final class ReLU: Layer {
-    public let inputShape: FeatureShape
-    public var outputShape: FeatureShape { inputShape }
+package final class ReLU: Layer {
+    package let inputShape: FeatureShape
+    package var outputShape: FeatureShape { inputShape }
 
-    public init(shape: FeatureShape) {
+    package init(shape: FeatureShape) {
         inputShape = shape
     }
 
-    public var summary: String { "relu" }
-    public var parameterCount: Int { 0 }
+    package var summary: String { "relu" }
+    package var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
 
-    public func forward(
+    package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         batchSize: Int, parameters: UnsafePointer<Float>
     ) {
@@ -21,7 +21,7 @@ public final class ReLU: Layer {
         }
     }
 
-    public func backward(
+    package func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
         parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
@@ -32,7 +32,7 @@ public final class ReLU: Layer {
         }
     }
 
-    public func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
+    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
         Double(batchSize * inputShape.count) * (computesInputGradient ? 2 : 1)
     }
 }

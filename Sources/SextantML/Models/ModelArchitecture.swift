@@ -1,5 +1,5 @@
 /// The models Sextant knows by name.
-public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
+package enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     /// Multinomial logistic regression: one linear layer.
     case logreg
     /// Two hidden layers of 200 units with ReLU (784-200-200-10 on Fashion-MNIST).
@@ -12,7 +12,7 @@ public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     case mlpLarge = "mlp-large"
 
     /// Parses a name, with an error that lists the known models.
-    public init(name: String) throws {
+    package init(name: String) throws {
         guard let model = ModelArchitecture(rawValue: name.lowercased()) else {
             throw SextantMLError(
                 code: .invalidArgument,
@@ -22,7 +22,7 @@ public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     }
 
     /// The layers of this architecture for inputs of `shape` and `classCount` classes.
-    public func makeLayers(input shape: FeatureShape, classCount: Int) -> [any Layer] {
+    package func makeLayers(input shape: FeatureShape, classCount: Int) -> [any Layer] {
         switch self {
         case .logreg:
             return [Flatten(shape: shape), Linear(inputs: shape.count, outputs: classCount)]
@@ -57,13 +57,13 @@ public enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     }
 
     /// A network of this architecture with deterministic initial weights.
-    public func makeNetwork(input shape: FeatureShape, classCount: Int, seed: UInt64) -> Network {
+    package func makeNetwork(input shape: FeatureShape, classCount: Int, seed: UInt64) -> Network {
         Network(layers: makeLayers(input: shape, classCount: classCount), classCount: classCount, seed: seed)
     }
 
     /// A string that two parties compare to check they train the same model:
     /// architecture, input shape, classes and parameter count.
-    public func fingerprint(input shape: FeatureShape, classCount: Int) -> String {
+    package func fingerprint(input shape: FeatureShape, classCount: Int) -> String {
         let count = makeLayers(input: shape, classCount: classCount).reduce(0) { $0 + $1.parameterCount }
         return "\(rawValue):\(shape):\(classCount):\(count)"
     }

@@ -3,18 +3,18 @@
 ///
 /// A network keeps per-batch scratch memory, so one instance is used by one thread at a
 /// time (it is deliberately not `Sendable`); copy its parameters out to share them.
-public final class Network {
-    public let layers: [any Layer]
-    public let inputShape: FeatureShape
-    public let classCount: Int
-    public let parameterCount: Int
+package final class Network {
+    package let layers: [any Layer]
+    package let inputShape: FeatureShape
+    package let classCount: Int
+    package let parameterCount: Int
     /// Start of each layer's slice in the flat buffers.
     private let offsets: [Int]
 
     /// The model: every layer's weights, back to back.
-    public let parameters: UnsafeMutableBufferPointer<Float>
+    package let parameters: UnsafeMutableBufferPointer<Float>
     /// The gradient of the last ``trainingStep``'s mean loss, laid out like `parameters`.
-    public let gradients: UnsafeMutableBufferPointer<Float>
+    package let gradients: UnsafeMutableBufferPointer<Float>
 
     /// Activations: `activations[i]` is the input of layer i; the last one holds the logits.
     private var activations: [UnsafeMutablePointer<Float>] = []
@@ -22,7 +22,7 @@ public final class Network {
     private var capacity = 0
 
     /// Builds a network and initialises its weights deterministically from `seed`.
-    public init(layers: [any Layer], classCount: Int, seed: UInt64) {
+    package init(layers: [any Layer], classCount: Int, seed: UInt64) {
         precondition(!layers.isEmpty, "a network needs at least one layer")
         for (previous, next) in zip(layers, layers.dropFirst()) {
             precondition(previous.outputShape.count == next.inputShape.count, "layer shapes do not chain: \(previous.summary) then \(next.summary)")
@@ -60,18 +60,18 @@ public final class Network {
     // MARK: - Parameters
 
     /// A copy of the flat parameter vector.
-    public func parameterVector() -> [Float] {
+    package func parameterVector() -> [Float] {
         Array(parameters)
     }
 
     /// Replaces the parameters with `vector`, which must have `parameterCount` elements.
-    public func loadParameters(_ vector: some Collection<Float>) {
+    package func loadParameters(_ vector: some Collection<Float>) {
         precondition(vector.count == parameterCount, "parameter vector has \(vector.count) values, the model \(parameterCount)")
         _ = parameters.update(fromContentsOf: vector)
     }
 
     /// The parameter range of layer `index` within the flat vector.
-    public func parameterRange(ofLayer index: Int) -> Range<Int> {
+    package func parameterRange(ofLayer index: Int) -> Range<Int> {
         offsets[index]..<(offsets[index] + layers[index].parameterCount)
     }
 
@@ -82,7 +82,7 @@ public final class Network {
     // MARK: - Passes
 
     /// Runs the forward pass and returns the logits (`batchSize x classCount`), valid until the next call.
-    public func forward(_ input: UnsafePointer<Float>, batchSize: Int) -> UnsafePointer<Float> {
+    package func forward(_ input: UnsafePointer<Float>, batchSize: Int) -> UnsafePointer<Float> {
         reserve(batchSize: batchSize)
         activations[0].update(from: input, count: batchSize * inputShape.count)
         for (index, layer) in layers.enumerated() {
@@ -96,7 +96,7 @@ public final class Network {
     /// One forward and backward pass over a batch: fills ``gradients`` with the gradient of
     /// the mean loss and returns the loss statistics.
     @discardableResult
-    public func trainingStep(
+    package func trainingStep(
         _ input: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int
     ) -> SoftmaxCrossEntropy.Result {
         let logits = forward(input, batchSize: batchSize)
@@ -118,7 +118,7 @@ public final class Network {
     /// Calls `body` with the gradient of each example's own loss, one example at a time,
     /// for record-level DP-SGD (which clips every example's gradient before summing).
     /// The buffer passed to `body` is ``gradients``, overwritten for every example.
-    public func forEachExampleGradient(
+    package func forEachExampleGradient(
         _ input: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int,
         _ body: (_ example: Int, _ gradient: UnsafeMutableBufferPointer<Float>) -> Void
     ) {
@@ -129,7 +129,7 @@ public final class Network {
     }
 
     /// Floating-point operations of one training step, for throughput reports.
-    public func trainingFlops(batchSize: Int) -> Double {
+    package func trainingFlops(batchSize: Int) -> Double {
         layers.enumerated().reduce(0) { total, entry in
             total + entry.element.trainingFlops(batchSize: batchSize, computesInputGradient: entry.offset > 0)
         } + Double(batchSize * classCount * 4)

@@ -1,5 +1,5 @@
 /// Updates a flat parameter vector from its flat gradient.
-public protocol Optimizer: Sendable {
+package protocol Optimizer: Sendable {
     var learningRate: Float { get set }
     mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>)
     /// Forgets momentum and moment estimates (a client does so when it receives a new global model).
@@ -8,19 +8,19 @@ public protocol Optimizer: Sendable {
 
 /// Stochastic gradient descent with optional momentum and L2 weight decay, with
 /// PyTorch's conventions: `v = mu v + (g + wd w)`, `w -= lr v`.
-public struct SGD: Optimizer {
-    public var learningRate: Float
-    public var momentum: Float
-    public var weightDecay: Float
+package struct SGD: Optimizer {
+    package var learningRate: Float
+    package var momentum: Float
+    package var weightDecay: Float
     private var velocity: [Float] = []
 
-    public init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
+    package init(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.weightDecay = weightDecay
     }
 
-    public mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
         precondition(parameters.count == gradients.count, "parameters and gradients differ in length")
         let (lr, mu, wd) = (learningRate, momentum, weightDecay)
         if mu == 0 {
@@ -40,23 +40,23 @@ public struct SGD: Optimizer {
         }
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         velocity = []
     }
 }
 
 /// Adam (Kingma and Ba 2015) with bias correction and optional L2 weight decay.
-public struct Adam: Optimizer {
-    public var learningRate: Float
-    public var beta1: Float
-    public var beta2: Float
-    public var epsilon: Float
-    public var weightDecay: Float
+package struct Adam: Optimizer {
+    package var learningRate: Float
+    package var beta1: Float
+    package var beta2: Float
+    package var epsilon: Float
+    package var weightDecay: Float
     private var first: [Float] = []
     private var second: [Float] = []
     private var step = 0
 
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    package init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -64,7 +64,7 @@ public struct Adam: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
         precondition(parameters.count == gradients.count, "parameters and gradients differ in length")
         if first.count != parameters.count {
             first = Array(repeating: 0, count: parameters.count)
@@ -88,7 +88,7 @@ public struct Adam: Optimizer {
         }
     }
 
-    public mutating func reset() {
+    package mutating func reset() {
         first = []
         second = []
         step = 0

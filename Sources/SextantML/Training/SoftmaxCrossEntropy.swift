@@ -1,18 +1,18 @@
 import Foundation
 
 /// Softmax followed by the cross-entropy of integer labels, averaged over the batch.
-public enum SoftmaxCrossEntropy {
-    public struct Result: Sendable {
+package enum SoftmaxCrossEntropy {
+    package struct Result: Sendable {
         /// Sum (not mean) of the per-example losses.
-        public var totalLoss: Double
+        package var totalLoss: Double
         /// How many examples have their label as the arg-max logit.
-        public var correct: Int
+        package var correct: Int
     }
 
     /// Computes the loss of `logits` (batchSize x classes) and, when `gradient` is given,
     /// writes d(mean loss)/d(logits) into it, scaled by `gradientScale / batchSize`.
     @discardableResult
-    public static func evaluate(
+    package static func evaluate(
         logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int, classes: Int,
         gradient: UnsafeMutablePointer<Float>? = nil, perExampleLosses: UnsafeMutablePointer<Float>? = nil
     ) -> Result {

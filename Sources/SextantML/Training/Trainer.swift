@@ -1,11 +1,11 @@
 /// Local training of a ``Network`` on a dataset: the loop a client runs for its assigned
 /// number of steps, and centralized training runs for whole epochs.
-public struct Trainer {
-    public let network: Network
-    public var optimizer: any Optimizer
-    public private(set) var batches: BatchIterator
+package struct Trainer {
+    package let network: Network
+    package var optimizer: any Optimizer
+    package private(set) var batches: BatchIterator
 
-    public init(network: Network, dataset: Dataset, optimizer: any Optimizer, batchSize: Int, seed: UInt64) throws {
+    package init(network: Network, dataset: Dataset, optimizer: any Optimizer, batchSize: Int, seed: UInt64) throws {
         guard dataset.shape.count == network.inputShape.count else {
             throw SextantMLError(
                 code: .invalidArgument, "data has \(dataset.shape) features, the model expects \(network.inputShape)")
@@ -20,21 +20,21 @@ public struct Trainer {
     }
 
     /// Statistics of a run of steps.
-    public struct Progress: Sendable {
-        public var steps = 0
-        public var examples = 0
-        public var totalLoss = 0.0
-        public var correct = 0
+    package struct Progress: Sendable {
+        package var steps = 0
+        package var examples = 0
+        package var totalLoss = 0.0
+        package var correct = 0
 
-        public init() {}
+        package init() {}
 
-        public var meanLoss: Double { examples == 0 ? 0 : totalLoss / Double(examples) }
-        public var accuracy: Double { examples == 0 ? 0 : Double(correct) / Double(examples) }
+        package var meanLoss: Double { examples == 0 ? 0 : totalLoss / Double(examples) }
+        package var accuracy: Double { examples == 0 ? 0 : Double(correct) / Double(examples) }
     }
 
     /// Runs `steps` optimizer steps on consecutive mini-batches.
     @discardableResult
-    public mutating func train(steps: Int) -> Progress {
+    package mutating func train(steps: Int) -> Progress {
         var progress = Progress()
         for _ in 0..<steps {
             let size = batches.next()
@@ -54,12 +54,12 @@ public struct Trainer {
 }
 
 /// Loss and accuracy of a model on a dataset.
-public struct Evaluation: Sendable, Equatable, Codable {
-    public var loss: Double
-    public var accuracy: Double
-    public var examples: Int
+package struct Evaluation: Sendable, Equatable, Codable {
+    package var loss: Double
+    package var accuracy: Double
+    package var examples: Int
 
-    public init(loss: Double, accuracy: Double, examples: Int) {
+    package init(loss: Double, accuracy: Double, examples: Int) {
         self.loss = loss
         self.accuracy = accuracy
         self.examples = examples
@@ -68,7 +68,7 @@ public struct Evaluation: Sendable, Equatable, Codable {
 
 extension Network {
     /// Mean loss and accuracy over `dataset`, in batches of `batchSize`.
-    public func evaluate(on dataset: Dataset, batchSize: Int = 500) -> Evaluation {
+    package func evaluate(on dataset: Dataset, batchSize: Int = 500) -> Evaluation {
         var total = 0.0
         var correct = 0
         let width = dataset.shape.count
@@ -91,7 +91,7 @@ extension Network {
     }
 
     /// Each example's loss, for membership-inference scores.
-    public func perExampleLosses(on dataset: Dataset, batchSize: Int = 500) -> [Float] {
+    package func perExampleLosses(on dataset: Dataset, batchSize: Int = 500) -> [Float] {
         var losses = [Float](repeating: 0, count: dataset.count)
         let width = dataset.shape.count
         dataset.features.withUnsafeBufferPointer { x in

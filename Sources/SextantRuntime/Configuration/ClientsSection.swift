@@ -1,15 +1,15 @@
 import SextantML
 
 /// `clients:` — the clients a local launch starts, and how they emulate heterogeneous silos.
-public struct ClientsSection: Sendable, Codable {
+package struct ClientsSection: Sendable, Codable {
     /// How many clients the data is partitioned for (and `sextant launch` starts).
-    public var count = 4
+    package var count = 4
     /// Mean seconds per local step to emulate (0: as fast as the machine goes).
-    public var meanTimePerStep = 0.0
+    package var meanTimePerStep = 0.0
     /// How per-client speeds spread around the mean: fixed, normal or exponential (docs/design.md 5.3).
-    public var speedDistribution = "normal"
+    package var speedDistribution = "normal"
     /// OpenBLAS threads per client (1 when many share a host).
-    public var threads = 1
+    package var threads = 1
 
     static let keys = KeySchema.map([
         "count": .value, "mean_time_per_step": .value, "speed_distribution": .value, "threads": .value,
@@ -19,8 +19,8 @@ public struct ClientsSection: Sendable, Codable {
         case count, meanTimePerStep = "mean_time_per_step", speedDistribution = "speed_distribution", threads
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         count = try c.decodeIfPresent(Int.self, forKey: .count) ?? count
         meanTimePerStep = try c.decodeIfPresent(Double.self, forKey: .meanTimePerStep) ?? meanTimePerStep
@@ -40,7 +40,7 @@ public struct ClientsSection: Sendable, Codable {
     }
 
     /// The emulated speed of client `index`.
-    public func speed(ofClient index: Int, seed: UInt64) -> SpeedModel {
+    package func speed(ofClient index: Int, seed: UInt64) -> SpeedModel {
         SpeedModel(
             meanTimePerStep: meanTimePerStep, distribution: SpeedModel.Distribution(rawValue: speedDistribution) ?? .fixed,
             seed: seed &+ 0x5EED &+ UInt64(index))
@@ -50,16 +50,16 @@ public struct ClientsSection: Sendable, Codable {
 /// Emulated client slowness (docs/design.md 5.3): each client draws its own mean time per step
 /// t_i around mu (normal with 30% deviation, kept positive, or exponential), and every task
 /// jitters it by 5%.
-public struct SpeedModel: Sendable {
-    public enum Distribution: String, Sendable {
+package struct SpeedModel: Sendable {
+    package enum Distribution: String, Sendable {
         case fixed, normal, exponential
     }
 
     /// This client's mean seconds per step (0: no emulation).
-    public let timePerStep: Double
+    package let timePerStep: Double
     private var generator: SeededGenerator
 
-    public init(meanTimePerStep mu: Double, distribution: Distribution, seed: UInt64) {
+    package init(meanTimePerStep mu: Double, distribution: Distribution, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         switch distribution {
         case _ where mu <= 0:
@@ -78,7 +78,7 @@ public struct SpeedModel: Sendable {
     }
 
     /// The emulated seconds per step for the next task.
-    public mutating func nextTaskTimePerStep() -> Double {
+    package mutating func nextTaskTimePerStep() -> Double {
         guard timePerStep > 0 else { return 0 }
         return max(0, generator.nextNormal(mean: timePerStep, standardDeviation: 0.05 * timePerStep))
     }

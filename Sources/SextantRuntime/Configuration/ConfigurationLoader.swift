@@ -7,14 +7,14 @@ import Yams
 /// A configuration file is input like any other (docs/design.md 10): one
 /// larger than ``maximumBytes``, or whose anchors and aliases expand to more than
 /// ``maximumNodes`` values, is refused before anything expands it.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// The largest configuration file read, in bytes (1 MiB; real ones are a few KiB).
     package static let maximumBytes = 1 << 20
     /// The most values (mappings, lists, scalars) a configuration may expand to once every
     /// alias is followed: an alias bomb of a few hundred bytes would otherwise grow to GBs.
     package static let maximumNodes = 50_000
 
-    public static func load<T: Decodable>(_ type: T.Type, from url: URL, allowedKeys: KeySchema) throws -> T {
+    package static func load<T: Decodable>(_ type: T.Type, from url: URL, allowedKeys: KeySchema) throws -> T {
         if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int {
             try checkSize(size, name: url.path)
         }
@@ -28,7 +28,7 @@ public enum ConfigurationLoader {
         return try decode(type, from: text, name: url.path, allowedKeys: allowedKeys)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from text: String, name: String, allowedKeys: KeySchema)
+    package static func decode<T: Decodable>(_ type: T.Type, from text: String, name: String, allowedKeys: KeySchema)
         throws -> T
     {
         try checkSize(text.utf8.count, name: name)
@@ -127,7 +127,7 @@ public enum ConfigurationLoader {
 
 /// The keys a configuration may contain, so that a misspelt key is an error, not a
 /// silently ignored setting.
-public indirect enum KeySchema: Sendable {
+package indirect enum KeySchema: Sendable {
     /// Any value.
     case value
     case map([String: KeySchema])

@@ -4,28 +4,28 @@ import SextantScheduling
 
 /// One YAML file describes a federation: what the server runs and what each client of a
 /// local launch trains on. Every key has a documented default (see configs/README.md).
-public struct FederationConfiguration: Sendable, Decodable {
-    public var run = RunSection()
-    public var model = "mlp"
-    public var data = DataSection()
-    public var training = TrainingSection()
-    public var scheduler = SchedulerSection()
-    public var stop = StopSection()
-    public var server = ServerSection()
-    public var clients = ClientsSection()
-    public var privacy = PrivacySection()
-    public var security = SecuritySection()
+package struct FederationConfiguration: Sendable, Decodable {
+    package var run = RunSection()
+    package var model = "mlp"
+    package var data = DataSection()
+    package var training = TrainingSection()
+    package var scheduler = SchedulerSection()
+    package var stop = StopSection()
+    package var server = ServerSection()
+    package var clients = ClientsSection()
+    package var privacy = PrivacySection()
+    package var security = SecuritySection()
 
-    public init() {}
+    package init() {}
 
-    public static let keys = KeySchema.map([
+    package static let keys = KeySchema.map([
         "run": RunSection.keys, "model": .value, "data": DataSection.keys, "training": TrainingSection.keys,
         "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
         "clients": ClientsSection.keys, "privacy": PrivacySection.keys,
         "security": SecuritySection.keys,
     ])
 
-    public static func load(from url: URL) throws -> FederationConfiguration {
+    package static func load(from url: URL) throws -> FederationConfiguration {
         let configuration = try ConfigurationLoader.load(Self.self, from: url, allowedKeys: keys)
         do {
             try configuration.validate()
@@ -36,7 +36,7 @@ public struct FederationConfiguration: Sendable, Decodable {
     }
 
     /// The model architecture, or an error naming the key.
-    public var architecture: ModelArchitecture {
+    package var architecture: ModelArchitecture {
         get throws {
             do { return try ModelArchitecture(name: model) } catch let error as SextantMLError {
                 throw RuntimeError(.invalidConfiguration, "key 'model': \(error.message)")
@@ -45,7 +45,7 @@ public struct FederationConfiguration: Sendable, Decodable {
     }
 
     /// Semantic checks that decoding cannot express.
-    public func validate() throws {
+    package func validate() throws {
         _ = try architecture
         _ = try data.partitioner
         try training.validate()
@@ -81,7 +81,7 @@ public struct FederationConfiguration: Sendable, Decodable {
         case run, model, data, training, scheduler, stop, server, clients, privacy, security
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = Self()
         run = try c.decodeIfPresent(RunSection.self, forKey: .run) ?? defaults.run
@@ -103,36 +103,36 @@ func invalid(_ key: String, _ value: Any, _ allowed: String) -> RuntimeError {
 
 // MARK: - Sections
 
-public struct RunSection: Sendable, Codable {
+package struct RunSection: Sendable, Codable {
     /// A label for logs and the checkpoint database.
-    public var name = "sextant"
+    package var name = "sextant"
     /// Seed of model initialisation, partitions and client speeds.
-    public var seed: UInt64 = 1
+    package var seed: UInt64 = 1
 
     static let keys = KeySchema.map(["name": .value, "seed": .value])
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
     }
 }
 
-public struct DataSection: Sendable, Codable {
+package struct DataSection: Sendable, Codable {
     /// `fashion-mnist` (partitioned here), or `subject-federation`: the files that
     /// `sextant-audit synth` writes into `directory`, one partition per client, with
     /// subjects the privacy audit can attack.
-    public var dataset = "fashion-mnist"
-    public var directory = FashionMNIST.defaultDirectory.path
+    package var dataset = "fashion-mnist"
+    package var directory = FashionMNIST.defaultDirectory.path
     /// How the training set is split among clients: iid, class or dual-dirichlet.
-    public var partition = "iid"
-    public var dirichletAlpha1: Double?
-    public var dirichletAlpha2 = 0.5
+    package var partition = "iid"
+    package var dirichletAlpha1: Double?
+    package var dirichletAlpha2 = 0.5
     /// Test examples the server evaluates after each aggregation (0: the whole test set).
-    public var evaluationLimit = 0
+    package var evaluationLimit = 0
     /// Training examples to use in all (0: all), for quick runs.
-    public var trainingLimit = 0
+    package var trainingLimit = 0
 
     static let keys = KeySchema.map([
         "dataset": .value, "directory": .value, "partition": .value, "dirichlet_alpha1": .value,
@@ -145,8 +145,8 @@ public struct DataSection: Sendable, Codable {
         case evaluationLimit = "evaluation_limit", trainingLimit = "training_limit"
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         dataset = try c.decodeIfPresent(String.self, forKey: .dataset) ?? dataset
         directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? directory
@@ -157,7 +157,7 @@ public struct DataSection: Sendable, Codable {
         trainingLimit = try c.decodeIfPresent(Int.self, forKey: .trainingLimit) ?? trainingLimit
     }
 
-    public var partitioner: Partitioner {
+    package var partitioner: Partitioner {
         get throws {
             guard ["fashion-mnist", "subject-federation"].contains(dataset) else {
                 throw invalid("data.dataset", "'\(dataset)'", "use fashion-mnist or subject-federation")
@@ -174,12 +174,12 @@ public struct DataSection: Sendable, Codable {
     }
 }
 
-public struct TrainingSection: Sendable, Codable {
-    public var learningRate = 0.02
-    public var batchSize = 64
-    public var momentum = 0.9
-    public var weightDecay = 0.0
-    public var optimizer = "sgd"
+package struct TrainingSection: Sendable, Codable {
+    package var learningRate = 0.02
+    package var batchSize = 64
+    package var momentum = 0.9
+    package var weightDecay = 0.0
+    package var optimizer = "sgd"
 
     static let keys = KeySchema.map([
         "learning_rate": .value, "batch_size": .value, "momentum": .value, "weight_decay": .value, "optimizer": .value,
@@ -190,8 +190,8 @@ public struct TrainingSection: Sendable, Codable {
         case weightDecay = "weight_decay", optimizer
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
@@ -212,13 +212,13 @@ public struct TrainingSection: Sendable, Codable {
     }
 }
 
-public struct StopSection: Sendable, Codable {
+package struct StopSection: Sendable, Codable {
     /// Stop after this many aggregations (model versions).
-    public var maxVersions = 50
+    package var maxVersions = 50
     /// Stop once the test accuracy reaches this (0: no target).
-    public var targetAccuracy = 0.0
+    package var targetAccuracy = 0.0
     /// Stop after this many seconds of wall time (0: no limit).
-    public var maxSeconds = 0.0
+    package var maxSeconds = 0.0
 
     static let keys = KeySchema.map(["max_versions": .value, "target_accuracy": .value, "max_seconds": .value])
 
@@ -226,8 +226,8 @@ public struct StopSection: Sendable, Codable {
         case maxVersions = "max_versions", targetAccuracy = "target_accuracy", maxSeconds = "max_seconds"
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         maxVersions = try c.decodeIfPresent(Int.self, forKey: .maxVersions) ?? maxVersions
         targetAccuracy = try c.decodeIfPresent(Double.self, forKey: .targetAccuracy) ?? targetAccuracy

@@ -10,25 +10,25 @@
 /// The host is a numeric address (the HTTP server binds it directly, so a name that needs
 /// DNS could silently bind something else), `localhost`, or `*` for every IPv4 interface;
 /// IPv6 literals go in brackets: `[::1]:9464`.
-public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
-    public enum Family: Sendable, Equatable {
+package struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
+    package enum Family: Sendable, Equatable {
         case ipv4, ipv6
     }
 
     /// A numeric address: `127.0.0.1`, `0.0.0.0`, `::1`.
-    public var host: String
-    public var port: UInt16
-    public var family: Family
+    package var host: String
+    package var port: UInt16
+    package var family: Family
 
     /// `port` 0 lets the kernel choose (tests); a configuration needs a real port.
-    public init(host: String, port: UInt16, family: Family) {
+    package init(host: String, port: UInt16, family: Family) {
         self.host = host
         self.port = port
         self.family = family
     }
 
     /// Parses "HOST:PORT"; nil when it is not one (the caller names the key in its error).
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
@@ -62,11 +62,11 @@ public struct MetricsAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether only this machine can connect (the endpoints have no authentication).
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         family == .ipv4 ? host.hasPrefix("127.") : host == "::1"
     }
 
-    public var description: String { family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     private static func isNumeric(_ host: String, family: Int32) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)

@@ -15,9 +15,9 @@ import SextantScheduling
 /// ``validate(federation:)`` only checks what depends on the rest of the federation.
 ///
 /// `Sendable`: a plain value.
-public struct PrivacySection: Sendable, Decodable, Equatable {
+package struct PrivacySection: Sendable, Decodable, Equatable {
     /// Which unit is protected.
-    public enum Mode: String, Sendable, Equatable, CaseIterable {
+    package enum Mode: String, Sendable, Equatable, CaseIterable {
         case none
         /// DP-FedAvg: each client's whole contribution (updates clipped to C, Gaussian noise
         /// on every aggregation event).
@@ -27,12 +27,12 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
         /// Both at once.
         case both
 
-        public var includesClientLevel: Bool { self == .clientLevel || self == .both }
-        public var includesRecordLevel: Bool { self == .recordLevel || self == .both }
+        package var includesClientLevel: Bool { self == .clientLevel || self == .both }
+        package var includesRecordLevel: Bool { self == .recordLevel || self == .both }
     }
 
     /// How client updates are clipped.
-    public enum Clipping: Sendable, Equatable {
+    package enum Clipping: Sendable, Equatable {
         /// `clip_norm`: a fixed L2 bound C.
         case fixed(Double)
         /// `adaptive_clipping`: C follows a quantile of the update norms (Andrew et al. 2021).
@@ -40,28 +40,28 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     }
 
     /// How a noise level is chosen.
-    public enum NoiseCalibration: Sendable, Equatable {
+    package enum NoiseCalibration: Sendable, Equatable {
         /// `noise_multiplier`: z, noise std over the L2 sensitivity.
         case noiseMultiplier(Double)
         /// `target_epsilon`: the smallest z that reaches this ε at the section's δ, calibrated at start.
         case targetEpsilon(Double)
     }
 
-    public var mode = Mode.none
+    package var mode = Mode.none
     /// Client-level clipping; nil when neither key is given (a fixed C of 1.0).
-    public var clipping: Clipping?
+    package var clipping: Clipping?
     /// Client-level noise; nil when neither key is given (refused for client-level).
-    public var noise: NoiseCalibration?
+    package var noise: NoiseCalibration?
     /// δ of the client-level guarantee, and of the record-level one unless `record_level.delta` is set.
-    public var delta = 1e-5
-    public var noisePlacement = NoisePlacement.server
+    package var delta = 1e-5
+    package var noisePlacement = NoisePlacement.server
     /// The operator's explicit consent to `noise_placement: client` while Sextant has no
     /// secure aggregation: the server then sees each update with only its own noise share.
-    public var clientNoiseWithoutSecureAggregation = false
+    package var clientNoiseWithoutSecureAggregation = false
     /// Record-level DP-SGD settings (mode record-level or both).
-    public var recordLevel: RecordLevelSection?
+    package var recordLevel: RecordLevelSection?
 
-    public init() {}
+    package init() {}
 
     /// The keys of `privacy:`, each declared once; configs/README.md's table lists the same.
     enum Keys {
@@ -93,7 +93,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     ]
     static let keys = KeySchema.section(declared)
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: NamedKey.self)
         mode = try c.read(Keys.mode, as: Mode.self) ?? mode
         clipping = try Self.exclusive(
@@ -127,18 +127,18 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// `privacy.adaptive_clipping:`.
     ///
     /// `Sendable`: a plain value.
-    public struct AdaptiveClippingSection: Sendable, Decodable, Equatable {
+    package struct AdaptiveClippingSection: Sendable, Decodable, Equatable {
         /// C₀, the clip norm of the first event.
-        public var initialClipNorm = 1.0
+        package var initialClipNorm = 1.0
         /// γ in (0, 1), the quantile of update norms C tracks (0.5: the median).
-        public var targetQuantile = 0.5
+        package var targetQuantile = 0.5
         /// η > 0, the geometric learning rate of C.
-        public var learningRate = 0.2
+        package var learningRate = 0.2
         /// σ_b, the noise on the count of unclipped updates (nil: m/20 for m the expected
         /// clients per event). z must stay below σ_b (see ``AdaptiveClipping``).
-        public var indicatorNoise: Double?
+        package var indicatorNoise: Double?
 
-        public init() {}
+        package init() {}
 
         enum Keys {
             static let initialClipNorm = ConfigurationKey<Double>(
@@ -156,7 +156,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
             Keys.indicatorNoise.declared,
         ]
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: NamedKey.self)
             initialClipNorm = try c.read(Keys.initialClipNorm) ?? initialClipNorm
             targetQuantile = try c.read(Keys.targetQuantile) ?? targetQuantile
@@ -174,22 +174,22 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// `privacy.record_level:`.
     ///
     /// `Sendable`: a plain value.
-    public struct RecordLevelSection: Sendable, Decodable, Equatable {
+    package struct RecordLevelSection: Sendable, Decodable, Equatable {
         /// C, the L2 bound of every example's gradient.
-        public var clipNorm = 1.0
+        package var clipNorm = 1.0
         /// z of DP-SGD, or the record-level ε to calibrate it to after `planned_steps`
         /// (each client calibrates to its own sampling rate); nil when neither is given.
-        public var noise: NoiseCalibration?
+        package var noise: NoiseCalibration?
         /// B, the expected batch size: Poisson batches with rate q = B/n over the client's n
         /// records (nil: training.batch_size).
-        public var batchSize: Int?
+        package var batchSize: Int?
         /// δ of the record-level guarantee (nil: privacy.delta); must be below 1/n.
-        public var delta: Double?
+        package var delta: Double?
         /// Local steps a client is expected to take over the run, for a target ε (nil:
         /// stop.max_versions × the steps of a task).
-        public var plannedSteps: Int?
+        package var plannedSteps: Int?
 
-        public init() {}
+        package init() {}
 
         enum Keys {
             static let clipNorm = ConfigurationKey<Double>(
@@ -212,7 +212,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
             Keys.delta.declared, Keys.plannedSteps.declared,
         ]
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: NamedKey.self)
             clipNorm = try c.read(Keys.clipNorm) ?? clipNorm
             noise = try PrivacySection.exclusive(
@@ -227,15 +227,15 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     // MARK: - Interpretation
 
     /// True when client-level DP (DP-FedAvg) is on.
-    public var isClientLevel: Bool { mode.includesClientLevel }
+    package var isClientLevel: Bool { mode.includesClientLevel }
     /// True when record-level DP-SGD is on.
-    public var isRecordLevel: Bool { mode.includesRecordLevel }
+    package var isRecordLevel: Bool { mode.includesRecordLevel }
 
     /// Clients expected in one aggregation event under `scheduler`: the default σ_b is m/20
     /// of it, and client-side noise is split into this many shares. fedavg/fedavgm: the
     /// expected participants of a round (clients.count × sampling_rate, at least 1); fedbuff:
     /// buffer_size; fedasync: 1; compass: clients.count (a group may hold every client).
-    public static func expectedClientsPerEvent(_ federation: FederationConfiguration) -> Int {
+    package static func expectedClientsPerEvent(_ federation: FederationConfiguration) -> Int {
         federation.scheduler.expectedClientsPerEvent(clients: federation.clients.count)
     }
 
@@ -243,10 +243,10 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// sampling needs sampling the adversary cannot predict; FedAvg's client sampling is
     /// seeded from run.seed (so that a restarted server replays it), hence every event is
     /// accounted as if all clients took part.
-    public static func clientSampleRate(_ federation: FederationConfiguration) -> Double { 1 }
+    package static func clientSampleRate(_ federation: FederationConfiguration) -> Double { 1 }
 
     /// Local steps a client is expected to take over the whole run (record-level planning).
-    public func plannedRecordSteps(_ federation: FederationConfiguration) -> Int {
+    package func plannedRecordSteps(_ federation: FederationConfiguration) -> Int {
         if let planned = recordLevel?.plannedSteps { return planned }
         let perTask =
             federation.scheduler.kind == SchedulerKind.compass.rawValue
@@ -293,7 +293,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
 
     /// The server's client-level settings, with z calibrated when a target ε is given.
     /// - Throws: ``RuntimeError`` naming the key when the settings cannot be honoured.
-    public func makeClientLevelConfiguration(federation: FederationConfiguration) throws
+    package func makeClientLevelConfiguration(federation: FederationConfiguration) throws
         -> ClientLevelPrivacy.Configuration
     {
         guard isClientLevel else {
@@ -412,21 +412,21 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// sampling rate when a target ε is given), the expected batch size and the rate q = B/n.
     ///
     /// `Sendable`: a plain value.
-    public struct RecordLevelPlan: Sendable, Equatable {
-        public var clipNorm: Double
-        public var noiseMultiplier: Double
-        public var expectedBatchSize: Int
+    package struct RecordLevelPlan: Sendable, Equatable {
+        package var clipNorm: Double
+        package var noiseMultiplier: Double
+        package var expectedBatchSize: Int
         /// q = B/n (1 when n is not known yet).
-        public var sampleRate: Double
-        public var delta: Double
-        public var plannedSteps: Int
+        package var sampleRate: Double
+        package var delta: Double
+        package var plannedSteps: Int
     }
 
     /// The record-level plan for a client with `records` training records (nil: checks only
     /// what does not depend on them, as at configuration load; z is then 0 for a target ε).
     /// - Throws: ``RuntimeError`` naming the key: δ not below 1/records, B above the records,
     ///   no noise setting, or a target ε that cannot be met.
-    public func recordLevelPlan(federation: FederationConfiguration, records: Int?) throws -> RecordLevelPlan {
+    package func recordLevelPlan(federation: FederationConfiguration, records: Int?) throws -> RecordLevelPlan {
         guard isRecordLevel else {
             throw RuntimeError(
                 .invalidConfiguration, "privacy.mode is \(mode.rawValue): there is no record-level privacy")

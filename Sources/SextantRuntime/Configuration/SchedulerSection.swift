@@ -3,56 +3,56 @@ import SextantScheduling
 
 /// `scheduler:` — which algorithm orders the federation, and its parameters. Keys that do
 /// not apply to the chosen kind are accepted and ignored, so switching `kind` is one edit.
-public struct SchedulerSection: Sendable, Codable {
+package struct SchedulerSection: Sendable, Codable {
     /// compass | fedavg | fedavgm | fedasync | fedbuff (default fedavg).
     /// compass: FedCompass arrival groups (docs/design.md 5.1); fedavg: synchronous rounds;
     /// fedavgm: rounds with server momentum; fedasync: every update applied on arrival;
     /// fedbuff: updates applied `buffer_size` at a time.
-    public var kind = "fedavg"
+    package var kind = "fedavg"
     /// All kinds: clients that must join before training starts (default 2).
-    public var minClients = 2
+    package var minClients = 2
     /// fedavg, fedavgm, fedasync, fedbuff: local steps per task (default 50). Compass sizes
     /// tasks itself between `min_local_steps` and `max_local_steps`.
-    public var localSteps = 50
+    package var localSteps = 50
     /// fedavg, fedavgm: seconds a synchronous round waits for stragglers (default 300).
-    public var roundTimeout = 300.0
+    package var roundTimeout = 300.0
     /// All kinds: samples (a client's share is its samples over all known clients' samples)
     /// or equal (1/N over the N known clients). Default samples.
-    public var weighting = "samples"
+    package var weighting = "samples"
     /// fedavg, fedavgm: probability that a client takes part in a round, in (0, 1] (default 1).
-    public var samplingRate = 1.0
+    package var samplingRate = 1.0
     /// compass: Qmin, the fewest local steps of a task (default 20).
-    public var minLocalSteps = 20
+    package var minLocalSteps = 20
     /// compass: Qmax, the most local steps, and every client's first task (default 100).
-    public var maxLocalSteps = 100
+    package var maxLocalSteps = 100
     /// compass: m, weight of the newest speed measurement, in (0, 1] (default 0.9).
-    public var speedMomentum = 0.9
+    package var speedMomentum = 0.9
     /// compass: lambda >= 1, a group's deadline as a multiple of its expected duration (default 1.5).
-    public var latestTimeFactor = 1.5
+    package var latestTimeFactor = 1.5
     /// compass, fedasync, fedbuff: server mixing rate alpha > 0 (default 0.9).
-    public var alpha = 0.9
+    package var alpha = 0.9
     /// compass, fedasync, fedbuff: staleness discount S(tau): polynomial, (tau + 1)^(-a);
     /// hinge, 1 if tau <= b else 1 / (a (tau - b) + 1); or constant, 1 (default polynomial).
-    public var staleness = "polynomial"
+    package var staleness = "polynomial"
     /// The staleness function's a >= 0 (default 0.5).
-    public var stalenessA = 0.5
+    package var stalenessA = 0.5
     /// The hinge function's b >= 0 (default 4).
-    public var stalenessB = 4.0
+    package var stalenessB = 4.0
     /// fedbuff: K, updates per aggregation (default 3).
-    public var bufferSize = 3
+    package var bufferSize = 3
     /// fedavgm: server momentum beta in (0, 1) (default 0.9).
-    public var serverMomentum = 0.9
+    package var serverMomentum = 0.9
     /// All kinds: the most training samples a client's join is believed (default 1000000).
     /// A client's claim above it, or above the count the operator declared on its
     /// allow-list line (`samples=N`), counts as that bound (docs/design.md 10).
-    public var maxSamplesPerClient = 1_000_000
+    package var maxSamplesPerClient = 1_000_000
     /// All kinds: the largest share of an aggregation one client may have, in (0, 1]
     /// (default 0.5: no client outweighs all the others together). The excess goes to the
     /// others in proportion to their samples; 1 turns the cap off.
-    public var maxClientShare = 0.5
+    package var maxClientShare = 0.5
 
     /// The bounds this section puts on claimed sample counts.
-    public var claimLimits: ClaimLimits {
+    package var claimLimits: ClaimLimits {
         ClaimLimits(maxSamplesPerClient: maxSamplesPerClient, maxClientShare: maxClientShare)
     }
 
@@ -79,8 +79,8 @@ public struct SchedulerSection: Sendable, Codable {
         case maxSamplesPerClient = "max_samples_per_client", maxClientShare = "max_client_share"
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? kind
         minClients = try c.decodeIfPresent(Int.self, forKey: .minClients) ?? minClients
@@ -174,7 +174,7 @@ public struct SchedulerSection: Sendable, Codable {
     }
 
     /// The scheduler this section describes, starting at `version`.
-    public func makeScheduler(seed: UInt64, version: Int = 0) throws -> any Scheduler {
+    package func makeScheduler(seed: UInt64, version: Int = 0) throws -> any Scheduler {
         try validate()
         let weighting = Weighting(rawValue: weighting)!
         switch SchedulerKind(rawValue: kind)! {
@@ -211,7 +211,7 @@ public struct SchedulerSection: Sendable, Codable {
     /// kind; it must be the kind this section configures (a run cannot change algorithm
     /// midway). The restored scheduler keeps the parameters it was saved with, except the
     /// claim limits: those configured now apply, also to the sample counts it kept.
-    public func restoreScheduler(from snapshot: [UInt8]) throws -> any Scheduler {
+    package func restoreScheduler(from snapshot: [UInt8]) throws -> any Scheduler {
         try validate()
         let data = Data(snapshot)
         do {

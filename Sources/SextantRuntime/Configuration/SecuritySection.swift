@@ -4,15 +4,15 @@ import SextantWire
 /// `security:` — CURVE encryption and client authentication (keys from `sextant keygen`).
 /// The server uses CURVE when `server_secret_key` is set, a client when `server_public_key`
 /// is; a file shared by both sides may set all four.
-public struct SecuritySection: Sendable, Codable {
+package struct SecuritySection: Sendable, Codable {
     /// Server: its key pair file (NAME.key).
-    public var serverSecretKey: String?
-    /// Server: the allow-list, one `<public key> NAME` line per client; reloaded on SIGHUP.
-    public var allowedClients: String?
-    /// Client: the server's public key (server.pub, or the key pair file).
-    public var serverPublicKey: String?
+    package var serverSecretKey: String?
+    /// Server: the allow-list, one `<package key> NAME` line per client; reloaded on SIGHUP.
+    package var allowedClients: String?
+    /// Client: the server's package key (server.pub, or the key pair file).
+    package var serverPublicKey: String?
     /// Client: its key pair file; `{index}` and `{name}` are replaced, e.g. keys/{name}.key.
-    public var clientKey: String?
+    package var clientKey: String?
 
     static let keys = KeySchema.map([
         "server_secret_key": .value, "allowed_clients": .value, "server_public_key": .value, "client_key": .value,
@@ -23,10 +23,10 @@ public struct SecuritySection: Sendable, Codable {
         case serverPublicKey = "server_public_key", clientKey = "client_key"
     }
 
-    public init() {}
+    package init() {}
 
-    public var serverUsesCurve: Bool { serverSecretKey != nil }
-    public var clientsUseCurve: Bool { serverPublicKey != nil }
+    package var serverUsesCurve: Bool { serverSecretKey != nil }
+    package var clientsUseCurve: Bool { serverPublicKey != nil }
 
     func validate() throws {
         for (key, value) in [
@@ -47,7 +47,7 @@ public struct SecuritySection: Sendable, Codable {
 
     /// The server's key pair and allow-list, read and checked now so a bad file stops the
     /// server at start.
-    public func loadServerKeys() throws -> (pair: CurveKeyPair, allowList: AllowList)? {
+    package func loadServerKeys() throws -> (pair: CurveKeyPair, allowList: AllowList)? {
         guard let serverSecretKey, let allowedClients else { return nil }
         try requireCurve()
         do throws(WireError) {
@@ -58,10 +58,10 @@ public struct SecuritySection: Sendable, Codable {
     }
 
     /// A client's CURVE settings; `keyOverride` (the --key option) replaces `client_key`.
-    public func loadClientKeys(index: Int, name: String, keyOverride: String? = nil) throws -> ClientCurve? {
+    package func loadClientKeys(index: Int, name: String, keyOverride: String? = nil) throws -> ClientCurve? {
         guard let serverPublicKey else {
             if keyOverride != nil {
-                throw invalid("security.server_public_key", "nothing", "--key needs the server's public key to connect with CURVE")
+                throw invalid("security.server_public_key", "nothing", "--key needs the server's package key to connect with CURVE")
             }
             return nil
         }
@@ -86,7 +86,7 @@ public struct SecuritySection: Sendable, Codable {
 }
 
 /// What a client needs to connect with CURVE.
-public struct ClientCurve: Sendable {
-    public var serverKey: CurveKey
-    public var pair: CurveKeyPair
+package struct ClientCurve: Sendable {
+    package var serverKey: CurveKey
+    package var pair: CurveKeyPair
 }

@@ -1,6 +1,6 @@
 extension ServerSection {
     /// The parsed `metrics_bind`, nil when it is empty (no HTTP endpoints).
-    public var metricsAddress: MetricsAddress? {
+    package var metricsAddress: MetricsAddress? {
         get throws {
             guard !metricsBind.isEmpty else { return nil }
             guard let address = MetricsAddress(parsing: metricsBind) else {

@@ -1,39 +1,39 @@
 import SextantAggregation
 
 /// `server:` — where the daemon listens and keeps its checkpoints.
-public struct ServerSection: Sendable, Codable {
+package struct ServerSection: Sendable, Codable {
     /// ZeroMQ endpoint the ROUTER binds (clients connect to the same address).
-    public var bind = "tcp://127.0.0.1:7070"
+    package var bind = "tcp://127.0.0.1:7070"
     /// The SQLite checkpoint database.
-    public var database = "sextant.sqlite"
+    package var database = "sextant.sqlite"
     /// Seconds without any message after which a client counts as lost.
-    public var clientTimeout = 120.0
+    package var clientTimeout = 120.0
     /// Updates whose L2 norm exceeds this are rejected as absurd.
-    public var maxUpdateNorm = 1e4
+    package var maxUpdateNorm = 1e4
     /// Keep every k-th checkpoint (1: all, which the audit wants) and always the last `keep_last`.
-    public var keepEvery = 1
-    public var keepLast = 0
+    package var keepEvery = 1
+    package var keepLast = 0
     /// Clients allowed to upload an update at the same time; the others wait for a slot.
-    public var maxConcurrentUploads = 4
+    package var maxConcurrentUploads = 4
     /// Messages per second one client may send (bursts of twice that); more are dropped.
-    public var maxMessagesPerSecond = 20.0
+    package var maxMessagesPerSecond = 20.0
     /// Joins per minute one client may send; more are refused.
-    public var maxJoinsPerMinute = 12.0
+    package var maxJoinsPerMinute = 12.0
     /// "HOST:PORT" of the HTTP endpoints /metrics, /status and /; empty: none.
-    public var metricsBind = ""
+    package var metricsBind = ""
     /// Updates based on a model more than this many versions old are refused (0: any age).
-    public var maxStaleness = 0
+    package var maxStaleness = 0
     /// How an event's updates are combined: mean, norm_bound, median, trimmed_mean or
     /// multi_krum (docs/design.md 3).
-    public var robustAggregation = "mean"
+    package var robustAggregation = "mean"
     /// trimmed_mean: the share of values dropped at each end of every coordinate.
-    public var trimFraction = 0.1
+    package var trimFraction = 0.1
     /// multi_krum: f, the attackers it tolerates per event.
-    public var krumByzantine = 1
+    package var krumByzantine = 1
     /// norm_bound: deltas are scaled down to this many times the median recent norm.
-    public var normBoundFactor = 3.0
+    package var normBoundFactor = 3.0
     /// norm_bound: how many recent norms the median is taken over.
-    public var normBoundWindow = 50
+    package var normBoundWindow = 50
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
@@ -52,8 +52,8 @@ public struct ServerSection: Sendable, Codable {
         case normBoundFactor = "norm_bound_factor", normBoundWindow = "norm_bound_window"
     }
 
-    public init() {}
-    public init(from decoder: any Decoder) throws {
+    package init() {}
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         bind = try c.decodeIfPresent(String.self, forKey: .bind) ?? bind
         database = try c.decodeIfPresent(String.self, forKey: .database) ?? database
@@ -74,13 +74,13 @@ public struct ServerSection: Sendable, Codable {
     }
 
     /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
-    public var bindHost: String {
+    package var bindHost: String {
         let rest = bind.dropFirst("tcp://".count)
         return String(rest[..<(rest.lastIndex(of: ":") ?? rest.endIndex)])
     }
 
     /// Whether `bind` is reachable from this host only (then CURVE is optional).
-    public var bindsLoopbackOnly: Bool {
+    package var bindsLoopbackOnly: Bool {
         let host = bindHost
         return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
     }

@@ -2,9 +2,9 @@ import Foundation
 import SextantML
 
 /// The data a federation is trained and tested on, loaded as the configuration says.
-public enum FederationData {
+package enum FederationData {
     /// The test split the server evaluates the global model on.
-    public static func loadTestSet(_ data: DataSection) throws -> Dataset {
+    package static func loadTestSet(_ data: DataSection) throws -> Dataset {
         if data.dataset == "subject-federation" {
             // Image federations are tested on Fashion-MNIST's test split; tabular ones on
             // the subjects' held-out audit samples, the only unseen data they have.
@@ -27,7 +27,7 @@ public enum FederationData {
     }
 
     /// Client `index`'s partition of the training split.
-    public static func loadPartition(_ configuration: FederationConfiguration, index: Int) throws -> Dataset {
+    package static func loadPartition(_ configuration: FederationConfiguration, index: Int) throws -> Dataset {
         let count = configuration.clients.count
         guard index >= 0, index < count else {
             throw RuntimeError(.invalidConfiguration, "client index \(index) is outside 0..<\(count) (clients.count)")

@@ -3,25 +3,25 @@ import Foundation
 /// What the server is doing, at one moment: the value behind `/status`, its HTML page and
 /// `sextant status`. Made by the server actor (``FederationServer/status()``) so the HTTP
 /// side never reaches into its state. Sendable; Codable as snake_case JSON.
-public struct ServerStatus: Sendable, Codable, Equatable {
+package struct ServerStatus: Sendable, Codable, Equatable {
     /// One admitted client.
-    public struct Client: Sendable, Codable, Equatable {
-        public var name: String
-        public var samples: Int
+    package struct Client: Sendable, Codable, Equatable {
+        package var name: String
+        package var samples: Int
         /// The address ZeroMQ reports for its connection, nil if unknown.
-        public var peer: String?
-        public var lastSeen: Date
+        package var peer: String?
+        package var lastSeen: Date
         /// Seconds since its last message.
-        public var idleSeconds: Double
+        package var idleSeconds: Double
         /// Compass' estimate of its seconds per local step, nil before its first update
         /// or with another scheduler.
-        public var secondsPerStep: Double?
+        package var secondsPerStep: Double?
         /// Compass' arrival group of its current task, nil with another scheduler.
-        public var arrivalGroup: Int?
+        package var arrivalGroup: Int?
         /// Local steps of the task it was last given, nil before its first task.
-        public var assignedSteps: Int?
+        package var assignedSteps: Int?
 
-        public init(
+        package init(
             name: String, samples: Int, peer: String?, lastSeen: Date, idleSeconds: Double,
             secondsPerStep: Double? = nil, arrivalGroup: Int? = nil, assignedSteps: Int? = nil
         ) {
@@ -41,23 +41,23 @@ public struct ServerStatus: Sendable, Codable, Equatable {
         }
     }
 
-    public var runID: String
+    package var runID: String
     /// `running`, then `completed`, `stopped` or `failed` (the run's status in the database).
-    public var status: String
-    public var modelVersion: Int
+    package var status: String
+    package var modelVersion: Int
     /// The version the run stops at (`stop.max_versions`).
-    public var maxVersions: Int
+    package var maxVersions: Int
     /// Test accuracy after the last aggregation, nil before the first.
-    public var accuracy: Double?
+    package var accuracy: Double?
     /// Privacy spent so far, nil without differential privacy.
-    public var epsilon: Double?
+    package var epsilon: Double?
     /// `scheduler.kind`.
-    public var scheduler: String
-    public var uptimeSeconds: Double
+    package var scheduler: String
+    package var uptimeSeconds: Double
     /// Sorted by name.
-    public var clients: [Client]
+    package var clients: [Client]
 
-    public init(
+    package init(
         runID: String, status: String, modelVersion: Int, maxVersions: Int, accuracy: Double?, epsilon: Double?,
         scheduler: String, uptimeSeconds: Double, clients: [Client]
     ) {
@@ -78,14 +78,14 @@ public struct ServerStatus: Sendable, Codable, Equatable {
     }
 
     /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
-    public static func makeEncoder() -> JSONEncoder {
+    package static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return encoder
     }
 
-    public static func makeDecoder() -> JSONDecoder {
+    package static func makeDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
@@ -95,7 +95,7 @@ public struct ServerStatus: Sendable, Codable, Equatable {
 extension ServerStatus {
     /// Nil values are written as `null`, not left out: a client of `/status` sees every
     /// field, and "not known yet" differs from "missing".
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(runID, forKey: .runID)
         try c.encode(status, forKey: .status)
@@ -110,7 +110,7 @@ extension ServerStatus {
 }
 
 extension ServerStatus.Client {
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
         try c.encode(samples, forKey: .samples)

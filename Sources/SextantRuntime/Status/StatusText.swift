@@ -2,8 +2,8 @@ import Foundation
 
 /// `sextant status`'s terminal view of a ``ServerStatus``: a summary line and a table of
 /// clients, plain text (no colours) so it reads the same in a log file.
-public enum StatusText {
-    public static func render(_ status: ServerStatus) -> String {
+package enum StatusText {
+    package static func render(_ status: ServerStatus) -> String {
         var lines: [String] = []
         let accuracy = status.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         var summary = "run \(status.runID)  \(status.status)  version \(status.modelVersion)/\(status.maxVersions)"
@@ -26,7 +26,7 @@ public enum StatusText {
     }
 
     /// "42s", "3m05s", "2h01m": short enough for a table cell.
-    public static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let total = Int(max(0, seconds).rounded(.down))
         if total < 60 { return "\(total)s" }
         if total < 3600 { return String(format: "%dm%02ds", total / 60, total % 60) }
