@@ -5,7 +5,7 @@ APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fa
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps release test validate-deploy demo bench fuzz clean
+.PHONY: all deps release test lint validate-deploy demo bench fuzz clean
 
 all: release
 
@@ -25,10 +25,14 @@ release: deps
 
 # Unit tests (debug build, small data), integration tests that start the real release
 # executables on loopback TCP, and a CURVE federation across three network namespaces.
-test: release
+test: release lint
 	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
 	IntegrationTests/multihost.sh $(BIN)
 	$(MAKE) validate-deploy
+
+# The formatter's rules (.swift-format) hold for every Swift file: `swift format -i -r` fixes them.
+lint:
+	$(SWIFT) format lint --strict -r Package.swift Sources Tests IntegrationTests FuzzTesting/Sources FuzzTesting/Package.swift
 
 # Static and sandboxed checks of the deployment recipes (deploy/validate skips, saying so,
 # any check whose tool is missing; the PyPI linters are installed when pip can reach PyPI).

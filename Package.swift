@@ -120,7 +120,8 @@ let package = Package(
         .target(
             name: "SextantServer",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire",
+                "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy",
+                "SextantWire",
                 "SextantStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -50,7 +50,8 @@ extension IntegrationTests {
                 // Past version 8 the run would end too soon after the restart: crash anyway.
                 return buffered || version >= 8
             }
-            try #require(reached && first.isRunning, "version \(crashVersion) never committed\n\(fixture.diagnostics())")
+            try #require(
+                reached && first.isRunning, "version \(crashVersion) never committed\n\(fixture.diagnostics())")
             first.send(SIGKILL)
             try #require(try await first.waitForExit(timeout: .seconds(10)))
             #expect(first.statusDescription == "killed by signal \(SIGKILL)")
@@ -59,22 +60,28 @@ extension IntegrationTests {
             let bufferedAtCrash = try store.updates(run: crashedRun.id).filter { $0.state == .buffered }
             try #require(committedBeforeKill < configuration.maxVersions, "the run finished before the crash")
             for client in clients {
-                try #require(client.isRunning, "\(client.name) did not survive the server's crash\n\(fixture.diagnostics())")
+                try #require(
+                    client.isRunning, "\(client.name) did not survive the server's crash\n\(fixture.diagnostics())")
             }
 
             // The same command again: it must resume, not start over.
             let second = try fixture.startServer(config: config, name: "server-2")
             let resumedLine = try await fixture.waitForLogLine(second, containing: "serving", timeout: .seconds(60))
             let resumed = try #require(
-                resumedLine.flatMap { LogLines.value(of: "resumed", in: $0) }, "no serving line\n\(fixture.diagnostics())")
+                resumedLine.flatMap { LogLines.value(of: "resumed", in: $0) },
+                "no serving line\n\(fixture.diagnostics())")
             let resumedVersion = try #require(Int(resumed), "resumed=\(resumed): the restarted server started over")
-            #expect(resumedVersion >= committedBeforeKill, "resumed from \(resumedVersion), \(committedBeforeKill) was committed")
+            #expect(
+                resumedVersion >= committedBeforeKill,
+                "resumed from \(resumedVersion), \(committedBeforeKill) was committed")
             #expect(resumedVersion >= crashVersion)
             if !bufferedAtCrash.isEmpty {
-                let replay = try await fixture.waitForLogLine(second, containing: "replaying acknowledged updates", timeout: .seconds(10))
+                let replay = try await fixture.waitForLogLine(
+                    second, containing: "replaying acknowledged updates", timeout: .seconds(10))
                 #expect(
                     replay.flatMap { LogLines.value(of: "count", in: $0) } == "\(bufferedAtCrash.count)",
-                    "\(bufferedAtCrash.count) updates were buffered at the crash: \(replay.map(String.init) ?? "no replay line")")
+                    "\(bufferedAtCrash.count) updates were buffered at the crash: \(replay.map(String.init) ?? "no replay line")"
+                )
             }
 
             // The same client processes carry on to the end.
@@ -83,7 +90,8 @@ extension IntegrationTests {
                 try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")
             }
             #expect(second.exitedSuccessfully, "\(fixture.diagnostics())")
-            #expect(second.standardOutput.contains("completed at version \(configuration.maxVersions)"), "\(second.tail())")
+            #expect(
+                second.standardOutput.contains("completed at version \(configuration.maxVersions)"), "\(second.tail())")
             for (index, client) in clients.enumerated() {
                 #expect(client.exitedSuccessfully, "\(client.tail())")
                 #expect(client.standardOutput.contains("client-\(index): done after"), "\(client.tail())")
@@ -105,7 +113,9 @@ extension IntegrationTests {
             let updates = try store.updates(run: run.id)
             let audit = try AcknowledgementAudit(logs: clients.map { ($0.name, $0.standardError) }, updates: updates)
             #expect(audit.isLossless, "\(audit)")
-            #expect(audit.acknowledged >= configuration.clientCount * configuration.maxVersions / 2, "too few acks to mean anything")
+            #expect(
+                audit.acknowledged >= configuration.clientCount * configuration.maxVersions / 2,
+                "too few acks to mean anything")
             #expect(updates.allSatisfy { $0.state != .buffered }, "updates left buffered after completion")
             for update in bufferedAtCrash {
                 #expect(

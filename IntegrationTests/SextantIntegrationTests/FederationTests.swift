@@ -25,7 +25,9 @@ extension IntegrationTests {
                 "launch", executable: "sextant", arguments: ["launch", "--config", config.path, "--logs", logs.path])
             let ended = try await launch.waitForExit(timeout: .seconds(180))
             let serverLog = (try? String(contentsOf: logs.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
-            try #require(ended, "sextant launch did not finish\n\(fixture.diagnostics())\n--- server.log\n\(serverLog.suffix(3000))")
+            try #require(
+                ended,
+                "sextant launch did not finish\n\(fixture.diagnostics())\n--- server.log\n\(serverLog.suffix(3000))")
             #expect(launch.exitedSuccessfully, "\(fixture.diagnostics())")
 
             // Every process exited 0, as the launcher reports them.
@@ -33,8 +35,11 @@ extension IntegrationTests {
             #expect(output.contains("server exited with status 0"), "\(output)")
             for index in 0..<configuration.clientCount {
                 #expect(output.contains("client-\(index) exited with status 0"), "\(output)")
-                let clientLog = (try? String(contentsOf: logs.appendingPathComponent("client-\(index).log"), encoding: .utf8)) ?? ""
-                #expect(clientLog.contains("client-\(index): done after"), "client-\(index).log:\n\(clientLog.suffix(2000))")
+                let clientLog =
+                    (try? String(contentsOf: logs.appendingPathComponent("client-\(index).log"), encoding: .utf8)) ?? ""
+                #expect(
+                    clientLog.contains("client-\(index): done after"), "client-\(index).log:\n\(clientLog.suffix(2000))"
+                )
             }
 
             // The server's last line: run <id> completed at version N, test accuracy X%.
@@ -44,7 +49,9 @@ extension IntegrationTests {
                 "no final line in server.log:\n\(serverLog.suffix(3000))")
             #expect(final.status == "completed")
             #expect(final.accuracyPercent >= 80, "final accuracy \(final.accuracyPercent)%")
-            #expect(final.version >= 1 && final.version < configuration.maxVersions, "stopped at the safety cap, not the target")
+            #expect(
+                final.version >= 1 && final.version < configuration.maxVersions,
+                "stopped at the safety cap, not the target")
 
             // The database: one checkpoint per aggregation, 0...N, each hash verified.
             let store = try fixture.openStore()
@@ -71,7 +78,8 @@ extension IntegrationTests {
                 let applied = updates.filter { $0.appliedVersion == summary.version && $0.state == .applied }
                 #expect(
                     Double(applied.count) == summary.metrics["updates"],
-                    "version \(summary.version): \(applied.count) applied updates, metrics say \(summary.metrics["updates"] ?? -1)")
+                    "version \(summary.version): \(applied.count) applied updates, metrics say \(summary.metrics["updates"] ?? -1)"
+                )
             }
         }
     }

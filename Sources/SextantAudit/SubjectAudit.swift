@@ -41,7 +41,8 @@ package struct SubjectAudit: Sendable {
                 let known = try store.runs().map(\.id)
                 throw AuditError(
                     .noCheckpoints,
-                    "\(store.path) has no run '\(runID)'; runs: \(known.isEmpty ? "none" : known.joined(separator: ", "))")
+                    "\(store.path) has no run '\(runID)'; runs: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+                )
             }
             run = found
         } else {
@@ -96,7 +97,8 @@ package struct SubjectAudit: Sendable {
         var attacks = [
             try result(
                 .finalModel, statistic: nil,
-                method: "score = -(mean loss of checkpoint \(trajectories.versions.last ?? 0) on the subject's samples)",
+                method:
+                    "score = -(mean loss of checkpoint \(trajectories.versions.last ?? 0) on the subject's samples)",
                 knownAUCs: nil, scores: trajectories.finalLosses.map { -$0 })
         ]
         if trajectories.versions.count >= 2 {
@@ -127,7 +129,9 @@ package struct SubjectAudit: Sendable {
         return AuditReport(
             generated: Date(), run: run,
             subjects: trajectories.subjects.indices.map {
-                .init(id: trajectories.subjects[$0], member: isMember[$0], known: known.contains(trajectories.subjects[$0]))
+                .init(
+                    id: trajectories.subjects[$0], member: isMember[$0],
+                    known: known.contains(trajectories.subjects[$0]))
             },
             metricsConfiguration: configuration.metrics, attacks: attacks, trajectories: trajectories)
     }

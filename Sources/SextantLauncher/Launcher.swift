@@ -17,7 +17,8 @@ package final class Launcher: Sendable {
         package var firstIndex = 0
         package var extraServerArguments: [String] = []
 
-        package init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int) {
+        package init(configPath: String, binDirectory: URL, logDirectory: URL, remoteServer: String?, clientCount: Int)
+        {
             self.configPath = configPath
             self.binDirectory = binDirectory
             self.logDirectory = logDirectory

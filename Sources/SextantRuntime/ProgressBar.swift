@@ -21,7 +21,8 @@ package struct ProgressBar: Sendable {
         let filled = min(width, done * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let percent = min(100, done * 100 / total)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(String(format: "%3d", percent))% \(status)\u{1B}[K".utf8))
+        FileHandle.standardError.write(
+            Data("\r\(label) [\(bar)] \(String(format: "%3d", percent))% \(status)\u{1B}[K".utf8))
         lastLine = done
     }
 

@@ -23,7 +23,9 @@ package enum TrainingHyperparameters {
         }
     }
 
-    package static func makeOptimizer(name: String, lr: Double, momentum: Double, weightDecay: Double) throws -> any Optimizer {
+    package static func makeOptimizer(name: String, lr: Double, momentum: Double, weightDecay: Double) throws
+        -> any Optimizer
+    {
         switch name.lowercased() {
         case "sgd":
             return SGD(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))

@@ -101,7 +101,9 @@ package struct FedBuffScheduler: Scheduler, Codable {
 
     /// An update the restored snapshot lists in the buffer (see ``Scheduler/heldAccumulation(of:)``).
     package func heldAccumulation(of id: Int64) -> BucketWeight? {
-        buffer.first { $0.id == id }.map { BucketWeight(bucket: Self.bucket(base: $0.baseVersion), coefficient: $0.weight) }
+        buffer.first { $0.id == id }.map {
+            BucketWeight(bucket: Self.bucket(base: $0.baseVersion), coefficient: $0.weight)
+        }
     }
 
     private mutating func flush() -> SchedulerAction {

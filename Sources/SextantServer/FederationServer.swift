@@ -148,7 +148,8 @@ package actor FederationServer {
                 run: previous.id, discardingState: [AggregationCore.schedulerKey, AggregationCore.velocityKey])
             guard let checkpoint = resumption.checkpoint else {
                 throw RuntimeError(
-                    .storage, "run '\(previous.id)' has no sound checkpoint to resume from; run sextant checkpoints verify")
+                    .storage,
+                    "run '\(previous.id)' has no sound checkpoint to resume from; run sextant checkpoints verify")
             }
             if let newest = resumption.skipped.first?.version { skippedVersions = (checkpoint.version + 1)...newest }
             if !resumption.skipped.isEmpty {

@@ -64,7 +64,8 @@ package struct ExperimentRunner {
             }
             guard attackers >= 0, attackScale.isFinite else {
                 throw RuntimeError(
-                    .invalidConfiguration, "attackers must be >= 0 and the attack scale finite, got \(attackers), \(attackScale)")
+                    .invalidConfiguration,
+                    "attackers must be >= 0 and the attack scale finite, got \(attackers), \(attackScale)")
             }
             guard evaluateEvery > 0 else {
                 throw RuntimeError(

@@ -85,7 +85,8 @@ package struct StorageDiagnosis: Sendable, Equatable, CustomStringConvertible {
         }
         // A write that would cross the limit fails, so a file within a page of it has hit it.
         if let fileSizeLimit, largestFileSize + 65_536 >= fileSizeLimit {
-            return "\(largestFile ?? "a database file") has reached the process's file-size limit of \(fileSizeLimit) bytes (RLIMIT_FSIZE, `ulimit -f`)"
+            return
+                "\(largestFile ?? "a database file") has reached the process's file-size limit of \(fileSizeLimit) bytes (RLIMIT_FSIZE, `ulimit -f`)"
         }
         return nil
     }

@@ -52,7 +52,8 @@ package enum GradientCheck {
 
         package var description: String {
             let failed = failures
-            var text = "\(coordinates.count) coordinates, \(failed.count) outside tolerance "
+            var text =
+                "\(coordinates.count) coordinates, \(failed.count) outside tolerance "
                 + "(rtol \(relativeTolerance), atol \(absoluteTolerance)); max relative error \(maxRelativeError)"
             for coordinate in failed.prefix(8) { text += "\n  \(coordinate)" }
             return text

@@ -41,7 +41,8 @@ package struct LayerGradientCheck {
         input.withUnsafeBufferPointer { x in
             parameterStorage.withUnsafeBufferPointer { p in
                 output.withUnsafeMutableBufferPointer { y in
-                    layer.forward(x.baseAddress!, into: y.baseAddress!, batchSize: batchSize, parameters: p.baseAddress!)
+                    layer.forward(
+                        x.baseAddress!, into: y.baseAddress!, batchSize: batchSize, parameters: p.baseAddress!)
                 }
             }
         }

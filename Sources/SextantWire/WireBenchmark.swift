@@ -16,7 +16,9 @@ public struct WireBenchmark: Sendable {
         /// baseline stays plain), so the ratio shows what encryption costs.
         public var curve: Bool
 
-        public init(payloadCount: Int = 10_000_000, roundTripsPerRepetition: Int = 4, repetitions: Int = 5, curve: Bool = false) {
+        public init(
+            payloadCount: Int = 10_000_000, roundTripsPerRepetition: Int = 4, repetitions: Int = 5, curve: Bool = false
+        ) {
             self.payloadCount = payloadCount
             self.roundTripsPerRepetition = max(1, roundTripsPerRepetition)
             self.repetitions = max(1, repetitions)
@@ -58,8 +60,9 @@ public struct WireBenchmark: Sendable {
     }
 
     public func run() async throws(WireError) -> Result {
-        let bytesPerSample = Double(2 * configuration.payloadCount * MemoryLayout<Float>.size
-            * configuration.roundTripsPerRepetition)
+        let bytesPerSample = Double(
+            2 * configuration.payloadCount * MemoryLayout<Float>.size
+                * configuration.roundTripsPerRepetition)
         var raw: [Double] = []
         var sextant: [Double] = []
         // Interleaved so that drift of the machine affects both paths alike.
@@ -130,10 +133,12 @@ public struct WireBenchmark: Sendable {
             let serverKeys = try CurveKeyPair.generate()
             let clientKeys = try CurveKeyPair.generate()
             authenticator = try await ZAPHandler(
-                context: serverContext, allowList: try AllowList(text: "\(clientKeys.publicKey.z85) bench"), logger: logger)
+                context: serverContext, allowList: try AllowList(text: "\(clientKeys.publicKey.z85) bench"),
+                logger: logger)
             serverOptions += [.curveServer(true), .curveSecretKey(serverKeys.secretKey)]
             clientOptions += [
-                .curveServerKey(serverKeys.publicKey), .curvePublicKey(clientKeys.publicKey), .curveSecretKey(clientKeys.secretKey),
+                .curveServerKey(serverKeys.publicKey), .curvePublicKey(clientKeys.publicKey),
+                .curveSecretKey(clientKeys.secretKey),
             ]
         }
         defer { authenticator?.stop() }

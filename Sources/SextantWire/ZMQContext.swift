@@ -50,7 +50,9 @@ public final class ZMQContext: Sendable {
     /// in time (a socket still open keeps it waiting; the process may then exit anyway).
     @discardableResult
     public func terminate(timeout: Duration) async -> Bool {
-        guard terminated.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return true }
+        guard terminated.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else {
+            return true
+        }
         let outcome = OneShot()
         return await withCheckedContinuation { continuation in
             outcome.arm(continuation)

@@ -31,7 +31,9 @@ struct SimulateCommand: ParsableCommand {
         let clients = try truth.clients.map { try DatasetFile.read(from: directory.appendingPathComponent($0.file)) }
         let classCount = truth.classCount
         let partitions = clients.map {
-            Dataset(shape: $0.shape, classCount: classCount, features: $0.features, labels: $0.labels, subjects: $0.subjects)
+            Dataset(
+                shape: $0.shape, classCount: classCount, features: $0.features, labels: $0.labels, subjects: $0.subjects
+            )
         }
         var configuration = InProcessFederation.Configuration()
         configuration.model = try ModelArchitecture(name: model)

@@ -72,7 +72,8 @@ struct SynthCommand: ParsableCommand {
             style.pattern = pattern
             let directory = URL(fileURLWithPath: fashionMnist)
             federation = try generator.makeFashionMNIST(
-                train: try FashionMNIST.load(.train, from: directory), test: try FashionMNIST.load(.test, from: directory),
+                train: try FashionMNIST.load(.train, from: directory),
+                test: try FashionMNIST.load(.test, from: directory),
                 style: style)
         }
         let truth = try federation.write(to: URL(fileURLWithPath: output))

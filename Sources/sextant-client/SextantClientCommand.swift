@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SextantClient
 import SextantML
 import SextantRuntime
-import SextantClient
 
 /// One federation client.
 @main

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import SextantML
+import Logging
 import SextantBenchmarks
+import SextantML
 import SextantScheduling
 import SextantWire
-import Logging
 
 /// `sextant bench ...`: measurements of the hot paths against limits measured in the same run.
 struct BenchCommand: ParsableCommand {
@@ -47,7 +47,8 @@ struct BenchTrainCommand: ParsableCommand {
         for r in results {
             print(
                 String(
-                    format: "%-5@  %5d  %10.0f  %8.1f   %6.1f%%", r.model as NSString, r.batchSize, r.samplesPerSecond, r.gflops,
+                    format: "%-5@  %5d  %10.0f  %8.1f   %6.1f%%", r.model as NSString, r.batchSize, r.samplesPerSecond,
+                    r.gflops,
                     r.ratioOfPeak * 100))
         }
     }
@@ -74,12 +75,16 @@ struct BenchAggregateCommand: ParsableCommand {
             return
         }
         print(String(format: "memory bandwidth (y += a x, %d floats): %.2f GB/s", parameters, result.memoryBandwidth))
-        print(String(format: "aggregation of %d deltas: %.2f GB/s = %.2f of memory bandwidth, %.2f ms per delta",
-                     deltas, result.aggregationBandwidth, result.ratio, result.secondsPerDelta * 1000))
+        print(
+            String(
+                format: "aggregation of %d deltas: %.2f GB/s = %.2f of memory bandwidth, %.2f ms per delta",
+                deltas, result.aggregationBandwidth, result.ratio, result.secondsPerDelta * 1000))
         let limit = Double(4 * parameters * deltas) / (result.memoryBandwidth * 1e9)
         for (rule, seconds) in result.robustSeconds.sorted(by: { $0.value < $1.value }) {
-            print(String(format: "  %-13@ %8.1f ms per aggregation = %6.1fx one read of every delta at memory bandwidth",
-                         rule, seconds * 1000, seconds / limit))
+            print(
+                String(
+                    format: "  %-13@ %8.1f ms per aggregation = %6.1fx one read of every delta at memory bandwidth",
+                    rule, seconds * 1000, seconds / limit))
         }
     }
 }
@@ -101,10 +106,17 @@ struct BenchWireCommand: AsyncParsableCommand {
         var logger = Logger(label: "sextant.bench")
         logger.logLevel = .warning
         let benchmark = WireBenchmark(
-            configuration: .init(payloadCount: parameters, roundTripsPerRepetition: roundTrips, repetitions: repetitions, curve: curve),
+            configuration: .init(
+                payloadCount: parameters, roundTripsPerRepetition: roundTrips, repetitions: repetitions, curve: curve),
             logger: logger)
         let result = try await benchmark.run()
-        print(String(format: "raw libzmq round trip (%d MB each way): %.2f GB/s", result.payloadBytes / 1_000_000, result.rawGigabytesPerSecond))
-        print(String(format: "sextant update + assignment round trip%@: %.2f GB/s = %.2f of raw", curve ? " with CURVE" : "", result.sextantGigabytesPerSecond, result.ratio))
+        print(
+            String(
+                format: "raw libzmq round trip (%d MB each way): %.2f GB/s", result.payloadBytes / 1_000_000,
+                result.rawGigabytesPerSecond))
+        print(
+            String(
+                format: "sextant update + assignment round trip%@: %.2f GB/s = %.2f of raw", curve ? " with CURVE" : "",
+                result.sextantGigabytesPerSecond, result.ratio))
     }
 }

@@ -11,7 +11,8 @@ import SextantSimulation
 struct BenchLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
-        abstract: "One server and N real clients on this host: the server's memory, CPU per update and time per aggregation as N grows.",
+        abstract:
+            "One server and N real clients on this host: the server's memory, CPU per update and time per aggregation as N grows.",
         discussion: """
             For each client count, starts sextant-server and N clients as `sextant-client --sessions K` \
             processes (K clients each, every client with its own TCP connection), runs FedAvg over all N \
@@ -37,7 +38,8 @@ struct BenchLoadCommand: ParsableCommand {
         guard !counts.isEmpty, counts.allSatisfy({ $0 != nil }) else {
             throw ValidationError("--clients takes comma-separated integers, e.g. 50,100,200,500")
         }
-        let binDirectory = bin.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        let binDirectory =
+            bin.map { URL(fileURLWithPath: $0, isDirectory: true) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         var settings = LoadBenchmark.Configuration(
             binDirectory: binDirectory, outputDirectory: URL(fileURLWithPath: output, isDirectory: true))
@@ -66,7 +68,8 @@ struct BenchLoadCommand: ParsableCommand {
         let failed = results.filter { !$0.problems.isEmpty }
         for result in failed {
             // On standard error, so that --json output stays one JSON document.
-            FileHandle.standardError.write(Data("\(result.clients) clients: \(result.problems.joined(separator: "; "))\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(result.clients) clients: \(result.problems.joined(separator: "; "))\n".utf8))
         }
         if !failed.isEmpty { throw ExitCode.failure }
     }
@@ -77,10 +80,12 @@ struct BenchLoadCommand: ParsableCommand {
 
     static func row(_ r: LoadBenchmark.Result) -> String {
         String(
-            format: "%7d  %5d  %8d  %7d  %8.1f  %16.1f, %7.1f  %5.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
+            format:
+                "%7d  %5d  %8d  %7d  %8.1f  %16.1f, %7.1f  %5.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
             r.clients, r.processes, r.versions, r.updatesStored, Double(r.serverPeakMemoryBytes) / 1_048_576,
             Double(r.serverResidentAtServingBytes) / 1_048_576, Double(r.serverPeakResidentServingBytes) / 1_048_576,
-            r.serverCPUSeconds, r.serverCPUMillisecondsPerUpdate, r.secondsToFirstVersion, r.medianSecondsPerAggregation,
+            r.serverCPUSeconds, r.serverCPUMillisecondsPerUpdate, r.secondsToFirstVersion,
+            r.medianSecondsPerAggregation,
             r.maxSecondsPerAggregation, r.medianAggregateMilliseconds, r.clientCPUSeconds, (r.finalAccuracy ?? 0) * 100)
     }
 }

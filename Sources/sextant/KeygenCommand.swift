@@ -22,7 +22,9 @@ struct KeygenCommand: ParsableCommand {
     var names: [String]
 
     func validate() throws {
-        guard !names.isEmpty else { throw ValidationError("give at least one name, e.g. sextant keygen --out keys server") }
+        guard !names.isEmpty else {
+            throw ValidationError("give at least one name, e.g. sextant keygen --out keys server")
+        }
         guard Set(names).count == names.count else { throw ValidationError("each name once, please") }
     }
 
@@ -36,7 +38,9 @@ struct KeygenCommand: ParsableCommand {
             let pair = try CurveKeyPair.generate()
             let files = try CurveKeyFile.write(pair, name: name, directory: directory)
             lines += "\(pair.publicKey.z85) \(name)\n"
-            print("\(name): \(files.secret.path) (secret, 0600), \(files.public.path) (package key \(pair.publicKey.z85))")
+            print(
+                "\(name): \(files.secret.path) (secret, 0600), \(files.public.path) (package key \(pair.publicKey.z85))"
+            )
         }
         if let allowList {
             let handle: FileHandle

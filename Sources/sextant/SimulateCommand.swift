@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SextantML
 import SextantBenchmarks
 import SextantClient
 import SextantLauncher
+import SextantML
 import SextantRuntime
 import SextantSimulation
 
@@ -12,7 +12,8 @@ import SextantSimulation
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Compare scheduling algorithms on a virtual clock: clients really train, their compute time is simulated.",
+        abstract:
+            "Compare scheduling algorithms on a virtual clock: clients really train, their compute time is simulated.",
         discussion: """
             Each algorithm runs the federation of --config from the same initial model, with the configuration's \
             scheduler section and its kind replaced. Writes results.csv, summary.md and accuracy.svg into --output.
@@ -34,7 +35,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Title of the plot and the summary (default: the configuration's run.name).") var title: String?
     @Option(help: "The first N clients attack: each sends its delta times --attack-scale.") var attackers = 0
     @Option(help: "What attackers multiply their delta by (negative: sign-flipped).") var attackScale = -4.0
-    @Option(help: "Aggregation rule, replacing server.robust_aggregation: mean, norm_bound, median, trimmed_mean, multi_krum.")
+    @Option(
+        help:
+            "Aggregation rule, replacing server.robust_aggregation: mean, norm_bound, median, trimmed_mean, multi_krum."
+    )
     var robustAggregation: String?
     @Option(help: "OpenBLAS threads.") var threads = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -48,10 +52,13 @@ struct SimulateCommand: ParsableCommand {
         var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
         if let robustAggregation { configuration.server.robustAggregation = robustAggregation }
         let target = targetAccuracy ?? configuration.stop.targetAccuracy
-        guard target >= 0, target <= 1 else { throw ValidationError("--target-accuracy must lie in [0, 1], got \(target)") }
+        guard target >= 0, target <= 1 else {
+            throw ValidationError("--target-accuracy must lie in [0, 1], got \(target)")
+        }
         let budget = maxTime ?? (configuration.stop.maxSeconds > 0 ? configuration.stop.maxSeconds : .infinity)
         var options = ExperimentRunner.Options(
-            algorithms: kinds, maxTime: budget, maxVersions: maxVersions ?? configuration.stop.maxVersions, latency: latency,
+            algorithms: kinds, maxTime: budget, maxVersions: maxVersions ?? configuration.stop.maxVersions,
+            latency: latency,
             jitter: jitter, evaluateEvery: evaluateEvery)
         options.attackers = attackers
         options.attackScale = attackScale
@@ -59,7 +66,8 @@ struct SimulateCommand: ParsableCommand {
         let speeds = runner.secondsPerStep.map { String(format: "%.3f", $0) }.joined(separator: ", ")
         print(
             "simulating \(kinds.map(\.rawValue).joined(separator: ", ")) on \(runner.clientData.count) clients "
-                + "(\(configuration.model), \(configuration.data.partition) partition, \(configuration.clients.speedDistribution) speeds)")
+                + "(\(configuration.model), \(configuration.data.partition) partition, \(configuration.clients.speedDistribution) speeds)"
+        )
         print("seconds per step: \(speeds)")
         var report = try runner.run(logger: logger)
         report.targetAccuracy = target > 0 ? target : nil

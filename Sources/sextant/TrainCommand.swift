@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import SextantML
 import SextantBenchmarks
 import SextantClient
 import SextantLauncher
+import SextantML
 import SextantRuntime
 import SextantSimulation
 
@@ -27,8 +27,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let architecture = try ModelArchitecture(name: model)
-        try TrainingHyperparameters.check(epochs: epochs, batchSize: batchSize, lr: lr, momentum: momentum, weightDecay: weightDecay)
-        guard threads > 0 else { throw SextantMLError(code: .invalidArgument, "--threads must be positive, got \(threads)") }
+        try TrainingHyperparameters.check(
+            epochs: epochs, batchSize: batchSize, lr: lr, momentum: momentum, weightDecay: weightDecay)
+        guard threads > 0 else {
+            throw SextantMLError(code: .invalidArgument, "--threads must be positive, got \(threads)")
+        }
         setBLASThreads(threads)
         let directory = URL(fileURLWithPath: dataDirectory)
         let train = try FashionMNIST.load(.train, from: directory, limit: limit > 0 ? limit : nil)
@@ -36,8 +39,11 @@ struct TrainCommand: ParsableCommand {
         let network = architecture.makeNetwork(input: train.shape, classCount: train.classCount, seed: seed)
         let optimizer = try TrainingHyperparameters.makeOptimizer(
             name: self.optimizer, lr: lr, momentum: momentum, weightDecay: weightDecay)
-        var trainer = try Trainer(network: network, dataset: train, optimizer: optimizer, batchSize: batchSize, seed: seed)
-        print("training \(architecture.rawValue) (\(network.parameterCount) parameters) on \(train.count) examples, testing on \(test.count)")
+        var trainer = try Trainer(
+            network: network, dataset: train, optimizer: optimizer, batchSize: batchSize, seed: seed)
+        print(
+            "training \(architecture.rawValue) (\(network.parameterCount) parameters) on \(train.count) examples, testing on \(test.count)"
+        )
         let stepsPerEpoch = trainer.batches.batchesPerEpoch
         let clock = ContinuousClock()
         let start = clock.now
@@ -58,7 +64,8 @@ struct TrainCommand: ParsableCommand {
             bar.finish(
                 String(
                     format: "epoch %d/%d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%.1fs)",
-                    epoch, epochs, done.meanLoss, done.accuracy * 100, evaluation.loss, evaluation.accuracy * 100, elapsed))
+                    epoch, epochs, done.meanLoss, done.accuracy * 100, evaluation.loss, evaluation.accuracy * 100,
+                    elapsed))
         }
     }
 }

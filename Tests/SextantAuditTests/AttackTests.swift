@@ -29,7 +29,8 @@ struct AttackTests {
         return SubjectAudit(configuration: configuration)
     }
 
-    let run = AuditReport.RunInfo(id: "test", fingerprint: "logreg:2:2:6", config: "", storedCheckpoints: 12, accountantEpsilon: nil)
+    let run = AuditReport.RunInfo(
+        id: "test", fingerprint: "logreg:2:2:6", config: "", storedCheckpoints: 12, accountantEpsilon: nil)
 
     @Test func membersWithLowerLossesAreFound() throws {
         let (trajectories, membership) = trajectories(signal: true, seed: 1)
@@ -83,7 +84,8 @@ struct AttackTests {
         #expect(image.architecture == .mlp)
         #expect(image.inputShape == FeatureShape(channels: 1, height: 28, width: 28))
         #expect(image.classCount == 10)
-        let vector = try ModelFingerprint(parsing: ModelArchitecture.logreg.fingerprint(input: FeatureShape(channels: 20), classCount: 4))
+        let vector = try ModelFingerprint(
+            parsing: ModelArchitecture.logreg.fingerprint(input: FeatureShape(channels: 20), classCount: 4))
         #expect(vector.parameterCount == 84)
         #expect(vector.makeNetwork().parameterCount == 84)
         for bad in ["mlp:1x28x28:10:5", "rnn:20:4:84", "logreg:20:4", "logreg:2x2:4:84", "logreg:20:one:84"] {

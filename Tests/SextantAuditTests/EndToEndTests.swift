@@ -71,7 +71,9 @@ struct EndToEndTests {
             model: try ModelFingerprint(parsing: try #require(try store.latestRun()).fingerprint),
             auditSet: federation.auditSet)
         var parameters: [[Float]] = []
-        try store.forEachCheckpoint(run: "subjects") { parameters.append($0.parameters); return true }
+        try store.forEachCheckpoint(run: "subjects") {
+            parameters.append($0.parameters); return true
+        }
         let plain = evaluator.trajectories(versions: Array(0...8), parameters: parameters)
         #expect(plain == report.trajectories)
 

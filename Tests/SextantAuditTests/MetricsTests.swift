@@ -38,7 +38,8 @@ struct MetricsTests {
         // 20 non-members scoring 1...20; 10 members, three above almost every non-member.
         let nonMembers = (1...20).map(Double.init)
         let members = [20.5, 19.5, 18.5, 5, 4.5, 3.5, 2.5, 1.5, 0.5, 0.25]
-        let roc = ROCCurve(scores: members + nonMembers, isMember: members.map { _ in true } + nonMembers.map { _ in false })
+        let roc = ROCCurve(
+            scores: members + nonMembers, isMember: members.map { _ in true } + nonMembers.map { _ in false })
         // 10% FPR allows 2 false positives: threshold 18.5 catches 3 members (FP 19, 20).
         #expect(roc.truePositiveRate(atFalsePositiveRate: 0.1) == 0.3)
         // 5% allows 1: threshold 19.5 catches 2.
@@ -54,9 +55,12 @@ struct MetricsTests {
         let scores = (0..<60).map { i in Double(i % 2) * 0.8 + Double(generator.nextIndex(below: 1000)) / 1000 }
         let isMember = (0..<60).map { $0 % 2 == 1 }
         let auc = try #require(AreaUnderCurve.compute(scores: scores, isMember: isMember))
-        let first = try #require(AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 7))
-        let second = try #require(AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 7))
-        let other = try #require(AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 8))
+        let first = try #require(
+            AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 7))
+        let second = try #require(
+            AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 7))
+        let other = try #require(
+            AreaUnderCurve.bootstrapInterval(scores: scores, isMember: isMember, resamples: 1000, seed: 8))
         #expect(first == second)
         #expect(first != other)
         #expect(first.contains(auc))
@@ -65,10 +69,12 @@ struct MetricsTests {
 
     @Test func calibrationPicksASeparatingThreshold() throws {
         let threshold = try #require(
-            ThresholdCalibration.calibrate(scores: [1, 2, 3, 10, 11, 12], isMember: [false, false, false, true, true, true]))
+            ThresholdCalibration.calibrate(
+                scores: [1, 2, 3, 10, 11, 12], isMember: [false, false, false, true, true, true]))
         #expect(threshold > 3 && threshold < 10)
         #expect(ThresholdCalibration.calibrate(scores: [1, 2], isMember: [true, true]) == nil)
-        let outcome = ThresholdOutcome(threshold: threshold, scores: [1, 2, 3, 10, 11, 12], isMember: [false, false, true, true, true, false])
+        let outcome = ThresholdOutcome(
+            threshold: threshold, scores: [1, 2, 3, 10, 11, 12], isMember: [false, false, true, true, true, false])
         #expect(outcome.truePositives == 2 && outcome.falsePositives == 1)
         #expect(outcome.trueNegatives == 2 && outcome.falseNegatives == 1)
         #expect(outcome.precision == 2.0 / 3)

@@ -34,7 +34,8 @@ struct ReportTests {
         #expect(!html.contains("run <1>"))
         // Every opened element of the kinds we emit is closed.
         for tag in ["html", "head", "body", "table", "tr", "ul", "pre", "svg", "title", "style"] {
-            let opened = html.components(separatedBy: "<\(tag)>").count + html.components(separatedBy: "<\(tag) ").count - 2
+            let opened =
+                html.components(separatedBy: "<\(tag)>").count + html.components(separatedBy: "<\(tag) ").count - 2
             let closed = html.components(separatedBy: "</\(tag)>").count - 1
             #expect(opened == closed, "<\(tag)> opened \(opened) times, closed \(closed)")
         }

@@ -84,7 +84,9 @@ struct CSVReaderTests {
 
     @Test func emptyInputs() {
         expectMLError(.corruptData, containing: ["empty.csv", "empty"]) { try reader.parse("", name: "empty.csv") }
-        expectMLError(.corruptData, containing: ["blank.csv", "empty"]) { try reader.parse("\n  \n", name: "blank.csv") }
+        expectMLError(.corruptData, containing: ["blank.csv", "empty"]) {
+            try reader.parse("\n  \n", name: "blank.csv")
+        }
         expectMLError(.corruptData, containing: ["header.csv", "no data rows"]) {
             try reader.parse("label,subject,x\n", name: "header.csv")
         }

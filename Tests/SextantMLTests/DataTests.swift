@@ -49,7 +49,8 @@ struct DataTests {
     }
 
     @Test func dropsLastPartialBatch() {
-        var iterator = BatchIterator(dataset: indexedDataset(count: 10), batchSize: 4, seed: 2, dropsLastPartialBatch: true)
+        var iterator = BatchIterator(
+            dataset: indexedDataset(count: 10), batchSize: 4, seed: 2, dropsLastPartialBatch: true)
         #expect(iterator.batchesPerEpoch == 2)
         let batches = drawIndices(&iterator, batches: 6)
         #expect(batches.allSatisfy { $0.count == 4 })
@@ -81,7 +82,9 @@ struct DataTests {
     @Test func normalizationStandardizes() {
         var generator = SeededGenerator(seed: 4)
         let features = (0..<600).map { _ in Float(generator.nextNormal(mean: 3, standardDeviation: 2)) }
-        var dataset = Dataset(shape: FeatureShape(channels: 3), classCount: 2, features: features, labels: [Int32](repeating: 0, count: 200))
+        var dataset = Dataset(
+            shape: FeatureShape(channels: 3), classCount: 2, features: features,
+            labels: [Int32](repeating: 0, count: 200))
         let fitted = Normalization(fitting: dataset)
         // 600 draws: the sample mean is within 5 standard errors (5 * 2 / sqrt(600) = 0.41) of 3.
         #expect(abs(fitted.mean - 3) < 0.41)

@@ -24,7 +24,10 @@ private final class Sabotaged: Layer {
         inner.initializeParameters(parameters, using: &generator)
     }
 
-    func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, batchSize: Int, parameters: UnsafePointer<Float>) {
+    func forward(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, batchSize: Int,
+        parameters: UnsafePointer<Float>
+    ) {
         inner.forward(input, into: output, batchSize: batchSize, parameters: parameters)
     }
 
@@ -71,9 +74,11 @@ struct GradientCheckSelfTests {
         #expect(!bad.passed)
         #expect(bad.failures.map(\.index) == [2])
         // No coordinates checked is not a pass.
-        #expect(!GradientCheck.check(
-            loss: loss, at: point, analytic: exact, coordinates: [], epsilon: 1e-2,
-            relativeTolerance: 1e-2, absoluteTolerance: 1e-4).passed)
+        #expect(
+            !GradientCheck.check(
+                loss: loss, at: point, analytic: exact, coordinates: [], epsilon: 1e-2,
+                relativeTolerance: 1e-2, absoluteTolerance: 1e-4
+            ).passed)
     }
 
     @Test func sampleCoordinatesAreDistinctAndReproducible() {
@@ -90,8 +95,10 @@ struct GradientCheckSelfTests {
         let layer = Sabotaged(conv, fault)
         let check = LayerGradientCheck(
             layer: layer, batchSize: 2, input: GradientCheck.randomValues(2 * conv.inputShape.count, seed: 1), seed: 2)
-        let input = check.checkInputGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
-        let parameters = check.checkParameterGradient(samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
+        let input = check.checkInputGradient(
+            samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
+        let parameters = check.checkParameterGradient(
+            samples: 200, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
         switch fault {
         case .inputGradientOffByOne, .inputGradientScaled:
             #expect(!input.passed)

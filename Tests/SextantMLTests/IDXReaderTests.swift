@@ -7,7 +7,10 @@ import Testing
 func idxBytes(dimensions: [Int], values: [UInt8], elementType: UInt8 = 0x08) -> [UInt8] {
     var bytes: [UInt8] = [0, 0, elementType, UInt8(dimensions.count)]
     for d in dimensions {
-        bytes += [UInt8(truncatingIfNeeded: d >> 24), UInt8(truncatingIfNeeded: d >> 16), UInt8(truncatingIfNeeded: d >> 8), UInt8(truncatingIfNeeded: d)]
+        bytes += [
+            UInt8(truncatingIfNeeded: d >> 24), UInt8(truncatingIfNeeded: d >> 16), UInt8(truncatingIfNeeded: d >> 8),
+            UInt8(truncatingIfNeeded: d),
+        ]
     }
     return bytes + values
 }
@@ -18,7 +21,8 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
         let file = directory.appendingPathComponent("data")
         try Data(bytes).write(to: file)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: "/bin/gzip") ? "/bin/gzip" : "/usr/bin/gzip")
+        process.executableURL = URL(
+            fileURLWithPath: FileManager.default.fileExists(atPath: "/bin/gzip") ? "/bin/gzip" : "/usr/bin/gzip")
         process.arguments = ["-n", "-9", file.path]
         try process.run()
         process.waitUntilExit()
@@ -38,7 +42,9 @@ func expectMLError<T>(
     } catch let error as SextantMLError {
         #expect(error.code == code, "\(error.message)", sourceLocation: sourceLocation)
         for fragment in fragments {
-            #expect(error.message.contains(fragment), "'\(error.message)' does not mention '\(fragment)'", sourceLocation: sourceLocation)
+            #expect(
+                error.message.contains(fragment), "'\(error.message)' does not mention '\(fragment)'",
+                sourceLocation: sourceLocation)
         }
     } catch {
         Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
@@ -69,7 +75,9 @@ struct IDXReaderTests {
     }
 
     @Test func parsesGzipCompressedFile() throws {
-        for (file, dimensions, values) in [(smallFile, [2, 2, 3], smallValues), (largeFile, [4, 20, 30], largeValues)] {
+        for (file, dimensions, values) in [
+            (smallFile, [2, 2, 3], smallValues), (largeFile, [4, 20, 30], largeValues),
+        ] {
             let compressed = try gzipped(file)
             #expect(compressed.prefix(2) == [0x1F, 0x8B])
             let array = try IDXReader.parse(compressed, name: "data.gz")
@@ -93,7 +101,9 @@ struct IDXReaderTests {
     @Test func rejectsWrongMagic() {
         var bytes = smallFile
         bytes[0] = 0x12
-        expectMLError(.unsupportedFormat, containing: ["bad.idx", "magic"]) { try IDXReader.parse(bytes, name: "bad.idx") }
+        expectMLError(.unsupportedFormat, containing: ["bad.idx", "magic"]) {
+            try IDXReader.parse(bytes, name: "bad.idx")
+        }
         expectMLError(.unsupportedFormat, containing: ["empty.idx"]) { try IDXReader.parse([], name: "empty.idx") }
         expectMLError(.unsupportedFormat, containing: ["short.idx"]) { try IDXReader.parse([0, 0], name: "short.idx") }
     }
@@ -101,7 +111,9 @@ struct IDXReaderTests {
     @Test func rejectsUnsupportedElementType() {
         // 0x0D is float32 in the IDX format.
         let bytes = idxBytes(dimensions: [3], values: [0, 0, 0], elementType: 0x0D)
-        expectMLError(.unsupportedFormat, containing: ["floats.idx", "0xd"]) { try IDXReader.parse(bytes, name: "floats.idx") }
+        expectMLError(.unsupportedFormat, containing: ["floats.idx", "0xd"]) {
+            try IDXReader.parse(bytes, name: "floats.idx")
+        }
     }
 
     @Test func rejectsTruncatedHeader() {
@@ -166,9 +178,11 @@ struct IDXReaderTests {
 
 @Suite("Fashion-MNIST")
 struct FashionMNISTTests {
-    static let hasDataset = FileManager.default.fileExists(
-        atPath: FashionMNIST.defaultDirectory.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path)
-        || FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.appendingPathComponent("t10k-labels-idx1-ubyte").path)
+    static let hasDataset =
+        FileManager.default.fileExists(
+            atPath: FashionMNIST.defaultDirectory.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path)
+        || FileManager.default.fileExists(
+            atPath: FashionMNIST.defaultDirectory.appendingPathComponent("t10k-labels-idx1-ubyte").path)
 
     @Test func missingDirectoryNamesThePackage() {
         let missing = URL(fileURLWithPath: "/nonexistent/sextant-\(UUID().uuidString)")
@@ -189,7 +203,8 @@ struct FashionMNISTTests {
         let directory = try TemporaryDirectory()
         let pixels: [UInt8] = [0, 255, 51, 102, 255, 255, 0, 0, 1, 2, 3, 4]
         try directory.write(idxBytes(dimensions: [3, 2, 2], values: pixels), to: "train-images-idx3-ubyte")
-        try directory.write(try gzipped(idxBytes(dimensions: [3], values: [9, 0, 4])), to: "train-labels-idx1-ubyte.gz")
+        try directory.write(
+            try gzipped(idxBytes(dimensions: [3], values: [9, 0, 4])), to: "train-labels-idx1-ubyte.gz")
         let dataset = try FashionMNIST.load(.train, from: directory.url)
         #expect(dataset.shape == FeatureShape(channels: 1, height: 2, width: 2))
         #expect(dataset.labels == [9, 0, 4])
@@ -207,14 +222,18 @@ struct FashionMNISTTests {
         let directory = try TemporaryDirectory()
         try directory.write(idxBytes(dimensions: [2, 1, 1], values: [0, 1]), to: "t10k-images-idx3-ubyte")
         try directory.write(idxBytes(dimensions: [3], values: [1, 2, 3]), to: "t10k-labels-idx1-ubyte")
-        expectMLError(.corruptData, containing: ["2 images", "3 labels"]) { try FashionMNIST.load(.test, from: directory.url) }
+        expectMLError(.corruptData, containing: ["2 images", "3 labels"]) {
+            try FashionMNIST.load(.test, from: directory.url)
+        }
         try directory.write(idxBytes(dimensions: [2], values: [1, 10]), to: "t10k-labels-idx1-ubyte")
         expectMLError(.corruptData, containing: ["label 10"]) { try FashionMNIST.load(.test, from: directory.url) }
         try directory.write(idxBytes(dimensions: [2, 1], values: [1, 1]), to: "t10k-labels-idx1-ubyte")
         expectMLError(.corruptData, containing: ["1-D labels"]) { try FashionMNIST.load(.test, from: directory.url) }
     }
 
-    @Test(.enabled(if: FashionMNISTTests.hasDataset, "Fashion-MNIST is not installed in /usr/share/datasets/fashion-mnist"))
+    @Test(
+        .enabled(
+            if: FashionMNISTTests.hasDataset, "Fashion-MNIST is not installed in /usr/share/datasets/fashion-mnist"))
     func loadsInstalledTestSplit() throws {
         let dataset = try FashionMNIST.load(.test, limit: 100)
         #expect(dataset.shape == FeatureShape(channels: 1, height: 28, width: 28))

@@ -20,7 +20,9 @@ private let layerRelativeTolerance = 1e-2
 private let layerAbsoluteTolerance = 1e-4
 
 /// Asserts a report passed and that the derivatives it checked were not all ~0 (a vacuous check).
-private func expectPassed(_ report: GradientCheck.Report, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectPassed(
+    _ report: GradientCheck.Report, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(report.passed, "\(what): \(report)", sourceLocation: sourceLocation)
     #expect(report.largestMagnitude > 0.05, "\(what): every checked derivative is ~0", sourceLocation: sourceLocation)
 }
@@ -170,7 +172,8 @@ struct LayerGradientTests {
     ])
     func conv2dForwardMatchesNaiveConvolution(_ shape: ConvShape) {
         let inputShape = FeatureShape(channels: shape.channels, height: shape.height, width: shape.width)
-        let layer = Conv2d(input: inputShape, outChannels: shape.outChannels, kernel: shape.kernel, padding: shape.padding)
+        let layer = Conv2d(
+            input: inputShape, outChannels: shape.outChannels, kernel: shape.kernel, padding: shape.padding)
         let batch = 2
         let input = GradientCheck.randomValues(batch * inputShape.count, seed: 6)
         let check = LayerGradientCheck(layer: layer, batchSize: batch, input: input, seed: 61)

@@ -56,8 +56,10 @@ struct NetworkTests {
         for index in network.layers.indices {
             let range = network.parameterRange(ofLayer: index)
             guard !range.isEmpty else { continue }
-            coordinates += GradientCheck.sampleCoordinates(samplesPerLayer, of: range.count, seed: seed &+ UInt64(index))
-                .map { range.lowerBound + $0 }
+            coordinates += GradientCheck.sampleCoordinates(
+                samplesPerLayer, of: range.count, seed: seed &+ UInt64(index)
+            )
+            .map { range.lowerBound + $0 }
         }
         let report = GradientCheck.check(
             loss: { parameters in
@@ -84,7 +86,9 @@ struct NetworkTests {
         let (features, labels) = batch(for: network, size: 4, seed: 6)
         let reference = network.meanLossInDouble(features: features, labels: labels)
         let result = features.withUnsafeBufferPointer { x in
-            labels.withUnsafeBufferPointer { y in network.trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: 4) }
+            labels.withUnsafeBufferPointer { y in
+                network.trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: 4)
+            }
         }
         // The result's loss is a sum over the batch of Float32 losses.
         #expect(abs(result.totalLoss / 4 - reference) < 1e-5)
@@ -102,7 +106,8 @@ struct NetworkTests {
         var perExample: [[Float]] = []
         features.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in
-                network.forEachExampleGradient(x.baseAddress!, labels: y.baseAddress!, batchSize: size) { example, gradient in
+                network.forEachExampleGradient(x.baseAddress!, labels: y.baseAddress!, batchSize: size) {
+                    example, gradient in
                     visited.append(example)
                     perExample.append(Array(gradient))
                     for i in gradient.indices { sum[i] += Double(gradient[i]) }
@@ -183,7 +188,9 @@ struct NetworkTests {
             let layers = architecture.makeLayers(input: mnist, classCount: 10)
             #expect(layers.reduce(0) { $0 + $1.parameterCount } == count, "\(architecture)")
             #expect(layers.last?.outputShape.count == 10)
-            #expect(architecture.fingerprint(input: mnist, classCount: 10) == "\(architecture.rawValue):1x28x28:10:\(count)")
+            #expect(
+                architecture.fingerprint(input: mnist, classCount: 10) == "\(architecture.rawValue):1x28x28:10:\(count)"
+            )
         }
         #expect(ModelArchitecture.logreg.makeNetwork(input: mnist, classCount: 10, seed: 1).parameterCount == 7850)
     }

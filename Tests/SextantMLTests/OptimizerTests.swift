@@ -10,8 +10,10 @@ private func step(_ optimizer: inout some Optimizer, _ parameters: inout [Float]
 }
 
 /// Float32 arithmetic on values of order 1 over two steps: 1e-6 is a few ulps.
-private func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float = 1e-6,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectClose(
+    _ actual: [Float], _ expected: [Float], tolerance: Float = 1e-6,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.count == expected.count, sourceLocation: sourceLocation)
     for (a, e) in zip(actual, expected) {
         #expect(abs(a - e) <= tolerance * max(1, abs(e)), "\(actual) vs \(expected)", sourceLocation: sourceLocation)
@@ -114,11 +116,13 @@ struct OptimizerTests {
         let data = SyntheticClassification(features: 4, classCount: 3, seed: 1).makeDataset(count: 12)
         let wrongShape = ModelArchitecture.logreg.makeNetwork(input: FeatureShape(channels: 5), classCount: 3, seed: 1)
         #expect(throws: SextantMLError.self) {
-            _ = try Trainer(network: wrongShape, dataset: data, optimizer: SGD(learningRate: 0.1), batchSize: 4, seed: 1)
+            _ = try Trainer(
+                network: wrongShape, dataset: data, optimizer: SGD(learningRate: 0.1), batchSize: 4, seed: 1)
         }
         let tooFewClasses = ModelArchitecture.logreg.makeNetwork(input: data.shape, classCount: 2, seed: 1)
         do {
-            _ = try Trainer(network: tooFewClasses, dataset: data, optimizer: SGD(learningRate: 0.1), batchSize: 4, seed: 1)
+            _ = try Trainer(
+                network: tooFewClasses, dataset: data, optimizer: SGD(learningRate: 0.1), batchSize: 4, seed: 1)
             Issue.record("labels outside the model's classes were accepted")
         } catch let error as SextantMLError {
             #expect(error.code == .invalidArgument)

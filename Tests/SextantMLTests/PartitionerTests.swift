@@ -1,5 +1,6 @@
-@testable import SextantML
 import Testing
+
+@testable import SextantML
 
 /// 2000 labels over 10 classes with unequal class sizes (class c is drawn with weight c + 1).
 private let labels: [Int32] = {
@@ -29,8 +30,10 @@ private func histograms(_ partition: Partition, classCount: Int = 10) -> [[Int]]
 @Suite("Partitioner")
 struct PartitionerTests {
     @Test func labelsCoverEveryClass() {
-        let histogram = Dataset(shape: FeatureShape(channels: 1), classCount: 10, features: labels.map(Float.init), labels: labels)
-            .classHistogram()
+        let histogram = Dataset(
+            shape: FeatureShape(channels: 1), classCount: 10, features: labels.map(Float.init), labels: labels
+        )
+        .classHistogram()
         #expect(histogram.allSatisfy { $0 > 20 })
         #expect(histogram.reduce(0, +) == 2000)
     }
@@ -62,7 +65,8 @@ struct PartitionerTests {
                 let received = Set((0..<10).filter { data[client][$0] > 0 })
                 #expect(range.contains(held.count), "m=\(clients) client \(client) holds \(held.count) classes")
                 #expect(received.isSubset(of: held))
-                #expect(range.contains(received.count), "m=\(clients) client \(client) received \(received.count) classes")
+                #expect(
+                    range.contains(received.count), "m=\(clients) client \(client) received \(received.count) classes")
             }
             // Every class is covered, entirely.
             for c in 0..<10 {
@@ -73,7 +77,9 @@ struct PartitionerTests {
     }
 
     @Test func classCountRangeTable() {
-        let expected: [Int: ClosedRange<Int>] = [1: 10...10, 2: 7...8, 3: 6...8, 4: 5...7, 5: 5...6, 6: 4...6, 7: 4...5, 8: 3...5, 50: 3...5]
+        let expected: [Int: ClosedRange<Int>] = [
+            1: 10...10, 2: 7...8, 3: 6...8, 4: 5...7, 5: 5...6, 6: 4...6, 7: 4...5, 8: 3...5, 50: 3...5,
+        ]
         for (m, range) in expected {
             #expect(Partitioner.classCountRange(clients: m) == range, "m = \(m)")
         }
@@ -89,7 +95,9 @@ struct PartitionerTests {
             #expect(abs(shares[c].reduce(0, +) - 1) < 1e-9)
             for client in 0..<clients {
                 let expected = shares[c][client] * n
-                #expect(abs(Double(data[client][c]) - expected) < 1, "class \(c) client \(client): \(data[client][c]) vs \(expected)")
+                #expect(
+                    abs(Double(data[client][c]) - expected) < 1,
+                    "class \(c) client \(client): \(data[client][c]) vs \(expected)")
             }
         }
     }
@@ -159,17 +167,20 @@ struct PartitionerTests {
 
     @Test func rejectsNonPositiveConcentrations() {
         #expect(throws: SextantMLError.self) {
-            _ = try Partitioner.dualDirichlet(alpha1: 0, alpha2: 0.5).split(labels: labels, classCount: 10, clients: 3, seed: 1)
+            _ = try Partitioner.dualDirichlet(alpha1: 0, alpha2: 0.5).split(
+                labels: labels, classCount: 10, clients: 3, seed: 1)
         }
         #expect(throws: SextantMLError.self) {
-            _ = try Partitioner.dualDirichlet(alpha1: nil, alpha2: -1).split(labels: labels, classCount: 10, clients: 3, seed: 1)
+            _ = try Partitioner.dualDirichlet(alpha1: nil, alpha2: -1).split(
+                labels: labels, classCount: 10, clients: 3, seed: 1)
         }
     }
 
     @Test func parsesNames() throws {
         #expect(try Partitioner(name: "IID") == .iid)
         #expect(try Partitioner(name: "class") == .classes)
-        #expect(try Partitioner(name: "dual-dirichlet", alpha1: 2, alpha2: 0.3) == .dualDirichlet(alpha1: 2, alpha2: 0.3))
+        #expect(
+            try Partitioner(name: "dual-dirichlet", alpha1: 2, alpha2: 0.3) == .dualDirichlet(alpha1: 2, alpha2: 0.3))
         do {
             _ = try Partitioner(name: "shards")
             Issue.record("unknown partition accepted")

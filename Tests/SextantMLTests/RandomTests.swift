@@ -13,9 +13,15 @@ struct RandomTests {
         // First outputs of xoshiro256** seeded through SplitMix64, from an independent
         // implementation (the seed-0 stream is the published reference sequence).
         var zero = SeededGenerator(seed: 0)
-        #expect([zero.next(), zero.next(), zero.next()] == [0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0])
+        #expect(
+            [zero.next(), zero.next(), zero.next()] == [
+                0x99EC_5F36_CB75_F2B4, 0xBF6E_1F78_4956_452A, 0x1A5F_849D_4933_E6E0,
+            ])
         var answer = SeededGenerator(seed: 42)
-        #expect([answer.next(), answer.next(), answer.next()] == [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1])
+        #expect(
+            [answer.next(), answer.next(), answer.next()] == [
+                0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1,
+            ])
     }
 
     @Test func sameSeedSameStream() {

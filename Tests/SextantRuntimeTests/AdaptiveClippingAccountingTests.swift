@@ -1,6 +1,6 @@
 import Foundation
-import SextantML
 import SextantAggregation
+import SextantML
 import SextantPrivacy
 import SextantScheduling
 import Testing

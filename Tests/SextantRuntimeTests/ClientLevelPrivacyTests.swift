@@ -1,6 +1,7 @@
 import Foundation
-import SextantML
 import SextantAggregation
+import SextantBenchmarks
+import SextantML
 import SextantPrivacy
 import SextantScheduling
 import Testing
@@ -10,7 +11,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct ClientLevelPrivacyTests {
     func fixed(z: Double = 1.5, c: Double = 2, q: Double = 1, n: Int = 4, placement: NoisePlacement = .server)

@@ -1,4 +1,5 @@
 import Foundation
+import SextantBenchmarks
 import SextantML
 import SextantStore
 import Testing
@@ -8,7 +9,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct ClientSessionsTests {
     /// `sextant-client --sessions K` decodes the data once for K clients; each session must

@@ -1,9 +1,10 @@
+import SextantBenchmarks
+
 @testable import SextantClient
 @testable import SextantLauncher
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 /// Decodes and validates a YAML configuration as the executables do.
 func decodeConfiguration(_ yaml: String) throws -> FederationConfiguration {

@@ -1,14 +1,13 @@
 import Foundation
 import Logging
-import SextantML
-import SextantScheduling
-import Testing
-
 import SextantClient
 import SextantLauncher
+import SextantML
 import SextantRuntime
+import SextantScheduling
 import SextantServer
 import SextantSimulation
+import Testing
 
 #if canImport(FoundationXML)
     import FoundationXML
@@ -86,7 +85,8 @@ import SextantSimulation
         }
         #expect(report.table.contains("| compass |"))
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sextant-simulate-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sextant-simulate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         try report.write(to: directory, title: "slice", setup: "test")
         for name in ["results.csv", "summary.md", "accuracy.svg"] {
@@ -153,7 +153,8 @@ import SextantSimulation
 
     @Test func timeToTargetIsTheFirstCrossing() {
         let points = [(0.0, 0.1), (5.0, 0.6), (9.0, 0.55), (12.0, 0.7)].enumerated().map {
-            SimulationPoint(algorithm: "x", version: $0.offset, virtualSeconds: $0.element.0, accuracy: $0.element.1, loss: 1)
+            SimulationPoint(
+                algorithm: "x", version: $0.offset, virtualSeconds: $0.element.0, accuracy: $0.element.1, loss: 1)
         }
         let outcome = AlgorithmOutcome(
             algorithm: "x", points: points, versions: 3, updatesApplied: 3, tasksAssigned: 3, virtualSeconds: 12)

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import SextantML
 import SextantClient
 import SextantLauncher
+import SextantML
 import SextantRuntime
 import SextantServer
 import SextantSimulation
@@ -29,18 +29,21 @@ struct FederationClientGoodbyeTests {
 
         let shape = FeatureShape(channels: 4)
         let data = Dataset(
-            shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 }, labels: (0..<8).map { Int32($0 % 2) })
+            shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 },
+            labels: (0..<8).map { Int32($0 % 2) })
         let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
         // 5 steps (one chunk) at 0.3 s each: the client then waits 1.5 s for the last chunk.
         let settings = FederationClient.Settings(
             server: try #require(server.boundEndpoints.first), name: "slow", architecture: .logreg, momentum: 0,
             weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0.3, distribution: .fixed, seed: 1), seed: 1)
         let stop = StopFlag()
-        let outcome: FederationClient.Outcome? = try await withThrowingTaskGroup(of: FederationClient.Outcome?.self) { group in
+        let outcome: FederationClient.Outcome? = try await withThrowingTaskGroup(of: FederationClient.Outcome?.self) {
+            group in
             group.addTask {
                 await withCheckedContinuation { continuation in
                     Thread {
-                        let summary = try? FederationClient(settings: settings, data: data, stop: stop, logger: logger).run()
+                        let summary = try? FederationClient(settings: settings, data: data, stop: stop, logger: logger)
+                            .run()
                         continuation.resume(returning: summary?.outcome)
                     }.start()
                 }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import SextantML
 import SextantClient
+import SextantML
 import SextantRuntime
 import SextantWire
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import SextantBenchmarks
 import SextantML
 import Testing
 
@@ -7,7 +8,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct FederationConfigurationTests {
     func decode(_ yaml: String) throws -> FederationConfiguration { try decodeConfiguration(yaml) }
@@ -80,7 +80,9 @@ import SextantBenchmarks
     }
 
     @Test func normalSpeedsSpreadAroundTheMeanAndStayPositive() {
-        let speeds = (0..<500).map { SpeedModel(meanTimePerStep: 1, distribution: .normal, seed: UInt64($0)).timePerStep }
+        let speeds = (0..<500).map {
+            SpeedModel(meanTimePerStep: 1, distribution: .normal, seed: UInt64($0)).timePerStep
+        }
         #expect(speeds.allSatisfy { $0 > 0 })
         let mean = speeds.reduce(0, +) / Double(speeds.count)
         #expect(abs(mean - 1) < 0.08)

@@ -1,5 +1,6 @@
 import Foundation
 import SextantAudit
+import SextantBenchmarks
 import SextantML
 import SextantPrivacy
 import SextantTestSupport
@@ -10,7 +11,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct FederationDataTests {
     static let hasFashionMNIST = FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory.path)
@@ -22,7 +22,8 @@ import SextantBenchmarks
         configuration.data.trainingLimit = 600
         configuration.clients.count = 3
         let labels = Array(try FashionMNIST.labels(.train).prefix(600))
-        let partition = try Partitioner.classes.split(labels: labels, classCount: 10, clients: 3, seed: configuration.run.seed)
+        let partition = try Partitioner.classes.split(
+            labels: labels, classCount: 10, clients: 3, seed: configuration.run.seed)
         let reference = try FashionMNIST.load(.train, limit: 600).subset(partition.clients[1])
         let loaded = try FederationData.loadPartition(configuration, index: 1)
         #expect(loaded.labels == reference.labels)
@@ -83,8 +84,10 @@ import SextantBenchmarks
         ledger.record(client: "a", steps: 100, samples: 5000)
         ledger.record(client: "a", steps: 100, samples: 5000)
         ledger.record(client: "b", steps: 100, samples: 1000)
-        let a = try RDPAccountant.epsilon(noiseMultiplier: 1.1, sampleRate: 50.0 / 5000, steps: 200, delta: 1e-5).epsilon
-        let b = try RDPAccountant.epsilon(noiseMultiplier: 1.1, sampleRate: 50.0 / 1000, steps: 100, delta: 1e-5).epsilon
+        let a = try RDPAccountant.epsilon(noiseMultiplier: 1.1, sampleRate: 50.0 / 5000, steps: 200, delta: 1e-5)
+            .epsilon
+        let b = try RDPAccountant.epsilon(noiseMultiplier: 1.1, sampleRate: 50.0 / 1000, steps: 100, delta: 1e-5)
+            .epsilon
         let epsilon = try #require(ledger.epsilon())
         #expect(abs(epsilon - max(a, b)) < 1e-12)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SextantBenchmarks
 import Synchronization
 import Testing
 
@@ -8,7 +9,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct JSONLogHandlerTests {
     final class Lines: Sendable {

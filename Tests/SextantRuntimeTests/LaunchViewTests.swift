@@ -1,3 +1,4 @@
+import SextantBenchmarks
 import Testing
 
 @testable import SextantClient
@@ -5,11 +6,11 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct LaunchViewTests {
     @Test func parsesASwiftLogTextLine() throws {
-        let line = "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.7900 loss=0.5706 version=9 [SextantRuntime] aggregated"
+        let line =
+            "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.7900 loss=0.5706 version=9 [SextantRuntime] aggregated"
         let log = try #require(LogLine(parsing: Substring(line)))
         #expect(log.level == "info")
         #expect(log.message == "aggregated")
@@ -17,7 +18,8 @@ import SextantBenchmarks
     }
 
     @Test func aLineWithoutMetadataKeepsItsMessage() throws {
-        let log = try #require(LogLine(parsing: "2026-11-23T02:45:02+0000 notice sextant.server: [SextantRuntime] stopping on request"))
+        let log = try #require(
+            LogLine(parsing: "2026-11-23T02:45:02+0000 notice sextant.server: [SextantRuntime] stopping on request"))
         #expect(log.level == "notice")
         #expect(log.message == "stopping on request")
         #expect(log.metadata.isEmpty)
@@ -30,12 +32,18 @@ import SextantBenchmarks
     @Test func theViewFollowsAggregationsAndClients() {
         var view = LaunchView(isTerminal: false)
         let printed = view.ingest(
-            source: "server", line: "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.8123 updates=4 staleness=0 version=5 [SextantRuntime] aggregated")
+            source: "server",
+            line:
+                "2026-11-23T02:45:02+0000 info sextant.server: accuracy=0.8123 updates=4 staleness=0 version=5 [SextantRuntime] aggregated"
+        )
         #expect(view.version == 5)
         #expect(view.accuracy == "81.23%")
         #expect(printed == "version 5: accuracy 81.23%, 4 updates, max staleness 0")
         _ = view.ingest(
-            source: "client-2", line: "2026-11-23T02:45:02+0000 info sextant.client: client=client-2 loss=0.41 seconds=1.50 steps=50 version=5 [SextantRuntime] sent update")
+            source: "client-2",
+            line:
+                "2026-11-23T02:45:02+0000 info sextant.client: client=client-2 loss=0.41 seconds=1.50 steps=50 version=5 [SextantRuntime] sent update"
+        )
         #expect(view.clients["client-2"]?.tasks == 1)
         #expect(view.clients["client-2"]?.lastLoss == "0.41")
     }
@@ -51,7 +59,12 @@ import SextantBenchmarks
         var view = LaunchView(isTerminal: false)
         let line = view.ingest(
             source: "server",
-            line: "2026-11-23T03:28:14+0000 info sextant.server: expected_in=1.30 group=5 members=client-1:68@0.031s,client-2:52@0.040s [SextantRuntime] arrival group")
-        #expect(line == "  group 5 (due in 1.30 s): client-1 68 steps at 0.031s per step, client-2 52 steps at 0.040s per step")
+            line:
+                "2026-11-23T03:28:14+0000 info sextant.server: expected_in=1.30 group=5 members=client-1:68@0.031s,client-2:52@0.040s [SextantRuntime] arrival group"
+        )
+        #expect(
+            line
+                == "  group 5 (due in 1.30 s): client-1 68 steps at 0.031s per step, client-2 52 steps at 0.040s per step"
+        )
     }
 }

@@ -1,3 +1,4 @@
+import SextantBenchmarks
 import SextantPrivacy
 import Testing
 
@@ -6,7 +7,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct PrivacyCalculatorTests {
     @Test func epsilonMatchesTheAccountantAndThePublishedValue() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SextantBenchmarks
 import SextantPrivacy
 import Testing
 
@@ -7,7 +8,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct PrivacySectionTests {
     func decode(_ yaml: String) throws -> FederationConfiguration { try decodeConfiguration(yaml) }

@@ -1,4 +1,5 @@
 import Foundation
+import SextantBenchmarks
 import SextantML
 import SextantPrivacy
 import Testing
@@ -8,7 +9,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct PrivateTrainerTests {
     static let problem = SyntheticClassification(features: 6, classCount: 3, separation: 3, seed: 21)

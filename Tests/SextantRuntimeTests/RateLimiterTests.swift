@@ -1,3 +1,4 @@
+import SextantBenchmarks
 import Testing
 
 @testable import SextantClient
@@ -5,7 +6,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite("Per-client rate limits")
 struct RateLimiterTests {
@@ -50,8 +50,11 @@ struct RateLimiterTests {
 struct SecuritySectionTests {
     @Test("server keys come in pairs, with paths")
     func pairs() {
-        #expect(refusal(of: "security:\n  server_secret_key: keys/server.key\n")?.contains("security.allowed_clients") == true)
-        #expect(refusal(of: "security:\n  allowed_clients: keys/allowed\n")?.contains("security.server_secret_key") == true)
+        #expect(
+            refusal(of: "security:\n  server_secret_key: keys/server.key\n")?.contains("security.allowed_clients")
+                == true)
+        #expect(
+            refusal(of: "security:\n  allowed_clients: keys/allowed\n")?.contains("security.server_secret_key") == true)
         #expect(refusal(of: "security:\n  client_key: ''\n")?.contains("security.client_key") == true)
         #expect(refusal(of: "security:\n  server_key: x\n")?.contains("server_key") == true, "unknown keys are named")
         #expect(refusal(of: "security:\n  server_public_key: keys/server.pub\n  client_key: keys/{name}.key\n") == nil)
@@ -59,19 +62,23 @@ struct SecuritySectionTests {
 
     @Test("a client's key path fills in its index and name; missing files name the file")
     func clientKeyPath() throws {
-        let configuration = try decodeConfiguration("security:\n  server_public_key: /nonexistent/server.pub\n  client_key: /nonexistent/{name}-{index}.key\n")
+        let configuration = try decodeConfiguration(
+            "security:\n  server_public_key: /nonexistent/server.pub\n  client_key: /nonexistent/{name}-{index}.key\n")
         let error = #expect(throws: RuntimeError.self) {
             _ = try configuration.security.loadClientKeys(index: 3, name: "client-3")
         }
         #expect(error?.message.contains("/nonexistent/server.pub") == true)
-        #expect(try decodeConfiguration("server:\n  bind: tcp://127.0.0.1:7070\n").security.loadClientKeys(index: 0, name: "c") == nil)
+        #expect(
+            try decodeConfiguration("server:\n  bind: tcp://127.0.0.1:7070\n").security.loadClientKeys(
+                index: 0, name: "c") == nil)
     }
 
     @Test("which bind addresses count as loopback")
     func loopback() throws {
         for (bind, loopback) in [
             ("tcp://127.0.0.1:7070", true), ("tcp://localhost:7070", true), ("tcp://127.0.1.1:7070", true),
-            ("tcp://0.0.0.0:7070", false), ("tcp://*:7070", false), ("tcp://10.0.0.1:7070", false), ("tcp://eth0:7070", false),
+            ("tcp://0.0.0.0:7070", false), ("tcp://*:7070", false), ("tcp://10.0.0.1:7070", false),
+            ("tcp://eth0:7070", false),
         ] {
             var section = ServerSection()
             section.bind = bind
@@ -81,13 +88,15 @@ struct SecuritySectionTests {
 
     @Test("rate-limit keys are validated")
     func rateLimitKeys() {
-        #expect(refusal(of: "server:\n  max_messages_per_second: 0\n")?.contains("server.max_messages_per_second") == true)
+        #expect(
+            refusal(of: "server:\n  max_messages_per_second: 0\n")?.contains("server.max_messages_per_second") == true)
         #expect(refusal(of: "server:\n  max_joins_per_minute: -1\n")?.contains("server.max_joins_per_minute") == true)
     }
 
     @Test("a server on a non-loopback address without CURVE refuses to start unless insecure")
     func insecureRule() throws {
-        var configuration = try decodeConfiguration("server:\n  bind: tcp://0.0.0.0:7070\n  database: /nonexistent/x.sqlite\n")
+        var configuration = try decodeConfiguration(
+            "server:\n  bind: tcp://0.0.0.0:7070\n  database: /nonexistent/x.sqlite\n")
         configuration.data.directory = "/nonexistent"
         let error = #expect(throws: RuntimeError.self) {
             _ = try FederationServer(configuration: configuration, configurationText: "", logger: .init(label: "t"))
@@ -95,7 +104,8 @@ struct SecuritySectionTests {
         #expect(error?.message.contains("--insecure") == true)
         // With --insecure the check passes and the next problem (no data here) is reported instead.
         let next = #expect(throws: (any Error).self) {
-            _ = try FederationServer(configuration: configuration, configurationText: "", logger: .init(label: "t"), insecure: true)
+            _ = try FederationServer(
+                configuration: configuration, configurationText: "", logger: .init(label: "t"), insecure: true)
         }
         #expect("\(next.map { "\($0)" } ?? "")".contains("--insecure") == false)
     }

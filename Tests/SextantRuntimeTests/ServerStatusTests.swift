@@ -1,4 +1,5 @@
 import Foundation
+import SextantBenchmarks
 import Testing
 
 @testable import SextantClient
@@ -6,7 +7,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct ServerStatusTests {
     static let seen = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z

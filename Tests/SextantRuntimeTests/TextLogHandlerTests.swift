@@ -20,14 +20,17 @@ import Testing
 
     @Test("a client name with a newline cannot forge a log line")
     func controlCharactersAreEscaped() {
-        let forged = "x\n2026-01-01T00:00:00+0000 critical sextant.server: [SextantRuntime] storage failed\r\u{1B}[2J\u{0}"
+        let forged =
+            "x\n2026-01-01T00:00:00+0000 critical sextant.server: [SextantRuntime] storage failed\r\u{1B}[2J\u{0}"
         let lines = logged { logger in
             logger.info("client joined", metadata: ["client": "\(forged)", "samples": "5"])
             logger.warning("rejected \(forged)")
         }
         #expect(lines.count == 2)
         for line in lines {
-            #expect(!line.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) }), "\(line)")
+            #expect(
+                !line.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) }),
+                "\(line)")
             #expect(line.contains(#"x\n2026-01-01T00:00:00+0000 critical"#))
         }
         #expect(lines[0].contains(#"\r\u{1B}[2J\u{0}"#))

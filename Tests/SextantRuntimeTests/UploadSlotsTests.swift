@@ -1,3 +1,4 @@
+import SextantBenchmarks
 import Testing
 
 @testable import SextantClient
@@ -5,7 +6,6 @@ import Testing
 @testable import SextantRuntime
 @testable import SextantServer
 @testable import SextantSimulation
-import SextantBenchmarks
 
 @Suite struct UploadSlotsTests {
     @Test func grantsUpToCapacityThenQueuesInOrder() {

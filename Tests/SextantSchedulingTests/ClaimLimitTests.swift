@@ -49,7 +49,9 @@ import Testing
     @Test("no share exceeds the maximum; the excess goes to the others in proportion")
     func sharesAreCapped() {
         let samples = ["a": 100, "b": 300, "c": 600]
-        let shares = samples.keys.sorted().map { Weighting.samples.share(of: $0, samples: samples, limits: .init(maxClientShare: 0.5)) }
+        let shares = samples.keys.sorted().map {
+            Weighting.samples.share(of: $0, samples: samples, limits: .init(maxClientShare: 0.5))
+        }
         // c is cut to 0.5; a and b split the other half 1:3.
         #expect(abs(shares[0] - 0.125) < 1e-12 && abs(shares[1] - 0.375) < 1e-12 && abs(shares[2] - 0.5) < 1e-12)
         #expect(abs(shares.reduce(0, +) - 1) < 1e-12)
@@ -60,7 +62,9 @@ import Testing
         #expect(Weighting.samples.share(of: "b", samples: ["a": 1, "b": 9], limits: .init(maxClientShare: 0.3)) == 0.5)
         #expect(Weighting.samples.share(of: "a", samples: ["a": 7], limits: .init(maxClientShare: 0.3)) == 1)
         // Counts above the bound count as the bound; negative counts as nothing.
-        #expect(Weighting.samples.share(of: "a", samples: ["a": 10, "b": 1 << 40], limits: .init(maxSamplesPerClient: 10)) == 0.5)
+        #expect(
+            Weighting.samples.share(of: "a", samples: ["a": 10, "b": 1 << 40], limits: .init(maxSamplesPerClient: 10))
+                == 0.5)
         #expect(Weighting.samples.share(of: "a", samples: ["a": -5, "b": 10]) == 0)
     }
 

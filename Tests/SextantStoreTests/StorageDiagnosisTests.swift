@@ -3,7 +3,9 @@ import SextantStore
 import Testing
 
 @Suite struct StorageDiagnosisTests {
-    func diagnosis(free: Int? = 10 << 30, readOnly: Bool = false, limit: Int? = nil, largest: Int = 4096) -> StorageDiagnosis {
+    func diagnosis(free: Int? = 10 << 30, readOnly: Bool = false, limit: Int? = nil, largest: Int = 4096)
+        -> StorageDiagnosis
+    {
         StorageDiagnosis(
             directory: "/var/lib/sextant", availableBytes: free, isReadOnly: readOnly, fileSizeLimit: limit,
             largestFile: "checkpoints.sqlite-wal", largestFileSize: largest)
@@ -14,7 +16,8 @@ import Testing
     }
 
     @Test func aReadOnlyFileSystemComesFirst() {
-        #expect(diagnosis(free: 0, readOnly: true).cause == "the file system holding /var/lib/sextant is mounted read-only")
+        #expect(
+            diagnosis(free: 0, readOnly: true).cause == "the file system holding /var/lib/sextant is mounted read-only")
     }
 
     /// SQLite reports EFBIG as a plain "disk I/O error": the limit must be named.

@@ -97,14 +97,19 @@ struct CurveTests {
         let unknown = try CurveKeyPair.generate().publicKey
         let shared = ZAPHandler.Shared(.init(allowList: try AllowList(text: "\(known.z85) silo-1\n")))
         func request(mechanism: String, credentials: [UInt8]?) -> [[UInt8]] {
-            [Array("1.0".utf8), Array("7".utf8), Array("sextant".utf8), Array("10.0.0.9".utf8), [], Array(mechanism.utf8)]
+            [
+                Array("1.0".utf8), Array("7".utf8), Array("sextant".utf8), Array("10.0.0.9".utf8), [],
+                Array(mechanism.utf8),
+            ]
                 + (credentials.map { [$0] } ?? [])
         }
-        let admitted = ZAPHandler.decide(request(mechanism: "CURVE", credentials: known.bytes), shared: shared, logger: logger)
+        let admitted = ZAPHandler.decide(
+            request(mechanism: "CURVE", credentials: known.bytes), shared: shared, logger: logger)
         #expect(admitted[1] == Array("7".utf8), "the reply carries the request id")
         #expect(admitted[2] == Array("200".utf8))
         #expect(admitted[4] == Array("silo-1".utf8), "the user id is the allow-list's name")
-        let refused = ZAPHandler.decide(request(mechanism: "CURVE", credentials: unknown.bytes), shared: shared, logger: logger)
+        let refused = ZAPHandler.decide(
+            request(mechanism: "CURVE", credentials: unknown.bytes), shared: shared, logger: logger)
         #expect(refused[2] == Array("400".utf8) && refused[4].isEmpty)
         let plain = ZAPHandler.decide(request(mechanism: "NULL", credentials: nil), shared: shared, logger: logger)
         #expect(plain[2] == Array("400".utf8))
@@ -132,11 +137,14 @@ struct CurveTests {
         func dealer(_ keys: CurveKeyPair?, id: String) async throws -> SocketThread {
             var options: [ZMQSocketOption] = [.routingID(Array(id.utf8))]
             if let keys {
-                options += [.curveServerKey(server.publicKey), .curvePublicKey(keys.publicKey), .curveSecretKey(keys.secretKey)]
+                options += [
+                    .curveServerKey(server.publicKey), .curvePublicKey(keys.publicKey), .curveSecretKey(keys.secretKey),
+                ]
             }
             return try await SocketThread(
                 context: try ZMQContext(),
-                configuration: .init(type: .dealer, options: options, connectEndpoints: router.boundEndpoints, lingerMilliseconds: 0),
+                configuration: .init(
+                    type: .dealer, options: options, connectEndpoints: router.boundEndpoints, lingerMilliseconds: 0),
                 logger: logger)
         }
         // The refused ones first: if anything of theirs got through, it would arrive before silo-a's.

@@ -16,7 +16,9 @@ extension IntegrationTests {
         /// SIGKILL and started again under the same name, while synchronous FedAvg (whose
         /// rounds wait for every participant) trains. The run must complete; updates a killed
         /// client had acknowledged stay in the database; its unacknowledged work may be lost.
-        @Test("clients killed with SIGKILL and restarted (at least 30% churn) neither stall the run nor lose acknowledged updates")
+        @Test(
+            "clients killed with SIGKILL and restarted (at least 30% churn) neither stall the run nor lose acknowledged updates"
+        )
         func survivesClientChurn() async throws {
             try IntegrationEnvironment.requireDataset()
             for name in ["sextant", "sextant-server", "sextant-client"] {
@@ -78,7 +80,8 @@ extension IntegrationTests {
                 versions: size.versions, clientLogs: all.map { ($0.client, $0.process.standardError) })
             #expect(audit.distinctAcknowledged >= size.versions, "too few acks to mean anything: \(audit)")
             print(
-                "chaos client churn: \(kills) SIGKILLs of \(size.churnClients) clients (churn \(Int(churn * 100))%), \(size.versions) versions, \(audit)")
+                "chaos client churn: \(kills) SIGKILLs of \(size.churnClients) clients (churn \(Int(churn * 100))%), \(size.versions) versions, \(audit)"
+            )
         }
     }
 }

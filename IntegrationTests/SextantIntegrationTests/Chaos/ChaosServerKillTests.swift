@@ -57,7 +57,8 @@ extension IntegrationTests {
                 // still come before the run ends.
                 let versionsSoFar = try fixture.latestVersion() ?? 1
                 let perVersion = (ContinuousClock.now - started) / max(1, versionsSoFar)
-                try await Task.sleep(for: min(perVersion, .milliseconds(1500)) * Double.random(in: 0..<1, using: &random))
+                try await Task.sleep(
+                    for: min(perVersion, .milliseconds(1500)) * Double.random(in: 0..<1, using: &random))
                 guard server.isRunning else { break }
                 server.send(SIGKILL)
                 try #require(try await server.waitForExit(timeout: .seconds(10)))
@@ -65,7 +66,8 @@ extension IntegrationTests {
                 kills += 1
                 let committed = try #require(try fixture.latestVersion())
                 for client in clients {
-                    try #require(client.isRunning, "\(client.name) did not survive kill \(kill)\n\(fixture.diagnostics())")
+                    try #require(
+                        client.isRunning, "\(client.name) did not survive kill \(kill)\n\(fixture.diagnostics())")
                 }
                 server = try fixture.startServer(config: config, name: "server-\(kill)")
                 let line = try await fixture.waitForLogLine(server, containing: "serving", timeout: .seconds(60))
@@ -74,7 +76,9 @@ extension IntegrationTests {
                     "restart \(kill) did not resume\n\(fixture.diagnostics())")
                 #expect(resumed == committed, "restart \(kill) resumed from \(resumed), \(committed) was committed")
             }
-            #expect(kills >= size.serverKills - 1, "only \(kills) of \(size.serverKills) kills happened before the run ended")
+            #expect(
+                kills >= size.serverKills - 1,
+                "only \(kills) of \(size.serverKills) kills happened before the run ended")
 
             try await fixture.expectEveryProcessFinished(server: server, clients: clients)
             let audit = try await fixture.expectCompletedRun(

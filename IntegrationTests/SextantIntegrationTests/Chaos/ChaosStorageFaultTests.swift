@@ -81,11 +81,14 @@ extension IntegrationTests {
                 let message = LogLines.first(in: server.standardError, containing: "storage failed")
                 #expect(message?.contains(expectedCause) == true, "no message naming the cause:\n\(server.tail())")
                 for client in clients {
-                    try #require(client.isRunning, "\(client.name) left with the failed server\n\(fixture.diagnostics())")
+                    try #require(
+                        client.isRunning, "\(client.name) left with the failed server\n\(fixture.diagnostics())")
                 }
                 let committed = try #require(try fixture.latestVersion())
                 #expect(message?.contains("it resumes from version \(committed).") == true, "\(message ?? "")")
-                print("chaos storage \(fault) \(number): stopped at version \(committed): \(message.map(String.init) ?? "")")
+                print(
+                    "chaos storage \(fault) \(number): stopped at version \(committed): \(message.map(String.init) ?? "")"
+                )
 
                 if fault == .fullFileSystem { try mount!.free() }
                 server = try fixture.startServer(config: config, name: "server-\(number)")

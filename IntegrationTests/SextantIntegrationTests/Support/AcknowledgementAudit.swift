@@ -23,7 +23,8 @@ struct AcknowledgementAudit: CustomStringConvertible {
 
     /// Reads `update acknowledged ... update=<id>` lines from each (client name, log text).
     init(logs: [(client: String, text: String)], updates: [StoredUpdate]) throws {
-        let stored = Dictionary(updates.map { ("\($0.client)#\($0.sequence)", $0) }, uniquingKeysWith: { first, _ in first })
+        let stored = Dictionary(
+            updates.map { ("\($0.client)#\($0.sequence)", $0) }, uniquingKeysWith: { first, _ in first })
         self.stored = updates.count
         var seen = Set<String>()
         for (client, text) in logs {

@@ -23,7 +23,8 @@ struct ChaosSize: Sendable {
         name: "ci", serverKills: 3, churnClients: 6, churnWaves: 2, churnFraction: 0.34, storageFaults: 1, versions: 12,
         seed: 0)
     static let full = ChaosSize(
-        name: "full", serverKills: 10, churnClients: 10, churnWaves: 6, churnFraction: 0.4, storageFaults: 3, versions: 40,
+        name: "full", serverKills: 10, churnClients: 10, churnWaves: 6, churnFraction: 0.4, storageFaults: 3,
+        versions: 40,
         seed: 0)
 
     /// The size and seed the environment asks for.

@@ -47,7 +47,9 @@ extension FederationFixture {
         let updates = try store.updates(run: run.id)
         let audit = try AcknowledgementAudit(logs: clientLogs, updates: updates)
         #expect(audit.isLossless, "\(audit)", sourceLocation: sourceLocation)
-        #expect(updates.allSatisfy { $0.state != .buffered }, "updates left buffered after completion", sourceLocation: sourceLocation)
+        #expect(
+            updates.allSatisfy { $0.state != .buffered }, "updates left buffered after completion",
+            sourceLocation: sourceLocation)
         return audit
     }
 }

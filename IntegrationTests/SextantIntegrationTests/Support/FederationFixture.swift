@@ -61,7 +61,9 @@ final class FederationFixture {
 
     /// Starts client `index` (named client-INDEX); `processName` tells apart the logs of
     /// several processes of one client, started one after another.
-    func startClient(config: URL, index: Int, timePerStep: Double? = nil, processName: String? = nil) throws -> ManagedProcess {
+    func startClient(config: URL, index: Int, timePerStep: Double? = nil, processName: String? = nil) throws
+        -> ManagedProcess
+    {
         var arguments = ["--config", config.path, "--index", "\(index)", "--server", endpoint]
         if let timePerStep { arguments += ["--time-per-step", "\(timePerStep)"] }
         return try start(processName ?? "client-\(index)", executable: "sextant-client", arguments: arguments)
@@ -106,7 +108,9 @@ final class FederationFixture {
     }
 
     /// Waits for the first line of `process`'s standard error that contains `text`.
-    func waitForLogLine(_ process: ManagedProcess, containing text: String, timeout: Duration) async throws -> Substring? {
+    func waitForLogLine(_ process: ManagedProcess, containing text: String, timeout: Duration) async throws
+        -> Substring?
+    {
         var found: Substring?
         _ = try await wait(timeout: timeout) {
             found = LogLines.first(in: process.standardError, containing: text)
@@ -123,7 +127,8 @@ final class FederationFixture {
         if let store { return store }
         try #require(FileManager.default.fileExists(atPath: databasePath), "no database at \(databasePath)")
         let opened = try CheckpointStore(
-            path: databasePath, logger: Logger(label: "sextant.integration-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+            path: databasePath,
+            logger: Logger(label: "sextant.integration-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
         store = opened
         return opened
     }
@@ -152,7 +157,9 @@ final class FederationFixture {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0, "bind() failed: errno \(errno)")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

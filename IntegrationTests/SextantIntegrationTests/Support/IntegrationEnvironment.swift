@@ -55,7 +55,10 @@ enum IntegrationEnvironment {
 
     /// Fails the test when the Fashion-MNIST files are not installed.
     static func requireDataset(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for file in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        for file in [
+            "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ] {
             let path = datasetDirectory.appendingPathComponent(file).path
             try #require(
                 FileManager.default.fileExists(atPath: path),

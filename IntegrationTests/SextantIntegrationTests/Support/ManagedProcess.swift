@@ -79,7 +79,8 @@ final class ManagedProcess {
         func last(_ text: String) -> String {
             text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
         }
-        return "--- \(name) (\(statusDescription)) stderr:\n\(last(standardError))\n--- \(name) stdout:\n\(last(standardOutput))"
+        return
+            "--- \(name) (\(statusDescription)) stderr:\n\(last(standardError))\n--- \(name) stdout:\n\(last(standardOutput))"
     }
 
     private static func read(_ url: URL) -> String {

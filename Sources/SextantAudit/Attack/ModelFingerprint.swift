@@ -31,18 +31,21 @@ package struct ModelFingerprint: Sendable, Equatable, CustomStringConvertible {
             ? FeatureShape(channels: dimensions[0]!)
             : FeatureShape(channels: dimensions[0]!, height: dimensions[1]!, width: dimensions[2]!)
         guard let classes = Int(parts[2]), classes > 1 else {
-            throw AuditError(.unknownModel, "model fingerprint '\(text)': class count '\(parts[2])' is not an integer above 1")
+            throw AuditError(
+                .unknownModel, "model fingerprint '\(text)': class count '\(parts[2])' is not an integer above 1")
         }
         classCount = classes
         guard let count = Int(parts[3]), count > 0 else {
-            throw AuditError(.unknownModel, "model fingerprint '\(text)': parameter count '\(parts[3])' is not a positive integer")
+            throw AuditError(
+                .unknownModel, "model fingerprint '\(text)': parameter count '\(parts[3])' is not a positive integer")
         }
         parameterCount = count
         let rebuilt = architecture.fingerprint(input: inputShape, classCount: classCount)
         guard rebuilt == text else {
             throw AuditError(
                 .unknownModel,
-                "model fingerprint '\(text)' does not match this build's model ('\(rebuilt)'); audit with the Sextant version that trained it")
+                "model fingerprint '\(text)' does not match this build's model ('\(rebuilt)'); audit with the Sextant version that trained it"
+            )
         }
     }
 

@@ -61,7 +61,8 @@ package struct SubjectFederation: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw AuditError(.invalidFile, "\(directory.path): cannot create the directory (\(error.localizedDescription))")
+            throw AuditError(
+                .invalidFile, "\(directory.path): cannot create the directory (\(error.localizedDescription))")
         }
         let truth = groundTruth
         for (entry, client) in zip(truth.clients, clients) {

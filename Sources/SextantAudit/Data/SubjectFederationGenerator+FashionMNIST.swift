@@ -19,17 +19,20 @@ extension SubjectFederationGenerator {
         let c = configuration
         try c.validate()
         guard train.shape == test.shape, train.shape.channels == 1 else {
-            throw AuditError(.invalidArgument, "the image overlay needs single-channel train and test images of one shape")
+            throw AuditError(
+                .invalidArgument, "the image overlay needs single-channel train and test images of one shape")
         }
         guard c.subjects * c.recordsPerSubject <= train.count else {
             throw AuditError(
                 .invalidArgument,
-                "\(c.subjects) subjects x \(c.recordsPerSubject) records need \(c.subjects * c.recordsPerSubject) training images, there are \(train.count)")
+                "\(c.subjects) subjects x \(c.recordsPerSubject) records need \(c.subjects * c.recordsPerSubject) training images, there are \(train.count)"
+            )
         }
         guard c.subjects * c.auditSamplesPerSubject <= test.count else {
             throw AuditError(
                 .invalidArgument,
-                "\(c.subjects) subjects x \(c.auditSamplesPerSubject) audit samples need \(c.subjects * c.auditSamplesPerSubject) test images, there are \(test.count)")
+                "\(c.subjects) subjects x \(c.auditSamplesPerSubject) audit samples need \(c.subjects * c.auditSamplesPerSubject) test images, there are \(test.count)"
+            )
         }
         var generator = SeededGenerator(seed: c.seed)
         let (members, silos) = assignSubjects(using: &generator)
@@ -64,7 +67,9 @@ extension SubjectFederationGenerator {
         return SubjectFederation(
             kind: "fashion-mnist", seed: c.seed,
             clients: clientParts.map {
-                Dataset(shape: shape, classCount: train.classCount, features: $0.features, labels: $0.labels, subjects: $0.subjects)
+                Dataset(
+                    shape: shape, classCount: train.classCount, features: $0.features, labels: $0.labels,
+                    subjects: $0.subjects)
             },
             auditSet: Dataset(
                 shape: shape, classCount: test.classCount, features: audit.features, labels: audit.labels,
@@ -121,7 +126,10 @@ private struct StyleTransform {
     let shape: FeatureShape
     let normalization: Normalization
 
-    init(style: SubjectFederationGenerator.ImageStyle, shape: FeatureShape, normalization: Normalization, using generator: inout SeededGenerator) {
+    init(
+        style: SubjectFederationGenerator.ImageStyle, shape: FeatureShape, normalization: Normalization,
+        using generator: inout SeededGenerator
+    ) {
         contrast = Float(1 + style.contrast * (2 * generator.nextUnit() - 1))
         brightness = Float(style.brightness * (2 * generator.nextUnit() - 1))
         let t = style.translation

@@ -32,11 +32,16 @@ package struct SubjectFederationGenerator: Sendable {
             guard recordsPerSubject >= 1, auditSamplesPerSubject >= 1 else {
                 throw AuditError(.invalidArgument, "records and audit samples per subject must be at least 1")
             }
-            guard silosPerSubject >= 1 else { throw AuditError(.invalidArgument, "silos per subject must be at least 1") }
-            guard memberFraction > 0, memberFraction < 1 else {
-                throw AuditError(.invalidArgument, "member fraction must lie strictly between 0 and 1, not \(memberFraction)")
+            guard silosPerSubject >= 1 else {
+                throw AuditError(.invalidArgument, "silos per subject must be at least 1")
             }
-            guard labelConcentration > 0 else { throw AuditError(.invalidArgument, "label concentration must be positive") }
+            guard memberFraction > 0, memberFraction < 1 else {
+                throw AuditError(
+                    .invalidArgument, "member fraction must lie strictly between 0 and 1, not \(memberFraction)")
+            }
+            guard labelConcentration > 0 else {
+                throw AuditError(.invalidArgument, "label concentration must be positive")
+            }
         }
     }
 
@@ -146,7 +151,8 @@ package struct SubjectFederationGenerator: Sendable {
             let mix = personal.nextDirichlet([Double](repeating: c.labelConcentration, count: tabular.classCount))
             func record(_ label: Int32) -> [Float] {
                 (0..<d).map { j in
-                    Float(classMeans[Int(label)][j] + shifts[Int(label)][j] + personal.nextNormal() * tabular.recordNoise)
+                    Float(
+                        classMeans[Int(label)][j] + shifts[Int(label)][j] + personal.nextNormal() * tabular.recordNoise)
                 }
             }
             let id = Int32(subject)

@@ -57,7 +57,8 @@ package struct AuditMetrics: Sendable, Equatable, Codable {
         else {
             throw AuditError(
                 .insufficientSubjects,
-                "the evaluated subjects need members and non-members (have \(isMember.filter { $0 }.count) members, \(isMember.filter { !$0 }.count) non-members)")
+                "the evaluated subjects need members and non-members (have \(isMember.filter { $0 }.count) members, \(isMember.filter { !$0 }.count) non-members)"
+            )
         }
         members = roc.positives
         nonMembers = roc.negatives

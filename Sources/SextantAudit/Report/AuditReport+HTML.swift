@@ -30,10 +30,19 @@ extension AuditReport {
             ("Model", run.fingerprint),
             ("Checkpoints evaluated", "\(trajectories.versions.count) of \(run.storedCheckpoints) stored"),
             ("Subjects", "\(subjects.count) (\(subjects.filter(\.member).count) members)"),
-            ("Known to the attacker", "\(knownSubjectCount) (\(knownMembers) members, \(knownSubjectCount - knownMembers) non-members)"),
+            (
+                "Known to the attacker",
+                "\(knownSubjectCount) (\(knownMembers) members, \(knownSubjectCount - knownMembers) non-members)"
+            ),
             ("Evaluated", "\(evaluatedMembers) members, \(evaluatedNonMembers) non-members"),
-            ("Accountant epsilon", run.accountantEpsilon.map { format($0) } ?? "none: the run is not differentially private"),
-            ("Empirical bound settings", "delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% one-sided Clopper-Pearson bounds; AUC interval from \(metricsConfiguration.bootstrapResamples) bootstrap resamples (seed \(metricsConfiguration.seed))"),
+            (
+                "Accountant epsilon",
+                run.accountantEpsilon.map { format($0) } ?? "none: the run is not differentially private"
+            ),
+            (
+                "Empirical bound settings",
+                "delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% one-sided Clopper-Pearson bounds; AUC interval from \(metricsConfiguration.bootstrapResamples) bootstrap resamples (seed \(metricsConfiguration.seed))"
+            ),
             ("Generated", ISO8601DateFormatter().string(from: generated)),
         ]
         for (key, value) in facts {
@@ -50,16 +59,23 @@ extension AuditReport {
         page.append("</tr></thead><tbody>")
         for row in tableRows() {
             page.append(
-                "<tr><th>\(escapeHTML(row.label))</th>" + row.cells.map { "<td>\(escapeHTML($0))</td>" }.joined() + "</tr>")
+                "<tr><th>\(escapeHTML(row.label))</th>" + row.cells.map { "<td>\(escapeHTML($0))</td>" }.joined()
+                    + "</tr>")
         }
         page.append("</tbody></table>")
         page.append("<ul class=\"notes\">")
-        page.append("<li>Final-model attack: a subject is called a member when the final model's mean loss on its samples is low.</li>")
+        page.append(
+            "<li>Final-model attack: a subject is called a member when the final model's mean loss on its samples is low.</li>"
+        )
         for attack in attacks where attack.attack == .trajectory {
             page.append("<li>Trajectory attack: \(escapeHTML(attack.method)).</li>")
         }
-        page.append("<li>Calibrated: the threshold is chosen on the known subjects only (the realistic attacker). Hindsight: the best threshold on the evaluated subjects (an upper bound).</li>")
-        page.append("<li>The empirical epsilon at the calibrated threshold is a valid lower bound at the stated confidence; the hindsight one is optimistic.</li>")
+        page.append(
+            "<li>Calibrated: the threshold is chosen on the known subjects only (the realistic attacker). Hindsight: the best threshold on the evaluated subjects (an upper bound).</li>"
+        )
+        page.append(
+            "<li>The empirical epsilon at the calibrated threshold is a valid lower bound at the stated confidence; the hindsight one is optimistic.</li>"
+        )
         for (index, rate) in metricsConfiguration.lowFalsePositiveRates.enumerated() {
             if let note = attacks.first?.metrics.lowFalsePositiveRates[index].note {
                 page.append("<li>TPR at \(percent(rate)) FPR is omitted: \(escapeHTML(note)).</li>")
@@ -76,7 +92,9 @@ extension AuditReport {
 
         page.append("<h2>Run configuration</h2>")
         page.append("<pre>\(escapeHTML(run.config.isEmpty ? "(none stored)" : run.config))</pre>")
-        page.append("<p class=\"footer\">Threat model (Suri et al. 2022): the attacker has samples from each subject's distribution, not the training records, and knows the membership of a few subjects. A subject is a member when any silo trained on its records.</p>")
+        page.append(
+            "<p class=\"footer\">Threat model (Suri et al. 2022): the attacker has samples from each subject's distribution, not the training records, and knows the membership of a few subjects. A subject is a member when any silo trained on its records.</p>"
+        )
         page.append("</body>")
         page.append("</html>")
         return page.joined(separator: "\n") + "\n"
@@ -91,7 +109,9 @@ extension AuditReport {
             y: .init(label: "True-positive rate", range: floor...1, scale: .log))
         plot.line([(floor, floor), (1, 1)], color: "#888888", label: "chance", width: 1, dashed: true)
         for (index, attack) in attacks.enumerated() {
-            let points = attack.metrics.roc.rates.map { (max($0.falsePositiveRate, floor), max($0.truePositiveRate, floor)) }
+            let points = attack.metrics.roc.rates.map {
+                (max($0.falsePositiveRate, floor), max($0.truePositiveRate, floor))
+            }
             plot.line(
                 points, color: Self.attackColors[index % Self.attackColors.count],
                 label: "\(attack.attack.title) (AUC \(format(attack.metrics.auc)))", width: 2)
@@ -116,7 +136,9 @@ extension AuditReport {
         let members = counts(member: true)
         let nonMembers = counts(member: false)
         let top = Double(max(members.max() ?? 1, nonMembers.max() ?? 1, 1))
-        let scoreLabel = attack.attack == .finalModel ? "Score (-final loss)" : "Score (\(attack.statistic?.rawValue ?? "trajectory"))"
+        let scoreLabel =
+            attack.attack == .finalModel
+            ? "Score (-final loss)" : "Score (\(attack.statistic?.rawValue ?? "trajectory"))"
         var plot = SVGPlot(
             title: "\(attack.attack.title): score histogram", x: .init(label: scoreLabel, range: low...high),
             y: .init(label: "Subjects", range: 0...(top * 1.1)))
@@ -126,7 +148,9 @@ extension AuditReport {
             plot.bar(from: x0, to: x0 + width, height: Double(members[bin]), color: Self.memberColor)
         }
         if let threshold = attack.metrics.calibrated?.threshold, threshold.isFinite, (low...high).contains(threshold) {
-            plot.line([(threshold, 0), (threshold, top * 1.1)], color: "#000000", label: "calibrated threshold", width: 1, dashed: true)
+            plot.line(
+                [(threshold, 0), (threshold, top * 1.1)], color: "#000000", label: "calibrated threshold", width: 1,
+                dashed: true)
         }
         plot.addLegend("members", color: Self.memberColor)
         plot.addLegend("non-members", color: Self.nonMemberColor)
@@ -157,17 +181,22 @@ extension AuditReport {
         var high = finite.max() ?? 1
         if high <= low { (low, high) = (low - 0.5, high + 0.5) }
         var plot = SVGPlot(
-            title: "Loss trajectories", x: .init(label: "Checkpoint version", range: versions.first!...max(versions.last!, versions.first! + 1)),
+            title: "Loss trajectories",
+            x: .init(label: "Checkpoint version", range: versions.first!...max(versions.last!, versions.first! + 1)),
             y: .init(label: "Mean loss on the subject's samples", range: low...high))
         for index in shown {
             let color = subjects[index].member ? Self.memberColor : Self.nonMemberColor
             plot.line(Array(zip(versions, trajectories.losses[index])), color: color, width: 1, opacity: 0.45)
         }
         if !memberMean.isEmpty {
-            plot.line(Array(zip(versions, memberMean)), color: Self.memberColor, label: "members (mean; thin: examples)", width: 3)
+            plot.line(
+                Array(zip(versions, memberMean)), color: Self.memberColor, label: "members (mean; thin: examples)",
+                width: 3)
         }
         if !nonMemberMean.isEmpty {
-            plot.line(Array(zip(versions, nonMemberMean)), color: Self.nonMemberColor, label: "non-members (mean; thin: examples)", width: 3)
+            plot.line(
+                Array(zip(versions, nonMemberMean)), color: Self.nonMemberColor,
+                label: "non-members (mean; thin: examples)", width: 3)
         }
         return plot.render()
     }

@@ -17,7 +17,9 @@ extension AuditReport {
             }
         }
         row("Advantage max(TPR - FPR)") { format($0.advantage) }
-        row("Balanced accuracy, calibrated") { $0.calibrated.map { format($0.balancedAccuracy) } ?? "n/a (no known subjects)" }
+        row("Balanced accuracy, calibrated") {
+            $0.calibrated.map { format($0.balancedAccuracy) } ?? "n/a (no known subjects)"
+        }
         row("Balanced accuracy, best in hindsight") { format($0.hindsight.balancedAccuracy) }
         row("Precision / recall, calibrated") { metrics in
             guard let outcome = metrics.calibrated else { return "n/a" }
@@ -33,12 +35,15 @@ extension AuditReport {
         var lines: [String] = []
         lines.append("Subject membership audit of run '\(run.id)' (model \(run.fingerprint))")
         lines.append(
-            "Checkpoints evaluated: \(trajectories.versions.count) of \(run.storedCheckpoints) stored (versions \(trajectories.versions.first ?? 0)...\(trajectories.versions.last ?? 0))")
+            "Checkpoints evaluated: \(trajectories.versions.count) of \(run.storedCheckpoints) stored (versions \(trajectories.versions.first ?? 0)...\(trajectories.versions.last ?? 0))"
+        )
         let knownMembers = subjects.filter { $0.known && $0.member }.count
         lines.append(
-            "Subjects: \(subjects.count); known to the attacker: \(knownSubjectCount) (\(knownMembers) members); evaluated: \(evaluatedMembers) members, \(evaluatedNonMembers) non-members")
+            "Subjects: \(subjects.count); known to the attacker: \(knownSubjectCount) (\(knownMembers) members); evaluated: \(evaluatedMembers) members, \(evaluatedNonMembers) non-members"
+        )
         lines.append(
-            "Accountant epsilon: \(run.accountantEpsilon.map { format($0) } ?? "none (not private)"); empirical bounds use delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% one-sided Clopper-Pearson")
+            "Accountant epsilon: \(run.accountantEpsilon.map { format($0) } ?? "none (not private)"); empirical bounds use delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% one-sided Clopper-Pearson"
+        )
         lines.append("")
         let headers = attacks.map { attack in
             attack.attack.title + (attack.statistic.map { " (\($0.rawValue))" } ?? "")
@@ -64,7 +69,9 @@ extension AuditReport {
         for attack in attacks where attack.attack == .trajectory {
             notes.append("Trajectory score: \(attack.method).")
         }
-        notes.append("Calibrated: threshold chosen on the known subjects; hindsight: best threshold on the evaluated subjects (an upper bound).")
+        notes.append(
+            "Calibrated: threshold chosen on the known subjects; hindsight: best threshold on the evaluated subjects (an upper bound)."
+        )
         if !notes.isEmpty {
             lines.append("")
             lines.append(contentsOf: notes.map { "Note: \($0)" })

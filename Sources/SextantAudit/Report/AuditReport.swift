@@ -14,7 +14,9 @@ package struct AuditReport: Sendable, Codable {
         /// The accountant's epsilon stored with the latest checkpoint; nil: not private.
         package var accountantEpsilon: Double?
 
-        package init(id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?) {
+        package init(
+            id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?
+        ) {
             self.id = id
             self.fingerprint = fingerprint
             self.config = config
@@ -77,7 +79,8 @@ package struct AuditReport: Sendable, Codable {
         let m = strongest.metrics
         let known = knownSubjectCount
         let who = known > 0 ? "An attacker who knows \(known) subjects' membership" : "An attacker"
-        var text = "\(who) can tell members from non-members with AUC \(format(m.auc)) [\(format(m.aucInterval.lowerBound)), \(format(m.aucInterval.upperBound))] (\(strongest.attack.title.lowercased()) attack, \(m.members + m.nonMembers) subjects evaluated)"
+        var text =
+            "\(who) can tell members from non-members with AUC \(format(m.auc)) [\(format(m.aucInterval.lowerBound)), \(format(m.aucInterval.upperBound))] (\(strongest.attack.title.lowercased()) attack, \(m.members + m.nonMembers) subjects evaluated)"
         if m.aucInterval.lowerBound > 0.5 {
             text += ": the federation leaks measurable information about individual subjects."
         } else {
@@ -86,12 +89,15 @@ package struct AuditReport: Sendable, Codable {
         let empirical = attacks.map { $0.metrics.calibratedEpsilon?.lowerBound ?? 0 }.max() ?? 0
         if let epsilon = run.accountantEpsilon {
             if empirical > epsilon {
-                text += " The empirical epsilon lower bound \(format(empirical)) exceeds the accountant's epsilon \(format(epsilon)) (record/client level; a subject with records in several silos may get less protection): check the privacy configuration."
+                text +=
+                    " The empirical epsilon lower bound \(format(empirical)) exceeds the accountant's epsilon \(format(epsilon)) (record/client level; a subject with records in several silos may get less protection): check the privacy configuration."
             } else {
-                text += " The empirical epsilon lower bound \(format(empirical)) is consistent with the accountant's epsilon \(format(epsilon))."
+                text +=
+                    " The empirical epsilon lower bound \(format(empirical)) is consistent with the accountant's epsilon \(format(epsilon))."
             }
         } else {
-            text += " The run was trained without differential privacy (no accountant epsilon); the empirical epsilon lower bound is \(format(empirical))."
+            text +=
+                " The run was trained without differential privacy (no accountant epsilon); the empirical epsilon lower bound is \(format(empirical))."
         }
         return text
     }

@@ -52,11 +52,15 @@ struct SVGPlot {
     }
 
     /// A line through `points` (data coordinates).
-    mutating func line(_ points: [(Double, Double)], color: String, label: String? = nil, width: Double = 1.5, dashed: Bool = false, opacity: Double = 1) {
+    mutating func line(
+        _ points: [(Double, Double)], color: String, label: String? = nil, width: Double = 1.5, dashed: Bool = false,
+        opacity: Double = 1
+    ) {
         guard !points.isEmpty else { return }
         let coordinates = points.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
         body.append(
-            "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(f(width))\" stroke-opacity=\"\(f(opacity))\"\(dashed ? " stroke-dasharray=\"4 3\"" : "") points=\"\(coordinates)\"/>")
+            "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(f(width))\" stroke-opacity=\"\(f(opacity))\"\(dashed ? " stroke-dasharray=\"4 3\"" : "") points=\"\(coordinates)\"/>"
+        )
         if let label { legend.append((label, color)) }
     }
 
@@ -65,7 +69,8 @@ struct SVGPlot {
         let (left, right) = (px(x0), px(x1))
         let (top, bottom) = (py(value), py(y.range.lowerBound))
         body.append(
-            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(max(right - left, 0.5)))\" height=\"\(f(max(bottom - top, 0)))\" fill=\"\(color)\" fill-opacity=\"\(f(opacity))\"/>")
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(max(right - left, 0.5)))\" height=\"\(f(max(bottom - top, 0)))\" fill=\"\(color)\" fill-opacity=\"\(f(opacity))\"/>"
+        )
     }
 
     mutating func addLegend(_ label: String, color: String) {
@@ -105,31 +110,47 @@ struct SVGPlot {
     func render() -> String {
         var parts: [String] = []
         parts.append(
-            "<svg class=\"plot\" font-family=\"sans-serif\" font-size=\"11\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">")
+            "<svg class=\"plot\" font-family=\"sans-serif\" font-size=\"11\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(escapeHTML(title))\">"
+        )
         parts.append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>")
         parts.append("<title>\(escapeHTML(title))</title>")
-        parts.append("<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" class=\"plot-title\">\(escapeHTML(title))</text>")
+        parts.append(
+            "<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" class=\"plot-title\">\(escapeHTML(title))</text>"
+        )
         let (left, right) = (margin.left, margin.left + plotWidth)
         let (top, bottom) = (margin.top, margin.top + plotHeight)
         for tick in ticks(x) {
             let p = px(tick)
-            parts.append("<line x1=\"\(f(p))\" y1=\"\(f(top))\" x2=\"\(f(p))\" y2=\"\(f(bottom))\" stroke=\"#e6e6e6\"/>")
-            parts.append("<text x=\"\(f(p))\" y=\"\(f(bottom + 14))\" text-anchor=\"middle\" class=\"tick\">\(tickLabel(tick, x))</text>")
+            parts.append(
+                "<line x1=\"\(f(p))\" y1=\"\(f(top))\" x2=\"\(f(p))\" y2=\"\(f(bottom))\" stroke=\"#e6e6e6\"/>")
+            parts.append(
+                "<text x=\"\(f(p))\" y=\"\(f(bottom + 14))\" text-anchor=\"middle\" class=\"tick\">\(tickLabel(tick, x))</text>"
+            )
         }
         for tick in ticks(y) {
             let p = py(tick)
-            parts.append("<line x1=\"\(f(left))\" y1=\"\(f(p))\" x2=\"\(f(right))\" y2=\"\(f(p))\" stroke=\"#e6e6e6\"/>")
-            parts.append("<text x=\"\(f(left - 5))\" y=\"\(f(p + 4))\" text-anchor=\"end\" class=\"tick\">\(tickLabel(tick, y))</text>")
+            parts.append(
+                "<line x1=\"\(f(left))\" y1=\"\(f(p))\" x2=\"\(f(right))\" y2=\"\(f(p))\" stroke=\"#e6e6e6\"/>")
+            parts.append(
+                "<text x=\"\(f(left - 5))\" y=\"\(f(p + 4))\" text-anchor=\"end\" class=\"tick\">\(tickLabel(tick, y))</text>"
+            )
         }
-        parts.append("<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#999999\"/>")
-        parts.append(contentsOf: body)
-        parts.append("<text x=\"\(f((left + right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" class=\"axis\">\(escapeHTML(x.label))</text>")
         parts.append(
-            "<text x=\"14\" y=\"\(f((top + bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + bottom) / 2)))\" class=\"axis\">\(escapeHTML(y.label))</text>")
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#999999\"/>"
+        )
+        parts.append(contentsOf: body)
+        parts.append(
+            "<text x=\"\(f((left + right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" class=\"axis\">\(escapeHTML(x.label))</text>"
+        )
+        parts.append(
+            "<text x=\"14\" y=\"\(f((top + bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + bottom) / 2)))\" class=\"axis\">\(escapeHTML(y.label))</text>"
+        )
         for (index, entry) in legend.enumerated() {
             let ly = top + 12 + Double(index) * 15
-            parts.append("<rect x=\"\(f(left + 8))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/>")
-            parts.append("<text x=\"\(f(left + 22))\" y=\"\(f(ly + 1))\" class=\"legend\">\(escapeHTML(entry.label))</text>")
+            parts.append(
+                "<rect x=\"\(f(left + 8))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/>")
+            parts.append(
+                "<text x=\"\(f(left + 22))\" y=\"\(f(ly + 1))\" class=\"legend\">\(escapeHTML(entry.label))</text>")
         }
         parts.append("</svg>")
         return parts.joined(separator: "\n")

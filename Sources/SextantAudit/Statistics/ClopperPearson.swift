@@ -26,8 +26,9 @@ package enum ClopperPearson {
         successes: Int, trials: Int, confidence: Double = 0.95
     ) -> ClosedRange<Double> {
         let oneSided = 1 - (1 - confidence) / 2
-        return lowerBound(successes: successes, trials: trials, confidence: oneSided)
-            ... upperBound(successes: successes, trials: trials, confidence: oneSided)
+        return lowerBound(
+            successes: successes, trials: trials, confidence: oneSided)...upperBound(
+                successes: successes, trials: trials, confidence: oneSided)
     }
 
     private static func validate(_ successes: Int, _ trials: Int, _ confidence: Double) {

@@ -45,7 +45,8 @@ package struct BatchIterator {
             features.withUnsafeMutableBufferPointer { destination in
                 for row in 0..<size {
                     let index = order[position + row]
-                    (destination.baseAddress! + row * width).update(from: source.baseAddress! + index * width, count: width)
+                    (destination.baseAddress! + row * width).update(
+                        from: source.baseAddress! + index * width, count: width)
                 }
             }
         }

@@ -32,7 +32,8 @@ package struct CSVReader: Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard let labelIndex = columns.firstIndex(of: labelColumn) else {
             throw SextantMLError(
-                code: .invalidArgument, "\(name): no label column '\(labelColumn)' in header (\(columns.joined(separator: ",")))")
+                code: .invalidArgument,
+                "\(name): no label column '\(labelColumn)' in header (\(columns.joined(separator: ",")))")
         }
         var subjectIndex: Int?
         if let subjectColumn {
@@ -53,13 +54,15 @@ package struct CSVReader: Sendable {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == columns.count else {
                 throw SextantMLError(
-                    code: .corruptData, "\(name) line \(lineNumber): \(fields.count) fields, the header has \(columns.count)")
+                    code: .corruptData,
+                    "\(name) line \(lineNumber): \(fields.count) fields, the header has \(columns.count)")
             }
             func number(_ index: Int) throws -> Double {
                 let field = fields[index].trimmingCharacters(in: .whitespaces)
                 guard let value = Double(field), value.isFinite else {
                     throw SextantMLError(
-                        code: .corruptData, "\(name) line \(lineNumber): column '\(columns[index])' is not a finite number: '\(field)'")
+                        code: .corruptData,
+                        "\(name) line \(lineNumber): column '\(columns[index])' is not a finite number: '\(field)'")
                 }
                 return value
             }
@@ -72,7 +75,8 @@ package struct CSVReader: Sendable {
             if let subjectIndex {
                 let subject = try number(subjectIndex)
                 guard subject == subject.rounded(), abs(subject) < Double(Int32.max) else {
-                    throw SextantMLError(code: .corruptData, "\(name) line \(lineNumber): subject id \(subject) is not an integer")
+                    throw SextantMLError(
+                        code: .corruptData, "\(name) line \(lineNumber): subject id \(subject) is not an integer")
                 }
                 subjects.append(Int32(subject))
             }

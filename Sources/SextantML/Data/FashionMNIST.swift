@@ -17,7 +17,9 @@ package enum FashionMNIST {
     }
 
     /// Loads one split, pixels scaled to [0, 1] then standardised with ``normalization``.
-    package static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws -> Dataset {
+    package static func load(_ split: Split, from directory: URL = defaultDirectory, limit: Int? = nil) throws
+        -> Dataset
+    {
         if let limit, limit < 0 {
             throw SextantMLError(code: .invalidArgument, "example limit must not be negative, got \(limit)")
         }
@@ -49,16 +51,20 @@ package enum FashionMNIST {
         guard FileManager.default.fileExists(atPath: directory.path) else {
             throw SextantMLError(
                 code: .fileNotFound,
-                "Fashion-MNIST directory \(directory.path) does not exist (install Debian's dataset-fashion-mnist package)")
+                "Fashion-MNIST directory \(directory.path) does not exist (install Debian's dataset-fashion-mnist package)"
+            )
         }
     }
 
-    private static func load(_ split: Split, from directory: URL, selecting select: (Int) throws -> [Int]) throws -> Dataset {
+    private static func load(_ split: Split, from directory: URL, selecting select: (Int) throws -> [Int]) throws
+        -> Dataset
+    {
         try checkDirectory(directory)
         let images = try IDXReader.read(contentsOf: file(split.prefix + "-images-idx3-ubyte", in: directory))
         let labels = try IDXReader.read(contentsOf: file(split.prefix + "-labels-idx1-ubyte", in: directory))
         guard images.dimensions.count == 3, labels.dimensions.count == 1 else {
-            throw SextantMLError(code: .corruptData, "Fashion-MNIST \(split.rawValue): expected 3-D images and 1-D labels")
+            throw SextantMLError(
+                code: .corruptData, "Fashion-MNIST \(split.rawValue): expected 3-D images and 1-D labels")
         }
         guard images.dimensions[0] == labels.dimensions[0] else {
             throw SextantMLError(

@@ -30,7 +30,8 @@ enum Gzip {
                     return buffer.count - Int(stream.avail_out)
                 }
                 guard status == Z_OK || status == Z_STREAM_END else {
-                    let reason = status == Z_BUF_ERROR ? "the file is truncated" : "the data is corrupt (zlib status \(status))"
+                    let reason =
+                        status == Z_BUF_ERROR ? "the file is truncated" : "the data is corrupt (zlib status \(status))"
                     throw SextantMLError(code: .corruptData, "\(name): cannot decompress: \(reason)")
                 }
                 output.append(contentsOf: chunk[0..<produced])

@@ -26,7 +26,8 @@ package enum IDXReader {
         guard bytes[2] == 0x08 else {
             throw SextantMLError(
                 code: .unsupportedFormat,
-                "\(name): IDX element type 0x\(String(bytes[2], radix: 16)) is not supported (only unsigned bytes, 0x08)")
+                "\(name): IDX element type 0x\(String(bytes[2], radix: 16)) is not supported (only unsigned bytes, 0x08)"
+            )
         }
         let rank = Int(bytes[3])
         guard rank >= 1, bytes.count >= 4 + 4 * rank else {
@@ -35,7 +36,8 @@ package enum IDXReader {
         var dimensions: [Int] = []
         for d in 0..<rank {
             let o = 4 + 4 * d
-            dimensions.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
+            dimensions.append(
+                Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
         // A corrupt header can announce dimensions whose product overflows Int: report it
         // as a size mismatch rather than trapping.
@@ -52,7 +54,8 @@ package enum IDXReader {
             let announced = expected.map(String.init) ?? "too many"
             throw SextantMLError(
                 code: .corruptData,
-                "\(name): IDX header announces \(announced) values (\(dimensions.map(String.init).joined(separator: "x"))) but the file holds \(available)")
+                "\(name): IDX header announces \(announced) values (\(dimensions.map(String.init).joined(separator: "x"))) but the file holds \(available)"
+            )
         }
         return Array(dimensions: dimensions, values: Swift.Array(bytes[(4 + 4 * rank)...]))
     }

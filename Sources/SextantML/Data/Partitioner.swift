@@ -20,7 +20,8 @@ package enum Partitioner: Sendable, Equatable {
         case "class", "classes": self = .classes
         case "dual-dirichlet", "dirichlet": self = .dualDirichlet(alpha1: alpha1, alpha2: alpha2)
         default:
-            throw SextantMLError(code: .invalidArgument, "unknown partition '\(name)'; use iid, class or dual-dirichlet")
+            throw SextantMLError(
+                code: .invalidArgument, "unknown partition '\(name)'; use iid, class or dual-dirichlet")
         }
     }
 
@@ -41,13 +42,15 @@ package enum Partitioner: Sendable, Equatable {
     package func split(labels: [Int32], classCount: Int, clients: Int, seed: UInt64) throws -> Partition {
         guard clients > 0 else { throw SextantMLError(code: .invalidArgument, "number of clients must be positive") }
         guard labels.count >= clients else {
-            throw SextantMLError(code: .invalidArgument, "\(labels.count) examples cannot be split among \(clients) clients")
+            throw SextantMLError(
+                code: .invalidArgument, "\(labels.count) examples cannot be split among \(clients) clients")
         }
         var generator = SeededGenerator(seed: seed)
         var byClass = [[Int]](repeating: [], count: classCount)
         for (index, label) in labels.enumerated() {
             guard label >= 0, Int(label) < classCount else {
-                throw SextantMLError(code: .invalidArgument, "label \(label) of example \(index) is outside 0..<\(classCount)")
+                throw SextantMLError(
+                    code: .invalidArgument, "label \(label) of example \(index) is outside 0..<\(classCount)")
             }
             byClass[Int(label)].append(index)
         }
@@ -90,7 +93,9 @@ package enum Partitioner: Sendable, Equatable {
         case .dualDirichlet(let alpha1, let alpha2):
             let a1 = alpha1 ?? Double(clients)
             guard a1 > 0, alpha2 > 0 else {
-                throw SextantMLError(code: .invalidArgument, "Dirichlet concentrations must be positive (alpha1 \(a1), alpha2 \(alpha2))")
+                throw SextantMLError(
+                    code: .invalidArgument, "Dirichlet concentrations must be positive (alpha1 \(a1), alpha2 \(alpha2))"
+                )
             }
             let frequencies = byClass.map { Double($0.count) / Double(labels.count) }
             let clientWeights = generator.nextDirichlet([Double](repeating: a1 / Double(clients), count: clients))
@@ -149,7 +154,8 @@ package struct Partition: Sendable {
             var histogram = [Int](repeating: 0, count: classCount)
             for index in indices { histogram[Int(labels[index])] += 1 }
             lines.append(
-                String(format: "%6d  %7d  ", client, indices.count) + histogram.map { String(format: "%6d", $0) }.joined())
+                String(format: "%6d  %7d  ", client, indices.count)
+                    + histogram.map { String(format: "%6d", $0) }.joined())
         }
         return lines.joined(separator: "\n")
     }

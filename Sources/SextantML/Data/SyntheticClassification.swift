@@ -40,7 +40,8 @@ package struct SyntheticClassification: Sendable {
         // Shuffle rows so that classes are interleaved at random, not in a fixed cycle.
         var order = Array(0..<count)
         order.shuffle(using: &generator)
-        let dataset = Dataset(shape: FeatureShape(channels: features), classCount: classCount, features: values, labels: labels)
+        let dataset = Dataset(
+            shape: FeatureShape(channels: features), classCount: classCount, features: values, labels: labels)
         return dataset.subset(order)
     }
 }

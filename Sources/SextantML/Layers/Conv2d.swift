@@ -30,7 +30,9 @@ package final class Conv2d: Layer {
     private var outPixels: Int { outputShape.height * outputShape.width }
     package var parameterCount: Int { outChannels * patchSize + outChannels }
 
-    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    package func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
         let bound = Float(1 / Double(patchSize).squareRoot())
         for i in parameters.indices {
             parameters[i] = Float.random(in: -bound...bound, using: &generator)
@@ -49,7 +51,8 @@ package final class Conv2d: Layer {
             channelMajor.withUnsafeMutableBufferPointer { result in
                 // R[oc, B*P] = W[oc, patch] * columns[patch, B*P]
                 cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columnsWidth), Int32(patchSize),
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columnsWidth),
+                    Int32(patchSize),
                     1, parameters, Int32(patchSize), columns.baseAddress, Int32(columnsWidth), 0,
                     result.baseAddress, Int32(columnsWidth))
                 let bias = parameters + outChannels * patchSize

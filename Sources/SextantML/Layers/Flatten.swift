@@ -13,7 +13,9 @@ package final class Flatten: Layer {
     package var summary: String { "flatten \(inputShape)->\(outputShape)" }
     package var parameterCount: Int { 0 }
 
-    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    package func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,

@@ -19,7 +19,9 @@ package final class Linear: Layer {
     package var summary: String { "linear \(inputs)->\(outputs)" }
     package var parameterCount: Int { outputs * inputs + outputs }
 
-    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    package func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
         // Kaiming-uniform with a = sqrt(5), as PyTorch initialises nn.Linear.
         let bound = Float(1 / Double(inputs).squareRoot())
         for i in parameters.indices {

@@ -17,7 +17,9 @@ package final class MaxPool2d: Layer {
     package var summary: String { "maxpool \(size) \(inputShape)->\(outputShape)" }
     package var parameterCount: Int { 0 }
 
-    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    package func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,

@@ -10,7 +10,9 @@ package final class ReLU: Layer {
     package var summary: String { "relu" }
     package var parameterCount: Int { 0 }
 
-    package func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    package func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     package func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,

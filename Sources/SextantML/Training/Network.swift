@@ -25,7 +25,9 @@ package final class Network {
     package init(layers: [any Layer], classCount: Int, seed: UInt64) {
         precondition(!layers.isEmpty, "a network needs at least one layer")
         for (previous, next) in zip(layers, layers.dropFirst()) {
-            precondition(previous.outputShape.count == next.inputShape.count, "layer shapes do not chain: \(previous.summary) then \(next.summary)")
+            precondition(
+                previous.outputShape.count == next.inputShape.count,
+                "layer shapes do not chain: \(previous.summary) then \(next.summary)")
         }
         precondition(layers.last!.outputShape.count == classCount, "the last layer must output one logit per class")
         self.layers = layers
@@ -66,7 +68,8 @@ package final class Network {
 
     /// Replaces the parameters with `vector`, which must have `parameterCount` elements.
     package func loadParameters(_ vector: some Collection<Float>) {
-        precondition(vector.count == parameterCount, "parameter vector has \(vector.count) values, the model \(parameterCount)")
+        precondition(
+            vector.count == parameterCount, "parameter vector has \(vector.count) values, the model \(parameterCount)")
         _ = parameters.update(fromContentsOf: vector)
     }
 

@@ -20,7 +20,8 @@ package struct SGD: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>)
+    {
         precondition(parameters.count == gradients.count, "parameters and gradients differ in length")
         let (lr, mu, wd) = (learningRate, momentum, weightDecay)
         if mu == 0 {
@@ -56,7 +57,10 @@ package struct Adam: Optimizer {
     private var second: [Float] = []
     private var step = 0
 
-    package init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    package init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -64,7 +68,8 @@ package struct Adam: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    package mutating func update(_ parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>)
+    {
         precondition(parameters.count == gradients.count, "parameters and gradients differ in length")
         if first.count != parameters.count {
             first = Array(repeating: 0, count: parameters.count)

@@ -42,7 +42,8 @@ package struct ClientsSection: Sendable, Codable {
     /// The emulated speed of client `index`.
     package func speed(ofClient index: Int, seed: UInt64) -> SpeedModel {
         SpeedModel(
-            meanTimePerStep: meanTimePerStep, distribution: SpeedModel.Distribution(rawValue: speedDistribution) ?? .fixed,
+            meanTimePerStep: meanTimePerStep,
+            distribution: SpeedModel.Distribution(rawValue: speedDistribution) ?? .fixed,
             seed: seed &+ 0x5EED &+ UInt64(index))
     }
 }

@@ -41,7 +41,8 @@ package struct SecuritySection: Sendable, Codable {
                 "a CURVE server needs an allow-list of client keys (cat keys/client-*.pub > keys/allowed_clients)")
         }
         if allowedClients != nil, serverSecretKey == nil {
-            throw invalid("security.server_secret_key", "nothing", "an allow-list needs the server's key pair (sextant keygen)")
+            throw invalid(
+                "security.server_secret_key", "nothing", "an allow-list needs the server's key pair (sextant keygen)")
         }
     }
 
@@ -61,7 +62,9 @@ package struct SecuritySection: Sendable, Codable {
     package func loadClientKeys(index: Int, name: String, keyOverride: String? = nil) throws -> ClientCurve? {
         guard let serverPublicKey else {
             if keyOverride != nil {
-                throw invalid("security.server_public_key", "nothing", "--key needs the server's package key to connect with CURVE")
+                throw invalid(
+                    "security.server_public_key", "nothing",
+                    "--key needs the server's package key to connect with CURVE")
             }
             return nil
         }
@@ -69,7 +72,8 @@ package struct SecuritySection: Sendable, Codable {
         guard let template = keyOverride ?? clientKey else {
             throw invalid("security.client_key", "nothing", "a CURVE client needs its key pair: set it or pass --key")
         }
-        let path = template.replacingOccurrences(of: "{index}", with: "\(index)").replacingOccurrences(of: "{name}", with: name)
+        let path = template.replacingOccurrences(of: "{index}", with: "\(index)").replacingOccurrences(
+            of: "{name}", with: name)
         do throws(WireError) {
             let serverKey = try CurveKeyFile.readPublicKey(at: serverPublicKey)
             return ClientCurve(serverKey: serverKey, pair: try CurveKeyFile.readPair(at: path))

@@ -5,7 +5,8 @@ extension FederationData {
     /// The partitions of clients `indices`, decoded together: K client sessions in one
     /// process (`sextant-client --sessions K`) then read and decompress the IDX files once
     /// instead of K times, which is most of a small client's start-up.
-    package static func loadPartitions(_ configuration: FederationConfiguration, indices: Range<Int>) throws -> [Dataset]
+    package static func loadPartitions(_ configuration: FederationConfiguration, indices: Range<Int>) throws
+        -> [Dataset]
     {
         let count = configuration.clients.count
         guard indices.lowerBound >= 0, indices.upperBound <= count else {

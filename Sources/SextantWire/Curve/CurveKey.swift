@@ -14,7 +14,8 @@ public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
     /// Decodes a key from its 40-character Z85 form.
     public init(z85 text: some StringProtocol) throws(WireError) {
         let characters = Array(text.utf8)
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+        let alphabet = Array(
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
         guard characters.count == 40, characters.allSatisfy(alphabet.contains) else {
             throw WireError(.invalidArgument, "'\(text.prefix(48))' is not a CURVE key (40 characters of Z85 text)")
         }

@@ -20,8 +20,9 @@ public enum CurveKeyFile {
 
             """
         // Created 0600 from the start, so the secret is never readable by others.
-        guard FileManager.default.createFile(
-            atPath: secretURL.path, contents: Data(secretText.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: secretURL.path, contents: Data(secretText.utf8), attributes: [.posixPermissions: 0o600])
         else { throw WireError(.system, "could not write \(secretURL.path)") }
         try "\(pair.publicKey.z85) \(name)\n".write(to: publicURL, atomically: true, encoding: .utf8)
         return (secretURL, publicURL)
@@ -31,7 +32,9 @@ public enum CurveKeyFile {
     public static func readPair(at path: String) throws(WireError) -> CurveKeyPair {
         let fields = try keyValues(at: path)
         guard let secretText = fields["secret-key"] else {
-            throw WireError(.invalidArgument, "\(path) has no secret-key line: give the .key file that sextant keygen wrote, not the .pub")
+            throw WireError(
+                .invalidArgument,
+                "\(path) has no secret-key line: give the .key file that sextant keygen wrote, not the .pub")
         }
         let pair: CurveKeyPair
         do {

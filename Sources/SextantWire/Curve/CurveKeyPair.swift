@@ -11,7 +11,8 @@ public struct CurveKeyPair: Sendable, Equatable {
         var secretText = [CChar](repeating: 0, count: 41)
         try zmqCall("zmq_curve_keypair") { zmq_curve_keypair(&publicText, &secretText) }
         return CurveKeyPair(
-            publicKey: try CurveKey(z85: String(cCharBuffer: publicText)), secretKey: try CurveKey(z85: String(cCharBuffer: secretText)))
+            publicKey: try CurveKey(z85: String(cCharBuffer: publicText)),
+            secretKey: try CurveKey(z85: String(cCharBuffer: secretText)))
     }
 
     /// The pair whose secret key is `secretKey` (the public key is derived from it).

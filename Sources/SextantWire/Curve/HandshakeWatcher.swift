@@ -42,7 +42,9 @@ public struct HandshakeWatcher: Sendable {
         case .disconnected:
             let peer = peers.removeValue(forKey: event.value)
             defer { failure = nil }
-            if let reason = failure { return throttled(Refusal(peer: peer ?? "unknown peer", reason: reason, suppressed: 0), now: now) }
+            if let reason = failure {
+                return throttled(Refusal(peer: peer ?? "unknown peer", reason: reason, suppressed: 0), now: now)
+            }
         case .connected, .handshakeSucceeded, .other:
             break
         }

@@ -76,7 +76,7 @@ public final class ZAPHandler: Sendable {
             let request: [ZMQFrame]
             do {
                 request = try socket.receiveMessage()
-            } catch where error.code == .wouldBlock {
+            } catch  where error.code == .wouldBlock {
                 continue
             } catch {
                 if error.code != .closed { logger.error("authentication handler stops: \(error)") }
@@ -95,7 +95,10 @@ public final class ZAPHandler: Sendable {
     /// mechanism, then the mechanism's credentials (CURVE: the client's 32-byte public key).
     static func decide(_ frames: [[UInt8]], shared: Shared, logger: Logger) -> [[UInt8]] {
         func reply(_ status: String, _ text: String, user: String = "") -> [[UInt8]] {
-            [Array("1.0".utf8), frames.count > 1 ? frames[1] : [], Array(status.utf8), Array(text.utf8), Array(user.utf8), []]
+            [
+                Array("1.0".utf8), frames.count > 1 ? frames[1] : [], Array(status.utf8), Array(text.utf8),
+                Array(user.utf8), [],
+            ]
         }
         guard frames.count >= 6, frames[0] == Array("1.0".utf8) else {
             return reply("500", "malformed authentication request")
@@ -104,14 +107,17 @@ public final class ZAPHandler: Sendable {
         let mechanism = String(decoding: frames[5], as: UTF8.self)
         guard mechanism == "CURVE", frames.count >= 7, let key = try? CurveKey(bytes: frames[6]) else {
             shared.state.withLock { $0.refused += 1 }
-            logger.warning("refused a connection without CURVE", metadata: ["peer": "\(address)", "mechanism": "\(mechanism)"])
+            logger.warning(
+                "refused a connection without CURVE", metadata: ["peer": "\(address)", "mechanism": "\(mechanism)"])
             return reply("400", "CURVE required")
         }
-        guard let name = shared.state.withLock({ state -> String? in
-            let name = state.allowList.name(of: key)
-            if name == nil { state.refused += 1 } else { state.admitted += 1 }
-            return name
-        }) else {
+        guard
+            let name = shared.state.withLock({ state -> String? in
+                let name = state.allowList.name(of: key)
+                if name == nil { state.refused += 1 } else { state.admitted += 1 }
+                return name
+            })
+        else {
             logger.warning(
                 "refused a client key that is not on the allow-list",
                 metadata: ["peer": "\(address)", "key": "\(key.z85)"])
