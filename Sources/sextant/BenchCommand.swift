@@ -81,10 +81,12 @@ struct BenchAggregateCommand: ParsableCommand {
                 deltas, result.aggregationBandwidth, result.ratio, result.secondsPerDelta * 1000))
         let limit = Double(4 * parameters * deltas) / (result.memoryBandwidth * 1e9)
         for (rule, seconds) in result.robustSeconds.sorted(by: { $0.value < $1.value }) {
+            let name = rule.padding(toLength: 13, withPad: " ", startingAt: 0)
             print(
-                String(
-                    format: "  %-13@ %8.1f ms per aggregation = %6.1fx one read of every delta at memory bandwidth",
-                    rule, seconds * 1000, seconds / limit))
+                name
+                    + String(
+                        format: "%8.1f ms per aggregation = %6.1fx one read of every delta at memory bandwidth",
+                        seconds * 1000, seconds / limit))
         }
     }
 }
