@@ -142,11 +142,12 @@ extension FederationServer {
             baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
             samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip,
             normAfter: privacy.map { min(update.normBeforeClip, $0.clipNorm(atVersion: Int(update.baseVersion))) },
-            delta: update.delta.floats)
+            delta: nil)
         releaseUploadSlot(of: client)
         let outcome: RecordOutcome
         do {
-            outcome = try store.recordUpdate(submission)
+            // Written straight from the received buffer: the server makes no copy of it.
+            outcome = try update.delta.withUnsafeBufferPointer { try store.recordUpdate(submission, delta: $0) }
         } catch {
             // Not stored, so not acknowledged: the client will send it again.
             send(

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension CheckpointStore {
@@ -7,6 +8,22 @@ extension CheckpointStore {
     /// An update with the same run, client and sequence as an earlier one is a retry: it
     /// is not stored again, and `.duplicate` carries the first one's id.
     package func recordUpdate(_ update: UpdateSubmission) throws -> RecordOutcome {
+        guard let delta = update.delta else { return try recordUpdate(update, deltaBytes: nil) }
+        return try delta.withUnsafeBufferPointer { try recordUpdate(update, delta: $0) }
+    }
+
+    /// ``recordUpdate(_:)`` with the delta read in place from `delta` (the buffer it was
+    /// received in): the bytes are bound to SQLite without a copy of ours.
+    package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
+        guard let base = delta.baseAddress else { return try recordUpdate(update, deltaBytes: Data()) }
+        // Valid for the duration of the call, which is all SQLite's binding needs.
+        let bytes = Data(
+            bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: delta.count * MemoryLayout<Float>.size,
+            deallocator: .none)
+        return try recordUpdate(update, deltaBytes: bytes)
+    }
+
+    private func recordUpdate(_ update: UpdateSubmission, deltaBytes: Data?) throws -> RecordOutcome {
         let received = now
         return try write("record update \(update.sequence) of client '\(update.client)'") { db in
             try db.execute(
@@ -31,10 +48,10 @@ extension CheckpointStore {
                 return .duplicate(existing)
             }
             let id = db.lastInsertedRowID
-            if let delta = update.delta {
+            if let deltaBytes {
                 try db.execute(
                     sql: "INSERT INTO buffered_updates (update_id, count, delta) VALUES (?, ?, ?)",
-                    arguments: [id, delta.count, ParameterBlob.encode(delta)])
+                    arguments: [id, deltaBytes.count / MemoryLayout<Float>.size, deltaBytes])
             }
             return .stored(id)
         }
