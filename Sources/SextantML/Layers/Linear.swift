@@ -19,6 +19,14 @@ public final class Linear: Layer {
     public var summary: String { "linear \(inputs)->\(outputs)" }
     public var parameterCount: Int { outputs * inputs + outputs }
 
+    /// `weight` `[out, in]` (row `o` holds the weights of output `o`), then `bias` `[out]`.
+    public var parameterTensors: [ParameterTensor] {
+        [
+            ParameterTensor(name: "weight", shape: [outputs, inputs], offset: 0),
+            ParameterTensor(name: "bias", shape: [outputs], offset: outputs * inputs),
+        ]
+    }
+
     public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
         // Kaiming-uniform with a = sqrt(5), as PyTorch initialises nn.Linear.
         let bound = Float(1 / Double(inputs).squareRoot())
