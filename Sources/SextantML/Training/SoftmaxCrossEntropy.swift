@@ -2,12 +2,7 @@ import Foundation
 
 /// Softmax followed by the cross-entropy of integer labels, averaged over the batch.
 public enum SoftmaxCrossEntropy {
-    public struct Result: Sendable {
-        /// Sum (not mean) of the per-example losses.
-        public var totalLoss: Double
-        /// How many examples have their label as the arg-max logit.
-        public var correct: Int
-    }
+    public typealias Result = LossStatistics
 
     /// Computes the loss of `logits` (batchSize x classes) and, when `gradient` is given,
     /// writes d(mean loss)/d(logits) into it, scaled by `gradientScale / batchSize`.
