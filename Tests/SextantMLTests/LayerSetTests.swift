@@ -15,7 +15,8 @@ private let relativeTolerance = 1e-2
 private let absoluteTolerance = 1e-4
 
 private func expectGradients(
-    _ check: LayerGradientCheck, samples: Int, parameters: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    _ check: LayerGradientCheck, samples: Int, parameters: Bool = false,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let input = check.checkInputGradient(
         samples: samples, epsilon: epsilon, relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance)
@@ -58,7 +59,8 @@ struct LayerSetTests {
     func stridedConvolutionGradients(_ shape: StridedConvShape) {
         let input = FeatureShape(channels: shape.channels, height: shape.height, width: shape.width)
         let layer = Conv2d(
-            input: input, outChannels: shape.outChannels, kernel: shape.kernel, stride: shape.stride, padding: shape.padding)
+            input: input, outChannels: shape.outChannels, kernel: shape.kernel, stride: shape.stride,
+            padding: shape.padding)
         let check = LayerGradientCheck(
             layer: layer, batchSize: 2, input: GradientCheck.randomValues(2 * input.count, seed: 70), seed: 71)
         expectGradients(check, samples: 40, parameters: true)
@@ -122,7 +124,8 @@ struct LayerSetTests {
     func maxPoolGradients(_ pool: PoolShape) {
         let shape = FeatureShape(channels: 2, height: 5, width: 6)
         let layer = MaxPool2d(shape: shape, size: pool.kernel, stride: pool.stride, padding: pool.padding)
-        let check = LayerGradientCheck(layer: layer, batchSize: 2, input: distinctInput(2 * shape.count, seed: 74), seed: 75)
+        let check = LayerGradientCheck(
+            layer: layer, batchSize: 2, input: distinctInput(2 * shape.count, seed: 74), seed: 75)
         expectGradients(check, samples: 60)
     }
 
@@ -267,6 +270,8 @@ struct LayerSetTests {
         let layer = Dropout(shape: FeatureShape(channels: 8), probability: 0, seed: 1)
         layer.setTraining(true)
         let input = GradientCheck.randomValues(8, seed: 83)
-        #expect(LayerGradientCheck(layer: layer, batchSize: 1, input: input, seed: 1).output(input: input, parameters: []) == input)
+        #expect(
+            LayerGradientCheck(layer: layer, batchSize: 1, input: input, seed: 1).output(input: input, parameters: [])
+                == input)
     }
 }

@@ -48,7 +48,8 @@ public struct BatchIterator {
             features.withUnsafeMutableBufferPointer { destination in
                 for row in 0..<size {
                     let index = order[position + row]
-                    (destination.baseAddress! + row * width).update(from: source.baseAddress! + index * width, count: width)
+                    (destination.baseAddress! + row * width).update(
+                        from: source.baseAddress! + index * width, count: width)
                 }
             }
         }

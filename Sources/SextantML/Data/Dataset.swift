@@ -17,7 +17,8 @@ public struct Dataset: Sendable {
         precondition(features.count == labels.count * shape.count, "features do not match labels and shape")
         precondition(subjects == nil || subjects!.count == labels.count, "one subject id per record")
         precondition(
-            targets == nil || (!labels.isEmpty && targets!.count % labels.count == 0), "the same number of targets per record")
+            targets == nil || (!labels.isEmpty && targets!.count % labels.count == 0),
+            "the same number of targets per record")
         self.targets = targets
         self.shape = shape
         self.classCount = classCount
@@ -32,7 +33,8 @@ public struct Dataset: Sendable {
     public init(shape: FeatureShape, features: [Float], targets: [Float], subjects: [Int32]? = nil) {
         let count = shape.count == 0 ? 0 : features.count / shape.count
         self.init(
-            shape: shape, classCount: 0, features: features, labels: [Int32](repeating: 0, count: count), subjects: subjects,
+            shape: shape, classCount: 0, features: features, labels: [Int32](repeating: 0, count: count),
+            subjects: subjects,
             targets: targets)
     }
 

@@ -15,7 +15,9 @@ public final class Tanh: Layer {
     public var summary: String { "tanh" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     public func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
@@ -53,7 +55,9 @@ public final class Sigmoid: Layer {
     public var summary: String { "sigmoid" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     /// `1 / (1 + e^-x)` without overflow for large |x|.
     @inline(__always)
@@ -101,7 +105,9 @@ public final class GELU: Layer {
     public var summary: String { "gelu" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     private static let inverseSquareRootTwo: Float = 0.707_106_77
     private static let inverseSquareRootTwoPi: Float = 0.398_942_3
@@ -161,7 +167,9 @@ public final class Dropout: Layer {
     public var summary: String { "dropout \(probability)" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
         self.generator = SeededGenerator(seed: generator.next())
     }
 

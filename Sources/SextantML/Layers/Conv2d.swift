@@ -48,7 +48,9 @@ public final class Conv2d: Layer {
         ]
     }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
         let bound = Float(1 / Double(patchSize).squareRoot())
         for i in parameters.indices {
             parameters[i] = Float.random(in: -bound...bound, using: &generator)
@@ -67,7 +69,8 @@ public final class Conv2d: Layer {
             channelMajor.withUnsafeMutableBufferPointer { result in
                 // R[oc, B*P] = W[oc, patch] * columns[patch, B*P]
                 cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columnsWidth), Int32(patchSize),
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columnsWidth),
+                    Int32(patchSize),
                     1, parameters, Int32(patchSize), columns.baseAddress, Int32(columnsWidth), 0,
                     result.baseAddress, Int32(columnsWidth))
                 let bias = parameters + outChannels * patchSize

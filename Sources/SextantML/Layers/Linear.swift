@@ -27,7 +27,9 @@ public final class Linear: Layer {
         ]
     }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {
         // Kaiming-uniform with a = sqrt(5), as PyTorch initialises nn.Linear.
         let bound = Float(1 / Double(inputs).squareRoot())
         for i in parameters.indices {

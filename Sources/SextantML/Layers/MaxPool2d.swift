@@ -43,7 +43,9 @@ public final class MaxPool2d: Layer {
     public init(shape: FeatureShape, size: Int = 2, stride: Int? = nil, padding: Int = 0) {
         let windows = PoolingWindows(kernel: size, stride: stride ?? size, padding: padding)
         precondition(padding <= size / 2, "pooling padding larger than half the window")
-        guard let output = windows.outputShape(for: shape) else { preconditionFailure("pooling window larger than its input") }
+        guard let output = windows.outputShape(for: shape) else {
+            preconditionFailure("pooling window larger than its input")
+        }
         self.windows = windows
         inputShape = shape
         outputShape = output
@@ -52,7 +54,9 @@ public final class MaxPool2d: Layer {
     public var summary: String { "maxpool \(windows.summary) \(inputShape)->\(outputShape)" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     public func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
@@ -118,7 +122,9 @@ public final class AvgPool2d: Layer {
     public init(shape: FeatureShape, size: Int = 2, stride: Int? = nil, padding: Int = 0) {
         let windows = PoolingWindows(kernel: size, stride: stride ?? size, padding: padding)
         precondition(padding <= size / 2, "pooling padding larger than half the window")
-        guard let output = windows.outputShape(for: shape) else { preconditionFailure("pooling window larger than its input") }
+        guard let output = windows.outputShape(for: shape) else {
+            preconditionFailure("pooling window larger than its input")
+        }
         self.windows = windows
         inputShape = shape
         outputShape = output
@@ -127,7 +133,9 @@ public final class AvgPool2d: Layer {
     public var summary: String { "avgpool \(windows.summary) \(inputShape)->\(outputShape)" }
     public var parameterCount: Int { 0 }
 
-    public func initializeParameters(_ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator) {}
+    public func initializeParameters(
+        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
+    ) {}
 
     public func forward(
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,

@@ -37,7 +37,7 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     }
 
     /// The task for data of `classCount` classes (ignored by regression).
-    public func resolvedTask(classCount: Int) throws -> Task {
+    public func resolvedTask(classCount: Int) throws -> LearningTask {
         try task.resolve(classCount: classCount)
     }
 
@@ -75,7 +75,8 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     /// A network of this spec with deterministic initial weights.
     public func makeNetwork(input: FeatureShape, classCount: Int, seed: UInt64) throws -> Network {
         Network(
-            layers: try makeLayers(input: input, classCount: classCount), task: try resolvedTask(classCount: classCount),
+            layers: try makeLayers(input: input, classCount: classCount),
+            task: try resolvedTask(classCount: classCount),
             seed: seed)
     }
 
@@ -164,11 +165,15 @@ public struct TaskSpec: Hashable, Sendable, Codable {
         case positiveWeight = "positive_weight"
     }
 
-    public func resolve(classCount: Int) throws -> Task {
-        func fail(_ problem: String) -> ModelSpecError { ModelSpecError(layer: nil, "task \(type.rawValue): \(problem)") }
+    public func resolve(classCount: Int) throws -> LearningTask {
+        func fail(_ problem: String) -> ModelSpecError {
+            ModelSpecError(layer: nil, "task \(type.rawValue): \(problem)")
+        }
         switch type {
         case .classification:
-            guard classCount >= 2 else { throw fail("the data has \(classCount) classes, classification needs 2 or more") }
+            guard classCount >= 2 else {
+                throw fail("the data has \(classCount) classes, classification needs 2 or more")
+            }
             return .classification(classes: classCount)
         case .binary:
             let weight = positiveWeight ?? 1
@@ -240,7 +245,9 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         func window(kernel: Int, stride: Int, padding: Int, pooling: Bool) throws {
             try checkPositive(["kernel": kernel, "stride": stride])
             guard padding >= 0 else { throw fail("padding \(padding) must not be negative") }
-            if pooling && padding > kernel / 2 { throw fail("padding \(padding) is more than half the kernel \(kernel)") }
+            if pooling && padding > kernel / 2 {
+                throw fail("padding \(padding) is more than half the kernel \(kernel)")
+            }
             let flat = input.height == 1 && input.width == 1 ? " (a flat input: put image layers before flatten)" : ""
             let padded = padding == 0 ? "" : " padded by \(padding)"
             if input.height + 2 * padding < kernel || input.width + 2 * padding < kernel {
@@ -303,7 +310,8 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         let type = try container.decode(String.self, forKey: Key("type")).lowercased()
         guard let allowed = Self.arguments(of: type) else {
             throw DecodingError.dataCorruptedError(
-                forKey: Key("type"), in: container, debugDescription: "unknown layer type '\(type)'; known types: \(Self.knownTypes)")
+                forKey: Key("type"), in: container,
+                debugDescription: "unknown layer type '\(type)'; known types: \(Self.knownTypes)")
         }
         for key in container.allKeys where key.stringValue != "type" && !allowed.contains(key.stringValue) {
             let known = allowed.isEmpty ? "it takes no arguments" : "it takes \(allowed.joined(separator: ", "))"

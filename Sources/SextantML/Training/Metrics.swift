@@ -196,7 +196,10 @@ public struct RegressionSummary: Hashable, Sendable, Codable {
         for row in 0..<rows {
             count += 1
             for j in 0..<outputs {
-                let (y, e) = (Double(targets[row * outputs + j]), Double(predictions[row * outputs + j] - targets[row * outputs + j]))
+                let (y, e) = (
+                    Double(targets[row * outputs + j]),
+                    Double(predictions[row * outputs + j] - targets[row * outputs + j])
+                )
                 absoluteErrors[j] += abs(e)
                 squaredErrors[j] += e * e
                 let delta = y - targetMeans[j]
@@ -241,7 +244,7 @@ public enum MetricSummary: Hashable, Sendable, Codable {
     case regression(RegressionSummary)
 
     /// An empty summary for `task`.
-    public init(task: Task) {
+    public init(task: LearningTask) {
         switch task {
         case .classification(let classes): self = .classification(ConfusionMatrix(classes: classes))
         case .binary: self = .binary(ConfusionMatrix(classes: 2), ScoreHistogram())

@@ -7,8 +7,8 @@ public final class Network {
     public let layers: [any Layer]
     public let inputShape: FeatureShape
     /// What the network predicts: its output width, loss and metrics.
-    public let task: Task
-    /// The labels' range (``Task/classCount``): the classes, 2 for a binary task, 0 for regression.
+    public let task: LearningTask
+    /// The labels' range (``LearningTask/classCount``): the classes, 2 for a binary task, 0 for regression.
     public var classCount: Int { task.classCount }
     public let parameterCount: Int
     /// Start of each layer's slice in the flat buffers.
@@ -31,12 +31,16 @@ public final class Network {
 
     /// Builds a network for `task` and initialises its weights (and dropout masks'
     /// generators) deterministically from `seed`.
-    public init(layers: [any Layer], task: Task, seed: UInt64) {
+    public init(layers: [any Layer], task: LearningTask, seed: UInt64) {
         precondition(!layers.isEmpty, "a network needs at least one layer")
         for (previous, next) in zip(layers, layers.dropFirst()) {
-            precondition(previous.outputShape.count == next.inputShape.count, "layer shapes do not chain: \(previous.summary) then \(next.summary)")
+            precondition(
+                previous.outputShape.count == next.inputShape.count,
+                "layer shapes do not chain: \(previous.summary) then \(next.summary)")
         }
-        precondition(layers.last!.outputShape.count == task.outputCount, "the last layer must output \(task.outputCount) values for \(task)")
+        precondition(
+            layers.last!.outputShape.count == task.outputCount,
+            "the last layer must output \(task.outputCount) values for \(task)")
         self.layers = layers
         self.inputShape = layers[0].inputShape
         self.task = task
@@ -75,7 +79,8 @@ public final class Network {
 
     /// Replaces the parameters with `vector`, which must have `parameterCount` elements.
     public func loadParameters(_ vector: some Collection<Float>) {
-        precondition(vector.count == parameterCount, "parameter vector has \(vector.count) values, the model \(parameterCount)")
+        precondition(
+            vector.count == parameterCount, "parameter vector has \(vector.count) values, the model \(parameterCount)")
         _ = parameters.update(fromContentsOf: vector)
     }
 

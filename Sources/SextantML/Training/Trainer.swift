@@ -40,7 +40,8 @@ public struct Trainer {
                 batches.labels.withUnsafeBufferPointer { y in
                     batches.targets.withUnsafeBufferPointer { t in
                         network.trainingStep(
-                            x.baseAddress!, targets: network.task.usesLabels ? .labels(y.baseAddress!) : .values(t.baseAddress!),
+                            x.baseAddress!,
+                            targets: network.task.usesLabels ? .labels(y.baseAddress!) : .values(t.baseAddress!),
                             batchSize: size)
                     }
                 }
@@ -57,7 +58,7 @@ public struct Trainer {
 
 extension Dataset {
     /// Checks that the records carry what `task` trains on: labels in range, or targets of its width.
-    public func checkTargets(for task: Task) throws {
+    public func checkTargets(for task: LearningTask) throws {
         if task.usesLabels {
             guard let maxLabel = labels.max(), Int(maxLabel) < task.classCount, labels.min()! >= 0 else {
                 throw SextantMLError(code: .invalidArgument, "labels must lie in 0..<\(task.classCount) for \(task)")
@@ -65,14 +66,15 @@ extension Dataset {
         } else {
             guard targets != nil, targetWidth == task.outputCount else {
                 throw SextantMLError(
-                    code: .invalidArgument, "\(task) needs \(task.outputCount) target(s) per record, the data has \(targetWidth)")
+                    code: .invalidArgument,
+                    "\(task) needs \(task.outputCount) target(s) per record, the data has \(targetWidth)")
             }
         }
     }
 
     /// The batch targets of the records from `start` on, for `task`.
     fileprivate func withTargets<R>(
-        for task: Task, from start: Int, _ body: (BatchTargets) -> R
+        for task: LearningTask, from start: Int, _ body: (BatchTargets) -> R
     ) -> R {
         if task.usesLabels {
             return labels.withUnsafeBufferPointer { body(.labels($0.baseAddress! + start)) }
@@ -112,7 +114,9 @@ extension Network {
 
     /// The summed loss and the mergeable metric summary of `dataset`: what a site reports so
     /// that a federation can combine evaluations without records (``MetricSummary/merge(_:)``).
-    public func evaluationSummary(on dataset: Dataset, batchSize: Int = 500) -> (totalLoss: Double, summary: MetricSummary) {
+    public func evaluationSummary(on dataset: Dataset, batchSize: Int = 500) -> (
+        totalLoss: Double, summary: MetricSummary
+    ) {
         var total = 0.0
         var summary = MetricSummary(task: task)
         let width = dataset.shape.count
@@ -143,7 +147,8 @@ extension Network {
                     let outputs = forward(x.baseAddress! + start * width, batchSize: size)
                     dataset.withTargets(for: task, from: start) { targets in
                         _ = task.evaluate(
-                            outputs: outputs, targets: targets, batchSize: size, perExampleLosses: out.baseAddress! + start)
+                            outputs: outputs, targets: targets, batchSize: size,
+                            perExampleLosses: out.baseAddress! + start)
                     }
                     start += size
                 }

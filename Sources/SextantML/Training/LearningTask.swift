@@ -1,6 +1,7 @@
 import Foundation
 
-/// What a model predicts, which fixes its output width, its loss and its metrics.
+/// What a model predicts, which fixes its output width, its loss and its metrics. (Not named
+/// `Task`: that would hide Swift's concurrency `Task` in every module importing this one.)
 ///
 /// - `classification`: one logit per class, softmax cross-entropy (``SoftmaxCrossEntropy``),
 ///   labels in `0..<classes`.
@@ -8,7 +9,7 @@ import Foundation
 ///   optional weight on the positive class's term, like PyTorch's `BCEWithLogitsLoss(pos_weight:)`.
 /// - `regression`: `outputs` real values per example, mean squared error or Huber
 ///   (``RegressionLoss``), targets in ``Dataset/targets``.
-public enum Task: Hashable, Sendable, CustomStringConvertible {
+public enum LearningTask: Hashable, Sendable, CustomStringConvertible {
     case classification(classes: Int)
     case binary(positiveWeight: Float = 1)
     case regression(outputs: Int = 1, loss: RegressionLoss = .meanSquared)
