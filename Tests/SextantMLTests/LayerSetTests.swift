@@ -275,3 +275,52 @@ struct LayerSetTests {
                 == input)
     }
 }
+
+@Suite("Layer normalisation")
+struct LayerNormTests {
+    @Test(arguments: [FeatureShape(channels: 2, height: 2, width: 3), FeatureShape(channels: 7)])
+    func gradients(_ shape: FeatureShape) {
+        let layer = LayerNorm(shape: shape)
+        let batch = 2
+        // Weights away from 1 and biases away from 0, so the weight gradient's x̂ factor and the
+        // input gradient's weight factor are both exercised.
+        let parameters =
+            GradientCheck.randomValues(shape.count, in: 0.5...1.5, seed: 85)
+            + GradientCheck.randomValues(shape.count, in: -0.5...0.5, seed: 86)
+        let input = GradientCheck.randomValues(batch * shape.count, in: -2...2, seed: 87)
+        let check = LayerGradientCheck(layer: layer, batchSize: batch, input: input, parameters: parameters, seed: 88)
+        // Parameters: L is linear in weight and bias, so the layer tolerances apply as is.
+        let weights = check.checkParameterGradient(
+            samples: 40, epsilon: 1e-2, relativeTolerance: 1e-2, absoluteTolerance: 1e-4)
+        #expect(weights.passed, "parameter gradient: \(weights)")
+        #expect(weights.largestMagnitude > 0.05)
+        // Input: normalisation is curved (third derivatives up to ~1/σ³ ≈ 1 for σ ≈ 1.15 here), so
+        // h = 3e-3 keeps the truncation error h² f''' / 6 near 2e-6; the Float32 rounding of the
+        // ~12 outputs one input touches (~4e-7 in L) over 2h is ~7e-5: atol 2e-4, rtol 2e-2, as for
+        // whole networks. A missing mean(g) or x̂ mean(g x̂) term is off by 10 % or more.
+        let inputs = check.checkInputGradient(
+            samples: 40, epsilon: 3e-3, relativeTolerance: 2e-2, absoluteTolerance: 2e-4)
+        #expect(inputs.passed, "input gradient: \(inputs)")
+        #expect(inputs.largestMagnitude > 0.05)
+    }
+
+    @Test func normalisesEachExampleAndNamesItsTensors() {
+        let shape = FeatureShape(channels: 2, height: 1, width: 3)
+        let layer = LayerNorm(shape: shape)
+        // Initial weight 1 and bias 0: each example's outputs have mean 0 and variance 1 (less eps).
+        let input: [Float] = [1, 2, 3, 4, 5, 6, -10, 0, 10, 20, 30, 40]
+        let output = LayerGradientCheck(layer: layer, batchSize: 2, input: input, seed: 1).output(
+            input: input, parameters: [Float](repeating: 1, count: 6) + [Float](repeating: 0, count: 6))
+        for b in 0..<2 {
+            let row = output[(b * 6)..<((b + 1) * 6)].map(Double.init)
+            let mean = row.reduce(0, +) / 6
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 6
+            #expect(abs(mean) < 1e-6)
+            #expect(abs(variance - 1) < 1e-4)
+        }
+        // (1 - 3.5) / sqrt(35/12 + 1e-5) = -1.4638475
+        #expect(abs(output[0] + 1.4638475) < 1e-5)
+        #expect(layer.parameterTensors.map(\.shape) == [[2, 1, 3], [2, 1, 3]])
+        #expect(LayerNorm(shape: FeatureShape(channels: 5)).parameterTensors.map(\.shape) == [[5], [5]])
+    }
+}

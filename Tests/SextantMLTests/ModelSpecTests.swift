@@ -153,15 +153,14 @@ struct ModelSpecTests {
              "layers": [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "GELU"},
                         {"type": "avgpool", "kernel": 2}, {"type": "maxpool", "kernel": 3, "stride": 1, "padding": 1},
                         {"type": "flatten"}, {"type": "dropout", "p": 0.25}, {"type": "linear", "out": 8},
-                        {"type": "sigmoid"}, {"type": "tanh"}, {"type": "relu"}, {"type": "linear"}]}
+                        {"type": "layernorm"}, {"type": "sigmoid"}, {"type": "tanh"}, {"type": "relu"}, {"type": "linear"}]}
             """
         let spec = try JSONDecoder().decode(ModelSpec.self, from: Data(json.utf8))
         #expect(
             spec.layers == [
                 .conv2d(out: 4, kernel: 3, stride: 1, padding: 1), .gelu, .avgpool(kernel: 2),
-                .maxpool(kernel: 3, stride: 1, padding: 1), .flatten, .dropout(p: 0.25), .linear(out: 8), .sigmoid,
-                .tanh,
-                .relu, .linear(out: nil),
+                .maxpool(kernel: 3, stride: 1, padding: 1), .flatten, .dropout(p: 0.25), .linear(out: 8), .layernorm,
+                .sigmoid, .tanh, .relu, .linear(out: nil),
             ])
         #expect(try spec.resolvedTask(classCount: 2) == .binary(positiveWeight: 3))
         let network = try spec.makeNetwork(

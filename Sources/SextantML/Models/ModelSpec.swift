@@ -205,6 +205,8 @@ public enum LayerSpec: Hashable, Sendable, Codable {
     /// `nn.AvgPool2d(kernel, stride, padding)` (padded zeros count).
     case avgpool(kernel: Int, stride: Int? = nil, padding: Int = 0)
     case flatten, relu, tanh, sigmoid, gelu
+    /// `nn.LayerNorm` over each example's features (see ``LayerNorm`` for why not BatchNorm).
+    case layernorm
     /// `nn.Dropout(p)`.
     case dropout(p: Double)
 
@@ -220,11 +222,12 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         case .tanh: "tanh"
         case .sigmoid: "sigmoid"
         case .gelu: "gelu"
+        case .layernorm: "layernorm"
         case .dropout: "dropout"
         }
     }
 
-    static let knownTypes = "linear, conv2d, maxpool, avgpool, flatten, relu, tanh, sigmoid, gelu, dropout"
+    static let knownTypes = "linear, conv2d, maxpool, avgpool, flatten, relu, tanh, sigmoid, gelu, layernorm, dropout"
 
     var canonicalDescription: String {
         switch self {
@@ -277,6 +280,7 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         case .tanh: return Tanh(shape: input)
         case .sigmoid: return Sigmoid(shape: input)
         case .gelu: return GELU(shape: input)
+        case .layernorm: return LayerNorm(shape: input)
         case .dropout(let p):
             guard p >= 0 && p < 1 else { throw fail("p \(p) must lie in [0, 1)") }
             return Dropout(shape: input, probability: Float(p))
@@ -299,7 +303,7 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         case "linear": ["out"]
         case "conv2d": ["out", "kernel", "stride", "padding"]
         case "maxpool", "avgpool": ["kernel", "stride", "padding"]
-        case "flatten", "relu", "tanh", "sigmoid", "gelu": []
+        case "flatten", "relu", "tanh", "sigmoid", "gelu", "layernorm": []
         case "dropout": ["p"]
         default: nil
         }
@@ -341,6 +345,7 @@ public enum LayerSpec: Hashable, Sendable, Codable {
         case "tanh": self = .tanh
         case "sigmoid": self = .sigmoid
         case "gelu": self = .gelu
+        case "layernorm": self = .layernorm
         default: self = .dropout(p: try container.decode(Double.self, forKey: Key("p")))
         }
     }
@@ -360,7 +365,7 @@ public enum LayerSpec: Hashable, Sendable, Codable {
             try container.encodeIfPresent(stride, forKey: Key("stride"))
             try container.encode(padding, forKey: Key("padding"))
         case .dropout(let p): try container.encode(p, forKey: Key("p"))
-        case .flatten, .relu, .tanh, .sigmoid, .gelu: break
+        case .flatten, .relu, .tanh, .sigmoid, .gelu, .layernorm: break
         }
     }
 }
