@@ -13,7 +13,7 @@ public struct ConfusionMatrix: Hashable, Sendable, Codable {
     public private(set) var counts: [Int]
 
     public init(classes: Int) {
-        precondition(classes >= 2, "a confusion matrix needs at least two classes")
+        precondition(classes >= 1, "a confusion matrix needs a class")
         self.classes = classes
         counts = [Int](repeating: 0, count: classes * classes)
     }
