@@ -1,4 +1,5 @@
 import Foundation
+import SextantBase
 import SextantPrivacy
 import SextantScheduling
 
@@ -8,7 +9,7 @@ import SextantScheduling
 /// the replay filter. Pure and synchronous: events in, ``CoreEffect``s out, no I/O and no
 /// clock of its own. The daemon (`FederationServer`), the virtual-clock simulator, the
 /// audit's in-process federation and the tests all drive this type, so the path of a delta
-/// is written once (docs/design.md, "The path of one delta").
+/// is written once (docs/design.md 3).
 ///
 /// Per update id the core keeps at most one pending delta and one ledger entry, from its
 /// arrival until the scheduler accumulates or discards it. A received delta is kept as the
@@ -47,6 +48,12 @@ package struct AggregationCore: Sendable {
     private var unrecordedClients: Set<ClientID> = []
     /// Updates more than this many versions old are refused (nil: any age).
     package var maxStaleness: Int?
+    /// How an event's updates are combined (``RobustAggregation``).
+    package let robust: RobustAggregation
+    /// ``RobustAggregation/normBound``'s recent norms.
+    package private(set) var normHistory: NormHistory?
+    /// Deltas kept whole until their event, by bucket, for the rules that compare updates.
+    private var held: [BucketID: [(delta: any DeltaBuffer, weight: Double)]] = [:]
 
     /// A task as the core handed it out: the model version and the steps asked for.
     package struct AssignedTask: Sendable, Codable, Equatable {
@@ -63,9 +70,11 @@ package struct AggregationCore: Sendable {
     ///     when resuming; nil for a new run.
     package init(
         scheduler: any Scheduler, model: [Float], velocity: [Float] = [], privacy: ClientLevelPrivacy? = nil,
-        resumedTasks: [ClientID: AssignedTask]? = nil
+        resumedTasks: [ClientID: AssignedTask]? = nil, robust: RobustAggregation = .mean
     ) {
         self.scheduler = scheduler
+        self.robust = robust
+        if case .normBound(_, let window, _) = robust { normHistory = NormHistory(window: window) }
         if let resumedTasks {
             tasks = resumedTasks
             unrecordedTaskVersion = scheduler.version
@@ -153,6 +162,9 @@ package struct AggregationCore: Sendable {
             }
             privacyLedger.arrived(updateID: update.id, client: update.client, admission: admission)
             pending[update.id] = clipped
+        } else if case .normBound(let factor, _, let minimumHistory) = robust {
+            pending[update.id] = bounded(
+                delta, measuredNorm: measuredNorm, factor: factor, minimumHistory: minimumHistory)
         } else {
             pending[update.id] = delta
         }
@@ -243,7 +255,11 @@ package struct AggregationCore: Sendable {
                     throw CoreError(
                         .unknownUpdate, "the scheduler accumulated update \(id), which the core does not hold")
                 }
-                delta.withFloats { accumulator.accumulate($0, weight: weight, into: bucket) }
+                if robust.needsWholeEvent {
+                    held[bucket, default: []].append((delta, weight))
+                } else {
+                    delta.withFloats { accumulator.accumulate($0, weight: weight, into: bucket) }
+                }
                 privacyLedger.accumulated(updateID: id, bucket: bucket, weight: weight)
                 effects.append(.accumulated(updateID: id, bucket: bucket, weight: weight))
             case .discard(let id, let reason):
@@ -268,7 +284,7 @@ package struct AggregationCore: Sendable {
     }
 
     private mutating func aggregate(_ planned: Aggregation) throws(CoreError) -> AggregationOutcome {
-        var aggregation = planned
+        var aggregation = robust.needsWholeEvent ? combineHeld(planned) : planned
         var privacyOutcome: ClientLevelPrivacy.EventOutcome?
         if var dp = privacy {
             do {
@@ -283,6 +299,48 @@ package struct AggregationCore: Sendable {
         }
         model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
         return AggregationOutcome(aggregation: aggregation, model: model, privacy: privacyOutcome)
+    }
+}
+
+extension AggregationCore {
+    /// ``RobustAggregation/normBound``: the delta, or a copy scaled down to `factor` times
+    /// the median of the recent norms. The bounded norm joins the history.
+    fileprivate mutating func bounded(
+        _ delta: any DeltaBuffer, measuredNorm: Double?, factor: Double, minimumHistory: Int
+    ) -> any DeltaBuffer {
+        let norm = measuredNorm ?? delta.withFloats { VectorMath.l2Norm($0) }
+        var result = delta
+        var kept = norm
+        if let history = normHistory, history.norms.count >= minimumHistory, let median = history.median,
+            norm > factor * median, norm > 0
+        {
+            let scale = Float(factor * median / norm)
+            result = delta.withFloats { values in values.map { $0 * scale } }
+            kept = factor * median
+        }
+        normHistory?.record(kept)
+        return result
+    }
+
+    /// Replaces the planned buckets by one: `(sum of c_i) * rule(delta_i)` over the deltas
+    /// held in them, with `c_i` the bucket's coefficient times the update's weight.
+    fileprivate mutating func combineHeld(_ planned: Aggregation) -> Aggregation {
+        var deltas: [any DeltaBuffer] = []
+        var total = 0.0
+        for bucket in planned.buckets {
+            for entry in held.removeValue(forKey: bucket.bucket) ?? [] {
+                deltas.append(entry.delta)
+                total += bucket.coefficient * entry.weight
+            }
+        }
+        guard !deltas.isEmpty else { return planned }
+        var combined = [Float](repeating: 0, count: model.count)
+        combined.withUnsafeMutableBufferPointer { robust.combine(deltas, into: $0) }
+        let bucket = "\(robust.name)-v\(planned.newVersion)"
+        combined.withUnsafeBufferPointer { accumulator.accumulate($0, weight: total, into: bucket) }
+        var aggregation = planned
+        aggregation.buckets = [BucketWeight(bucket: bucket, coefficient: 1)]
+        return aggregation
     }
 }
 

@@ -151,10 +151,13 @@ public struct SchedulerSimulation<S: Scheduler> {
     }
 
     /// A simulation that starts from `model` (its size overrides `configuration.parameterCount`).
-    public init(scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration()) {
+    package init(
+        scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration(),
+        robust: RobustAggregation = .mean
+    ) {
         var configuration = configuration
         configuration.parameterCount = model.count
-        core = AggregationCore(scheduler: scheduler, model: model)
+        core = AggregationCore(scheduler: scheduler, model: model, robust: robust)
         self.configuration = configuration
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         generator = SeededGenerator(seed: configuration.seed)

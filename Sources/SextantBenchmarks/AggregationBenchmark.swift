@@ -13,6 +13,9 @@ public struct AggregationBenchmark: Sendable {
         /// Bytes moved by accumulating deltas and applying the bucket, GB/s.
         public var aggregationBandwidth: Double
         public var secondsPerDelta: Double
+        /// Seconds one aggregation of `deltas` updates takes under each robust rule (its
+        /// combination step), beside the plain weighted sum; median of the repetitions.
+        public var robustSeconds: [String: Double] = [:]
         public var ratio: Double { aggregationBandwidth / memoryBandwidth }
     }
 
@@ -63,8 +66,26 @@ public struct AggregationBenchmark: Sendable {
             rates.append(bytes / seconds / 1e9)
             perDelta.append(seconds / Double(deltas))
         }
-        return Result(
+        var result = Result(
             parameters: n, deltas: deltas, memoryBandwidth: BenchmarkTiming.median(reference),
             aggregationBandwidth: BenchmarkTiming.median(rates), secondsPerDelta: BenchmarkTiming.median(perDelta))
+        result.robustSeconds["mean"] = BenchmarkTiming.median(perDelta) * Double(deltas)
+        let rules: [RobustAggregation] = [
+            .median, .trimmedMean(fraction: 0.1), .multiKrum(byzantine: max(1, deltas / 5)),
+        ]
+        var output = [Float](repeating: 0, count: n)
+        // Deltas that differ per coordinate, so that sorting does real work.
+        let varied: [[Float]] = (0..<deltas).map { k in (0..<n).map { Float(($0 &* 2_654_435_761 &+ k) % 1000) * 1e-6 }
+        }
+        for rule in rules {
+            var samples: [Double] = []
+            for _ in 0..<max(1, repetitions / 2) {
+                samples.append(
+                    BenchmarkTiming.seconds { output.withUnsafeMutableBufferPointer { rule.combine(varied, into: $0) } }
+                )
+            }
+            result.robustSeconds[rule.name] = BenchmarkTiming.median(samples)
+        }
+        return result
     }
 }

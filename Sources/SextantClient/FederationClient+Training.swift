@@ -7,13 +7,9 @@ extension FederationClient {
     /// Steps trained between two looks at the socket.
     static let chunkSteps = 5
 
-    func start(_ assignment: AssignmentMessage) throws {
-        guard assignment.localSteps > 0, assignment.batchSize > 0, assignment.learningRate.isFinite,
-            assignment.learningRate > 0
-        else {
-            logger.warning("ignored an assignment with invalid hyper-parameters")
-            return
-        }
+    /// Starts training `assignment` as the session's task `number`; the session has checked
+    /// its hyper-parameters and dropped any unfinished task.
+    func start(_ assignment: AssignmentMessage, as number: Int) throws {
         let base = assignment.model.floats
         network.loadParameters(base)
         let optimizer = SGD(
@@ -30,31 +26,34 @@ extension FederationClient {
             trainer = .plain(
                 try Trainer(
                     network: network, dataset: data, optimizer: optimizer, batchSize: Int(assignment.batchSize),
-                    seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(summary.tasks)))
+                    seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(session.summary.tasks)))
         }
-        if task != nil { logger.info("a new assignment replaces the unfinished one") }
         task = LocalTask(
-            assignment: assignment, base: base, trainer: trainer, startedAt: now,
+            number: number, assignment: assignment, base: base, trainer: trainer, startedAt: now,
             timePerStep: speed.nextTaskTimePerStep())
-        summary.lastVersion = Int(assignment.modelVersion)
-        logger.info(
-            "training", metadata: ["version": "\(assignment.modelVersion)", "steps": "\(assignment.localSteps)"])
     }
 
-    /// Milliseconds to wait for messages before the next chunk: the emulated slowness
-    /// (docs/design.md 5.3) is spent waiting on the socket, not sleeping blindly.
+    /// Milliseconds to wait for messages before the next chunk, or before the update of
+    /// the last one: the emulated slowness (docs/design.md 5.3) is spent waiting on the
+    /// socket, not sleeping blindly, so a goodbye or a new assignment that comes meanwhile
+    /// is handled before the update is made.
     func trainChunkDelay() -> Int {
         guard let task, task.timePerStep > 0 else { return 0 }
         let target = task.startedAt + Double(task.stepsDone) * task.timePerStep
         return max(0, Int(((target - now) * 1000).rounded(.up)))
     }
 
-    /// Trains the next few steps; returns true when a message that came meanwhile ended
-    /// the run (a goodbye during the last chunk's emulated time must not be lost).
-    func trainChunk() throws -> Bool {
-        guard var current = task else { return false }
+    /// Trains the next few steps once their emulated time has come; once every step is
+    /// trained and its time has passed, hands the session the update.
+    func trainChunk() throws {
+        guard var current = task else { return }
         if current.timePerStep > 0 && now < current.startedAt + Double(current.stepsDone) * current.timePerStep {
-            return false
+            return
+        }
+        guard !current.isTrained else {
+            task = nil
+            try finish(current)
+            return
         }
         let steps = min(Self.chunkSteps, Int(current.assignment.localSteps) - current.stepsDone)
         let progress = current.trainer.train(steps: steps)
@@ -64,20 +63,9 @@ extension FederationClient {
         current.progress.totalLoss += progress.totalLoss
         current.progress.correct += progress.correct
         task = current
-        guard current.stepsDone >= Int(current.assignment.localSteps) else { return false }
-        // Emulated time for the last chunk.
-        let remaining = trainChunkDelay()
-        if remaining > 0, try receive(waitingMilliseconds: remaining) { return true }
-        // A new assignment that came meanwhile replaced this task: don't send its update.
-        guard task?.assignment.modelVersion == current.assignment.modelVersion, task?.startedAt == current.startedAt
-        else {
-            return false
-        }
-        finish(current)
-        return false
     }
 
-    private func finish(_ finished: LocalTask) {
+    private func finish(_ finished: LocalTask) throws {
         let local = network.parameters
         var norm = 0.0
         var delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
@@ -96,8 +84,7 @@ extension FederationClient {
                 let outcome = try privacy.apply(to: &delta)
                 clipped = outcome.clipped
             } catch {
-                logger.error("could not privatize the update: \(error); dropping it")
-                task = nil
+                try apply(.trainingFailed(task: finished.number, reason: "could not privatize the update: \(error)"))
                 return
             }
         }
@@ -112,25 +99,20 @@ extension FederationClient {
         // The sample count of the join, step counts and timing still reach it.
         let addsNoise = privacy.noiseMultiplier > 0
         let update = UpdateMessage(
-            updateID: nextSequence, baseVersion: finished.assignment.modelVersion, stepsDone: UInt32(finished.stepsDone),
+            updateID: nextSequence, baseVersion: finished.assignment.modelVersion,
+            stepsDone: UInt32(finished.stepsDone),
             computeSeconds: now - finished.startedAt, sampleCount: UInt64(data.count), trainLoss: addsNoise ? 0 : loss,
             normBeforeClip: addsNoise ? 0 : norm.squareRoot(), clipped: addsNoise ? false : clipped,
             delta: FloatPayload(delta))
         nextSequence += 1
-        task = nil
-        summary.tasks += 1
-        if let pending {
-            logger.warning("update \(pending.message.updateID) was never acknowledged; replacing it with a newer one")
-        }
-        pending = Pending(message: update, sentAt: nil)
-        requestUploadSlot()
         logger.info(
-            "sent update",
+            "update ready",
             metadata: [
                 "version": "\(finished.assignment.modelVersion)", "steps": "\(finished.stepsDone)",
                 "loss": "\(String(format: "%.4f", finished.progress.meanLoss))",
                 "seconds": "\(String(format: "%.2f", update.computeSeconds))",
                 "record_epsilon": "\(recordEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
             ])
+        try apply(.trained(task: finished.number, update))
     }
 }

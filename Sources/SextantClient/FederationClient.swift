@@ -7,9 +7,11 @@ import SextantWire
 /// One client: connects to the server, joins, trains each assignment on its own data and
 /// sends back the delta, until the server says the run is done.
 ///
-/// It runs on the calling thread, which owns the DEALER socket (never the cooperative
-/// pool): training happens in short chunks between polls, so heartbeats, acks and a new
-/// assignment are handled while it trains.
+/// The protocol's decisions are a ``ClientSession``'s (docs/design.md section 4); this is
+/// its driver, which owns the DEALER socket, the clock and the trainer, feeds the session
+/// their events and carries out its actions. It runs on the calling thread (never the
+/// cooperative pool): training happens in short chunks between polls, so heartbeats, acks
+/// and a new assignment are handled while it trains.
 public final class FederationClient {
     public struct Settings: Sendable {
         public var server: String
@@ -41,7 +43,7 @@ public final class FederationClient {
         }
     }
 
-    public struct Summary: Sendable {
+    public struct Summary: Sendable, Equatable {
         public var outcome: Outcome
         public var tasks: Int
         public var updatesAcknowledged: Int
@@ -63,20 +65,16 @@ public final class FederationClient {
     var socket: ZMQSocket!
     /// Handshake events: how a client learns the server refused its key or wants CURVE.
     var monitor: ZMQMonitor?
-    var lastHandshakeWarning = -Double.infinity
-    var joined = false
-    var lastJoinSent = -Double.infinity
-    var joinBackoff = 0.5
-    var lastHeartbeat = -Double.infinity
-    var lastHeard = 0.0
+    var session: ClientSession
+    /// Set when the session finished; `run` then returns.
+    var outcome: Outcome?
     var task: LocalTask?
-    var pending: Pending?
-    var summary = Summary(outcome: .interrupted, tasks: 0, updatesAcknowledged: 0, lastVersion: 0)
     var nextSequence: UInt64
     let started = ContinuousClock.now
 
-    /// The assignment being trained.
+    /// The assignment being trained, as the session's task `number`.
     struct LocalTask {
+        var number: Int
         var assignment: AssignmentMessage
         var base: [Float]
         var trainer: LocalTrainer
@@ -84,6 +82,8 @@ public final class FederationClient {
         var startedAt: Double
         var timePerStep: Double
         var progress = Trainer.Progress()
+
+        var isTrained: Bool { stepsDone >= Int(assignment.localSteps) }
     }
 
     /// Plain local SGD, or record-level DP-SGD.
@@ -109,19 +109,6 @@ public final class FederationClient {
     var privateSteps = 0
     var recordEpsilon: Double?
 
-    /// A finished update not yet acknowledged.
-    struct Pending {
-        var message: UpdateMessage
-        /// When it was sent; nil while it waits for an upload slot.
-        var sentAt: Double?
-    }
-
-    /// Asks the server for an upload slot (it answers with a grant when one is free).
-    func requestUploadSlot() {
-        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(summary.lastVersion), state: .updateReady)))
-        lastHeartbeat = now
-    }
-
     public init(settings: Settings, data: Dataset, stop: StopFlag, logger: Logger) throws {
         guard data.count > 0 else {
             throw RuntimeError(.dataUnavailable, "client \(settings.name) has no training data")
@@ -136,6 +123,13 @@ public final class FederationClient {
         speed = settings.speed
         network = settings.architecture.makeNetwork(input: data.shape, classCount: data.classCount, seed: settings.seed)
         fingerprint = settings.architecture.fingerprint(input: data.shape, classCount: data.classCount)
+        let join = JoinMessage(
+            clientName: settings.name, sampleCount: UInt64(data.count), modelFingerprint: fingerprint,
+            lastModelVersion: 0, classHistogram: data.classHistogram().map { UInt32(clamping: $0) })
+        session = ClientSession(
+            configuration: ClientSession.Configuration(
+                join: join, heartbeatInterval: settings.heartbeatInterval, ackTimeout: settings.ackTimeout,
+                server: settings.server, curvePublicKey: settings.curve?.pair.publicKey.z85))
         // Unique across restarts of this client, so the server's de-duplication never
         // mistakes a new update for a retried one.
         nextSequence = UInt64(Date().timeIntervalSince1970 * 1000) << 16
@@ -175,42 +169,37 @@ public final class FederationClient {
                 "server": "\(settings.server)", "samples": "\(data.count)",
                 "security": "\(settings.curve.map { "CURVE, public key \($0.pair.publicKey.z85)" } ?? "none")",
             ])
-        while !stop.isRaised {
-            if !joined && now - lastJoinSent >= joinBackoff {
-                sendJoin()
-            }
-            if let pending, pending.sentAt != nil, now - pending.sentAt! >= settings.ackTimeout {
-                logger.info(
-                    "no ack, asking to send the update again", metadata: ["update": "\(pending.message.updateID)"])
-                self.pending?.sentAt = nil
-            }
-            if joined && now - lastHeartbeat >= settings.heartbeatInterval {
-                // While an update waits for an upload slot, every heartbeat asks for one.
-                let state: HeartbeatMessage.State =
-                    pending != nil && pending?.sentAt == nil ? .updateReady : (task == nil ? .idle : .training)
-                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(summary.lastVersion), state: state)))
-                lastHeartbeat = now
-            }
-            let timeout = task == nil ? 200 : trainChunkDelay()
-            if try receive(waitingMilliseconds: timeout) { return summary }
-            if task != nil, try trainChunk() { return summary }
+        while outcome == nil {
+            try apply(stop.isRaised ? .stopRequested : .tick)
+            guard outcome == nil else { break }
+            try receive(waitingMilliseconds: task == nil ? 200 : trainChunkDelay())
+            guard outcome == nil else { break }
+            try trainChunk()
         }
-        send(.bye(ByeMessage(reason: .shutdown, text: "client stopping")))
-        summary.outcome = .interrupted
-        return summary
+        return session.summary
     }
 
-    // MARK: - Messages
+    // MARK: - The session's events and actions
 
-    func sendJoin() {
-        let histogram = data.classHistogram().map { UInt32(clamping: $0) }
-        send(
-            .join(
-                JoinMessage(
-                    clientName: settings.name, sampleCount: UInt64(data.count), modelFingerprint: fingerprint,
-                    lastModelVersion: UInt64(summary.lastVersion), classHistogram: histogram)))
-        lastJoinSent = now
-        joinBackoff = min(joinBackoff * 2, 8)
+    /// Hands `event` to the session and carries out its actions, in order.
+    func apply(_ event: ClientSession.Event) throws {
+        for action in session.handle(event, now: now) {
+            switch action {
+            case .send(let message):
+                send(message)
+            case .train(let number, let assignment):
+                try start(assignment, as: number)
+            case .dropTask:
+                task = nil
+            case .finish(let outcome):
+                self.outcome = outcome
+            case .fail(let error):
+                throw error
+            case .log(let line):
+                logger.log(
+                    level: line.level, "\(line.message)", metadata: line.metadata.mapValues { .string($0) })
+            }
+        }
     }
 
     func send(_ message: WireMessage) {
@@ -222,127 +211,40 @@ public final class FederationClient {
         }
     }
 
-    /// Handles what has arrived, waiting up to `milliseconds` for the first message.
-    /// Returns true when the run is over for this client.
-    func receive(waitingMilliseconds milliseconds: Int) throws -> Bool {
+    /// Handles what has arrived, waiting up to `milliseconds` for the first message, and
+    /// stops at a message that ends the session.
+    func receive(waitingMilliseconds milliseconds: Int) throws {
         var wait = milliseconds
-        while true {
+        while outcome == nil {
             var requests: [(socket: ZMQSocket, events: ZMQPollEvents)] = [(socket, .readable)]
             if let monitor { requests.append((monitor.socket, .readable)) }
             let events = try ZMQPoller.poll(requests, timeoutMilliseconds: wait)
             if events.count > 1, events[1].contains(.readable) { try readHandshakeEvents() }
-            guard events.first?.contains(.readable) == true else { return false }
+            guard events.first?.contains(.readable) == true else { return }
             wait = 0
             let frames = try socket.receiveMessage(blocking: false)
-            lastHeard = now
             let message: WireMessage
             do {
                 message = try WireCodec.decode(
                     frames, options: WireDecodingOptions(expectedPayloadCount: network.parameterCount))
             } catch {
-                logger.warning("ignored a malformed message from the server: \(error)")
+                try apply(.undecodable(error))
                 continue
             }
-            if try handle(message) { return true }
+            try apply(.received(message))
         }
     }
 
-    /// A refused key ends the client; other handshake failures are retried by libzmq and
-    /// reported every 10 s.
+    /// Hands the socket's handshake failures to the session: a refused key ends the client,
+    /// other failures are retried by libzmq.
     func readHandshakeEvents() throws {
         while let event = monitor?.next() {
             switch event.kind {
-            case .handshakeFailedAuthentication:
-                logger.error("the server refused this client's key: it is not on the server's allow-list")
-                throw RuntimeError(
-                    .rejected,
-                    "the server refused this client's key (\(settings.curve?.pair.publicKey.z85 ?? "")): ask its operator to add this client's .pub file to the allow-list"
-                )
-            case .handshakeFailedProtocol where settings.curve == nil:
-                logger.error("the server requires CURVE, and this client has no keys")
-                throw RuntimeError(
-                    .rejected,
-                    "the server at \(settings.server) requires CURVE encryption: set security.server_public_key and security.client_key (or --key); see docs/deployment.md"
-                )
-            case .handshakeFailedProtocol, .handshakeFailedNoDetail:
-                if now - lastHandshakeWarning >= 10 {
-                    lastHandshakeWarning = now
-                    logger.warning(
-                        "the CURVE handshake with the server failed: is security.server_public_key the server's key? retrying"
-                    )
-                }
-            default:
-                break
+            case .handshakeFailedAuthentication: try apply(.handshakeFailed(.authentication))
+            case .handshakeFailedProtocol: try apply(.handshakeFailed(.protocolError))
+            case .handshakeFailedNoDetail: try apply(.handshakeFailed(.noDetail))
+            default: break
             }
         }
-    }
-
-    func handle(_ message: WireMessage) throws -> Bool {
-        switch message {
-        case .assignment(let assignment):
-            joined = true
-            joinBackoff = 0.5
-            if let pending, pending.message.baseVersion == assignment.modelVersion {
-                // The server lost this task's update (it restarted before acknowledging it):
-                // offer the finished work again instead of training the same task twice.
-                self.pending?.sentAt = nil
-                requestUploadSlot()
-                return false
-            }
-            try start(assignment)
-            if pending != nil {
-                self.pending?.sentAt = nil
-                requestUploadSlot()
-            }
-        case .heartbeat(let heartbeat):
-            if heartbeat.state == .updateReady {
-                // The server granted an upload slot.
-                if let pending, pending.sentAt == nil {
-                    send(.update(pending.message))
-                    self.pending?.sentAt = now
-                }
-                return false
-            }
-            if !joined, pending != nil {
-                self.pending?.sentAt = nil
-                joined = true
-                requestUploadSlot()
-            }
-            joined = true
-            joinBackoff = 0.5
-            summary.lastVersion = max(summary.lastVersion, Int(heartbeat.modelVersion))
-        case .ack(let ack):
-            if pending?.message.updateID == ack.updateID {
-                pending = nil
-                summary.updatesAcknowledged += 1
-                logger.info(
-                    "update acknowledged",
-                    metadata: ["update": "\(ack.updateID)", "server version": "\(ack.acceptedVersion)"])
-            }
-        case .error(let error):
-            switch error.code {
-            case .notJoined:
-                if joined { logger.info("the server does not know this client (it restarted?): joining again") }
-                joined = false
-                joinBackoff = 0.5
-                lastJoinSent = -Double.infinity
-            case .fingerprintMismatch, .rejected:
-                logger.error("the server rejected this client: \(error.text)")
-                throw RuntimeError(.rejected, "rejected by the server: \(error.text)")
-            default:
-                logger.warning("server error \(error.code): \(error.text)")
-                if let pending, [.nonFinite, .normTooLarge, .wrongPayloadSize, .unsolicited, .tooStale].contains(error.code) {
-                    logger.error("the server refused update \(pending.message.updateID); dropping it")
-                    self.pending = nil
-                }
-            }
-        case .bye(let bye):
-            logger.info("server said goodbye: \(bye.reason) \(bye.text)")
-            summary.outcome = bye.reason == .done ? .done : .serverStopped
-            return true
-        case .join, .update:
-            logger.warning("ignored a client-to-server message from the server")
-        }
-        return false
     }
 }

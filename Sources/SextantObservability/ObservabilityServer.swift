@@ -1,179 +1,220 @@
-import FlyingFox
-import FlyingSocks
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
+import NIOPosix
 import Prometheus
+import ServiceLifecycle
 import SextantRuntime
 import SextantServer
 import Synchronization
 
 /// The federation server's HTTP side: `/metrics` (Prometheus text), `/status` (JSON) and
-/// `/` (an HTML page of the same status), on FlyingFox.
+/// `/` (an HTML page of the same status), on Hummingbird.
 ///
 /// It runs beside the federation server and never inside it: metrics are read from the
 /// registry (atomics, no actor hop), the status through an async closure that asks the
-/// server actor for a snapshot. A failure of this side is logged and leaves the
-/// federation running; only a failure to listen at start is an error, because the
-/// operator asked for the endpoint.
-public actor ObservabilityServer {
+/// server actor for a snapshot. Connections are accepted and parsed on an event loop
+/// thread of its own, never on Swift's cooperative pool, within ``HTTPLimits`` (see
+/// docs/design.md and docs/observability.md): a hostile client costs that thread a
+/// bounded amount of work and leaves training, `/status` and signals alone.
+///
+/// A failure of this side is logged and leaves the federation running; only a failure to
+/// listen at start is an error, because the operator asked for the endpoint. As a
+/// `Service` it serves from ``start(timeout:)`` until a graceful shutdown.
+public actor ObservabilityServer: Service {
     /// Nil while the federation server is still starting (loading data, opening the database).
     public typealias StatusProvider = @Sendable () async -> ServerStatus?
 
     public let address: MetricsAddress
+    public let limits: HTTPLimits
     private let registry: PrometheusCollectorRegistry
     private let status: StatusProvider
     private let logger: Logger
-    private var http: HTTPServer?
-    private let httpLogger: FlyingFoxLogger
-    private var serving: Task<Void, Never>?
+    private let connections = ConnectionCount()
+    private var running: Running?
+
+    /// What exists between ``start(timeout:)`` and ``stop()``.
+    private struct Running {
+        var group: MultiThreadedEventLoopGroup
+        var services: ServiceGroup
+        var serving: Task<Void, Never>
+        var port: UInt16?
+        var state: ServingState
+    }
 
     public init(
         address: MetricsAddress, registry: PrometheusCollectorRegistry, logger: Logger,
-        status: @escaping StatusProvider
+        limits: HTTPLimits = .standard, status: @escaping StatusProvider
     ) {
         self.address = address
         self.registry = registry
         self.status = status
         self.logger = logger
-        httpLogger = FlyingFoxLogger(logger: logger)
+        self.limits = limits
     }
 
     /// Starts listening and returns once it does.
     /// - Throws: a ``RuntimeError`` naming `server.metrics_bind` when the address cannot be
     ///   bound (in use, not this host's), within `timeout`.
     public func start(timeout: Duration = .seconds(5)) async throws {
-        precondition(http == nil, "start() called twice")
-        let http = try makeHTTPServer()
-        await addRoutes(to: http)
-        let failure = FailureBox()
+        precondition(running == nil, "start() called twice")
+        // One thread: enough for a scrape every few seconds, and all a hostile client can take.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (events, continuation) = AsyncStream<StartEvent>.makeStream()
+        var httpLogger = logger
+        // Hummingbird's own start line and per-request lines would repeat ours.
+        httpLogger.logLevel = max(logger.logLevel, .notice)
+        let application = Application(
+            router: makeRouter(),
+            server: GuardedHTTP1Channel.builder(limits: limits, connections: connections),
+            configuration: .init(address: .hostname(address.host, port: Int(address.port)), serverName: nil),
+            onServerRunning: { channel in continuation.yield(.listening(channel.localAddress?.port)) },
+            eventLoopGroupProvider: .shared(group), logger: httpLogger)
+        let services = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: httpLogger))
+        let state = ServingState()
         let logger = logger
         let address = address
-        let httpLogger = httpLogger
         // Unstructured because it outlives this call: it ends in stop().
-        serving = Task {
+        let serving = Task {
             do {
-                try await http.run()
+                try await services.run()
+                continuation.yield(.ended(nil))
             } catch {
-                failure.error = error
+                continuation.yield(.ended(error))
                 // The federation goes on without the endpoint: say so, unless it never
                 // listened (start() throws) or we stopped it.
-                if httpLogger.isServing {
+                if state.isServing {
                     logger.error(
                         "the metrics endpoint stopped: \(Self.reason(error))", metadata: ["address": "\(address)"])
                 }
             }
         }
-        self.http = http
-        // FlyingFox reports a failed bind only by run() ending; poll both outcomes.
-        let deadline = ContinuousClock.now + timeout
-        while !(await http.isListening) {
-            if let error = failure.error {
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            continuation.yield(.timedOut)
+        }
+        defer { timer.cancel() }
+        running = Running(group: group, services: services, serving: serving, port: nil, state: state)
+        for await event in events {
+            switch event {
+            case .listening(let port):
+                running?.port = port.flatMap { UInt16(exactly: $0) }
+                state.isServing = true
+                logger.info("serving /metrics and /status", metadata: ["address": "http://\(address)"])
+                if !address.isLoopback {
+                    logger.warning(
+                        "the metrics endpoint has no authentication and listens beyond this host",
+                        metadata: ["address": "\(address)"])
+                }
+                return
+            case .ended(let error):
+                await stop()
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "key 'server.metrics_bind' has value '\(address)', but the server cannot listen there: \(Self.reason(error)); choose a free local address or leave it empty"
+                    "key 'server.metrics_bind' has value '\(address)', but the server cannot listen there: \(error.map(Self.reason) ?? "it stopped"); choose a free local address or leave it empty"
                 )
-            }
-            guard ContinuousClock.now < deadline else {
+            case .timedOut:
+                await stop()
                 throw RuntimeError(
                     .invalidConfiguration,
                     "key 'server.metrics_bind' has value '\(address)': not listening after \(timeout)")
             }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        httpLogger.isServing = true
-        logger.info("serving /metrics and /status", metadata: ["address": "http://\(address)"])
-        if !address.isLoopback {
-            logger.warning(
-                "the metrics endpoint has no authentication and listens beyond this host",
-                metadata: ["address": "\(address)"])
         }
     }
 
     /// The port actually bound (differs from the configured one only for port 0, in tests).
-    public var port: UInt16? {
-        get async {
-            switch await http?.listeningAddress {
-            case .ip4(_, let port), .ip6(_, let port): port
-            default: nil
-            }
-        }
-    }
+    public var port: UInt16? { running?.port }
 
-    /// Closes the listening socket, lets open requests finish for up to half a second.
+    /// Closes the listening socket, lets open requests finish for up to half a second,
+    /// then closes what is left and ends the event loop's thread.
     public func stop() async {
-        httpLogger.isServing = false
-        await http?.stop(timeout: 0.5)
-        await serving?.value
-        http = nil
-        serving = nil
-    }
-
-    private func makeHTTPServer() throws -> HTTPServer {
-        let bridge = httpLogger
+        guard let running else { return }
+        self.running = nil
+        running.state.isServing = false
+        await running.services.triggerGracefulShutdown()
+        let serving = running.serving
+        let cutShort = Task {
+            try await Task.sleep(for: .milliseconds(500))
+            serving.cancel()
+        }
+        await serving.value
+        cutShort.cancel()
         do {
-            switch address.family {
-            case .ipv4:
-                return HTTPServer(
-                    config: .init(address: try sockaddr_in.inet(ip4: address.host, port: address.port), logger: bridge))
-            case .ipv6:
-                return HTTPServer(
-                    config: .init(
-                        address: try sockaddr_in6.inet6(ip6: address.host, port: address.port), logger: bridge))
-            }
+            try await running.group.shutdownGracefully()
         } catch {
-            throw RuntimeError(
-                .invalidConfiguration, "key 'server.metrics_bind' has value '\(address)': \(Self.reason(error))")
+            logger.debug("the metrics endpoint's event loop did not shut down cleanly: \(error)")
         }
     }
 
-    private func addRoutes(to http: HTTPServer) async {
+    /// As a service: serves until the group shuts down gracefully (or is cancelled), then
+    /// stops. ``start(timeout:)`` must have been called: the endpoint listens before the
+    /// federation server opens its database.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    private func makeRouter() -> Router<BasicRequestContext> {
         let registry = registry
         let status = status
-        await http.appendRoute("GET /metrics") { _ in
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(8192)
             registry.emit(into: &buffer)
-            return HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(buffer)
-            )
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
         }
-        await http.appendRoute("GET /status") { _ in
+        router.get("/status") { _, _ -> Response in
             guard let current = await status() else { return Self.starting }
             let body = try ServerStatus.makeEncoder().encode(current)
-            return HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: body)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
-        await http.appendRoute("GET /") { _ in
+        router.get("/") { _, _ -> Response in
             let page = StatusPage.render(await status())
-            return HTTPResponse(
-                statusCode: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                body: Data(page.utf8))
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
         }
+        return router
     }
 
     /// 503 with a retry hint: the server is up but has no run to describe yet.
-    static var starting: HTTPResponse {
-        HTTPResponse(
-            statusCode: .serviceUnavailable,
-            headers: [.contentType: "application/json", HTTPHeader("Retry-After"): "1"],
-            body: Data(#"{"status":"starting"}"#.utf8))
+    static var starting: Response {
+        Response(
+            status: .serviceUnavailable, headers: [.contentType: "application/json", .retryAfter: "1"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"starting"}"#)))
     }
 
-    /// "Address already in use (bind, errno 98)" rather than FlyingFox's "SocketError. bind(98): ...".
+    /// "Address already in use (bind, errno 98)" rather than NIO's "bind(descriptor:ptr:bytes:): ...".
     static func reason(_ error: any Error) -> String {
-        if case SocketError.failed(let type, let errno, let message) = error {
-            return "\(message) (\(type), errno \(errno))"
+        if let error = error as? IOError {
+            return "\(String(cString: strerror(error.errnoCode))) (bind, errno \(error.errnoCode))"
         }
         return "\(error)"
     }
 }
 
-/// The serving task's error, read by ``ObservabilityServer/start(timeout:)``'s polling.
-private final class FailureBox: Sendable {
-    private let stored = Mutex<(any Error)?>(nil)
+/// How ``ObservabilityServer/start(timeout:)`` learns its outcome.
+private enum StartEvent: Sendable {
+    case listening(Int?)
+    case ended((any Error)?)
+    case timedOut
+}
 
-    var error: (any Error)? {
-        get { stored.withLock { $0 } }
-        set { stored.withLock { $0 = newValue } }
+/// Whether a failure of the serving task is reported as such (between listening and stopping).
+private final class ServingState: Sendable {
+    private let serving = Atomic<Bool>(false)
+
+    var isServing: Bool {
+        get { serving.load(ordering: .relaxed) }
+        set { serving.store(newValue, ordering: .relaxed) }
     }
 }

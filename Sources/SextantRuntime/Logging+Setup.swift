@@ -9,7 +9,7 @@ public enum LogSetup {
         switch format {
         case "text":
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = TextLogHandler(label: label)
                 handler.logLevel = level
                 return handler
             }

@@ -46,7 +46,7 @@ struct ClientRoster: Codable, Equatable, Sendable {
         connected.remove(client)
     }
 
-    func share(of client: ClientID, weighting: Weighting) -> Double {
-        weighting.share(of: client, samples: samples)
+    func share(of client: ClientID, weighting: Weighting, limits: ClaimLimits) -> Double {
+        weighting.share(of: client, samples: samples, limits: limits)
     }
 }

@@ -40,11 +40,13 @@ public struct CompassScheduler: Scheduler, Codable {
         public var alpha: Double
         public var staleness: StalenessFunction
         public var weighting: Weighting
+        /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
+        public var claimLimits: ClaimLimits?
 
         public init(
             minimumClients: Int = 1, minLocalSteps: Int = 20, maxLocalSteps: Int = 100, speedMomentum: Double = 0.9,
             latestTimeFactor: Double = 1.5, alpha: Double = 0.9, staleness: StalenessFunction = .polynomial(a: 0.5),
-            weighting: Weighting = .samples
+            weighting: Weighting = .samples, claimLimits: ClaimLimits = .none
         ) {
             self.minimumClients = minimumClients
             self.minLocalSteps = minLocalSteps
@@ -54,6 +56,7 @@ public struct CompassScheduler: Scheduler, Codable {
             self.alpha = alpha
             self.staleness = staleness
             self.weighting = weighting
+            self.claimLimits = claimLimits
         }
 
         /// Throws when the parameters cannot schedule anything.
@@ -114,7 +117,7 @@ public struct CompassScheduler: Scheduler, Codable {
         var timer: TimerID { CompassScheduler.timerID(group: id) }
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var version: Int
     var clients: [ClientID: ClientState] = [:]
     /// In creation order, which decides ties.
@@ -139,6 +142,10 @@ public struct CompassScheduler: Scheduler, Codable {
     public init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.compass])
         needsClockShift = true
+    }
+
+    public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -244,7 +251,8 @@ public struct CompassScheduler: Scheduler, Codable {
         state.hasTask = false
         clients[client] = state
         isStarted = true
-        let weight = configuration.weighting.share(of: client, samples: clients.mapValues(\.samples))
+        let weight = configuration.weighting.share(
+            of: client, samples: clients.mapValues(\.samples), limits: configuration.claimLimits ?? .none)
         let buffered = BufferedUpdate(id: update.id, client: client, baseVersion: update.baseVersion, weight: weight)
 
         guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }),

@@ -17,20 +17,24 @@ public struct FedAsyncScheduler: Scheduler, Codable {
         public var alpha: Double
         public var staleness: StalenessFunction
         public var weighting: Weighting
+        /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
+        public var claimLimits: ClaimLimits?
 
         public init(
             minimumClients: Int = 1, localSteps: Int = 50, alpha: Double = 0.9,
-            staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples
+            staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples,
+            claimLimits: ClaimLimits = .none
         ) {
             self.minimumClients = minimumClients
             self.localSteps = localSteps
             self.alpha = alpha
             self.staleness = staleness
             self.weighting = weighting
+            self.claimLimits = claimLimits
         }
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var version: Int
     var roster = ClientRoster()
 
@@ -41,6 +45,10 @@ public struct FedAsyncScheduler: Scheduler, Codable {
 
     public init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedasync])
+    }
+
+    public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -68,7 +76,9 @@ public struct FedAsyncScheduler: Scheduler, Codable {
             return [
                 .accumulate(
                     updateID: update.id, bucket: bucket,
-                    weight: roster.share(of: update.client, weighting: configuration.weighting)),
+                    weight: roster.share(
+                        of: update.client, weighting: configuration.weighting,
+                        limits: configuration.claimLimits ?? .none)),
                 .aggregate(aggregation), .assign(update.client, localSteps: configuration.localSteps),
             ]
         case .timerFired:

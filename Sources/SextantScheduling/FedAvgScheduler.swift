@@ -20,22 +20,26 @@ public struct FedAvgScheduler: Scheduler, Codable {
         public var seed: UInt64
         /// Server momentum beta: 0 is plain FedAvg, FedAvgM uses 0.9.
         public var serverMomentum: Double
+        /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
+        public var claimLimits: ClaimLimits?
 
         public init(
             minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
-            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0
+            weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0,
+            claimLimits: ClaimLimits = .none
         ) {
             self.minimumClients = minimumClients
             self.localSteps = localSteps
             self.roundTimeout = roundTimeout
             self.weighting = weighting
+            self.claimLimits = claimLimits
             self.samplingRate = samplingRate
             self.seed = seed
             self.serverMomentum = serverMomentum
         }
 
         enum CodingKeys: String, CodingKey {
-            case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum
+            case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum, claimLimits
         }
 
         public init(from decoder: any Decoder) throws {
@@ -48,17 +52,20 @@ public struct FedAvgScheduler: Scheduler, Codable {
             seed = try c.decode(UInt64.self, forKey: .seed)
             // Absent from snapshots taken before FedAvgM existed.
             serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? 0
+            claimLimits = try c.decodeIfPresent(ClaimLimits.self, forKey: .claimLimits)
         }
     }
 
     /// `.fedavgm` when the configuration has server momentum, else `.fedavg`.
     public var kind: SchedulerKind { configuration.serverMomentum > 0 ? .fedavgm : .fedavg }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var version: Int
     /// Connected clients and their sample counts.
     private var clients: [ClientID: Int] = [:]
-    /// The current round's participants and their weights (nil between rounds).
+    /// The current round's participants and their weights (nil between rounds): each one's
+    /// share over the participants (``Weighting``, bounded by the claim limits). A round that
+    /// ends without some of them renormalises over those that reported.
     private var participants: [ClientID: Double]?
     private var arrived: [UpdateInfo] = []
     private var generator: SeededGenerator
@@ -83,6 +90,23 @@ public struct FedAvgScheduler: Scheduler, Codable {
         } else {
             self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedavg, .fedavgm])
         }
+    }
+
+    /// Also re-weighs the current round's participants, whose updates a restarted server
+    /// replays.
+    public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
+        if let participants { self.participants = weights(of: participants.keys.sorted()) }
+    }
+
+    /// The participants' shares of a round, over the participants only.
+    private func weights(of chosen: [ClientID]) -> [ClientID: Double] {
+        let samples = Dictionary(uniqueKeysWithValues: chosen.map { ($0, max(clients[$0] ?? 1, 1)) })
+        let limits = configuration.claimLimits ?? .none
+        return Dictionary(
+            uniqueKeysWithValues: chosen.map {
+                ($0, configuration.weighting.share(of: $0, samples: samples, limits: limits))
+            })
     }
 
     public func snapshot() throws -> Data {
@@ -169,10 +193,7 @@ public struct FedAvgScheduler: Scheduler, Codable {
         if chosen.isEmpty, let any = clients.keys.sorted().randomElement(using: &generator) {
             chosen = [any]
         }
-        var weights: [ClientID: Double] = [:]
-        for client in chosen {
-            weights[client] = configuration.weighting == .equal ? 1 : Double(max(clients[client] ?? 1, 1))
-        }
+        let weights = weights(of: chosen)
         participants = weights
         let waiting = clients.keys.sorted().filter { weights[$0] == nil }
         return chosen.map { .assign($0, localSteps: configuration.localSteps) }

@@ -20,10 +20,13 @@ public struct FedBuffScheduler: Scheduler, Codable {
         public var alpha: Double
         public var staleness: StalenessFunction
         public var weighting: Weighting
+        /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
+        public var claimLimits: ClaimLimits?
 
         public init(
             minimumClients: Int = 1, localSteps: Int = 50, bufferSize: Int = 3, alpha: Double = 0.9,
-            staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples
+            staleness: StalenessFunction = .polynomial(a: 0.5), weighting: Weighting = .samples,
+            claimLimits: ClaimLimits = .none
         ) {
             self.minimumClients = minimumClients
             self.localSteps = localSteps
@@ -31,6 +34,7 @@ public struct FedBuffScheduler: Scheduler, Codable {
             self.alpha = alpha
             self.staleness = staleness
             self.weighting = weighting
+            self.claimLimits = claimLimits
         }
     }
 
@@ -41,7 +45,7 @@ public struct FedBuffScheduler: Scheduler, Codable {
         var weight: Double
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var version: Int
     var roster = ClientRoster()
     var buffer: [BufferedUpdate] = []
@@ -53,6 +57,10 @@ public struct FedBuffScheduler: Scheduler, Codable {
 
     public init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.fedbuff])
+    }
+
+    public mutating func limitClaims(_ limits: ClaimLimits) {
+        configuration.claimLimits = limits
     }
 
     public func snapshot() throws -> Data {
@@ -71,7 +79,8 @@ public struct FedBuffScheduler: Scheduler, Codable {
             return ready.map { .assign($0, localSteps: configuration.localSteps) }
         case .updateArrived(let update):
             roster.arrived(update)
-            let weight = roster.share(of: update.client, weighting: configuration.weighting)
+            let weight = roster.share(
+                of: update.client, weighting: configuration.weighting, limits: configuration.claimLimits ?? .none)
             buffer.append(
                 BufferedUpdate(id: update.id, client: update.client, baseVersion: update.baseVersion, weight: weight))
             var actions: [SchedulerAction] = [

@@ -16,6 +16,10 @@ public protocol Scheduler: Sendable {
     /// The scheduler's state, to checkpoint with each aggregation and restore on restart.
     func snapshot() throws -> Data
 
+    /// Bounds what clients' sample counts can buy them from now on, including counts that
+    /// a restored snapshot kept from before the bounds (docs/design.md 10).
+    mutating func limitClaims(_ limits: ClaimLimits)
+
     /// The bucket and weight of an update this scheduler already holds in a buffer. After
     /// a restart the driver replays every acknowledged, unaggregated update; one that the
     /// restored snapshot already lists is accumulated again into this bucket and never
@@ -26,6 +30,25 @@ public protocol Scheduler: Sendable {
 
 extension Scheduler {
     public func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
+}
+
+/// What a client's claimed number of training samples can buy it. A claim is the client's
+/// word, so every weighting bounds it (docs/design.md 10). Sendable.
+public struct ClaimLimits: Sendable, Codable, Equatable {
+    /// A count above this weighs as this much.
+    public var maxSamplesPerClient: Int
+    /// No client's share of an aggregation exceeds this, in (0, 1]; the excess goes to the
+    /// other clients in proportion to their samples. Below 1/N for N clients it cannot
+    /// hold, and every client gets 1/N.
+    public var maxClientShare: Double
+
+    public init(maxSamplesPerClient: Int = .max, maxClientShare: Double = 1) {
+        self.maxSamplesPerClient = maxSamplesPerClient
+        self.maxClientShare = maxClientShare
+    }
+
+    /// No bound: a share in proportion to the samples claimed.
+    public static let none = ClaimLimits()
 }
 
 /// How a client's share of an aggregation is weighted.

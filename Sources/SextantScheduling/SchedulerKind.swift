@@ -85,14 +85,30 @@ public struct SchedulerError: Error, Sendable, CustomStringConvertible {
 extension Weighting {
     /// A client's share p_i of the federation: its samples over the samples of every client
     /// the scheduler knows (`.samples`), or 1/N over the N known clients (`.equal`).
-    func share(of client: ClientID, samples: [ClientID: Int]) -> Double {
-        guard samples[client] != nil, !samples.isEmpty else { return 0 }
-        switch self {
-        case .equal:
-            return 1 / Double(samples.count)
-        case .samples:
-            let total = samples.values.reduce(0) { $0 + max($1, 0) }
-            return total > 0 ? Double(max(samples[client]!, 0)) / Double(total) : 1 / Double(samples.count)
+    ///
+    /// Counts are claims (docs/design.md 10): each is bounded to
+    /// `[0, limits.maxSamplesPerClient]` and summed in floating point, so no claim can trap,
+    /// and no share exceeds `limits.maxClientShare`: a client over it is cut to it and the
+    /// excess goes to the others in proportion to their samples, repeatedly, until none is
+    /// over. The shares still sum to 1. A maximum below 1/N cannot hold; then every client
+    /// gets 1/N, the smallest largest share there is.
+    func share(of client: ClientID, samples: [ClientID: Int], limits: ClaimLimits = .none) -> Double {
+        guard samples[client] != nil else { return 0 }
+        let equal = 1 / Double(samples.count)
+        let cap = limits.maxClientShare.isNaN ? 1 : min(max(limits.maxClientShare, 0), 1)
+        guard self == .samples, cap * Double(samples.count) > 1 else { return equal }
+        let bound = max(limits.maxSamplesPerClient, 0)
+        // The clients not yet cut to the cap, with their bounded counts, and the mass left for them.
+        var open = samples.mapValues { Double(min(max($0, 0), bound)) }
+        var mass = 1.0
+        while true {
+            let total = open.values.reduce(0, +)
+            guard total > 0 else { return open[client] == nil ? cap : mass / Double(open.count) }
+            let over = open.filter { mass * $0.value / total > cap }
+            guard !over.isEmpty else { return open[client].map { mass * $0 / total } ?? cap }
+            if over[client] != nil { return cap }
+            for name in over.keys { open[name] = nil }
+            mass -= cap * Double(over.count)
         }
     }
 }

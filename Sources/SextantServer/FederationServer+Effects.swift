@@ -38,7 +38,7 @@ extension FederationServer {
                 send(.assignment(assignment), to: target.routingID)
             case .wait(let client):
                 guard finalStatus == nil, let target = clients[client] else { continue }
-                send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .idle)), to: target.routingID)
+                send(.wait(WaitMessage(modelVersion: UInt64(version))), to: target.routingID)
             case .accumulated:
                 continue
             case .discarded(let id, let reason):

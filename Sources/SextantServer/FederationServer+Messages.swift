@@ -21,6 +21,10 @@ extension FederationServer {
         do {
             message = try WireCodec.decode(frames.dropFirst(), options: options)
         } catch {
+            if error.code == .unsupportedVersion {
+                return refuseVersion(
+                    error, client: name, routingID: routingID, peer: peer, isUpdate: Self.declaresUpdate(frames))
+            }
             logger.warning(
                 "rejected message",
                 metadata: ["peer": "\(peer)", "code": "\(error.code.rawValue)", "error": "\(error.message)"])
@@ -39,15 +43,16 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             handleUpdate(update, client: name, routingID: routingID, peer: peer)
-        case .heartbeat(let heartbeat):
+        case .heartbeat, .uploadRequest:
             guard clients[name] != nil else {
                 return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
             }
             clients[name]?.lastSeen = now
-            if heartbeat.state == .updateReady { requestUploadSlot(for: name) }
+            if case .uploadRequest = message { requestUploadSlot(for: name) }
         case .bye:
             if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
-        case .assignment, .ack, .error:
+        default:
+            // Only the messages above travel from client to server (docs/design.md 4).
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)
         }
     }
@@ -81,7 +86,14 @@ extension FederationServer {
         guard join.sampleCount > 0 else {
             return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
         }
-        let samples = Int(clamping: join.sampleCount)
+        // A claim (docs/design.md 10): at most what the allow-list and the configuration allow.
+        let declared = allowList?.declaredSamples(of: name)
+        let samples = configuration.scheduler.boundedSamples(claimed: join.sampleCount, declared: declared)
+        if samples < join.sampleCount {
+            logger.warning(
+                "client claims more samples than it is believed",
+                metadata: ["client": "\(name)", "claimed": "\(join.sampleCount)", "counted": "\(samples)"])
+        }
         let rejoined = clients[name] != nil
         clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
         do {
@@ -98,6 +110,12 @@ extension FederationServer {
     }
 
     private func handleUpdate(_ update: UpdateMessage, client: String, routingID: [UInt8], peer: String) {
+        // Trained on a version set aside as damaged at resume, not yet committed again: kept as discarded, acknowledged.
+        if let skipped = skippedVersions, update.baseVersion > UInt64(version),
+            skipped.contains(Int(clamping: update.baseVersion))
+        {
+            return acknowledgeDiscarded(update, client: client, routingID: routingID)
+        }
         guard update.baseVersion <= UInt64(version) else {
             return reject(
                 .rejected, "base version \(update.baseVersion) is newer than the server's \(version)", to: routingID,
@@ -175,7 +193,7 @@ extension FederationServer {
 
     private func grant(_ client: String) {
         guard let target = clients[client] else { return }
-        send(.heartbeat(HeartbeatMessage(modelVersion: UInt64(version), state: .updateReady)), to: target.routingID)
+        send(.uploadGrant(UploadGrantMessage(modelVersion: UInt64(version))), to: target.routingID)
     }
 
     /// After a restart: the updates acknowledged but not yet aggregated go back to the scheduler.

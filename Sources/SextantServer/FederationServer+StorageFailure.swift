@@ -9,7 +9,7 @@ extension FederationServer {
     static func isStorageFailure(_ error: any Error) -> Bool {
         guard let error = error as? StoreError else { return false }
         switch error.code {
-        case .diskFull, .readOnly, .ioFailure, .cannotOpen, .corrupt: return true
+        case .diskFull, .readOnly, .ioFailure, .cannotOpen, .corrupt, .fileReplaced: return true
         default: return false
         }
     }

@@ -15,7 +15,7 @@ import SextantWire
 /// single serial order the scheduler's rules assume, and the blocking parts of a handler
 /// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
 /// cooperative pool. Every update goes through one ``AggregationCore``
-/// (docs/design.md, "The path of one delta").
+/// (docs/design.md 3).
 public actor FederationServer {
     public struct Summary: Sendable {
         public var run: String
@@ -55,6 +55,8 @@ public actor FederationServer {
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
     var resumedFrom: Int?
+    /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
+    var skippedVersions: ClosedRange<Int>?
     var finalStatus: Run.Status?
     var farewell: Farewell?
     var socket: SocketThread?
@@ -67,6 +69,8 @@ public actor FederationServer {
     var joinLimiter: RateLimiter
     /// Messages dropped by the rate limits since the last warning about them.
     var rateLimited = RateLimitReport()
+    /// Peers already told that they speak another protocol version (logged once each).
+    var versionRefusals = VersionRefusals()
 
     /// A client the server has admitted.
     struct ConnectedClient {
@@ -138,8 +142,20 @@ public actor FederationServer {
                     "\(configuration.server.database) holds run '\(previous.id)' of model \(previous.fingerprint), but the configuration trains \(fingerprint); use another database"
                 )
             }
-            guard let checkpoint = try store.latestCheckpoint(run: previous.id) else {
-                throw RuntimeError(.storage, "run '\(previous.id)' has no checkpoint to resume from")
+            // The newest checkpoint that passes its SHA-256; damaged newer ones are set aside with the updates
+            // and scheduler state that depend on them (docs/design.md 10).
+            let resumption = try store.resume(
+                run: previous.id, discardingState: [AggregationCore.schedulerKey, AggregationCore.velocityKey])
+            guard let checkpoint = resumption.checkpoint else {
+                throw RuntimeError(
+                    .storage, "run '\(previous.id)' has no sound checkpoint to resume from; run sextant checkpoints verify")
+            }
+            if let newest = resumption.skipped.first?.version { skippedVersions = (checkpoint.version + 1)...newest }
+            if !resumption.skipped.isEmpty {
+                let damaged = resumption.skipped.map { "\($0.run)@\($0.version): \($0.issues.joined(separator: "; "))" }
+                logger.critical(
+                    "resuming run '\(previous.id)' from version \(checkpoint.version), skipping damaged checkpoints [\(damaged.joined(separator: ", "))]; \(resumption.discardedPending) pending updates trained on them discarded, \(resumption.lostApplied) updates applied only in them lost"
+                )
             }
             runID = previous.id
             let state = try store.schedulerState(run: runID)
@@ -180,7 +196,7 @@ public actor FederationServer {
             }
             core = AggregationCore(
                 scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy,
-                resumedTasks: tasks)
+                resumedTasks: tasks, robust: try configuration.server.robust)
             lastEpsilon = checkpoint.epsilon
             if recordLevel != nil {
                 for update in try store.updates(run: runID) where update.state != .discarded {
@@ -205,7 +221,8 @@ public actor FederationServer {
                 privacy = try ClientLevelPrivacy(
                     configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
             }
-            core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy)
+            core = AggregationCore(
+                scheduler: scheduler, model: model, privacy: privacy, robust: try configuration.server.robust)
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             try store.saveSchedulerState(run: runID, state: core.snapshot())
         }

@@ -5,7 +5,7 @@ import Synchronization
 /// A serial executor that runs its jobs, in order, on one thread of its own. The server
 /// actor uses it so that its synchronous work (an fsync'd write, a checkpoint's SHA-256,
 /// a BLAS evaluation) blocks only this thread, never the cooperative pool that the
-/// sockets' bridges, timers and the HTTP side share (docs/design.md, "Threads").
+/// sockets' bridges, timers and the HTTP side share (docs/design.md 2).
 ///
 /// `Sendable`: the queue is behind a mutex and a condition variable.
 package final class ThreadExecutor: SerialExecutor, @unchecked Sendable {

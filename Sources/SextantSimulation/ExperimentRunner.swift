@@ -29,6 +29,10 @@ public struct ExperimentRunner {
         public var evaluateEvery: Int
         /// Mean seconds per step when the configuration says 0 (docs/design.md 5.3: 0.15).
         public var defaultMeanTimePerStep: Double
+        /// The first `attackers` clients send their trained delta times `attackScale`
+        /// (negative: sign-flipped), to measure the robust aggregation rules.
+        public var attackers = 0
+        public var attackScale = -4.0
 
         public init(
             algorithms: [SchedulerKind] = SchedulerKind.allCases, maxTime: Double = .infinity, maxVersions: Int = 50,
@@ -57,6 +61,10 @@ public struct ExperimentRunner {
             }
             guard jitter >= 0, jitter.isFinite else {
                 throw RuntimeError(.invalidConfiguration, "the jitter must be >= 0, got \(jitter)")
+            }
+            guard attackers >= 0, attackScale.isFinite else {
+                throw RuntimeError(
+                    .invalidConfiguration, "attackers must be >= 0 and the attack scale finite, got \(attackers), \(attackScale)")
             }
             guard evaluateEvery > 0 else {
                 throw RuntimeError(
@@ -190,7 +198,8 @@ public struct ExperimentRunner {
         }
         var simulation = SchedulerSimulation(
             scheduler: scheduler, model: federation.initialModel, clients: clients,
-            configuration: .init(latency: options.latency, jitter: options.jitter, seed: configuration.run.seed))
+            configuration: .init(latency: options.latency, jitter: options.jitter, seed: configuration.run.seed),
+            robust: try configuration.server.robust)
         let maxTime = options.maxTime
         var failure: (any Error)?
         let observer = SchedulerSimulation<S>.Observer(

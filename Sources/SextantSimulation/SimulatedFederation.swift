@@ -20,6 +20,8 @@ final class SimulatedFederation {
     let training: TrainingSection
     let seed: UInt64
     let evaluateEvery: Int
+    let attackers: Int
+    let attackScale: Float
     /// The model every algorithm starts from: same architecture and seed.
     let initialModel: [Float]
 
@@ -44,6 +46,8 @@ final class SimulatedFederation {
         training = configuration.training
         seed = configuration.run.seed
         evaluateEvery = runner.options.evaluateEvery
+        attackers = runner.options.attackers
+        attackScale = Float(runner.options.attackScale)
         network = runner.architecture.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         initialModel = network.parameterVector()
@@ -68,9 +72,10 @@ final class SimulatedFederation {
         trainer.train(steps: task.steps)
         tasksAssigned += 1
         let local = network.parameters
+        let scale: Float = index < attackers ? attackScale : 1
         return model.withUnsafeBufferPointer { base in
             [Float](unsafeUninitializedCapacity: base.count) { delta, count in
-                for i in 0..<base.count { delta[i] = local[i] - base[i] }
+                for i in 0..<base.count { delta[i] = scale * (local[i] - base[i]) }
                 count = base.count
             }
         }

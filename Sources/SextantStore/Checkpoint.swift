@@ -30,6 +30,10 @@ public struct Checkpoint: Sendable, Equatable {
 }
 
 extension Checkpoint {
+    /// Whether the parameters still hash to the SHA-256 stored when they were committed:
+    /// check it wherever a checkpoint is used (docs/design.md 10).
+    package var isSound: Bool { ParameterBlob.sha256Hex(parameters) == sha256 }
+
     static let columns = "run, version, created, parameters, count, sha256, metrics, epsilon"
 
     /// Decodes a row of `columns`; the blob is read without an intermediate copy.

@@ -47,9 +47,11 @@ extension CheckpointStore {
     /// at a time so that only one parameter vector is in memory (the audit walks every
     /// round this way). The walk sees one consistent snapshot, even while the server
     /// commits. `body` must not call back into the store; return `false` to stop early.
+    /// An error `body` throws ends the walk and is rethrown as it is.
     public func forEachCheckpoint(
         run: String, fromVersion: Int = 0, _ body: (Checkpoint) throws -> Bool
     ) throws {
+        var bodyError: (any Error)?
         try read("read checkpoints of run '\(run)'") { db in
             let rows = try Row.fetchCursor(
                 db,
@@ -59,9 +61,16 @@ extension CheckpointStore {
                     """,
                 arguments: [run, fromVersion])
             while let row = try rows.next() {
-                guard try body(try Checkpoint(row: row)) else { return }
+                let checkpoint = try Checkpoint(row: row)
+                do {
+                    guard try body(checkpoint) else { return }
+                } catch {
+                    bodyError = error
+                    return
+                }
             }
         }
+        if let bodyError { throw bodyError }
     }
 
     /// Deletes checkpoints outside the retention policy and returns the deleted versions.
@@ -99,4 +108,89 @@ extension CheckpointStore {
         }
         return removed
     }
+}
+
+extension CheckpointStore {
+    /// What ``resume(run:discardingState:)`` found: the checkpoint to resume from, the newer
+    /// versions that failed their check and were skipped, and what became of the updates
+    /// that depended on them. Sendable.
+    package struct Resumption: Sendable {
+        /// The newest sound checkpoint, or nil if the run has none.
+        package var checkpoint: Checkpoint?
+        /// The damaged versions passed over, newest first, with what is wrong with each.
+        package var skipped: [VerificationReport.CheckpointProblem]
+        /// Acknowledged updates, not yet applied, trained on a skipped version: discarded.
+        package var discardedPending: Int = 0
+        /// Updates that only the skipped versions contained: their contribution is lost.
+        package var lostApplied: Int = 0
+    }
+
+    /// The newest checkpoint of `run` whose blob matches its count, dtype and SHA-256, and
+    /// the damaged newer ones passed over (docs/design.md 10). Only reads.
+    package func latestSoundCheckpoint(run: String) throws -> Resumption {
+        try read("find the newest sound checkpoint of run '\(run)'") { db in
+            try newestSound(db, run: run)
+        }
+    }
+
+    /// Prepares `run` for a restarted server: finds the newest sound checkpoint and, if newer
+    /// ones are damaged, sets them aside in one transaction so that the next version can be
+    /// committed over them: the damaged checkpoints are deleted, buffered updates trained on
+    /// them are discarded (they cannot be applied to an older model), updates applied only
+    /// in them are marked discarded, and the `staleKeys` of the scheduler state (saved at
+    /// the damaged version) are deleted. With nothing damaged nothing changes.
+    package func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
+        try write("resume run '\(run)' from its newest sound checkpoint") { db in
+            var found = try newestSound(db, run: run)
+            guard let sound = found.checkpoint, !found.skipped.isEmpty else { return found }
+            let version = sound.version
+            try db.execute(
+                sql: "DELETE FROM checkpoints WHERE run = ? AND version > ?", arguments: [run, version])
+            let pending = try Int64.fetchAll(
+                db, sql: "SELECT id FROM updates WHERE run = ? AND state = 'buffered' AND base_version > ?",
+                arguments: [run, version])
+            for id in pending {
+                try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
+            }
+            try db.execute(
+                sql: """
+                    UPDATE updates SET state = 'discarded', applied_version = NULL, staleness = NULL
+                    WHERE run = ? AND state = 'applied' AND applied_version > ?
+                    """,
+                arguments: [run, version])
+            found.discardedPending = pending.count
+            found.lastAppliedChanges(db.changesCount)
+            for key in staleKeys.sorted() {
+                try db.execute(
+                    sql: "DELETE FROM scheduler_state WHERE run = ? AND key = ?", arguments: [run, key])
+            }
+            return found
+        }
+    }
+
+    /// Walks the checkpoints of `run` from the newest down to the first sound one.
+    private func newestSound(_ db: Database, run: String) throws -> Resumption {
+        var result = Resumption(checkpoint: nil, skipped: [])
+        let versions = try Int.fetchAll(
+            db, sql: "SELECT version FROM checkpoints WHERE run = ? ORDER BY version DESC", arguments: [run])
+        for version in versions {
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT \(Checkpoint.columns), dtype FROM checkpoints WHERE run = ? AND version = ?",
+                    arguments: [run, version])
+            else { continue }
+            if let problem = try checkpointProblem(row) {
+                result.skipped.append(problem)
+                continue
+            }
+            result.checkpoint = try Checkpoint(row: row)
+            break
+        }
+        return result
+    }
+}
+
+extension CheckpointStore.Resumption {
+    fileprivate mutating func lastAppliedChanges(_ count: Int) { lostApplied = count }
 }

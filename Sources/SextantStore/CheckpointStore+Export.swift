@@ -19,9 +19,14 @@ extension CheckpointStore {
         }
         // Never hand out a model that no longer matches what was committed.
         guard ParameterBlob.sha256Hex(checkpoint.parameters) == checkpoint.sha256 else {
+            let sound = try? latestSoundCheckpoint(run: run).checkpoint?.version
+            let hint =
+                sound.map { "; the newest sound version is \($0): export it with --version \($0)" }
+                ?? "; no checkpoint of the run is sound"
             throw StoreError(
                 code: .invalidData,
-                "\(path): checkpoint \(run)@\(checkpoint.version) fails its SHA-256 check")
+                "\(path): checkpoint \(run)@\(checkpoint.version) fails its SHA-256 check\(hint) (run `sextant checkpoints verify` for the rest)"
+            )
         }
         let file = ModelFile(
             run: run, version: checkpoint.version, fingerprint: runRecord.fingerprint,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -16,23 +17,46 @@ import Logging
 /// or an actor that owns the store, not from the cooperative pool in a hot loop. Every
 /// failure is thrown as a `StoreError` naming the file.
 public final class CheckpointStore: Sendable {
+    /// How a store is opened (docs/design.md 10).
+    public enum OpenMode: Sendable {
+        /// The server's mode: creates the file and its tables, migrates, writes.
+        case readWrite
+        /// For tools that only look (`sextant checkpoints`, `sextant-audit run`): nothing is
+        /// created, migrated or written, not even WAL set-up, so a copy on read-only media
+        /// works and a file that is not a Sextant database stays as it was. Writes throw
+        /// `.readOnly`.
+        case readOnly
+    }
+
     /// The database file's path.
     public let path: String
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
     let logger: Logger
     let clock: @Sendable () -> Date
+    let mode: OpenMode
+    /// Device and inode of the database and its -wal file as opened: a write that finds
+    /// either gone or different fails with `.fileReplaced` instead of being acknowledged.
+    let openedFiles: Mutex<[String: FileIdentity]>
 
-    /// Opens the database at `path`, creating it (mode 0600) and its tables if needed.
+    /// Opens the database at `path`, creating it (mode 0600) and its tables if needed, or
+    /// with `mode: .readOnly` opening an existing one without writing anything.
     ///
     /// Throws `StoreError` if the file is not a SQLite database, belongs to another
     /// application, is damaged, or was written by a newer Sextant.
     /// - Parameter clock: the time recorded in rows; tests and simulations pass their own.
     public init(
-        path: String, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+        path: String, logger: Logger, mode: OpenMode = .readWrite, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.path = path
         self.logger = logger
         self.clock = clock
+        self.mode = mode
+        openedFiles = Mutex([:])
+        if mode == .readOnly {
+            pool = try Self.openReadOnly(path: path)
+            logger.debug("opened checkpoint store read-only", metadata: ["path": "\(path)"])
+            return
+        }
         try Self.createPrivateFile(at: path, logger: logger)
 
         var configuration = Configuration()
@@ -55,6 +79,9 @@ public final class CheckpointStore: Sendable {
             try? pool.close()
             throw StoreError(wrapping: error, path: path, action: "prepare the database")
         }
+        openedFiles.withLock { opened in
+            for file in [path, path + "-wal"] { opened[file] = FileIdentity(path: file) }
+        }
         logger.debug("opened checkpoint store", metadata: ["path": "\(path)"])
     }
 
@@ -65,7 +92,7 @@ public final class CheckpointStore: Sendable {
     /// read-only readers, and those cannot checkpoint).
     public func close() throws {
         do {
-            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            if mode == .readWrite { _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
             try pool.close()
         } catch {
             throw StoreError(wrapping: error, path: path, action: "close the database")
@@ -74,13 +101,18 @@ public final class CheckpointStore: Sendable {
 
     // MARK: - Access with error mapping
 
-    /// Runs `body` in one write transaction; any error rolls it back entirely.
+    /// Runs `body` in one write transaction; any error rolls it back entirely. Then checks
+    /// that the files written are still the ones opened: what a caller acknowledges after
+    /// this returns is in the database that a restart will read.
     func write<T>(_ action: String, _ body: (Database) throws -> T) throws -> T {
+        let result: T
         do {
-            return try pool.write(body)
+            result = try pool.write(body)
         } catch {
             throw StoreError(wrapping: error, path: path, action: action)
         }
+        try checkFilesAreTheOnesOpened(while: action)
+        return result
     }
 
     /// Runs `body` on a consistent snapshot of the database.
@@ -95,6 +127,116 @@ public final class CheckpointStore: Sendable {
     var now: Double { clock().timeIntervalSince1970 }
 
     // MARK: - Opening
+
+    /// Opens an existing database for reading only, after checking that the file is one
+    /// (an empty or foreign file is named as what it is, untouched). A database with no
+    /// -wal or -shm beside it (closed, or a copy) is opened immutable, so SQLite needs no
+    /// lock and no shared-memory file and works on read-only media; one with them (a server
+    /// may be running) is opened read-only, reading what its WAL holds.
+    private static func openReadOnly(path: String) throws -> DatabaseQueue {
+        try checkHeader(of: path)
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.foreignKeysEnabled = true
+        configuration.label = "SextantStore.readOnly"
+        configuration.busyMode = .timeout(5)
+        let companions = ["-wal", "-shm"].contains { FileManager.default.fileExists(atPath: path + $0) }
+        let target = companions ? path : immutableURI(path)
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: target, configuration: configuration)
+        } catch {
+            throw StoreError(wrapping: error, path: path, action: "open the database read-only")
+        }
+        do {
+            try queue.read { db in
+                try checkOwnership(db, path: path)
+                guard try Int32.fetchOne(db, sql: "PRAGMA application_id") == StoreSchema.applicationID else {
+                    throw StoreError(
+                        code: .foreignDatabase,
+                        "\(path): a SQLite database without Sextant's tables, not a Sextant database")
+                }
+                guard try StoreSchema.migrator.completedMigrations(db).count == StoreSchema.migrator.migrations.count
+                else {
+                    throw StoreError(
+                        code: .invalidData,
+                        "\(path): was written by an older Sextant; open it once with sextant-server (read-write) to upgrade it, or read it with that version"
+                    )
+                }
+            }
+        } catch {
+            try? queue.close()
+            throw StoreError(wrapping: error, path: path, action: "read the database")
+        }
+        return queue
+    }
+
+    /// Refuses, without opening it, a path that is missing, empty or not SQLite.
+    private static func checkHeader(of path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file"
+            throw StoreError(code: .cannotOpen, "\(path): \(reason), not a Sextant database")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if header.isEmpty {
+            throw StoreError(code: .notADatabase, "\(path): empty file, not a Sextant database")
+        }
+        guard header == Data("SQLite format 3\0".utf8) else {
+            throw StoreError(code: .notADatabase, "\(path): not a SQLite database, so not a Sextant database")
+        }
+    }
+
+    /// `file:` URI of `path` with SQLite's `immutable` parameter: no locks, no -shm, no writes.
+    private static func immutableURI(_ path: String) -> String {
+        let absolute = URL(fileURLWithPath: path).path
+        var escaped = ""
+        for character in absolute {
+            switch character {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3F"
+            case "#": escaped += "%23"
+            default: escaped.append(character)
+            }
+        }
+        return "file:\(escaped)?immutable=1"
+    }
+
+    /// Throws `.fileReplaced` if the database or its -wal file is no longer the file opened.
+    ///
+    /// A removed or replaced -wal still holds, through SQLite's open descriptor, every commit
+    /// since the last checkpoint, acknowledged updates among them: while the database file
+    /// itself is the one opened, they are first copied into it by a checkpoint, so that even a
+    /// `kill -9` right after loses nothing that was acknowledged.
+    private func checkFilesAreTheOnesOpened(while action: String) throws {
+        let changed: [String: String] = openedFiles.withLock { opened in
+            var changed: [String: String] = [:]
+            for file in [path, path + "-wal"] {
+                let now = FileIdentity(path: file)
+                guard let then = opened[file] else {
+                    opened[file] = now  // first seen now (the WAL appears with the first write)
+                    continue
+                }
+                if now != then { changed[file] = now == nil ? "was removed" : "was replaced by another file" }
+            }
+            return changed
+        }
+        guard !changed.isEmpty else { return }
+        var rescue = ""
+        if changed[path] == nil {
+            do {
+                _ = try pool.writeWithoutTransaction { try $0.checkpoint(.full) }
+                rescue = "; every commit it held was first copied into \(path)"
+            } catch {
+                rescue = "; copying its commits into \(path) failed (\(error)), so the latest may be lost"
+            }
+        }
+        let what = changed.keys.sorted().map { "\($0) \(changed[$0]!)" }.joined(separator: " and ")
+        throw StoreError(
+            code: .fileReplaced,
+            "\(path): could not \(action): \(what) while the database was open\(rescue). Nothing more is acknowledged: find what removes files under the server, then start it again (it resumes from what \(path) holds)"
+        )
+    }
 
     /// Creates the file with mode 0600 before SQLite does, so it is never readable by
     /// others; SQLite gives its -wal and -shm files the database file's mode.
@@ -147,6 +289,20 @@ public final class CheckpointStore: Sendable {
                 "\(path): was written by a newer Sextant (unknown migrations: \(unknown.joined(separator: ", "))); upgrade Sextant to open it"
             )
         }
+    }
+}
+
+/// The device and inode of a file, to tell a file from another put at the same path.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    /// The identity of the file at `path`, or nil if there is none.
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }
 

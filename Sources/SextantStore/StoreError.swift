@@ -30,6 +30,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidModelFile
         /// Any other SQLite or I/O failure.
         case ioFailure
+        /// The database or its -wal file was removed or replaced while the store had it
+        /// open: what is written now may go to a file nobody will read again.
+        case fileReplaced
     }
 
     public var code: Code

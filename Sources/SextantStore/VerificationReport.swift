@@ -14,8 +14,12 @@ public struct VerificationReport: Sendable, Equatable {
     public var checkpointsChecked: Int
     /// Checkpoints whose blob, count, dtype or hash is wrong, in run and version order.
     public var checkpointProblems: [CheckpointProblem]
+    /// Runs, stored updates and scheduler state that contradict each other (a delta of the
+    /// wrong length, an update applied in a version the run never reached, scheduler state
+    /// of another version), each naming the row.
+    package var recordProblems: [String] = []
 
-    public var isOK: Bool { databaseProblems.isEmpty && checkpointProblems.isEmpty }
+    public var isOK: Bool { databaseProblems.isEmpty && checkpointProblems.isEmpty && recordProblems.isEmpty }
 }
 
 extension VerificationReport: CustomStringConvertible {
@@ -25,9 +29,11 @@ extension VerificationReport: CustomStringConvertible {
             isOK
                 ? "OK: database sound, \(checkpointsChecked) checkpoints verified"
                 : "FAILED: \(databaseProblems.count) database problems, "
-                    + "\(checkpointProblems.count) of \(checkpointsChecked) checkpoints bad"
+                    + "\(checkpointProblems.count) of \(checkpointsChecked) checkpoints bad, "
+                    + "\(recordProblems.count) inconsistent records"
         ]
         lines += databaseProblems.map { "  database: \($0)" }
+        lines += recordProblems.map { "  record: \($0)" }
         for problem in checkpointProblems {
             lines += problem.issues.map { "  \(problem.run)@\(problem.version): \($0)" }
         }

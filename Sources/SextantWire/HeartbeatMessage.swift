@@ -1,16 +1,16 @@
-/// Application-level liveness: ZMTP heartbeats only prove the link is up, this says the
-/// client is alive and what it is doing.
+/// Client -> server, application-level liveness only: ZMTP heartbeats prove the link is up,
+/// this says the client is alive and whether it is training. Asking for an upload slot is
+/// an `uploadRequest`, and the server's answers are `uploadGrant` and `wait`
+/// (docs/design.md section 4).
 public struct HeartbeatMessage: Sendable, Equatable {
+    /// Values are part of the protocol: never reuse one. 2 was version 1's "update ready",
+    /// now the `uploadRequest` and `uploadGrant` messages.
     public enum State: UInt8, Sendable, CaseIterable {
         case idle = 0
         case training = 1
-        /// From a client: it has a finished update and asks for an upload slot. From the
-        /// server: the slot is granted, send the update now. Bounding the uploads in flight
-        /// bounds the server's memory, since libzmq buffers a whole message per sending peer.
-        case updateReady = 2
     }
 
-    /// The global version the sender holds.
+    /// The global version the client holds.
     public var modelVersion: UInt64
     public var state: State
 

@@ -1,8 +1,14 @@
 /// Turns `WireMessage`s into frames and back. Decoding validates everything and throws a
 /// `WireError` whose `replyCode` can be sent back; it never traps on any input.
 public enum WireCodec {
-    /// The protocol version this build speaks.
-    public static let protocolVersion: UInt16 = 1
+    /// The protocol version this build speaks. Version 2 added `uploadRequest`,
+    /// `uploadGrant` and `wait`, which version 1 expressed as heartbeats (docs/design.md
+    /// section 4); peers of different versions refuse each other's messages.
+    public static let protocolVersion: UInt16 = 2
+
+    /// The oldest version whose `error` message has today's layout: a refusal of a peer of
+    /// a version from here to ours is written in the peer's version, so it can read it.
+    public static let oldestReadableErrorVersion: UInt16 = 1
 
     /// Header, metadata and, for assignments and updates, the payload sent zero-copy.
     public static func encode(_ message: WireMessage) -> [OutboundFrame] {
@@ -16,6 +22,20 @@ public enum WireCodec {
             payloadCount: UInt32(clamping: payload?.count ?? 0))
         var frames: [OutboundFrame] = [.bytes(header.encoded), .bytes(writer.bytes)]
         if let payload { frames.append(payload.outboundFrame) }
+        return frames
+    }
+
+    /// An `error` reply to a peer that speaks protocol version `peerVersion`. It is written
+    /// in the peer's version when that is older than ours but has today's `error` layout,
+    /// so an old peer can read why it was refused; in ours otherwise.
+    public static func encodeRefusal(_ reply: ErrorReplyMessage, peerVersion: UInt16) -> [OutboundFrame] {
+        var frames = encode(.error(reply))
+        guard (oldestReadableErrorVersion..<protocolVersion).contains(peerVersion) else { return frames }
+        var writer = ByteWriter(capacity: 128)
+        reply.write(to: &writer)
+        let header = WireHeader(
+            version: peerVersion, type: .error, flags: [], metadataLength: UInt32(writer.bytes.count), payloadCount: 0)
+        frames[0] = .bytes(header.encoded)
         return frames
     }
 
@@ -35,7 +55,8 @@ public enum WireCodec {
         }
         let metadataFrame = frames[frames.index(after: frames.startIndex)]
         guard Int(header.metadataLength) <= options.maxMetadataBytes else {
-            throw WireError(.malformed, "metadata of \(header.metadataLength) bytes exceeds \(options.maxMetadataBytes)")
+            throw WireError(
+                .malformed, "metadata of \(header.metadataLength) bytes exceeds \(options.maxMetadataBytes)")
         }
         guard metadataFrame.count == Int(header.metadataLength) else {
             throw WireError(
@@ -59,7 +80,8 @@ public enum WireCodec {
     ) throws(WireError) -> FloatPayload {
         let count = Int(header.payloadCount)
         guard count <= options.maxPayloadCount else {
-            throw WireError(.wrongPayloadSize, "payload of \(count) values exceeds the limit of \(options.maxPayloadCount)")
+            throw WireError(
+                .wrongPayloadSize, "payload of \(count) values exceeds the limit of \(options.maxPayloadCount)")
         }
         if let expected = options.expectedPayloadCount, count != expected {
             throw WireError(.wrongPayloadSize, "payload has \(count) values, the model has \(expected) parameters")
@@ -96,6 +118,9 @@ public enum WireCodec {
         case .assignment(let assignment): assignment
         case .update(let update): update
         case .heartbeat(let heartbeat): heartbeat
+        case .uploadRequest(let request): request
+        case .uploadGrant(let grant): grant
+        case .wait(let wait): wait
         case .ack(let ack): ack
         case .error(let error): error
         case .bye(let bye): bye
@@ -110,6 +135,9 @@ public enum WireCodec {
         case .assignment: .assignment(try AssignmentMessage(reading: &reader, payload: payload))
         case .update: .update(try UpdateMessage(reading: &reader, payload: payload))
         case .heartbeat: .heartbeat(try HeartbeatMessage(reading: &reader, payload: payload))
+        case .uploadRequest: .uploadRequest(try UploadRequestMessage(reading: &reader, payload: payload))
+        case .uploadGrant: .uploadGrant(try UploadGrantMessage(reading: &reader, payload: payload))
+        case .wait: .wait(try WaitMessage(reading: &reader, payload: payload))
         case .ack: .ack(try AckMessage(reading: &reader, payload: payload))
         case .error: .error(try ErrorReplyMessage(reading: &reader, payload: payload))
         case .bye: .bye(try ByeMessage(reading: &reader, payload: payload))

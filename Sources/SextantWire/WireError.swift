@@ -34,11 +34,14 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// The errno behind a transport error, if any.
     public var errno: Int32?
+    /// For `unsupportedVersion` read off a header: the protocol version the peer speaks.
+    public var peerVersion: UInt16?
 
-    public init(_ code: Code, _ message: String, errno: Int32? = nil) {
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, peerVersion: UInt16? = nil) {
         self.code = code
         self.message = message
         self.errno = errno
+        self.peerVersion = peerVersion
     }
 
     public var description: String { message }

@@ -60,7 +60,8 @@ public struct WireHeader: Sendable, Equatable {
         guard version == WireCodec.protocolVersion else {
             throw WireError(
                 .unsupportedVersion,
-                "unsupported protocol version \(version), this peer speaks version \(WireCodec.protocolVersion)")
+                "unsupported protocol version \(version), this peer speaks version \(WireCodec.protocolVersion)",
+                peerVersion: version)
         }
         guard bytes.count == Self.byteCount else {
             throw WireError(.malformed, "header frame is \(bytes.count) bytes, expected \(Self.byteCount)")

@@ -6,8 +6,14 @@ public enum WireMessage: Sendable, Equatable {
     case assignment(AssignmentMessage)
     /// Client -> server: a trained delta.
     case update(UpdateMessage)
-    /// Either way: still alive, and what it is doing.
+    /// Client -> server: still alive, and whether it is training (liveness only).
     case heartbeat(HeartbeatMessage)
+    /// Client -> server: a finished update waits for an upload slot.
+    case uploadRequest(UploadRequestMessage)
+    /// Server -> client: the upload slot is granted, send the update now.
+    case uploadGrant(UploadGrantMessage)
+    /// Server -> client: joined, and no work for now.
+    case wait(WaitMessage)
     /// Server -> client: an update was received and stored.
     case ack(AckMessage)
     /// Either way: a request was refused.
@@ -21,6 +27,9 @@ public enum WireMessage: Sendable, Equatable {
         case .assignment: .assignment
         case .update: .update
         case .heartbeat: .heartbeat
+        case .uploadRequest: .uploadRequest
+        case .uploadGrant: .uploadGrant
+        case .wait: .wait
         case .ack: .ack
         case .error: .error
         case .bye: .bye
@@ -58,6 +67,9 @@ public enum WireMessageType: UInt8, Sendable, CaseIterable {
     case ack = 5
     case error = 6
     case bye = 7
+    case uploadRequest = 8
+    case uploadGrant = 9
+    case wait = 10
 
     /// Whether messages of this type carry a Float32 payload frame.
     public var hasPayload: Bool { self == .assignment || self == .update }

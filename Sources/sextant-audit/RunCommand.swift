@@ -54,7 +54,8 @@ struct RunCommand: ParsableCommand {
             ?? auditURL.deletingLastPathComponent().appendingPathComponent("ground-truth.json")
         let groundTruth = try SubjectGroundTruth.read(from: truthURL)
         let samples = try DatasetFile.read(from: auditURL)
-        let store = try CheckpointStore(path: db, logger: Logger(label: "sextant.audit.store"))
+        // Read-only: an audit never writes to the database it audits (docs/design.md 10).
+        let store = try CheckpointStore(path: db, logger: Logger(label: "sextant.audit.store"), mode: .readOnly)
 
         var configuration = SubjectAudit.Configuration()
         configuration.knownSubjects = known

@@ -13,16 +13,30 @@ struct SextantClientCommand: ParsableCommand {
         abstract: "Run a Sextant client: train on this silo's data and send model deltas to the server.")
 
     @Option(help: "The federation's YAML configuration (data, partition, model, speeds).") var config: String
-    @Option(help: "This client's index in the partition (0-based, below clients.count).") var index: Int
+    @Option(parsing: .unconditional, help: "This client's index in the partition (0-based, below clients.count).")
+    var index: Int
     @Option(help: "Server endpoint (default: server.bind of the configuration).") var server: String?
     @Option(help: "Client name, unique in the federation (default: client-INDEX).") var name: String?
-    @Option(help: "Emulated mean seconds per local step (overrides clients.mean_time_per_step).") var timePerStep: Double?
+    @Option(help: "Emulated mean seconds per local step (overrides clients.mean_time_per_step).") var timePerStep:
+        Double?
     @Option(help: "How emulated speeds spread: fixed, normal or exponential.") var speedDistribution: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Option(help: "This client's CURVE key pair file (overrides security.client_key).") var key: String?
-    @Option(help: "Run this many clients (INDEX, INDEX+1, ...) in this process, each with its own connection: for load tests.")
+    @Option(
+        help:
+            "Run this many clients (INDEX, INDEX+1, ...) in this process, each with its own connection: for load tests."
+    )
     var sessions = 1
+
+    /// One line, not the usage: a negative index is parsed, then refused here.
+    func validate() throws {
+        guard index >= 0 else {
+            throw RuntimeError(
+                .invalidArgument,
+                "--index \(index): a client's index is 0 or more (below clients.count of the configuration)")
+        }
+    }
 
     func run() throws {
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
@@ -48,12 +62,14 @@ struct SextantClientCommand: ParsableCommand {
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
         var settingsWithPrivacy = settings
-        settingsWithPrivacy.curve = try configuration.security.loadClientKeys(index: index, name: clientName, keyOverride: key)
+        settingsWithPrivacy.curve = try configuration.security.loadClientKeys(
+            index: index, name: clientName, keyOverride: key)
         if configuration.privacy.isRecordLevel {
             let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: data.count)
             settingsWithPrivacy.recordLevel = plan
             logger.info(
-                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)")
+                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)"
+            )
         }
         if speed.timePerStep > 0 {
             logger.info("emulating \(String(format: "%.3f", speed.timePerStep)) s per step")
@@ -63,7 +79,9 @@ struct SextantClientCommand: ParsableCommand {
         let client = try FederationClient(settings: settingsWithPrivacy, data: data, stop: stop, logger: logger)
         let summary = try client.run()
         withExtendedLifetime(signals) {}
-        print("\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")
+        print(
+            "\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)"
+        )
     }
 
     /// `--sessions K`: clients INDEX..<INDEX+K in this process; fails if any session failed.
@@ -75,7 +93,9 @@ struct SextantClientCommand: ParsableCommand {
         withExtendedLifetime(signals) {}
         for result in results {
             if let summary = result.summary {
-                print("\(result.name): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)")
+                print(
+                    "\(result.name): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)"
+                )
             } else {
                 print("\(result.name): failed: \(result.error ?? "unknown error")")
             }

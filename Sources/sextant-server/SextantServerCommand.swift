@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import SextantObservability
 import SextantRuntime
 import SextantServer
@@ -12,7 +13,8 @@ import SextantServer
 struct SextantServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sextant-server",
-        abstract: "Run a Sextant federation server: schedule clients, aggregate their updates, checkpoint every version.")
+        abstract:
+            "Run a Sextant federation server: schedule clients, aggregate their updates, checkpoint every version.")
 
     @Option(help: "The federation's YAML configuration.") var config: String
     @Option(help: "Override server.database.") var database: String?
@@ -21,7 +23,8 @@ struct SextantServerCommand: AsyncParsableCommand {
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Flag(help: "Serve a non-loopback address without CURVE (anyone who reaches it can join). Logged loudly.")
     var insecure = false
-    @Option(help: "Override server.metrics_bind (HOST:PORT of /metrics and /status; empty: off).") var metricsBind: String?
+    @Option(help: "Override server.metrics_bind (HOST:PORT of /metrics and /status; empty: off).")
+    var metricsBind: String?
     @Option(help: "Seconds to keep serving /metrics and /status after the run ends, for a last scrape.")
     var linger: Double = 0
 
@@ -42,26 +45,64 @@ struct SextantServerCommand: AsyncParsableCommand {
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
         do {
-            server = try FederationServer(configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
+            server = try FederationServer(
+                configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
         } catch {
             await endpoint?.stop()
             throw error
         }
         await handle.attach(server)
-        let signals = SignalHandler { _ in Task { await handle.stop() } }
         let reload = SignalHandler(signals: [SIGHUP]) { _ in Task { await server.reloadAllowList() } }
-        let summary = try await server.run()
-        if endpoint != nil { await handle.linger(seconds: linger) }
-        await endpoint?.stop()
-        withExtendedLifetime((signals, reload)) {}
+        let summary = try await serve(server, endpoint: endpoint, logger: logger)
+        withExtendedLifetime(reload) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         if let epsilon = summary.epsilon {
-            let level = configuration.privacy.isClientLevel ? "client-level" : "record-level (largest over the clients' records)"
-            print(String(format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon, configuration.privacy.isClientLevel ? configuration.privacy.delta : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
+            let level =
+                configuration.privacy.isClientLevel
+                ? "client-level" : "record-level (largest over the clients' records)"
+            print(
+                String(
+                    format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon,
+                    configuration.privacy.isClientLevel
+                        ? configuration.privacy.delta
+                        : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
         }
         print(
-            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB")
+            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB"
+        )
         if summary.status == .failed { throw ExitCode.failure }
+    }
+
+    /// Runs the federation and the HTTP endpoint as one service group: SIGTERM or SIGINT
+    /// shut both down gracefully (the federation first, so the endpoint still answers while
+    /// it stops); the run's end, after `--linger`, shuts down the endpoint.
+    private func serve(
+        _ server: FederationServer, endpoint: ObservabilityServer?, logger: Logger
+    ) async throws -> FederationServer.Summary {
+        let federation = FederationService(server: server, lingerSeconds: endpoint == nil ? 0 : linger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let endpoint {
+            // A failure of the endpoint is logged by it and leaves the federation running.
+            services.append(
+                .init(service: endpoint, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        services.append(
+            .init(
+                service: federation, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            if case .failure(let failure) = federation.result { throw failure }
+            throw error
+        }
+        switch federation.result {
+        case .success(let summary): return summary
+        case .failure(let failure): throw failure
+        case nil: throw FederationServiceError(message: "the service group ended before the federation run did")
+        }
     }
 
     /// The HTTP endpoint of `server.metrics_bind`, listening, or nil when it is off. The
@@ -70,7 +111,9 @@ struct SextantServerCommand: AsyncParsableCommand {
         guard let address = try server.metricsAddress else { return nil }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory.sextant(registry: registry))
-        let endpoint = ObservabilityServer(address: address, registry: registry, logger: Logger(label: "sextant.metrics")) {
+        let endpoint = ObservabilityServer(
+            address: address, registry: registry, logger: Logger(label: "sextant.metrics")
+        ) {
             await handle.status()
         }
         try await endpoint.start()

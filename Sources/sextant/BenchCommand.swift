@@ -76,6 +76,11 @@ struct BenchAggregateCommand: ParsableCommand {
         print(String(format: "memory bandwidth (y += a x, %d floats): %.2f GB/s", parameters, result.memoryBandwidth))
         print(String(format: "aggregation of %d deltas: %.2f GB/s = %.2f of memory bandwidth, %.2f ms per delta",
                      deltas, result.aggregationBandwidth, result.ratio, result.secondsPerDelta * 1000))
+        let limit = Double(4 * parameters * deltas) / (result.memoryBandwidth * 1e9)
+        for (rule, seconds) in result.robustSeconds.sorted(by: { $0.value < $1.value }) {
+            print(String(format: "  %-13@ %8.1f ms per aggregation = %6.1fx one read of every delta at memory bandwidth",
+                         rule, seconds * 1000, seconds / limit))
+        }
     }
 }
 

@@ -9,13 +9,15 @@ struct CheckpointsCommand: ParsableCommand {
         commandName: "checkpoints", abstract: "Inspect, export and verify a server's checkpoint database.",
         subcommands: [List.self, Export.self, Verify.self])
 
+    /// Opens `path` read-only: listing, exporting and verifying never write to the database
+    /// (docs/design.md 10), so they work on a read-only copy.
     static func open(_ path: String) throws -> CheckpointStore {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: .cannotOpen, "\(path): no such checkpoint database")
         }
         var logger = Logger(label: "sextant.checkpoints")
         logger.logLevel = .warning
-        return try CheckpointStore(path: path, logger: logger)
+        return try CheckpointStore(path: path, logger: logger, mode: .readOnly)
     }
 
     struct List: ParsableCommand {
@@ -31,7 +33,10 @@ struct CheckpointsCommand: ParsableCommand {
                     let accuracy = summary.metrics["accuracy"].map { String(format: "%7.2f%%", $0 * 100) } ?? "       -"
                     let loss = summary.metrics["loss"].map { String(format: "%7.4f", $0) } ?? "      -"
                     let updates = summary.metrics["updates"].map { String(Int($0)) } ?? "-"
-                    print(String(format: "  %7d  %@  %@  %@  %6@", summary.version, "\(summary.created)" as NSString, accuracy as NSString, loss as NSString, updates as NSString))
+                    print(
+                        String(
+                            format: "  %7d  %@  %@  %@  %6@", summary.version, "\(summary.created)" as NSString,
+                            accuracy as NSString, loss as NSString, updates as NSString))
                 }
             }
         }
@@ -40,9 +45,17 @@ struct CheckpointsCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a checkpoint's model to a file.")
         @Argument(help: "The checkpoint database.") var database: String
-        @Option(help: "Version to export (default: the latest).") var version: Int?
+        @Option(parsing: .unconditional, help: "Version to export (default: the latest).") var version: Int?
         @Option(name: .customLong("run"), help: "Run id (default: the latest run).") var runID: String?
         @Option(name: .shortAndLong, help: "Output model file.") var output: String
+
+        func validate() throws {
+            if let version, version < 0 {
+                throw StoreError(
+                    code: .notFound,
+                    "--version \(version): versions start at 0; give 0 or more, or leave it out for the latest")
+            }
+        }
 
         func run() throws {
             let store = try CheckpointsCommand.open(database)
@@ -55,7 +68,8 @@ struct CheckpointsCommand: ParsableCommand {
     }
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check SQLite integrity and every checkpoint's SHA-256.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check SQLite integrity and every checkpoint's SHA-256.")
         @Argument(help: "The checkpoint database.") var database: String
 
         func run() throws {

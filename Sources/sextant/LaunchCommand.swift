@@ -15,8 +15,11 @@ struct LaunchCommand: AsyncParsableCommand {
     @Option(help: "The federation's YAML configuration.") var config: String
     @Flag(help: "Start only the clients, against --server.") var clientsOnly = false
     @Option(help: "Server endpoint for --clients-only (tcp://HOST:PORT).") var server: String?
-    @Option(help: "Clients to start (default: clients.count of the configuration).") var clients: Int?
-    @Option(help: "Index of the first client (hosts sharing a federation start disjoint ranges).") var firstIndex = 0
+    @Option(parsing: .unconditional, help: "Clients to start (default: clients.count of the configuration).")
+    var clients: Int?
+    @Option(
+        parsing: .unconditional, help: "Index of the first client (hosts sharing a federation start disjoint ranges).")
+    var firstIndex = 0
     @Option(help: "Directory for the processes' log files.") var logs = "out/logs"
     @Option(help: "Directory holding sextant-server and sextant-client (default: next to this executable).")
     var binDirectory: String?
@@ -29,7 +32,8 @@ struct LaunchCommand: AsyncParsableCommand {
     }
 
     private func dataDescription(_ data: DataSection) -> String {
-        data.dataset == "subject-federation" ? "subject federation in \(data.directory)" : "\(data.partition) partition of \(data.dataset)"
+        data.dataset == "subject-federation"
+            ? "subject federation in \(data.directory)" : "\(data.partition) partition of \(data.dataset)"
     }
 
     func run() async throws {
@@ -38,13 +42,16 @@ struct LaunchCommand: AsyncParsableCommand {
         guard count > 0, firstIndex + count <= configuration.clients.count else {
             throw RuntimeError(
                 .invalidConfiguration,
-                "clients \(firstIndex)..<\(firstIndex + count) exceed clients.count \(configuration.clients.count), which the data is partitioned for")
+                "clients \(firstIndex)..<\(firstIndex + count) exceed clients.count \(configuration.clients.count), which the data is partitioned for"
+            )
         }
-        let bin = binDirectory.map { URL(fileURLWithPath: $0) }
+        let bin =
+            binDirectory.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         if !clientsOnly {
             try FileManager.default.createDirectory(
-                at: URL(fileURLWithPath: configuration.server.database).deletingLastPathComponent(), withIntermediateDirectories: true)
+                at: URL(fileURLWithPath: configuration.server.database).deletingLastPathComponent(),
+                withIntermediateDirectories: true)
         }
         var plan = Launcher.Plan(
             configPath: config, binDirectory: bin, logDirectory: URL(fileURLWithPath: logs),
@@ -54,7 +61,8 @@ struct LaunchCommand: AsyncParsableCommand {
         print(
             clientsOnly
                 ? "launching \(count) clients against \(server!)"
-                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(dataDescription(configuration.data))); logs in \(logs)/")
+                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(dataDescription(configuration.data))); logs in \(logs)/"
+        )
         let signals = SignalHandler { _ in launcher.terminateAll() }
         let outcome = try await launcher.run(isTerminal: isatty(STDERR_FILENO) == 1)
         withExtendedLifetime(signals) {}
@@ -63,7 +71,9 @@ struct LaunchCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if !clientsOnly {
-            print("checkpoints in \(configuration.server.database); list them with: sextant checkpoints list \(configuration.server.database)")
+            print(
+                "checkpoints in \(configuration.server.database); list them with: sextant checkpoints list \(configuration.server.database)"
+            )
         }
     }
 }

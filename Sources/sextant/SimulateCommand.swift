@@ -32,6 +32,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Relative standard deviation of each task's compute time.") var jitter = 0.05
     @Option(help: "Evaluate every k-th model version (the last one always).") var evaluateEvery = 1
     @Option(help: "Title of the plot and the summary (default: the configuration's run.name).") var title: String?
+    @Option(help: "The first N clients attack: each sends its delta times --attack-scale.") var attackers = 0
+    @Option(help: "What attackers multiply their delta by (negative: sign-flipped).") var attackScale = -4.0
+    @Option(help: "Aggregation rule, replacing server.robust_aggregation: mean, norm_bound, median, trimmed_mean, multi_krum.")
+    var robustAggregation: String?
     @Option(help: "OpenBLAS threads.") var threads = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
@@ -41,13 +45,16 @@ struct SimulateCommand: ParsableCommand {
         guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
         setBLASThreads(threads)
         let kinds = try ExperimentRunner.algorithms(named: algorithms)
-        let configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
+        var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
+        if let robustAggregation { configuration.server.robustAggregation = robustAggregation }
         let target = targetAccuracy ?? configuration.stop.targetAccuracy
         guard target >= 0, target <= 1 else { throw ValidationError("--target-accuracy must lie in [0, 1], got \(target)") }
         let budget = maxTime ?? (configuration.stop.maxSeconds > 0 ? configuration.stop.maxSeconds : .infinity)
-        let options = ExperimentRunner.Options(
+        var options = ExperimentRunner.Options(
             algorithms: kinds, maxTime: budget, maxVersions: maxVersions ?? configuration.stop.maxVersions, latency: latency,
             jitter: jitter, evaluateEvery: evaluateEvery)
+        options.attackers = attackers
+        options.attackScale = attackScale
         let runner = try ExperimentRunner(configuration: configuration, options: options)
         let speeds = runner.secondsPerStep.map { String(format: "%.3f", $0) }.joined(separator: ", ")
         print(

@@ -64,6 +64,7 @@ import Testing
 
         mutating func resume(now: Double) -> [SchedulerAction] { [] }
         func snapshot() throws -> Data { Data() }
+        mutating func limitClaims(_ limits: ClaimLimits) {}
         func heldAccumulation(of update: Int64) -> BucketWeight? { held[update] }
     }
 

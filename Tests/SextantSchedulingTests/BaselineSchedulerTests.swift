@@ -20,13 +20,14 @@ import Testing
             s.handle(.joined("b", samples: 300), now: 1) == [
                 .assign("a", localSteps: 10), .assign("b", localSteps: 10), .setTimer("fedavg-round", at: 61),
             ])
-        #expect(s.handle(update(1, "a", base: 0), now: 5) == [.accumulate(updateID: 1, bucket: "round-0", weight: 100)])
+        #expect(
+            s.handle(update(1, "a", base: 0), now: 5) == [.accumulate(updateID: 1, bucket: "round-0", weight: 0.25)])
         let done = s.handle(update(2, "b", base: 0), now: 9)
-        #expect(done.first == .accumulate(updateID: 2, bucket: "round-0", weight: 300))
+        #expect(done.first == .accumulate(updateID: 2, bucket: "round-0", weight: 0.75))
         #expect(
             done.aggregations == [
                 Aggregation(
-                    newVersion: 1, buckets: [BucketWeight(bucket: "round-0", coefficient: 1.0 / 400)],
+                    newVersion: 1, buckets: [BucketWeight(bucket: "round-0", coefficient: 1)],
                     updates: [
                         AppliedUpdate(id: 1, client: "a", staleness: 0),
                         AppliedUpdate(id: 2, client: "b", staleness: 0),
@@ -45,8 +46,8 @@ import Testing
         var s = started()
         _ = s.handle(update(1, "a", base: 0), now: 5)
         let timeout = s.handle(.timerFired("fedavg-round"), now: 60)
-        // Only a (100 samples) arrived: its delta is applied at full weight, 100 * (1/100).
-        #expect(timeout.aggregations.map(\.buckets) == [[BucketWeight(bucket: "round-0", coefficient: 1.0 / 100)]])
+        // Only a (share 0.25) arrived: its delta is applied at full weight, 0.25 * (1/0.25).
+        #expect(timeout.aggregations.map(\.buckets) == [[BucketWeight(bucket: "round-0", coefficient: 1.0 / 0.25)]])
         #expect(timeout.aggregations.first?.updates.map(\.client) == ["a"])
         #expect(s.version == 1)
     }

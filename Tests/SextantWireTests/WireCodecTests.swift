@@ -16,7 +16,7 @@ struct WireCodecTests {
         #expect(frames.count == 2)
         let header: [UInt8] = [
             0x53, 0x58, 0x54, 0x31,  // "SXT1"
-            0x01, 0x00,  // protocol version 1
+            0x02, 0x00,  // protocol version 2
             0x04,  // heartbeat
             0x00,  // flags: no payload
             0x09, 0x00, 0x00, 0x00,  // metadata length 9
@@ -26,12 +26,44 @@ struct WireCodecTests {
         #expect(frames[1] == [0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x01])
     }
 
+    @Test("upload requests, grants and waits have type bytes of their own, and known bytes")
+    func uploadMessagesKnownBytes() throws {
+        #expect(Set(WireMessageType.allCases.map(\.rawValue)).count == WireMessageType.allCases.count)
+        let request = frameBytes(
+            WireCodec.encode(.uploadRequest(UploadRequestMessage(updateID: 0x0102, baseVersion: 0x0304))))
+        #expect(request[0][6] == 8)
+        #expect(request[1] == [0x02, 0x01, 0, 0, 0, 0, 0, 0, 0x04, 0x03, 0, 0, 0, 0, 0, 0])
+        let grant = frameBytes(WireCodec.encode(.uploadGrant(UploadGrantMessage(modelVersion: 5))))
+        #expect(grant[0][6] == 9)
+        #expect(grant[1] == [5, 0, 0, 0, 0, 0, 0, 0])
+        let wait = frameBytes(WireCodec.encode(.wait(WaitMessage(modelVersion: 6))))
+        #expect(wait[0][6] == 10)
+        #expect(wait[1] == [6, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test("a refusal of an older peer is written in its version, of a newer one in ours")
+    func refusalInThePeersVersion() throws {
+        let reply = ErrorReplyMessage(code: .unsupportedVersion, text: "upgrade the client")
+        let old = frameBytes(WireCodec.encodeRefusal(reply, peerVersion: 1))
+        #expect(Array(old[0][4..<6]) == [1, 0])
+        #expect(Array(old[1...]) == Array(frameBytes(WireCodec.encode(.error(reply)))[1...]))
+        // The same bytes with our version decode to the reply: only the version differs.
+        var current = old
+        current[0][4] = UInt8(WireCodec.protocolVersion)
+        #expect(try WireCodec.decode(current.map { ZMQFrame(bytes: $0) }) == .error(reply))
+
+        let newer = frameBytes(WireCodec.encodeRefusal(reply, peerVersion: WireCodec.protocolVersion + 1))
+        #expect(try WireCodec.decode(newer.map { ZMQFrame(bytes: $0) }) == .error(reply))
+        let unknown = frameBytes(WireCodec.encodeRefusal(reply, peerVersion: 0))
+        #expect(try WireCodec.decode(unknown.map { ZMQFrame(bytes: $0) }) == .error(reply))
+    }
+
     @Test("a known header decodes field by field")
     func decodeKnownHeader() throws {
         let header = try WireHeader(decoding: [
-            0x53, 0x58, 0x54, 0x31, 0x01, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
+            0x53, 0x58, 0x54, 0x31, 0x02, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
         ])
-        #expect(header.version == 1)
+        #expect(header.version == 2)
         #expect(header.type == .update)
         #expect(header.flags == .hasPayload)
         #expect(header.metadataLength == 42)

@@ -19,7 +19,8 @@ struct WireDecoderRobustnessTests {
                     // Also with the header agreeing on the shorter metadata, so the field
                     // reader itself meets the end of the bytes.
                     if index == 1 {
-                        cut[0].replaceSubrange(8..<12, with: withUnsafeBytes(of: UInt32(length).littleEndian, Array.init))
+                        cut[0].replaceSubrange(
+                            8..<12, with: withUnsafeBytes(of: UInt32(length).littleEndian, Array.init))
                         #expect(decodeError(cut)?.code == .malformed, "\(message.type) metadata cut to \(length)")
                     }
                 }
@@ -48,13 +49,14 @@ struct WireDecoderRobustnessTests {
         frames[0].append(contentsOf: [0, 0, 0, 0])
         let error = decodeError(frames)
         #expect(error?.code == .unsupportedVersion)
-        #expect(error?.message == "unsupported protocol version 7, this peer speaks version 1")
+        #expect(error?.message == "unsupported protocol version 7, this peer speaks version 2")
+        #expect(error?.peerVersion == 7)
         #expect(error?.replyCode == .unsupportedVersion)
     }
 
     @Test("unknown message type and unknown flags")
     func unknownTypeAndFlags() {
-        for type: UInt8 in [0, 8, 200, 255] {
+        for type: UInt8 in [0, 11, 200, 255] {
             var frames = update
             frames[0][6] = type
             #expect(decodeError(frames)?.code == .unknownType)
@@ -136,6 +138,9 @@ struct WireDecoderRobustnessTests {
     func badEnums() {
         var heartbeat = frameBytes(WireCodec.encode(sampleMessages[5]))
         heartbeat[1][8] = 9
+        #expect(decodeError(heartbeat)?.code == .malformed)
+        // 2 was version 1's "update ready": an upload request now, never a heartbeat state.
+        heartbeat[1][8] = 2
         #expect(decodeError(heartbeat)?.code == .malformed)
         var bye = frameBytes(WireCodec.encode(sampleMessages[8]))
         bye[1][0] = 3

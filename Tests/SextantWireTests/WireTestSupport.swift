@@ -38,6 +38,9 @@ let sampleMessages: [WireMessage] = [
     .ack(AckMessage(updateID: 9, acceptedVersion: 8)),
     .error(ErrorReplyMessage(code: .nonFinite, text: "payload value 3 is nan")),
     .bye(ByeMessage(reason: .shutdown, text: "SIGTERM")),
+    .uploadRequest(UploadRequestMessage(updateID: 11, baseVersion: 6)),
+    .uploadGrant(UploadGrantMessage(modelVersion: 7)),
+    .wait(WaitMessage(modelVersion: .max)),
 ]
 
 /// SplitMix64: a tiny seeded generator so fuzz inputs are the same on every run.

@@ -6,7 +6,7 @@ struct Probe: Sendable {
     enum Expectation: Sendable, Equatable {
         /// An `ErrorReplyMessage` with this code.
         case error(ErrorReplyMessage.Code)
-        /// Admission: a heartbeat (wait) or an assignment, and no error.
+        /// Admission: a wait or an assignment, and no error.
         case admitted
     }
 
@@ -63,9 +63,11 @@ enum ProbeSession {
         return outcomes
     }
 
-    /// Skips the scheduler's heartbeats and assignments while waiting for an error, and
+    /// Skips the scheduler's waits and assignments while waiting for an error, and
     /// stops at the first error while waiting for admission.
-    private static func awaitReply(to probe: Probe, on socket: ZMQSocket, timeoutMilliseconds: Int) throws -> ProbeOutcome {
+    private static func awaitReply(to probe: Probe, on socket: ZMQSocket, timeoutMilliseconds: Int) throws
+        -> ProbeOutcome
+    {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
         while ContinuousClock.now < deadline {
             let events = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 100)
@@ -80,7 +82,7 @@ enum ProbeSession {
             switch (probe.expectation, message) {
             case (_, .error):
                 return ProbeOutcome(probe: probe, reply: message)
-            case (.admitted, .heartbeat), (.admitted, .assignment):
+            case (.admitted, .wait), (.admitted, .assignment):
                 return ProbeOutcome(probe: probe, reply: message)
             default:
                 continue

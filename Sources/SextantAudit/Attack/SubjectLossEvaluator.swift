@@ -23,10 +23,12 @@ public struct SubjectLossEvaluator: Sendable {
         guard auditSet.shape.count == model.inputShape.count else {
             throw AuditError(
                 .invalidArgument,
-                "the audit set has \(auditSet.shape) features per sample, the model (\(model)) expects \(model.inputShape)")
+                "the audit set has \(auditSet.shape) features per sample, the model (\(model)) expects \(model.inputShape)"
+            )
         }
         if let label = auditSet.labels.first(where: { $0 < 0 || Int($0) >= model.classCount }) {
-            throw AuditError(.invalidArgument, "the audit set has label \(label), the model has \(model.classCount) classes")
+            throw AuditError(
+                .invalidArgument, "the audit set has label \(label), the model has \(model.classCount) classes")
         }
         self.model = model
         self.auditSet = auditSet
@@ -94,10 +96,18 @@ public struct SubjectLossEvaluator: Sendable {
         }
         do {
             let check: (Checkpoint) throws -> Void = { checkpoint in
+                // An audit of a model nobody trained would be a false report: refuse it by name.
+                guard checkpoint.isSound else {
+                    throw AuditError(
+                        .invalidFile,
+                        "\(store.path): checkpoint \(run)@\(checkpoint.version) fails its SHA-256 check, so the audit would not be of the model that was trained; run `sextant checkpoints verify` to find every damaged checkpoint"
+                    )
+                }
                 guard checkpoint.parameters.count == model.parameterCount else {
                     throw AuditError(
                         .invalidFile,
-                        "checkpoint \(checkpoint.version) of run '\(run)' has \(checkpoint.parameters.count) parameters, the model \(model) has \(model.parameterCount)")
+                        "checkpoint \(checkpoint.version) of run '\(run)' has \(checkpoint.parameters.count) parameters, the model \(model) has \(model.parameterCount)"
+                    )
                 }
             }
             if finalOnly {

@@ -55,6 +55,26 @@ public struct FederationConfiguration: Sendable, Decodable {
         try clients.validate()
         try privacy.validate(federation: self)
         try security.validate()
+        try validateRobustAggregation()
+    }
+
+    /// The rules that compare an event's updates need several at once and have no
+    /// sensitivity analysis under client-level DP: refuse the combinations at start.
+    private func validateRobustAggregation() throws {
+        let rule = try server.robust
+        guard rule.needsWholeEvent else { return }
+        if scheduler.kind == "fedasync" {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "server.robust_aggregation \(rule.name) compares the updates of an aggregation, but fedasync applies each update alone: use norm_bound, or scheduler.kind fedbuff, fedavg or compass"
+            )
+        }
+        if privacy.isClientLevel {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "server.robust_aggregation \(rule.name) cannot be combined with client-level differential privacy (its sensitivity bound assumes the weighted mean): use mean or norm_bound"
+            )
+        }
     }
 
     enum CodingKeys: String, CodingKey {

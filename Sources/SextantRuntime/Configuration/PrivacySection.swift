@@ -236,14 +236,7 @@ public struct PrivacySection: Sendable, Decodable, Equatable {
     /// expected participants of a round (clients.count × sampling_rate, at least 1); fedbuff:
     /// buffer_size; fedasync: 1; compass: clients.count (a group may hold every client).
     public static func expectedClientsPerEvent(_ federation: FederationConfiguration) -> Int {
-        let scheduler = federation.scheduler
-        switch SchedulerKind(rawValue: scheduler.kind) {
-        case .fedavg, .fedavgm:
-            return max(1, Int((Double(federation.clients.count) * scheduler.samplingRate).rounded(.down)))
-        case .fedbuff: return max(1, scheduler.bufferSize)
-        case .fedasync: return 1
-        case .compass, nil: return max(1, federation.clients.count)
-        }
+        federation.scheduler.expectedClientsPerEvent(clients: federation.clients.count)
     }
 
     /// The client sampling rate the accountant uses: always 1. Privacy amplification by

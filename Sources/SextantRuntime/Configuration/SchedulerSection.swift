@@ -42,12 +42,32 @@ public struct SchedulerSection: Sendable, Codable {
     public var bufferSize = 3
     /// fedavgm: server momentum beta in (0, 1) (default 0.9).
     public var serverMomentum = 0.9
+    /// All kinds: the most training samples a client's join is believed (default 1000000).
+    /// A client's claim above it, or above the count the operator declared on its
+    /// allow-list line (`samples=N`), counts as that bound (docs/design.md 10).
+    public var maxSamplesPerClient = 1_000_000
+    /// All kinds: the largest share of an aggregation one client may have, in (0, 1]
+    /// (default 0.5: no client outweighs all the others together). The excess goes to the
+    /// others in proportion to their samples; 1 turns the cap off.
+    public var maxClientShare = 0.5
+
+    /// The bounds this section puts on claimed sample counts.
+    public var claimLimits: ClaimLimits {
+        ClaimLimits(maxSamplesPerClient: maxSamplesPerClient, maxClientShare: maxClientShare)
+    }
+
+    /// The sample count a client is weighed by: its claim, at most the count the operator
+    /// declared for it on the allow-list and at most `max_samples_per_client`.
+    package func boundedSamples(claimed: UInt64, declared: Int?) -> Int {
+        min(Int(clamping: claimed), declared ?? .max, maxSamplesPerClient)
+    }
 
     static let keys = KeySchema.map([
         "kind": .value, "min_clients": .value, "local_steps": .value, "round_timeout": .value,
         "weighting": .value, "sampling_rate": .value, "min_local_steps": .value, "max_local_steps": .value,
         "speed_momentum": .value, "latest_time_factor": .value, "alpha": .value, "staleness": .value,
         "staleness_a": .value, "staleness_b": .value, "buffer_size": .value, "server_momentum": .value,
+        "max_samples_per_client": .value, "max_client_share": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
@@ -56,6 +76,7 @@ public struct SchedulerSection: Sendable, Codable {
         case minLocalSteps = "min_local_steps", maxLocalSteps = "max_local_steps", speedMomentum = "speed_momentum"
         case latestTimeFactor = "latest_time_factor", alpha, staleness, stalenessA = "staleness_a"
         case stalenessB = "staleness_b", bufferSize = "buffer_size", serverMomentum = "server_momentum"
+        case maxSamplesPerClient = "max_samples_per_client", maxClientShare = "max_client_share"
     }
 
     public init() {}
@@ -77,6 +98,8 @@ public struct SchedulerSection: Sendable, Codable {
         stalenessB = try c.decodeIfPresent(Double.self, forKey: .stalenessB) ?? stalenessB
         bufferSize = try c.decodeIfPresent(Int.self, forKey: .bufferSize) ?? bufferSize
         serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? serverMomentum
+        maxSamplesPerClient = try c.decodeIfPresent(Int.self, forKey: .maxSamplesPerClient) ?? maxSamplesPerClient
+        maxClientShare = try c.decodeIfPresent(Double.self, forKey: .maxClientShare) ?? maxClientShare
     }
 
     func validate() throws {
@@ -126,6 +149,15 @@ public struct SchedulerSection: Sendable, Codable {
         guard bufferSize > 0 else {
             throw invalid("scheduler.buffer_size", bufferSize, "it must be a positive integer")
         }
+        guard maxSamplesPerClient > 0 else {
+            throw invalid(
+                "scheduler.max_samples_per_client", maxSamplesPerClient,
+                "it must be a positive number of samples, at least the largest client's")
+        }
+        guard maxClientShare > 0, maxClientShare <= 1 else {
+            throw invalid(
+                "scheduler.max_client_share", maxClientShare, "it must lie in (0, 1]; 1 lets one client have any share")
+        }
         if kind == .fedavgm {
             guard serverMomentum > 0, serverMomentum < 1 else {
                 throw invalid("scheduler.server_momentum", serverMomentum, "it must lie in (0, 1)")
@@ -151,33 +183,34 @@ public struct SchedulerSection: Sendable, Codable {
                 configuration: .init(
                     minimumClients: minClients, minLocalSteps: minLocalSteps, maxLocalSteps: maxLocalSteps,
                     speedMomentum: speedMomentum, latestTimeFactor: latestTimeFactor, alpha: alpha,
-                    staleness: stalenessFunction, weighting: weighting),
+                    staleness: stalenessFunction, weighting: weighting, claimLimits: claimLimits),
                 version: version)
         case .fedavg, .fedavgm:
             return FedAvgScheduler(
                 configuration: .init(
                     minimumClients: minClients, localSteps: localSteps, roundTimeout: roundTimeout,
                     weighting: weighting, samplingRate: samplingRate, seed: seed,
-                    serverMomentum: kind == "fedavgm" ? serverMomentum : 0),
+                    serverMomentum: kind == "fedavgm" ? serverMomentum : 0, claimLimits: claimLimits),
                 version: version)
         case .fedasync:
             return FedAsyncScheduler(
                 configuration: .init(
                     minimumClients: minClients, localSteps: localSteps, alpha: alpha, staleness: stalenessFunction,
-                    weighting: weighting),
+                    weighting: weighting, claimLimits: claimLimits),
                 version: version)
         case .fedbuff:
             return FedBuffScheduler(
                 configuration: .init(
                     minimumClients: minClients, localSteps: localSteps, bufferSize: bufferSize, alpha: alpha,
-                    staleness: stalenessFunction, weighting: weighting),
+                    staleness: stalenessFunction, weighting: weighting, claimLimits: claimLimits),
                 version: version)
         }
     }
 
     /// Restores a scheduler from the state saved with a checkpoint. The snapshot records its
     /// kind; it must be the kind this section configures (a run cannot change algorithm
-    /// midway). The restored scheduler keeps the parameters it was saved with.
+    /// midway). The restored scheduler keeps the parameters it was saved with, except the
+    /// claim limits: those configured now apply, also to the sample counts it kept.
     public func restoreScheduler(from snapshot: [UInt8]) throws -> any Scheduler {
         try validate()
         let data = Data(snapshot)
@@ -189,9 +222,25 @@ public struct SchedulerSection: Sendable, Codable {
                     "the checkpoint holds a \(saved.rawValue) scheduler but scheduler.kind is \(kind); resume with kind \(saved.rawValue) or start a new run with another database"
                 )
             }
-            return try SchedulerKind.restoreScheduler(from: data)
+            var scheduler = try SchedulerKind.restoreScheduler(from: data)
+            scheduler.limitClaims(claimLimits)
+            return scheduler
         } catch let error as SchedulerError {
             throw RuntimeError(.storage, "cannot restore the scheduler: \(error.message)")
+        }
+    }
+}
+
+extension SchedulerSection {
+    /// Clients expected in one aggregation event among `clients`: fedavg/fedavgm, a round's
+    /// expected participants (clients × sampling_rate, at least 1); fedbuff, buffer_size;
+    /// fedasync, 1; compass, every client (a group may hold them all).
+    func expectedClientsPerEvent(clients: Int) -> Int {
+        switch SchedulerKind(rawValue: kind) {
+        case .fedavg, .fedavgm: max(1, Int((Double(clients) * samplingRate).rounded(.down)))
+        case .fedbuff: max(1, bufferSize)
+        case .fedasync: 1
+        case .compass, nil: max(1, clients)
         }
     }
 }

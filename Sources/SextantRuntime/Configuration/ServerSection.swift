@@ -1,3 +1,5 @@
+import SextantAggregation
+
 /// `server:` — where the daemon listens and keeps its checkpoints.
 public struct ServerSection: Sendable, Codable {
     /// ZeroMQ endpoint the ROUTER binds (clients connect to the same address).
@@ -21,12 +23,24 @@ public struct ServerSection: Sendable, Codable {
     public var metricsBind = ""
     /// Updates based on a model more than this many versions old are refused (0: any age).
     public var maxStaleness = 0
+    /// How an event's updates are combined: mean, norm_bound, median, trimmed_mean or
+    /// multi_krum (docs/design.md 3).
+    public var robustAggregation = "mean"
+    /// trimmed_mean: the share of values dropped at each end of every coordinate.
+    public var trimFraction = 0.1
+    /// multi_krum: f, the attackers it tolerates per event.
+    public var krumByzantine = 1
+    /// norm_bound: deltas are scaled down to this many times the median recent norm.
+    public var normBoundFactor = 3.0
+    /// norm_bound: how many recent norms the median is taken over.
+    public var normBoundWindow = 50
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
         "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
         "max_messages_per_second": .value, "max_joins_per_minute": .value,
-        "metrics_bind": .value, "max_staleness": .value,
+        "metrics_bind": .value, "max_staleness": .value, "robust_aggregation": .value, "trim_fraction": .value,
+        "krum_byzantine": .value, "norm_bound_factor": .value, "norm_bound_window": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
@@ -34,6 +48,8 @@ public struct ServerSection: Sendable, Codable {
         case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
         case maxMessagesPerSecond = "max_messages_per_second", maxJoinsPerMinute = "max_joins_per_minute"
         case metricsBind = "metrics_bind", maxStaleness = "max_staleness"
+        case robustAggregation = "robust_aggregation", trimFraction = "trim_fraction", krumByzantine = "krum_byzantine"
+        case normBoundFactor = "norm_bound_factor", normBoundWindow = "norm_bound_window"
     }
 
     public init() {}
@@ -50,6 +66,11 @@ public struct ServerSection: Sendable, Codable {
         maxJoinsPerMinute = try c.decodeIfPresent(Double.self, forKey: .maxJoinsPerMinute) ?? maxJoinsPerMinute
         metricsBind = try c.decodeIfPresent(String.self, forKey: .metricsBind) ?? metricsBind
         maxStaleness = try c.decodeIfPresent(Int.self, forKey: .maxStaleness) ?? maxStaleness
+        robustAggregation = try c.decodeIfPresent(String.self, forKey: .robustAggregation) ?? robustAggregation
+        trimFraction = try c.decodeIfPresent(Double.self, forKey: .trimFraction) ?? trimFraction
+        krumByzantine = try c.decodeIfPresent(Int.self, forKey: .krumByzantine) ?? krumByzantine
+        normBoundFactor = try c.decodeIfPresent(Double.self, forKey: .normBoundFactor) ?? normBoundFactor
+        normBoundWindow = try c.decodeIfPresent(Int.self, forKey: .normBoundWindow) ?? normBoundWindow
     }
 
     /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
@@ -87,9 +108,44 @@ public struct ServerSection: Sendable, Codable {
             throw invalid(
                 "server.max_staleness", maxStaleness, "it must be 0 (any age) or a positive number of versions")
         }
+        _ = try robust
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")
         }
         _ = try metricsAddress
+    }
+}
+
+extension ServerSection {
+    /// The aggregation rule `robust_aggregation` and its parameters name, checked.
+    package var robust: RobustAggregation {
+        get throws {
+            switch robustAggregation {
+            case "mean": return .mean
+            case "median": return .median
+            case "trimmed_mean":
+                guard trimFraction > 0, trimFraction < 0.5 else {
+                    throw invalid("server.trim_fraction", trimFraction, "it must lie in (0, 0.5)")
+                }
+                return .trimmedMean(fraction: trimFraction)
+            case "multi_krum":
+                guard krumByzantine >= 1 else {
+                    throw invalid("server.krum_byzantine", krumByzantine, "it must be at least 1")
+                }
+                return .multiKrum(byzantine: krumByzantine)
+            case "norm_bound":
+                guard normBoundFactor >= 1, normBoundFactor.isFinite else {
+                    throw invalid("server.norm_bound_factor", normBoundFactor, "it must be a finite number >= 1")
+                }
+                guard normBoundWindow >= 5 else {
+                    throw invalid("server.norm_bound_window", normBoundWindow, "it must be at least 5")
+                }
+                return .normBound(factor: normBoundFactor, window: normBoundWindow, minimumHistory: 5)
+            default:
+                throw invalid(
+                    "server.robust_aggregation", "'\(robustAggregation)'",
+                    "use mean, norm_bound, median, trimmed_mean or multi_krum")
+            }
+        }
     }
 }
