@@ -12,6 +12,8 @@ package struct BatchIterator {
     /// The current batch's features (`batchSize x shape`) and labels.
     package private(set) var features: [Float]
     package private(set) var labels: [Int32]
+    /// The current batch's real-valued targets (`batchSize x targetWidth`; empty without targets).
+    package private(set) var targets: [Float]
 
     package init(dataset: Dataset, batchSize: Int, seed: UInt64, dropsLastPartialBatch: Bool = false) {
         precondition(batchSize > 0, "batch size must be positive")
@@ -24,6 +26,7 @@ package struct BatchIterator {
         order.shuffle(using: &generator)
         features = [Float](repeating: 0, count: self.batchSize * dataset.shape.count)
         labels = [Int32](repeating: 0, count: self.batchSize)
+        targets = [Float](repeating: 0, count: self.batchSize * dataset.targetWidth)
     }
 
     /// Batches in one epoch.
@@ -52,6 +55,13 @@ package struct BatchIterator {
         }
         for row in 0..<size {
             labels[row] = dataset.labels[order[position + row]]
+        }
+        if let source = dataset.targets {
+            let width = dataset.targetWidth
+            for row in 0..<size {
+                let index = order[position + row]
+                for j in 0..<width { targets[row * width + j] = source[index * width + j] }
+            }
         }
         position += size
         return size

@@ -6,10 +6,20 @@ package struct Dataset: Sendable {
     package var features: [Float]
     package var labels: [Int32]
     package var subjects: [Int32]?
+    /// Real-valued targets of a regression task: `count x targetWidth` values, row-major; nil
+    /// for labelled data. Regression data keeps `labels` (all 0) so that every record has one.
+    package var targets: [Float]?
 
-    package init(shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil) {
+    package init(
+        shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil,
+        targets: [Float]? = nil
+    ) {
         precondition(features.count == labels.count * shape.count, "features do not match labels and shape")
         precondition(subjects == nil || subjects!.count == labels.count, "one subject id per record")
+        precondition(
+            targets == nil || (!labels.isEmpty && targets!.count % labels.count == 0),
+            "the same number of targets per record")
+        self.targets = targets
         self.shape = shape
         self.classCount = classCount
         self.features = features
@@ -18,6 +28,18 @@ package struct Dataset: Sendable {
     }
 
     package var count: Int { labels.count }
+
+    /// Regression data: `count` records of `shape` features and `targets.count / count` targets each.
+    package init(shape: FeatureShape, features: [Float], targets: [Float], subjects: [Int32]? = nil) {
+        let count = shape.count == 0 ? 0 : features.count / shape.count
+        self.init(
+            shape: shape, classCount: 0, features: features, labels: [Int32](repeating: 0, count: count),
+            subjects: subjects,
+            targets: targets)
+    }
+
+    /// Targets per record (0 without targets).
+    package var targetWidth: Int { targets.map { count == 0 ? 0 : $0.count / count } ?? 0 }
 
     /// The examples at `indices`, in that order.
     package func subset(_ indices: some Collection<Int>) -> Dataset {
@@ -31,7 +53,11 @@ package struct Dataset: Sendable {
         }
         return Dataset(
             shape: shape, classCount: classCount, features: selected,
-            labels: indices.map { labels[$0] }, subjects: subjects.map { s in indices.map { s[$0] } })
+            labels: indices.map { labels[$0] }, subjects: subjects.map { s in indices.map { s[$0] } },
+            targets: targets.map { t in
+                let width = targetWidth
+                return indices.flatMap { t[($0 * width)..<(($0 + 1) * width)] }
+            })
     }
 
     /// The first `count` examples (or all of them), for quick runs and tests.

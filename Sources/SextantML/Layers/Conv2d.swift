@@ -1,34 +1,52 @@
 import CBLAS
 
-/// A 2-D convolution (stride 1, symmetric zero padding) computed as im2col plus one
-/// sgemm over the whole batch. Weights are `outChannels x (inChannels * k * k)` followed
-/// by one bias per output channel, as PyTorch lays out `nn.Conv2d`.
+/// A 2-D convolution with a square kernel, a stride and symmetric zero padding, computed
+/// as im2col plus one sgemm over the whole batch (and two in the backward pass). Weights are
+/// `outChannels x (inChannels * k * k)` followed by one bias per output channel, as PyTorch
+/// lays out `nn.Conv2d(in, out, k, stride, padding)`; the output side is
+/// `floor((n + 2 padding - k) / stride) + 1`, as PyTorch computes it.
 package final class Conv2d: Layer {
     package let inputShape: FeatureShape
     package let outputShape: FeatureShape
     private let outChannels: Int
     private let kernel: Int
     private let padding: Int
+    private let stride: Int
     /// im2col of the last forward input: `(inChannels * k * k) x (batch * outPixels)`.
     private var columns: [Float] = []
     /// Output or output gradient reordered as `outChannels x (batch * outPixels)`.
     private var channelMajor: [Float] = []
 
-    package init(input: FeatureShape, outChannels: Int, kernel: Int, padding: Int = 0) {
-        let oh = input.height + 2 * padding - kernel + 1
-        let ow = input.width + 2 * padding - kernel + 1
-        precondition(outChannels > 0 && kernel > 0 && oh > 0 && ow > 0, "convolution kernel larger than its input")
+    package init(input: FeatureShape, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
+        precondition(outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0, "convolution sizes must be positive")
+        precondition(
+            input.height + 2 * padding >= kernel && input.width + 2 * padding >= kernel,
+            "convolution kernel larger than its input")
+        let oh = (input.height + 2 * padding - kernel) / stride + 1
+        let ow = (input.width + 2 * padding - kernel) / stride + 1
         inputShape = input
         self.outChannels = outChannels
         self.kernel = kernel
+        self.stride = stride
         self.padding = padding
         outputShape = FeatureShape(channels: outChannels, height: oh, width: ow)
     }
 
-    package var summary: String { "conv \(kernel)x\(kernel) \(inputShape)->\(outputShape)" }
+    package var summary: String {
+        let options = (stride == 1 ? "" : " stride \(stride)") + (padding == 0 ? "" : " padding \(padding)")
+        return "conv \(kernel)x\(kernel)\(options) \(inputShape)->\(outputShape)"
+    }
     private var patchSize: Int { inputShape.channels * kernel * kernel }
     private var outPixels: Int { outputShape.height * outputShape.width }
     package var parameterCount: Int { outChannels * patchSize + outChannels }
+
+    /// `weight` `[out, in, k, k]` (index `((o * in + c) * k + ky) * k + kx`), then `bias` `[out]`.
+    package var parameterTensors: [ParameterTensor] {
+        [
+            ParameterTensor(name: "weight", shape: [outChannels, inputShape.channels, kernel, kernel], offset: 0),
+            ParameterTensor(name: "bias", shape: [outChannels], offset: outChannels * patchSize),
+        ]
+    }
 
     package func initializeParameters(
         _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
@@ -126,7 +144,7 @@ package final class Conv2d: Layer {
                         let image = input + (b * inputShape.channels + c) * h * w
                         let out = row + b * outPixels
                         for oy in 0..<oh {
-                            let iy = oy + ky - padding
+                            let iy = oy * stride + ky - padding
                             let dst = out + oy * ow
                             guard iy >= 0 && iy < h else {
                                 dst.initialize(repeating: 0, count: ow)
@@ -134,7 +152,7 @@ package final class Conv2d: Layer {
                             }
                             let src = image + iy * w
                             for ox in 0..<ow {
-                                let ix = ox + kx - padding
+                                let ix = ox * stride + kx - padding
                                 dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
                             }
                         }
@@ -157,11 +175,11 @@ package final class Conv2d: Layer {
                         let plane = image + (b * inputShape.channels + c) * h * w
                         let src = row + b * outPixels
                         for oy in 0..<oh {
-                            let iy = oy + ky - padding
+                            let iy = oy * stride + ky - padding
                             guard iy >= 0 && iy < h else { continue }
                             let dst = plane + iy * w
                             for ox in 0..<ow {
-                                let ix = ox + kx - padding
+                                let ix = ox * stride + kx - padding
                                 if ix >= 0 && ix < w { dst[ix] += src[oy * ow + ox] }
                             }
                         }

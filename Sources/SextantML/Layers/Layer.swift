@@ -48,4 +48,42 @@ package protocol Layer: AnyObject {
 
     /// Floating-point operations of one forward plus backward pass, for throughput reports.
     func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double
+
+    /// Switches between training and evaluation behaviour (only ``Dropout`` differs); the
+    /// ``Network`` sets it before every pass. The default does nothing.
+    func setTraining(_ isTraining: Bool)
+
+    /// The layer's parameters as the tensors of the equivalent PyTorch module, in the order
+    /// they lie in the layer's slice of the flat buffer. Empty for layers without parameters.
+    var parameterTensors: [ParameterTensor] { get }
+}
+
+extension Layer {
+    package func setTraining(_ isTraining: Bool) {}
+    package var parameterTensors: [ParameterTensor] { [] }
+}
+
+/// One named tensor of a layer's (or, with ``Network/parameterTensors``, a network's)
+/// parameters, as PyTorch's `state_dict` names and shapes it.
+///
+/// Memory layout: the `elementCount` values starting at `offset` are the tensor in row-major
+/// (C) order, the last dimension fastest, which is the layout of a contiguous PyTorch tensor;
+/// an exporter writes that range as is (safetensors: dtype F32, little-endian, this shape).
+package struct ParameterTensor: Hashable, Sendable, CustomStringConvertible {
+    /// `weight` or `bias` for a layer; `"<index>.weight"` for a network, the index being the
+    /// layer's position in the equivalent `nn.Sequential`.
+    package var name: String
+    package var shape: [Int]
+    /// Start within the layer's slice (for a network: within the whole flat vector).
+    package var offset: Int
+
+    package init(name: String, shape: [Int], offset: Int) {
+        self.name = name
+        self.shape = shape
+        self.offset = offset
+    }
+
+    package var elementCount: Int { shape.reduce(1, *) }
+    package var range: Range<Int> { offset..<(offset + elementCount) }
+    package var description: String { "\(name) \(shape) at \(offset)" }
 }

@@ -19,6 +19,14 @@ package final class Linear: Layer {
     package var summary: String { "linear \(inputs)->\(outputs)" }
     package var parameterCount: Int { outputs * inputs + outputs }
 
+    /// `weight` `[out, in]` (row `o` holds the weights of output `o`), then `bias` `[out]`.
+    package var parameterTensors: [ParameterTensor] {
+        [
+            ParameterTensor(name: "weight", shape: [outputs, inputs], offset: 0),
+            ParameterTensor(name: "bias", shape: [outputs], offset: outputs * inputs),
+        ]
+    }
+
     package func initializeParameters(
         _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
     ) {

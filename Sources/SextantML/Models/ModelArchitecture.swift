@@ -21,38 +21,30 @@ package enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
         self = model
     }
 
+    /// This preset as a named ``ModelSpec``: the same layers, parameter layout, initial
+    /// weights and fingerprint as the preset always had.
+    package var spec: ModelSpec {
+        let layers: [LayerSpec] =
+            switch self {
+            case .logreg: [.flatten, .linear(out: nil)]
+            case .mlp: [.flatten, .linear(out: 200), .relu, .linear(out: 200), .relu, .linear(out: nil)]
+            case .mlpLarge: [.flatten, .linear(out: 4096), .relu, .linear(out: 1700), .relu, .linear(out: nil)]
+            case .cnn:
+                [
+                    .conv2d(out: 32, kernel: 5), .relu, .maxpool(kernel: 2),
+                    .conv2d(out: 64, kernel: 5), .relu, .maxpool(kernel: 2),
+                    .flatten, .linear(out: 512), .relu, .linear(out: nil),
+                ]
+            }
+        return ModelSpec(name: rawValue, layers: layers)
+    }
+
     /// The layers of this architecture for inputs of `shape` and `classCount` classes.
     package func makeLayers(input shape: FeatureShape, classCount: Int) -> [any Layer] {
-        switch self {
-        case .logreg:
-            return [Flatten(shape: shape), Linear(inputs: shape.count, outputs: classCount)]
-        case .mlp:
-            return [
-                Flatten(shape: shape),
-                Linear(inputs: shape.count, outputs: 200), ReLU(shape: FeatureShape(channels: 200)),
-                Linear(inputs: 200, outputs: 200), ReLU(shape: FeatureShape(channels: 200)),
-                Linear(inputs: 200, outputs: classCount),
-            ]
-        case .mlpLarge:
-            return [
-                Flatten(shape: shape),
-                Linear(inputs: shape.count, outputs: 4096), ReLU(shape: FeatureShape(channels: 4096)),
-                Linear(inputs: 4096, outputs: 1700), ReLU(shape: FeatureShape(channels: 1700)),
-                Linear(inputs: 1700, outputs: classCount),
-            ]
-        case .cnn:
-            let conv1 = Conv2d(input: shape, outChannels: 32, kernel: 5)
-            let pool1 = MaxPool2d(shape: conv1.outputShape)
-            let conv2 = Conv2d(input: pool1.outputShape, outChannels: 64, kernel: 5)
-            let pool2 = MaxPool2d(shape: conv2.outputShape)
-            let flat = pool2.outputShape.count
-            return [
-                conv1, ReLU(shape: conv1.outputShape), pool1,
-                conv2, ReLU(shape: conv2.outputShape), pool2,
-                Flatten(shape: pool2.outputShape),
-                Linear(inputs: flat, outputs: 512), ReLU(shape: FeatureShape(channels: 512)),
-                Linear(inputs: 512, outputs: classCount),
-            ]
+        do {
+            return try spec.makeLayers(input: shape, classCount: classCount)
+        } catch {
+            preconditionFailure("\(rawValue) on \(shape) inputs: \(error)")
         }
     }
 
@@ -62,7 +54,7 @@ package enum ModelArchitecture: String, CaseIterable, Sendable, Codable {
     }
 
     /// A string that two parties compare to check they train the same model:
-    /// architecture, input shape, classes and parameter count.
+    /// architecture, input shape, classes and parameter count (``ModelSpec/fingerprint(input:classCount:)``).
     package func fingerprint(input shape: FeatureShape, classCount: Int) -> String {
         let count = makeLayers(input: shape, classCount: classCount).reduce(0) { $0 + $1.parameterCount }
         return "\(rawValue):\(shape):\(classCount):\(count)"

@@ -6,7 +6,10 @@
 package final class Network {
     package let layers: [any Layer]
     package let inputShape: FeatureShape
-    package let classCount: Int
+    /// What the network predicts: its output width, loss and metrics.
+    package let task: LearningTask
+    /// The labels' range (``LearningTask/classCount``): the classes, 2 for a binary task, 0 for regression.
+    package var classCount: Int { task.classCount }
     package let parameterCount: Int
     /// Start of each layer's slice in the flat buffers.
     private let offsets: [Int]
@@ -21,18 +24,26 @@ package final class Network {
     private var gradientScratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?
     private var capacity = 0
 
-    /// Builds a network and initialises its weights deterministically from `seed`.
-    package init(layers: [any Layer], classCount: Int, seed: UInt64) {
+    /// Builds a classifier of `classCount` classes and initialises its weights deterministically from `seed`.
+    package convenience init(layers: [any Layer], classCount: Int, seed: UInt64) {
+        self.init(layers: layers, task: .classification(classes: classCount), seed: seed)
+    }
+
+    /// Builds a network for `task` and initialises its weights (and dropout masks'
+    /// generators) deterministically from `seed`.
+    package init(layers: [any Layer], task: LearningTask, seed: UInt64) {
         precondition(!layers.isEmpty, "a network needs at least one layer")
         for (previous, next) in zip(layers, layers.dropFirst()) {
             precondition(
                 previous.outputShape.count == next.inputShape.count,
                 "layer shapes do not chain: \(previous.summary) then \(next.summary)")
         }
-        precondition(layers.last!.outputShape.count == classCount, "the last layer must output one logit per class")
+        precondition(
+            layers.last!.outputShape.count == task.outputCount,
+            "the last layer must output \(task.outputCount) values for \(task)")
         self.layers = layers
         self.inputShape = layers[0].inputShape
-        self.classCount = classCount
+        self.task = task
         var offsets: [Int] = []
         var total = 0
         for layer in layers {
@@ -78,15 +89,33 @@ package final class Network {
         offsets[index]..<(offsets[index] + layers[index].parameterCount)
     }
 
+    /// Every parameter tensor under the name and shape PyTorch's `state_dict` gives it in the
+    /// equivalent `nn.Sequential` (one module per layer, in order): `"0.weight"` `[out, in]`
+    /// for a first Linear, `"3.bias"` `[out]`, ... Offsets are into the flat vector, each
+    /// tensor row-major (see ``ParameterTensor``), in the order of the vector.
+    package var parameterTensors: [ParameterTensor] {
+        layers.indices.flatMap { index in
+            layers[index].parameterTensors.map {
+                ParameterTensor(name: "\(index).\($0.name)", shape: $0.shape, offset: offsets[index] + $0.offset)
+            }
+        }
+    }
+
     private func slice(_ buffer: UnsafeMutableBufferPointer<Float>, _ layer: Int) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: buffer[parameterRange(ofLayer: layer)])
     }
 
     // MARK: - Passes
 
-    /// Runs the forward pass and returns the logits (`batchSize x classCount`), valid until the next call.
+    /// Runs the forward pass in evaluation mode (dropout off) and returns the outputs
+    /// (`batchSize x task.outputCount`: logits, or predictions for regression), valid until the next call.
     package func forward(_ input: UnsafePointer<Float>, batchSize: Int) -> UnsafePointer<Float> {
+        run(input, batchSize: batchSize, training: false)
+    }
+
+    private func run(_ input: UnsafePointer<Float>, batchSize: Int, training: Bool) -> UnsafePointer<Float> {
         reserve(batchSize: batchSize)
+        for layer in layers { layer.setTraining(training) }
         activations[0].update(from: input, count: batchSize * inputShape.count)
         for (index, layer) in layers.enumerated() {
             layer.forward(
@@ -101,11 +130,17 @@ package final class Network {
     @discardableResult
     package func trainingStep(
         _ input: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int
-    ) -> SoftmaxCrossEntropy.Result {
-        let logits = forward(input, batchSize: batchSize)
+    ) -> LossStatistics {
+        trainingStep(input, targets: .labels(labels), batchSize: batchSize)
+    }
+
+    /// One forward (training mode) and backward pass with the task's loss: fills
+    /// ``gradients`` with the gradient of the mean loss and returns the loss statistics.
+    @discardableResult
+    package func trainingStep(_ input: UnsafePointer<Float>, targets: BatchTargets, batchSize: Int) -> LossStatistics {
+        let outputs = run(input, batchSize: batchSize, training: true)
         var (upstream, downstream) = gradientScratch!
-        let result = SoftmaxCrossEntropy.evaluate(
-            logits: logits, labels: labels, batchSize: batchSize, classes: classCount, gradient: upstream)
+        let result = task.evaluate(outputs: outputs, targets: targets, batchSize: batchSize, gradient: upstream)
         for index in layers.indices.reversed() {
             let layer = layers[index]
             layer.backward(
@@ -125,8 +160,18 @@ package final class Network {
         _ input: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batchSize: Int,
         _ body: (_ example: Int, _ gradient: UnsafeMutableBufferPointer<Float>) -> Void
     ) {
+        forEachExampleGradient(input, targets: .labels(labels), batchSize: batchSize, body)
+    }
+
+    /// ``forEachExampleGradient(_:labels:batchSize:_:)`` for any task's targets.
+    package func forEachExampleGradient(
+        _ input: UnsafePointer<Float>, targets: BatchTargets, batchSize: Int,
+        _ body: (_ example: Int, _ gradient: UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
         for example in 0..<batchSize {
-            trainingStep(input + example * inputShape.count, labels: labels + example, batchSize: 1)
+            trainingStep(
+                input + example * inputShape.count, targets: targets.advanced(by: example, width: task.outputCount),
+                batchSize: 1)
             body(example, gradients)
         }
     }
@@ -135,7 +180,7 @@ package final class Network {
     package func trainingFlops(batchSize: Int) -> Double {
         layers.enumerated().reduce(0) { total, entry in
             total + entry.element.trainingFlops(batchSize: batchSize, computesInputGradient: entry.offset > 0)
-        } + Double(batchSize * classCount * 4)
+        } + Double(batchSize * task.outputCount * 4)
     }
 
     // MARK: - Scratch memory

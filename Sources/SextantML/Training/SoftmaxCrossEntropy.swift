@@ -2,12 +2,7 @@ import Foundation
 
 /// Softmax followed by the cross-entropy of integer labels, averaged over the batch.
 package enum SoftmaxCrossEntropy {
-    package struct Result: Sendable {
-        /// Sum (not mean) of the per-example losses.
-        package var totalLoss: Double
-        /// How many examples have their label as the arg-max logit.
-        package var correct: Int
-    }
+    package typealias Result = LossStatistics
 
     /// Computes the loss of `logits` (batchSize x classes) and, when `gradient` is given,
     /// writes d(mean loss)/d(logits) into it, scaled by `gradientScale / batchSize`.

@@ -11,9 +11,7 @@ package struct Trainer {
                 code: .invalidArgument, "data has \(dataset.shape) features, the model expects \(network.inputShape)")
         }
         guard dataset.count > 0 else { throw SextantMLError(code: .invalidArgument, "the training set is empty") }
-        guard let maxLabel = dataset.labels.max(), Int(maxLabel) < network.classCount, dataset.labels.min()! >= 0 else {
-            throw SextantMLError(code: .invalidArgument, "labels must lie in 0..<\(network.classCount)")
-        }
+        try dataset.checkTargets(for: network.task)
         self.network = network
         self.optimizer = optimizer
         batches = BatchIterator(dataset: dataset, batchSize: batchSize, seed: seed)
@@ -40,7 +38,12 @@ package struct Trainer {
             let size = batches.next()
             let result = batches.features.withUnsafeBufferPointer { x in
                 batches.labels.withUnsafeBufferPointer { y in
-                    network.trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: size)
+                    batches.targets.withUnsafeBufferPointer { t in
+                        network.trainingStep(
+                            x.baseAddress!,
+                            targets: network.task.usesLabels ? .labels(y.baseAddress!) : .values(t.baseAddress!),
+                            batchSize: size)
+                    }
                 }
             }
             optimizer.update(network.parameters, gradients: UnsafeBufferPointer(network.gradients))
@@ -53,41 +56,83 @@ package struct Trainer {
     }
 }
 
-/// Loss and accuracy of a model on a dataset.
+extension Dataset {
+    /// Checks that the records carry what `task` trains on: labels in range, or targets of its width.
+    package func checkTargets(for task: LearningTask) throws {
+        if task.usesLabels {
+            guard let maxLabel = labels.max(), Int(maxLabel) < task.classCount, labels.min()! >= 0 else {
+                throw SextantMLError(code: .invalidArgument, "labels must lie in 0..<\(task.classCount) for \(task)")
+            }
+        } else {
+            guard targets != nil, targetWidth == task.outputCount else {
+                throw SextantMLError(
+                    code: .invalidArgument,
+                    "\(task) needs \(task.outputCount) target(s) per record, the data has \(targetWidth)")
+            }
+        }
+    }
+
+    /// The batch targets of the records from `start` on, for `task`.
+    fileprivate func withTargets<R>(
+        for task: LearningTask, from start: Int, _ body: (BatchTargets) -> R
+    ) -> R {
+        if task.usesLabels {
+            return labels.withUnsafeBufferPointer { body(.labels($0.baseAddress! + start)) }
+        }
+        return targets!.withUnsafeBufferPointer { body(.values($0.baseAddress! + start * targetWidth)) }
+    }
+}
+
+/// Loss and accuracy of a model on a dataset, with the task's metrics (docs/design.md 3, step 5:
+/// stored with each checkpoint).
 package struct Evaluation: Sendable, Equatable, Codable {
     package var loss: Double
+    /// Classification accuracy; 0 for regression.
     package var accuracy: Double
     package var examples: Int
+    /// The task's metrics by name (see ``MetricSummary/metrics``); nil in evaluations stored
+    /// before tasks existed.
+    package var metrics: [String: Double]?
 
-    package init(loss: Double, accuracy: Double, examples: Int) {
+    package init(loss: Double, accuracy: Double, examples: Int, metrics: [String: Double]? = nil) {
         self.loss = loss
         self.accuracy = accuracy
         self.examples = examples
+        self.metrics = metrics
     }
 }
 
 extension Network {
-    /// Mean loss and accuracy over `dataset`, in batches of `batchSize`.
+    /// Mean loss, accuracy and the task's metrics over `dataset`, in batches of `batchSize`.
     package func evaluate(on dataset: Dataset, batchSize: Int = 500) -> Evaluation {
+        let (totalLoss, summary) = evaluationSummary(on: dataset, batchSize: batchSize)
+        let n = max(dataset.count, 1)
+        let metrics = summary.metrics
+        return Evaluation(
+            loss: totalLoss / Double(n), accuracy: metrics["accuracy"] ?? 0, examples: dataset.count, metrics: metrics)
+    }
+
+    /// The summed loss and the mergeable metric summary of `dataset`: what a site reports so
+    /// that a federation can combine evaluations without records (``MetricSummary/merge(_:)``).
+    package func evaluationSummary(on dataset: Dataset, batchSize: Int = 500) -> (
+        totalLoss: Double, summary: MetricSummary
+    ) {
         var total = 0.0
-        var correct = 0
+        var summary = MetricSummary(task: task)
         let width = dataset.shape.count
         dataset.features.withUnsafeBufferPointer { x in
-            dataset.labels.withUnsafeBufferPointer { y in
-                var start = 0
-                while start < dataset.count {
-                    let size = min(batchSize, dataset.count - start)
-                    let logits = forward(x.baseAddress! + start * width, batchSize: size)
-                    let result = SoftmaxCrossEntropy.evaluate(
-                        logits: logits, labels: y.baseAddress! + start, batchSize: size, classes: classCount)
-                    total += result.totalLoss
-                    correct += result.correct
-                    start += size
+            var start = 0
+            while start < dataset.count {
+                let size = min(batchSize, dataset.count - start)
+                let outputs = forward(x.baseAddress! + start * width, batchSize: size)
+                dataset.withTargets(for: task, from: start) { targets in
+                    total += task.evaluate(outputs: outputs, targets: targets, batchSize: size).totalLoss
+                    summary.add(outputs: outputs, targets: targets, batchSize: size)
                 }
+                start += size
             }
         }
-        let n = max(dataset.count, 1)
-        return Evaluation(loss: total / Double(n), accuracy: Double(correct) / Double(n), examples: dataset.count)
+        return (total, summary)
     }
 
     /// Each example's loss, for membership-inference scores.
@@ -95,17 +140,17 @@ extension Network {
         var losses = [Float](repeating: 0, count: dataset.count)
         let width = dataset.shape.count
         dataset.features.withUnsafeBufferPointer { x in
-            dataset.labels.withUnsafeBufferPointer { y in
-                losses.withUnsafeMutableBufferPointer { out in
-                    var start = 0
-                    while start < dataset.count {
-                        let size = min(batchSize, dataset.count - start)
-                        let logits = forward(x.baseAddress! + start * width, batchSize: size)
-                        SoftmaxCrossEntropy.evaluate(
-                            logits: logits, labels: y.baseAddress! + start, batchSize: size, classes: classCount,
+            losses.withUnsafeMutableBufferPointer { out in
+                var start = 0
+                while start < dataset.count {
+                    let size = min(batchSize, dataset.count - start)
+                    let outputs = forward(x.baseAddress! + start * width, batchSize: size)
+                    dataset.withTargets(for: task, from: start) { targets in
+                        _ = task.evaluate(
+                            outputs: outputs, targets: targets, batchSize: size,
                             perExampleLosses: out.baseAddress! + start)
-                        start += size
                     }
+                    start += size
                 }
             }
         }
