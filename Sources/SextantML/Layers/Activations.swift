@@ -3,8 +3,20 @@ import Foundation
 // Element-wise layers without parameters. Each backward pass recomputes what it needs from
 // the input (the ``Layer`` contract hands it the forward input), so none keeps scratch memory.
 
-/// The hyperbolic tangent, element by element (`nn.Tanh`).
-package final class Tanh: Layer {
+/// A function applied element by element, with its derivative: all a parameter-free
+/// activation layer needs (``Elementwise``).
+package protocol ElementwiseFunction {
+    /// The name `summary` and model specs use.
+    static var name: String { get }
+    static func value(_ x: Float) -> Float
+    /// d value / dx at `x`.
+    static func derivative(_ x: Float) -> Float
+}
+
+/// A parameter-free layer applying `F` element by element. The backward pass recomputes
+/// what it needs from the input (the ``Layer`` contract hands it the forward input), so it
+/// keeps no scratch memory.
+package final class Elementwise<F: ElementwiseFunction>: Layer {
     package let inputShape: FeatureShape
     package var outputShape: FeatureShape { inputShape }
 
@@ -12,7 +24,7 @@ package final class Tanh: Layer {
         inputShape = shape
     }
 
-    package var summary: String { "tanh" }
+    package var summary: String { F.name }
     package var parameterCount: Int { 0 }
 
     package func initializeParameters(
@@ -23,7 +35,7 @@ package final class Tanh: Layer {
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
         batchSize: Int, parameters: UnsafePointer<Float>
     ) {
-        for i in 0..<(batchSize * inputShape.count) { output[i] = tanhf(input[i]) }
+        for i in 0..<(batchSize * inputShape.count) { output[i] = F.value(input[i]) }
     }
 
     package func backward(
@@ -32,10 +44,7 @@ package final class Tanh: Layer {
         parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
     ) {
         guard let inputGradient else { return }
-        for i in 0..<(batchSize * inputShape.count) {
-            let y = tanhf(input[i])
-            inputGradient[i] = outputGradient[i] * (1 - y * y)
-        }
+        for i in 0..<(batchSize * inputShape.count) { inputGradient[i] = outputGradient[i] * F.derivative(input[i]) }
     }
 
     package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
@@ -43,103 +52,47 @@ package final class Tanh: Layer {
     }
 }
 
-/// The logistic function `1 / (1 + e^-x)`, element by element (`nn.Sigmoid`).
-package final class Sigmoid: Layer {
-    package let inputShape: FeatureShape
-    package var outputShape: FeatureShape { inputShape }
-
-    package init(shape: FeatureShape) {
-        inputShape = shape
+/// The hyperbolic tangent (`nn.Tanh`).
+package enum TanhFunction: ElementwiseFunction {
+    package static let name = "tanh"
+    package static func value(_ x: Float) -> Float { tanhf(x) }
+    package static func derivative(_ x: Float) -> Float {
+        let y = tanhf(x)
+        return 1 - y * y
     }
+}
 
-    package var summary: String { "sigmoid" }
-    package var parameterCount: Int { 0 }
-
-    package func initializeParameters(
-        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
-    ) {}
-
-    /// `1 / (1 + e^-x)` without overflow for large |x|.
-    @inline(__always)
-    static func logistic(_ x: Float) -> Float {
+/// The logistic function `1 / (1 + e^-x)` (`nn.Sigmoid`).
+package enum SigmoidFunction: ElementwiseFunction {
+    package static let name = "sigmoid"
+    /// Without overflow for large |x|.
+    package static func value(_ x: Float) -> Float {
         if x >= 0 { return 1 / (1 + expf(-x)) }
         let e = expf(x)
         return e / (1 + e)
     }
-
-    package func forward(
-        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
-        batchSize: Int, parameters: UnsafePointer<Float>
-    ) {
-        for i in 0..<(batchSize * inputShape.count) { output[i] = Self.logistic(input[i]) }
-    }
-
-    package func backward(
-        input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-        inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
-        parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
-    ) {
-        guard let inputGradient else { return }
-        for i in 0..<(batchSize * inputShape.count) {
-            let y = Self.logistic(input[i])
-            inputGradient[i] = outputGradient[i] * y * (1 - y)
-        }
-    }
-
-    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
-        Double(batchSize * inputShape.count) * (computesInputGradient ? 2 : 1)
+    package static func derivative(_ x: Float) -> Float {
+        let y = value(x)
+        return y * (1 - y)
     }
 }
 
 /// The Gaussian error linear unit in its exact form, `x Φ(x) = x (1 + erf(x / √2)) / 2`,
-/// which is what PyTorch's default `nn.GELU()` (`approximate='none'`) computes; not the
-/// tanh approximation. Its derivative is `Φ(x) + x φ(x)`, φ the standard normal density.
-package final class GELU: Layer {
-    package let inputShape: FeatureShape
-    package var outputShape: FeatureShape { inputShape }
-
-    package init(shape: FeatureShape) {
-        inputShape = shape
-    }
-
-    package var summary: String { "gelu" }
-    package var parameterCount: Int { 0 }
-
-    package func initializeParameters(
-        _ parameters: UnsafeMutableBufferPointer<Float>, using generator: inout SeededGenerator
-    ) {}
-
+/// which is what PyTorch's `nn.GELU()` computes by default (not the tanh approximation).
+package enum GELUFunction: ElementwiseFunction {
+    package static let name = "gelu"
     private static let inverseSquareRootTwo: Float = 0.707_106_77
     private static let inverseSquareRootTwoPi: Float = 0.398_942_3
-
-    package func forward(
-        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
-        batchSize: Int, parameters: UnsafePointer<Float>
-    ) {
-        for i in 0..<(batchSize * inputShape.count) {
-            let x = input[i]
-            output[i] = 0.5 * x * (1 + erff(x * Self.inverseSquareRootTwo))
-        }
-    }
-
-    package func backward(
-        input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-        inputGradient: UnsafeMutablePointer<Float>?, batchSize: Int,
-        parameters: UnsafePointer<Float>, parameterGradients: UnsafeMutablePointer<Float>
-    ) {
-        guard let inputGradient else { return }
-        for i in 0..<(batchSize * inputShape.count) {
-            let x = input[i]
-            let cdf = 0.5 * (1 + erff(x * Self.inverseSquareRootTwo))
-            let density = Self.inverseSquareRootTwoPi * expf(-0.5 * x * x)
-            inputGradient[i] = outputGradient[i] * (cdf + x * density)
-        }
-    }
-
-    package func trainingFlops(batchSize: Int, computesInputGradient: Bool) -> Double {
-        Double(batchSize * inputShape.count) * (computesInputGradient ? 3 : 1)
+    package static func value(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * inverseSquareRootTwo)) }
+    package static func derivative(_ x: Float) -> Float {
+        let cdf = 0.5 * (1 + erff(x * inverseSquareRootTwo))
+        return cdf + x * inverseSquareRootTwoPi * expf(-0.5 * x * x)
     }
 }
+
+package typealias Tanh = Elementwise<TanhFunction>
+package typealias Sigmoid = Elementwise<SigmoidFunction>
+package typealias GELU = Elementwise<GELUFunction>
 
 /// Inverted dropout (`nn.Dropout(p)`): in training each value is zeroed with probability `p`
 /// and the survivors are scaled by `1 / (1 - p)`, so evaluation is the identity.

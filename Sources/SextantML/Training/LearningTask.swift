@@ -125,7 +125,7 @@ package enum SigmoidCrossEntropy {
             total += Double(loss)
             perExampleLosses?[row] = loss
             if let gradient {
-                let p = Sigmoid.logistic(z)
+                let p = SigmoidFunction.value(z)
                 gradient[row] = (positive ? positiveWeight * (p - 1) : p) * scale
             }
         }
