@@ -6,10 +6,10 @@ import SextantScheduling
 /// arrived in.
 package struct DeltaAccumulator: Sendable {
     package let parameterCount: Int
-    private var buckets: [BucketID: [Float]] = [:]
+    @usableFromInline var buckets: [BucketID: [Float]] = [:]
     /// Vectors of closed buckets, reused so that steady-state aggregation neither
     /// allocates nor page-faults (a fresh 40 MB array costs ~10,000 faults).
-    private var spare: [[Float]] = []
+    @usableFromInline var spare: [[Float]] = []
 
     package init(parameterCount: Int) {
         self.parameterCount = parameterCount
@@ -19,6 +19,7 @@ package struct DeltaAccumulator: Sendable {
     package var openBuckets: [BucketID] { buckets.keys.sorted() }
 
     /// `bucket += weight * delta`.
+    @inlinable
     package mutating func accumulate(_ delta: UnsafeBufferPointer<Float>, weight: Double, into bucket: BucketID) {
         precondition(delta.count == parameterCount, "delta has \(delta.count) values, the model \(parameterCount)")
         let w = Float(weight)
@@ -61,7 +62,7 @@ package struct DeltaAccumulator: Sendable {
         spare = []
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func axpy(_ a: Float, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
         // A plain loop: the optimiser vectorises it and it runs at memory bandwidth.
         let n = y.count
