@@ -3,7 +3,7 @@ import Logging
 
 /// Writes each log event as one JSON object per line (`--log-format json`), for log
 /// collectors: `time`, `level`, `label`, `message`, `source`, then the metadata.
-package struct JSONLogHandler: LogHandler {
+package struct JSONLogHandler: LineLogHandler {
     package var metadata: Logger.Metadata = [:]
     package var metadataProvider: Logger.MetadataProvider?
     package var logLevel: Logger.Level = .info
@@ -15,15 +15,8 @@ package struct JSONLogHandler: LogHandler {
         self.write = write
     }
 
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     package func log(event: LogEvent) {
-        var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        let fields = metadata(for: event)
         var object: [String: String] = fields.mapValues { "\($0)" }
         object["time"] = ISO8601DateFormatter().string(from: Date())
         object["level"] = event.level.rawValue

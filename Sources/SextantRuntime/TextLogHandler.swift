@@ -9,7 +9,7 @@ import Logging
 /// itself): control characters, line and paragraph separators in them are written as
 /// escapes (`\n`, `\r`, `\t`, `\u{1B}`), so that no value can start a line of its own or
 /// drive the terminal (docs/design.md 10).
-package struct TextLogHandler: LogHandler {
+package struct TextLogHandler: LineLogHandler {
     package var metadata: Logger.Metadata = [:]
     package var metadataProvider: Logger.MetadataProvider?
     package var logLevel: Logger.Level = .info
@@ -21,15 +21,8 @@ package struct TextLogHandler: LogHandler {
         self.write = write
     }
 
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     package func log(event: LogEvent) {
-        var fields = metadata
-        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
-        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        let fields = metadata(for: event)
         let pairs = fields.sorted { $0.key < $1.key }.map { Self.escaped($0.key) + "=" + Self.escaped("\($0.value)") }
         let context = pairs.isEmpty ? "" : " " + pairs.joined(separator: " ")
         let labelPart = label.isEmpty ? "" : " \(Self.escaped(label))"
