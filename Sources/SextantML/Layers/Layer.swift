@@ -1,5 +1,5 @@
 /// The shape of one example's features, channels first (a vector is `channels x 1 x 1`).
-package struct FeatureShape: Hashable, Sendable, CustomStringConvertible {
+package struct FeatureShape: Hashable, Sendable, Codable, CustomStringConvertible {
     package var channels: Int
     package var height: Int
     package var width: Int
