@@ -7,7 +7,7 @@ extension FederationClient.Settings {
     package init(configuration: FederationConfiguration, index: Int, name: String, server: String?, records: Int) throws
     {
         self.init(
-            server: server ?? configuration.server.bind, name: name, architecture: try configuration.architecture,
+            server: server ?? configuration.server.bind, name: name, model: configuration.model.spec,
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay,
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)

@@ -16,7 +16,7 @@ package final class FederationClient {
     package struct Settings: Sendable {
         package var server: String
         package var name: String
-        package var architecture: ModelArchitecture
+        package var model: ModelSpec
         package var momentum: Double
         package var weightDecay: Double
         package var speed: SpeedModel
@@ -30,12 +30,12 @@ package final class FederationClient {
         package var curve: ClientCurve?
 
         package init(
-            server: String, name: String, architecture: ModelArchitecture, momentum: Double, weightDecay: Double,
+            server: String, name: String, model: ModelSpec, momentum: Double, weightDecay: Double,
             speed: SpeedModel, seed: UInt64
         ) {
             self.server = server
             self.name = name
-            self.architecture = architecture
+            self.model = model
             self.momentum = momentum
             self.weightDecay = weightDecay
             self.speed = speed
@@ -121,8 +121,10 @@ package final class FederationClient {
         self.stop = stop
         self.logger = logger
         speed = settings.speed
-        network = settings.architecture.makeNetwork(input: data.shape, classCount: data.classCount, seed: settings.seed)
-        fingerprint = settings.architecture.fingerprint(input: data.shape, classCount: data.classCount)
+        network = try ModelSection(spec: settings.model).makeNetwork(
+            input: data.shape, classCount: data.classCount, seed: settings.seed)
+        fingerprint = try ModelSection(spec: settings.model).fingerprint(
+            input: data.shape, classCount: data.classCount)
         let join = JoinMessage(
             clientName: settings.name, sampleCount: UInt64(data.count), modelFingerprint: fingerprint,
             lastModelVersion: 0, classHistogram: data.classHistogram().map { UInt32(clamping: $0) })

@@ -34,7 +34,7 @@ package actor FederationServer {
     let logger: Logger
     let store: CheckpointStore
     let runID: String
-    let architecture: ModelArchitecture
+    let model: ModelSection
     let fingerprint: String
     let network: Network
     let testSet: Dataset
@@ -121,11 +121,11 @@ package actor FederationServer {
         self.configuration = configuration
         self.configurationText = configurationText
         self.logger = logger
-        architecture = try configuration.architecture
+        model = configuration.model
         testSet = try FederationData.loadTestSet(configuration.data)
-        network = architecture.makeNetwork(
+        network = try model.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
-        fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        fingerprint = try model.fingerprint(input: testSet.shape, classCount: testSet.classCount)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {

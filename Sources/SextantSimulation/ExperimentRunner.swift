@@ -103,7 +103,7 @@ package struct ExperimentRunner {
     package let testSet: Dataset
     /// Each client's mean virtual seconds per step.
     package let secondsPerStep: [Double]
-    let architecture: ModelArchitecture
+    let model: ModelSection
 
     /// Loads Fashion-MNIST as the configuration says and partitions it among `clients.count`.
     package init(configuration: FederationConfiguration, options: Options) throws {
@@ -149,7 +149,7 @@ package struct ExperimentRunner {
         self.options = options
         self.clientData = clientData
         self.testSet = testSet
-        architecture = try configuration.architecture
+        model = configuration.model
         var clients = configuration.clients
         if clients.meanTimePerStep == 0 { clients.meanTimePerStep = options.defaultMeanTimePerStep }
         secondsPerStep = clientData.indices.map {
@@ -192,7 +192,7 @@ package struct ExperimentRunner {
     private func simulate<S: Scheduler>(_ scheduler: S, name: String) throws -> AlgorithmOutcome {
         let clock = ContinuousClock()
         let started = clock.now
-        let federation = SimulatedFederation(runner: self, algorithm: name)
+        let federation = try SimulatedFederation(runner: self, algorithm: name)
         let clients = clientData.indices.map {
             SchedulerSimulation<S>.Client(
                 id: Self.clientID($0), samples: clientData[$0].count, secondsPerStep: secondsPerStep[$0])

@@ -36,7 +36,7 @@ final class SimulatedFederation {
     private var evaluatedVersion = -1
     private let clock = ContinuousClock()
 
-    init(runner: ExperimentRunner, algorithm: String) {
+    init(runner: ExperimentRunner, algorithm: String) throws {
         self.algorithm = algorithm
         let configuration = runner.configuration
         clientData = runner.clientData
@@ -48,7 +48,7 @@ final class SimulatedFederation {
         evaluateEvery = runner.options.evaluateEvery
         attackers = runner.options.attackers
         attackScale = Float(runner.options.attackScale)
-        network = runner.architecture.makeNetwork(
+        network = try runner.model.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         initialModel = network.parameterVector()
         lastModel = initialModel

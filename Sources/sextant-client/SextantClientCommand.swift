@@ -58,7 +58,7 @@ struct SextantClientCommand: ParsableCommand {
         let data = try FederationData.loadPartition(configuration, index: index)
         let speed = configuration.clients.speed(ofClient: index, seed: configuration.run.seed)
         let settings = FederationClient.Settings(
-            server: server ?? configuration.server.bind, name: clientName, architecture: try configuration.architecture,
+            server: server ?? configuration.server.bind, name: clientName, model: configuration.model.spec,
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
         var settingsWithPrivacy = settings

@@ -61,7 +61,7 @@ struct LaunchCommand: AsyncParsableCommand {
         print(
             clientsOnly
                 ? "launching \(count) clients against \(server!)"
-                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model), \(dataDescription(configuration.data))); logs in \(logs)/"
+                : "launching a server and \(count) clients (\(configuration.scheduler.kind), \(configuration.model.displayName), \(dataDescription(configuration.data))); logs in \(logs)/"
         )
         let signals = SignalHandler { _ in launcher.terminateAll() }
         let outcome = try await launcher.run(isTerminal: isatty(STDERR_FILENO) == 1)

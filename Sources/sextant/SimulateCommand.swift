@@ -66,14 +66,14 @@ struct SimulateCommand: ParsableCommand {
         let speeds = runner.secondsPerStep.map { String(format: "%.3f", $0) }.joined(separator: ", ")
         print(
             "simulating \(kinds.map(\.rawValue).joined(separator: ", ")) on \(runner.clientData.count) clients "
-                + "(\(configuration.model), \(configuration.data.partition) partition, \(configuration.clients.speedDistribution) speeds)"
+                + "(\(configuration.model.displayName), \(configuration.data.partition) partition, \(configuration.clients.speedDistribution) speeds)"
         )
         print("seconds per step: \(speeds)")
         var report = try runner.run(logger: logger)
         report.targetAccuracy = target > 0 ? target : nil
         let name = title ?? configuration.run.name
         let setup = """
-            - configuration: `\(config)` (model \(configuration.model), \(configuration.data.partition) partition, \
+            - configuration: `\(config)` (model \(configuration.model.displayName), \(configuration.data.partition) partition, \
             \(runner.clientData.count) clients, \(configuration.clients.speedDistribution) speeds, seed \(configuration.run.seed))
             - client seconds per step: \(speeds)
             - budget: \(budget.isFinite ? "\(budget) virtual seconds" : "unlimited time"), \(options.maxVersions) versions; \

@@ -34,7 +34,8 @@ struct FederationClientGoodbyeTests {
         let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
         // 5 steps (one chunk) at 0.3 s each: the client then waits 1.5 s for the last chunk.
         let settings = FederationClient.Settings(
-            server: try #require(server.boundEndpoints.first), name: "slow", architecture: .logreg, momentum: 0,
+            server: try #require(server.boundEndpoints.first), name: "slow", model: ModelArchitecture.logreg.spec,
+            momentum: 0,
             weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0.3, distribution: .fixed, seed: 1), seed: 1)
         let stop = StopFlag()
         let outcome: FederationClient.Outcome? = try await withThrowingTaskGroup(of: FederationClient.Outcome?.self) {

@@ -26,7 +26,8 @@ struct FederationClientVersionTests {
             shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 },
             labels: (0..<8).map { Int32($0 % 2) })
         let settings = FederationClient.Settings(
-            server: try #require(server.boundEndpoints.first), name: "new", architecture: .logreg, momentum: 0,
+            server: try #require(server.boundEndpoints.first), name: "new", model: ModelArchitecture.logreg.spec,
+            momentum: 0,
             weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0, distribution: .fixed, seed: 1), seed: 1)
         let stop = StopFlag()
         let watchdog = Task {

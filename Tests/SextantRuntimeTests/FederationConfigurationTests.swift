@@ -15,7 +15,7 @@ import Testing
 
     @Test func defaultsApplyToAnEmptyFile() throws {
         let configuration = try decode("{}")
-        #expect(configuration.model == "mlp")
+        #expect(configuration.model.spec == ModelArchitecture.mlp.spec)
         #expect(configuration.scheduler.kind == "fedavg")
         #expect(configuration.training.batchSize == 64)
         #expect(configuration.clients.count == 4)
@@ -37,7 +37,7 @@ import Testing
             stop: {max_versions: 7, target_accuracy: 0.5}
             clients: {count: 3, mean_time_per_step: 0.2, speed_distribution: exponential}
             """)
-        #expect(configuration.model == "cnn")
+        #expect(configuration.model.spec == ModelArchitecture.cnn.spec)
         #expect(configuration.training.learningRate == 0.1)
         #expect(configuration.stop.maxVersions == 7)
         #expect(configuration.clients.speedDistribution == "exponential")

@@ -6,7 +6,7 @@ import SextantScheduling
 /// local launch trains on. Every key has a documented default (see configs/README.md).
 package struct FederationConfiguration: Sendable, Decodable {
     package var run = RunSection()
-    package var model = "mlp"
+    package var model = ModelSection(spec: ModelArchitecture.mlp.spec)
     package var data = DataSection()
     package var training = TrainingSection()
     package var scheduler = SchedulerSection()
@@ -19,7 +19,7 @@ package struct FederationConfiguration: Sendable, Decodable {
     package init() {}
 
     package static let keys = KeySchema.map([
-        "run": RunSection.keys, "model": .value, "data": DataSection.keys, "training": TrainingSection.keys,
+        "run": RunSection.keys, "model": ModelSection.keys, "data": DataSection.keys, "training": TrainingSection.keys,
         "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
         "clients": ClientsSection.keys, "privacy": PrivacySection.keys,
         "security": SecuritySection.keys,
@@ -35,18 +35,8 @@ package struct FederationConfiguration: Sendable, Decodable {
         return configuration
     }
 
-    /// The model architecture, or an error naming the key.
-    package var architecture: ModelArchitecture {
-        get throws {
-            do { return try ModelArchitecture(name: model) } catch let error as SextantMLError {
-                throw RuntimeError(.invalidConfiguration, "key 'model': \(error.message)")
-            }
-        }
-    }
-
     /// Semantic checks that decoding cannot express.
     package func validate() throws {
-        _ = try architecture
         _ = try data.partitioner
         try training.validate()
         try scheduler.validate()
@@ -85,7 +75,7 @@ package struct FederationConfiguration: Sendable, Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = Self()
         run = try c.decodeIfPresent(RunSection.self, forKey: .run) ?? defaults.run
-        model = try c.decodeIfPresent(String.self, forKey: .model) ?? defaults.model
+        model = try c.decodeIfPresent(ModelSection.self, forKey: .model) ?? defaults.model
         data = try c.decodeIfPresent(DataSection.self, forKey: .data) ?? defaults.data
         training = try c.decodeIfPresent(TrainingSection.self, forKey: .training) ?? defaults.training
         scheduler = try c.decodeIfPresent(SchedulerSection.self, forKey: .scheduler) ?? defaults.scheduler
