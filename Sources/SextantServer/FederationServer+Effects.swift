@@ -150,6 +150,7 @@ extension FederationServer {
                 "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
                 "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
             ])
+        requestEvaluation(version: aggregation.newVersion, model: outcome.model)
         checkStoppingRule()
     }
 }

@@ -49,6 +49,12 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             if case .uploadRequest = message { requestUploadSlot(for: name) }
+        case .evaluation(let evaluation):
+            guard clients[name] != nil else {
+                return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
+            }
+            clients[name]?.lastSeen = now
+            handleEvaluation(evaluation, client: name, routingID: routingID, peer: peer)
         case .bye:
             if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
         default:

@@ -54,6 +54,9 @@ package actor FederationServer {
     var timers: [TimerID: Task<Void, Never>] = [:]
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
+    /// Federated evaluations waiting for sites' summaries, by version.
+    var evaluations: [Int: FederatedEvaluationRound] = [:]
+    var lastFederatedEvaluation: ServerStatus.FederatedEvaluation?
     var resumedFrom: Int?
     /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
     var skippedVersions: ClosedRange<Int>?
@@ -363,6 +366,7 @@ package actor FederationServer {
         let removed = clients.removeValue(forKey: name)
         releaseUploadSlot(of: name)
         guard removed != nil else { return nil }
+        stopWaitingForEvaluations(of: name)
         perform { try core.clientLost(name, now: now) }
         return removed
     }

@@ -71,6 +71,13 @@ package struct ServerMetrics: Sendable {
         modelVersion.record(0)
     }
 
+    /// A version's federated evaluation: one gauge per metric, `sextant_federated_<name>`.
+    package func federatedEvaluation(_ values: [String: Double]) {
+        for (name, value) in values {
+            Gauge(label: "sextant_federated_\(name)", factory: factory).record(value)
+        }
+    }
+
     /// At start or resume: the version the model is at, its accuracy and epsilon if known.
     package func started(version: Int, accuracy: Double?, epsilon: Double?) {
         modelVersion.record(version)

@@ -124,6 +124,8 @@ public enum WireCodec {
         case .ack(let ack): ack
         case .error(let error): error
         case .bye(let bye): bye
+        case .evaluate(let evaluate): evaluate
+        case .evaluation(let evaluation): evaluation
         }
     }
 
@@ -141,6 +143,8 @@ public enum WireCodec {
         case .ack: .ack(try AckMessage(reading: &reader, payload: payload))
         case .error: .error(try ErrorReplyMessage(reading: &reader, payload: payload))
         case .bye: .bye(try ByeMessage(reading: &reader, payload: payload))
+        case .evaluate: .evaluate(try EvaluateMessage(reading: &reader, payload: payload))
+        case .evaluation: .evaluation(try EvaluationMessage(reading: &reader, payload: payload))
         }
     }
 }

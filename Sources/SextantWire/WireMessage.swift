@@ -20,6 +20,10 @@ public enum WireMessage: Sendable, Equatable {
     case error(ErrorReplyMessage)
     /// Either way: leaving.
     case bye(ByeMessage)
+    /// Server -> client: evaluate this global model on the validation split.
+    case evaluate(EvaluateMessage)
+    /// Client -> server: the validation split's summary for one version.
+    case evaluation(EvaluationMessage)
 
     public var type: WireMessageType {
         switch self {
@@ -33,6 +37,8 @@ public enum WireMessage: Sendable, Equatable {
         case .ack: .ack
         case .error: .error
         case .bye: .bye
+        case .evaluate: .evaluate
+        case .evaluation: .evaluation
         }
     }
 }
@@ -70,7 +76,9 @@ public enum WireMessageType: UInt8, Sendable, CaseIterable {
     case uploadRequest = 8
     case uploadGrant = 9
     case wait = 10
+    case evaluate = 11
+    case evaluation = 12
 
     /// Whether messages of this type carry a Float32 payload frame.
-    public var hasPayload: Bool { self == .assignment || self == .update }
+    public var hasPayload: Bool { self == .assignment || self == .update || self == .evaluate }
 }
