@@ -126,6 +126,8 @@ public enum WireCodec {
         case .bye(let bye): bye
         case .evaluate(let evaluate): evaluate
         case .evaluation(let evaluation): evaluation
+        case .statistics(let statistics): statistics
+        case .agreement(let agreement): agreement
         }
     }
 
@@ -145,6 +147,8 @@ public enum WireCodec {
         case .bye: .bye(try ByeMessage(reading: &reader, payload: payload))
         case .evaluate: .evaluate(try EvaluateMessage(reading: &reader, payload: payload))
         case .evaluation: .evaluation(try EvaluationMessage(reading: &reader, payload: payload))
+        case .statistics: .statistics(try StatisticsMessage(reading: &reader, payload: payload))
+        case .agreement: .agreement(try AgreementMessage(reading: &reader, payload: payload))
         }
     }
 }

@@ -24,6 +24,10 @@ public enum WireMessage: Sendable, Equatable {
     case evaluate(EvaluateMessage)
     /// Client -> server: the validation split's summary for one version.
     case evaluation(EvaluationMessage)
+    /// Client -> server, before joining: the site's statistics for the preprocessing agreement.
+    case statistics(StatisticsMessage)
+    /// Server -> client: the agreed preprocessing.
+    case agreement(AgreementMessage)
 
     public var type: WireMessageType {
         switch self {
@@ -39,6 +43,8 @@ public enum WireMessage: Sendable, Equatable {
         case .bye: .bye
         case .evaluate: .evaluate
         case .evaluation: .evaluation
+        case .statistics: .statistics
+        case .agreement: .agreement
         }
     }
 }
@@ -78,6 +84,8 @@ public enum WireMessageType: UInt8, Sendable, CaseIterable {
     case wait = 10
     case evaluate = 11
     case evaluation = 12
+    case statistics = 13
+    case agreement = 14
 
     /// Whether messages of this type carry a Float32 payload frame.
     public var hasPayload: Bool { self == .assignment || self == .update || self == .evaluate }

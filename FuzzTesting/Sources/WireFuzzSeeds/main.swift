@@ -65,6 +65,12 @@ let seeds: [(name: String, message: WireMessage)] = [
                 summary: Array(#"{"classification":{"_0":{"classes":2,"counts":[2,0,1,1]}}}"#.utf8)))
     ),
     ("evaluation-empty", .evaluation(EvaluationMessage(modelVersion: 0, records: 0, lossSum: 0, summary: []))),
+    (
+        "statistics",
+        .statistics(
+            StatisticsMessage(clientName: "site-0", statistics: Array(#"{"recordCount":3,"columns":[]}"#.utf8)))
+    ),
+    ("agreement", .agreement(AgreementMessage(preprocessing: Array(#"{"columns":[]}"#.utf8)))),
 ]
 
 let directory = URL(fileURLWithPath: #filePath)
