@@ -117,14 +117,14 @@ package struct ServerMetrics: Sendable {
     ///   - staleness: of every update it applied.
     ///   - epsilon: the privacy spent so far, nil without differential privacy.
     package func aggregated(
-        version: Int, staleness: [Int], duration: Duration, accuracy: Double, epsilon: Double?
+        version: Int, staleness: [Int], duration: Duration, accuracy: Double?, epsilon: Double?
     ) {
         aggregations.increment()
         modelVersion.record(version)
         for value in staleness { self.staleness.record(value) }
         arrivalGroupSize.record(staleness.count)
         aggregationDuration.record(duration: duration)
-        self.accuracy.record(accuracy)
+        if let accuracy { self.accuracy.record(accuracy) }
         if let epsilon { record(epsilon: epsilon) }
     }
 
