@@ -164,23 +164,9 @@ package final class FederationClient {
     /// Runs until the server ends the run, or `stop` is raised.
     package func run() throws -> Summary {
         let context = try ZMQContext()
-        let socket = try ZMQSocket(context: context, type: .dealer)
+        let socket = try Self.makeSocket(context: context, settings: settings)
         self.socket = socket
         defer { socket.close() }
-        try socket.setOptions([
-            .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
-            .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
-            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
-        ])
-        if let curve = settings.curve {
-            // The server knows this client by its key; the routing id is left to libzmq.
-            try socket.setOptions([
-                .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey),
-                .curveSecretKey(curve.pair.secretKey),
-            ])
-        } else {
-            try socket.setOption(.routingID(Array(settings.name.utf8)))
-        }
         monitor = try ZMQMonitor(socket, name: "client")
         defer { monitor = nil }
         try socket.connect(to: settings.server)
@@ -198,6 +184,27 @@ package final class FederationClient {
             try trainChunk()
         }
         return session.summary
+    }
+
+    /// The DEALER every phase of a client uses: limits, reconnects, heartbeats and its
+    /// identity (the CURVE key, or the name as routing id).
+    static func makeSocket(context: ZMQContext, settings: Settings) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.setOptions([
+            .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
+            .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
+            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+        ])
+        if let curve = settings.curve {
+            // The server knows this client by its key; the routing id is left to libzmq.
+            try socket.setOptions([
+                .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey),
+                .curveSecretKey(curve.pair.secretKey),
+            ])
+        } else {
+            try socket.setOption(.routingID(Array(settings.name.utf8)))
+        }
+        return socket
     }
 
     // MARK: - The session's events and actions
