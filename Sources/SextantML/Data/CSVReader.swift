@@ -1,7 +1,8 @@
 import Foundation
 
 /// Reads a numeric CSV file with a header row: one column is the label (integer class
-/// index), an optional one the subject id, every other column a feature.
+/// index), an optional one the subject id, every other column a feature. The format of the
+/// audit's subject federations; a site's own tables go through ``SiteData``.
 package struct CSVReader: Sendable {
     package var labelColumn: String
     package var subjectColumn: String?
@@ -12,24 +13,17 @@ package struct CSVReader: Sendable {
     }
 
     package func read(contentsOf url: URL) throws -> Dataset {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SextantMLError(code: .fileNotFound, "\(url.path): no such file or it cannot be read")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw SextantMLError(code: .corruptData, "\(url.path): not UTF-8 text")
-        }
-        return try parse(text, name: url.lastPathComponent)
+        try read(CSVParser(contentsOf: url))
     }
 
     /// Parses CSV text; `name` appears in errors, with the line number.
     package func parse(_ text: String, name: String) throws -> Dataset {
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
-            .filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }.makeIterator()
-        guard let header = lines.next() else {
-            throw SextantMLError(code: .corruptData, "\(name): the file is empty (expected a header row)")
-        }
-        let columns = header.element.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+        try read(CSVParser(bytes: Array(text.utf8), name: name))
+    }
+
+    private func read(_ parser: CSVParser) throws -> Dataset {
+        let name = parser.name
+        let columns = parser.header
         guard let labelIndex = columns.firstIndex(of: labelColumn) else {
             throw SextantMLError(
                 code: .invalidArgument,
@@ -49,34 +43,22 @@ package struct CSVReader: Sendable {
         var features: [Float] = []
         var labels: [Int32] = []
         var subjects: [Int32] = []
-        while let (offset, line) = lines.next() {
-            let lineNumber = offset + 1
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count == columns.count else {
-                throw SextantMLError(
-                    code: .corruptData,
-                    "\(name) line \(lineNumber): \(fields.count) fields, the header has \(columns.count)")
-            }
+        try parser.forEachRecord { record in
             func number(_ index: Int) throws -> Double {
-                let field = fields[index].trimmingCharacters(in: .whitespaces)
-                guard let value = Double(field), value.isFinite else {
-                    throw SextantMLError(
-                        code: .corruptData,
-                        "\(name) line \(lineNumber): column '\(columns[index])' is not a finite number: '\(field)'")
+                guard case .value(let value) = record.number(index) else {
+                    throw record.error("not a finite number: \(record.quoted(index))", column: index)
                 }
                 return value
             }
             let label = try number(labelIndex)
             guard label >= 0, label == label.rounded(), label < 1_000_000 else {
-                throw SextantMLError(
-                    code: .corruptData, "\(name) line \(lineNumber): label \(label) is not a non-negative integer")
+                throw record.error("label \(label) is not a non-negative integer", column: labelIndex)
             }
             labels.append(Int32(label))
             if let subjectIndex {
                 let subject = try number(subjectIndex)
                 guard subject == subject.rounded(), abs(subject) < Double(Int32.max) else {
-                    throw SextantMLError(
-                        code: .corruptData, "\(name) line \(lineNumber): subject id \(subject) is not an integer")
+                    throw record.error("subject id \(subject) is not an integer", column: subjectIndex)
                 }
                 subjects.append(Int32(subject))
             }

@@ -24,6 +24,10 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
     /// Columns present in the sites' files that the model does not read (identifiers, free
     /// text): never an error, never sent anywhere.
     package var ignored: [String]
+    /// True when the configuration selected the feature columns by name: then every other
+    /// column of a site's file is ignored too. Nil or false: every column of a file must be a
+    /// feature, the target or in ``ignored``.
+    package var ignoresOtherColumns: Bool?
     /// What the model predicts.
     package var target: Target
     /// The shape of one array record; nil for tables, whose input is `1 x 1 x width`.
@@ -32,11 +36,12 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
     package var arrayScaling: [NumericTransform]
 
     package init(
-        columns: [Column], ignored: [String] = [], target: Target, arrayShape: FeatureShape? = nil,
-        arrayScaling: [NumericTransform] = []
+        columns: [Column], ignored: [String] = [], ignoresOtherColumns: Bool? = nil, target: Target,
+        arrayShape: FeatureShape? = nil, arrayScaling: [NumericTransform] = []
     ) {
         self.columns = columns
         self.ignored = ignored
+        self.ignoresOtherColumns = ignoresOtherColumns
         self.target = target
         self.arrayShape = arrayShape
         self.arrayScaling = arrayScaling
@@ -84,10 +89,14 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
         /// Whether a missing cell or a category outside the vocabulary becomes all zeros
         /// (true) or an error (false).
         package var allowsUnknown: Bool
+        /// The category that replaces a missing cell (the most frequent one over every site);
+        /// nil: a missing cell is all zeros or an error, as ``allowsUnknown`` says.
+        package var imputation: String?
 
-        package init(vocabulary: [String], allowsUnknown: Bool = false) {
+        package init(vocabulary: [String], allowsUnknown: Bool = false, imputation: String? = nil) {
             self.vocabulary = vocabulary
             self.allowsUnknown = allowsUnknown
+            self.imputation = imputation
         }
     }
 

@@ -1,0 +1,1 @@
+../../../../Sources/SextantML/Data/CSVParser.swift
