@@ -5,6 +5,8 @@ imputation, standardisation, one-hot categories), and reports the metrics Sextan
 on the same held-out test rows.
 
     python3 examples/tabular/baseline.py --pooled out/tabular/pooled.csv --test out/tabular/test.csv
+    python3 examples/tabular/baseline.py --pooled out/diabetes/pooled.csv --test out/diabetes/test.csv \
+        --label progression --categorical bmi_group --regression
 """
 
 import argparse
@@ -13,9 +15,10 @@ import csv
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
-from sklearn.neural_network import MLPClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, f1_score, mean_absolute_error,
+                             mean_squared_error, r2_score, roc_auc_score)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -35,11 +38,15 @@ def main():
     parser.add_argument("--pooled", required=True)
     parser.add_argument("--test", required=True)
     parser.add_argument("--label", default="diagnosis")
-    parser.add_argument("--positive", default="malignant", help="the class whose probability ROC AUC ranks")
+    parser.add_argument("--categorical", default="mean_texture_group", help="comma-separated")
+    parser.add_argument("--ignore", default="patient_id", help="comma-separated")
+    parser.add_argument("--positive", default="malignant",
+                        help="binary tasks: the class whose probability ROC AUC ranks")
+    parser.add_argument("--regression", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    ignore, categorical = ["patient_id"], ["texture_group"]
+    ignore, categorical = args.ignore.split(","), args.categorical.split(",")
     train_num, train_cat, y_train = read(args.pooled, args.label, ignore, categorical)
     test_num, test_cat, y_test = read(args.test, args.label, ignore, categorical)
     width = train_num.shape[1]
@@ -49,20 +56,32 @@ def main():
         ("numeric", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), list(range(width))),
         ("categorical", OneHotEncoder(handle_unknown="ignore"), [width + i for i in range(len(categorical))]),
     ])
+    print(f"{len(y_train)} pooled training rows, {len(y_test)} test rows")
+    if args.regression:
+        y_train, y_test = y_train.astype(float), y_test.astype(float)
+        models = {
+            "linear regression": LinearRegression(),
+            "MLP (32 ReLU units)": MLPRegressor(hidden_layer_sizes=(32,), max_iter=5000, random_state=args.seed),
+        }
+        for name, model in models.items():
+            predicted = make_pipeline(preprocessing, model).fit(x_train, y_train).predict(x_test)
+            print(f"{name}: MAE {mean_absolute_error(y_test, predicted):.4f}, "
+                  f"RMSE {mean_squared_error(y_test, predicted) ** 0.5:.4f}, R2 {r2_score(y_test, predicted):.4f}")
+        return
     models = {
         "logistic regression": LogisticRegression(max_iter=2000),
         "MLP (32 ReLU units)": MLPClassifier(hidden_layer_sizes=(32,), max_iter=2000, random_state=args.seed),
     }
-    print(f"{len(y_train)} pooled training rows, {len(y_test)} test rows")
     for name, model in models.items():
         pipeline = make_pipeline(preprocessing, model).fit(x_train, y_train)
         predicted = pipeline.predict(x_test)
-        positive = list(pipeline.classes_).index(args.positive)
-        scores = pipeline.predict_proba(x_test)[:, positive]
-        print(f"{name}: accuracy {accuracy_score(y_test, predicted):.4f}, "
-              f"balanced accuracy {balanced_accuracy_score(y_test, predicted):.4f}, "
-              f"ROC AUC {roc_auc_score(y_test == args.positive, scores):.4f}")
-
+        line = (f"{name}: accuracy {accuracy_score(y_test, predicted):.4f}, "
+                f"balanced accuracy {balanced_accuracy_score(y_test, predicted):.4f}, "
+                f"macro F1 {f1_score(y_test, predicted, average='macro'):.4f}")
+        if len(pipeline.classes_) == 2 and args.positive in pipeline.classes_:
+            scores = pipeline.predict_proba(x_test)[:, list(pipeline.classes_).index(args.positive)]
+            line += f", ROC AUC {roc_auc_score(y_test == args.positive, scores):.4f}"
+        print(line)
 
 if __name__ == "__main__":
     main()

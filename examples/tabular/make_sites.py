@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Splits the Wisconsin breast-cancer data that scikit-learn ships into the CSV files of a
-small consortium, as docs/your-own-data.md walks through.
+"""Splits a table that scikit-learn ships into the CSV files of a small consortium, as
+docs/your-own-data.md walks through: the Wisconsin breast-cancer data (binary), the wine
+data (three classes) or the diabetes data (regression).
 
 Each site's file looks like a hospital's export: a patient identifier column (`patient_id`,
 ignored by the model), a categorical column (`texture_group`, one-hot encoded with a
@@ -10,6 +11,11 @@ back as `test.csv` for predictions, and `pooled.csv` holds every site's rows for
 centralised baselines.
 
     python3 examples/tabular/make_sites.py --output out/tabular --sites 3 --seed 7
+    python3 examples/tabular/make_sites.py --dataset wine --output out/wine
+    python3 examples/tabular/make_sites.py --dataset diabetes --output out/diabetes
+
+The categorical column is made from one numeric feature (`mean texture`, `alcohol` or
+`bmi`), cut into thirds; the missing cells fall in two other columns.
 """
 
 import argparse
@@ -17,11 +23,19 @@ import csv
 import os
 import random
 
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+
+# dataset: (loader, label column, the feature made categorical, the columns with missing cells)
+DATASETS = {
+    "breast-cancer": (load_breast_cancer, "diagnosis", "mean_texture", {"worst_smoothness", "mean_symmetry"}),
+    "wine": (load_wine, "cultivar", "alcohol", {"magnesium", "hue"}),
+    "diabetes": (load_diabetes, "progression", "bmi", {"s1", "s4"}),
+}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="breast-cancer")
     parser.add_argument("--output", required=True, help="directory for sites/, test.csv and pooled.csv")
     parser.add_argument("--sites", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
@@ -30,26 +44,27 @@ def main():
                         help="share of cells left empty in two columns")
     args = parser.parse_args()
 
-    data = load_breast_cancer()
+    loader, label, grouped, blanks = DATASETS[args.dataset]
+    data = loader()
     names = [name.replace(" ", "_") for name in data.feature_names]
-    texture = names.index("mean_texture")
-    cut_low, cut_high = sorted(row[texture] for row in data.data)[len(data.data) // 3], \
-        sorted(row[texture] for row in data.data)[2 * len(data.data) // 3]
-    header = ["patient_id"] + [n for n in names if n != "mean_texture"] + ["texture_group", "diagnosis"]
-    blanks = {"worst_smoothness", "mean_symmetry"}
+    texture = names.index(grouped)
+    ordered = sorted(row[texture] for row in data.data)
+    cut_low, cut_high = ordered[len(ordered) // 3], ordered[2 * len(ordered) // 3]
+    header = ["patient_id"] + [n for n in names if n != grouped] + [f"{grouped}_group", label]
+    regression = not hasattr(data, "target_names")
 
     rng = random.Random(args.seed)
     rows = []
     for index, (values, target) in enumerate(zip(data.data, data.target)):
         row = [f"MRN-{100000 + index:06d}"]
         for name, value in zip(names, values):
-            if name == "mean_texture":
+            if name == grouped:
                 continue
             empty = name in blanks and rng.random() < args.missing_fraction
             row.append("" if empty else repr(float(value)))
         value = values[texture]
         row.append("low" if value < cut_low else ("high" if value >= cut_high else "mid"))
-        row.append(data.target_names[target])
+        row.append(repr(float(target)) if regression else str(data.target_names[target]))
         rows.append(row)
     rng.shuffle(rows)
 
