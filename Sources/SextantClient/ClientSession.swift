@@ -73,6 +73,9 @@ package struct ClientSession: Sendable {
         case train(task: Int, AssignmentMessage)
         /// Abandon the unfinished task; its update must not be produced.
         case dropTask
+        /// Evaluate this global model on the validation split and send the server an
+        /// `evaluation` (the task, if any, goes on).
+        case evaluate(EvaluateMessage)
         /// The session is over with this outcome.
         case finish(FederationClient.Outcome)
         /// The session is over and cannot go on.
@@ -206,6 +209,11 @@ package struct ClientSession: Sendable {
                         ["update": "\(ack.updateID)", "server version": "\(ack.acceptedVersion)"])))
         case .error(let error):
             refused(error, into: &actions)
+        case .evaluate(let request):
+            // Only a joined session evaluates: an evaluation from a stale connection's
+            // queue is of a run this session has not joined.
+            guard joined else { return }
+            actions.append(.evaluate(request))
         case .bye(let bye):
             actions.append(.log(LogLine(.info, "server said goodbye: \(bye.reason) \(bye.text)")))
             finish(bye.reason == .done ? .done : .serverStopped, into: &actions)

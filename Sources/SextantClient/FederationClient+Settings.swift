@@ -1,19 +1,25 @@
 import Foundation
+import SextantML
 import SextantRuntime
 
 extension FederationClient.Settings {
     /// The settings of client `index` of a federation: its emulated speed, seed, CURVE keys
     /// and, under record-level DP, its DP-SGD plan for `records` training records.
-    package init(configuration: FederationConfiguration, index: Int, name: String, server: String?, records: Int) throws
-    {
+    package init(
+        configuration: FederationConfiguration, index: Int, name: String, server: String?, records: Int,
+        keyOverride: String? = nil
+    ) throws {
         self.init(
             server: server ?? configuration.server.bind, name: name, model: configuration.model.spec,
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay,
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
-        curve = try configuration.security.loadClientKeys(index: index, name: name)
+        curve = try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride)
+        validationFraction = configuration.evaluation.validationFraction
         if configuration.privacy.isRecordLevel {
-            recordLevel = try configuration.privacy.recordLevelPlan(federation: configuration, records: records)
+            // DP-SGD samples from the records left for training.
+            let training = records - Dataset.validationCount(of: records, fraction: validationFraction)
+            recordLevel = try configuration.privacy.recordLevelPlan(federation: configuration, records: training)
         }
     }
 }

@@ -28,6 +28,8 @@ package final class FederationClient {
         package var recordLevel: PrivacySection.RecordLevelPlan?
         /// CURVE keys; nil connects in plain TCP.
         package var curve: ClientCurve?
+        /// The share of the data held out for federated evaluation (0: none).
+        package var validationFraction = 0.0
 
         package init(
             server: String, name: String, model: ModelSpec, momentum: Double, weightDecay: Double,
@@ -59,6 +61,17 @@ package final class FederationClient {
     let logger: Logger
     let stop: StopFlag
     let network: Network
+    /// The records held out of training, on which global models are evaluated.
+    let validation: Dataset
+    /// A second network for evaluations, so that a task's weights stay as they are.
+    lazy var evaluationNetwork: Network = {
+        do {
+            return try ModelSection(spec: settings.model).makeNetwork(
+                input: data.shape, classCount: data.classCount, seed: settings.seed)
+        } catch {
+            preconditionFailure("the model was built once already: \(error)")
+        }
+    }()
     let fingerprint: String
     var speed: SpeedModel
 
@@ -117,7 +130,13 @@ package final class FederationClient {
             throw RuntimeError(.invalidConfiguration, "client name must have 1 to 200 bytes")
         }
         self.settings = settings
-        self.data = data
+        // Seeded by the run's seed and the client's name: the same site always holds out
+        // the same records.
+        var nameHash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in settings.name.utf8 { nameHash = (nameHash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let split = data.splittingValidation(fraction: settings.validationFraction, seed: settings.seed ^ nameHash)
+        self.data = split.train
+        validation = split.validation
         self.stop = stop
         self.logger = logger
         speed = settings.speed
@@ -126,8 +145,8 @@ package final class FederationClient {
         fingerprint = try ModelSection(spec: settings.model).fingerprint(
             input: data.shape, classCount: data.classCount)
         let join = JoinMessage(
-            clientName: settings.name, sampleCount: UInt64(data.count), modelFingerprint: fingerprint,
-            lastModelVersion: 0, classHistogram: data.classHistogram().map { UInt32(clamping: $0) })
+            clientName: settings.name, sampleCount: UInt64(self.data.count), modelFingerprint: fingerprint,
+            lastModelVersion: 0, classHistogram: self.data.classHistogram().map { UInt32(clamping: $0) })
         session = ClientSession(
             configuration: ClientSession.Configuration(
                 join: join, heartbeatInterval: settings.heartbeatInterval, ackTimeout: settings.ackTimeout,
@@ -145,23 +164,9 @@ package final class FederationClient {
     /// Runs until the server ends the run, or `stop` is raised.
     package func run() throws -> Summary {
         let context = try ZMQContext()
-        let socket = try ZMQSocket(context: context, type: .dealer)
+        let socket = try Self.makeSocket(context: context, settings: settings)
         self.socket = socket
         defer { socket.close() }
-        try socket.setOptions([
-            .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
-            .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
-            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
-        ])
-        if let curve = settings.curve {
-            // The server knows this client by its key; the routing id is left to libzmq.
-            try socket.setOptions([
-                .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey),
-                .curveSecretKey(curve.pair.secretKey),
-            ])
-        } else {
-            try socket.setOption(.routingID(Array(settings.name.utf8)))
-        }
         monitor = try ZMQMonitor(socket, name: "client")
         defer { monitor = nil }
         try socket.connect(to: settings.server)
@@ -181,6 +186,27 @@ package final class FederationClient {
         return session.summary
     }
 
+    /// The DEALER every phase of a client uses: limits, reconnects, heartbeats and its
+    /// identity (the CURVE key, or the name as routing id).
+    static func makeSocket(context: ZMQContext, settings: Settings) throws -> ZMQSocket {
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.setOptions([
+            .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
+            .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
+            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+        ])
+        if let curve = settings.curve {
+            // The server knows this client by its key; the routing id is left to libzmq.
+            try socket.setOptions([
+                .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey),
+                .curveSecretKey(curve.pair.secretKey),
+            ])
+        } else {
+            try socket.setOption(.routingID(Array(settings.name.utf8)))
+        }
+        return socket
+    }
+
     // MARK: - The session's events and actions
 
     /// Hands `event` to the session and carries out its actions, in order.
@@ -193,6 +219,8 @@ package final class FederationClient {
                 try start(assignment, as: number)
             case .dropTask:
                 task = nil
+            case .evaluate(let request):
+                send(.evaluation(evaluate(request)))
             case .finish(let outcome):
                 self.outcome = outcome
             case .fail(let error):

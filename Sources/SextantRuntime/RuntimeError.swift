@@ -10,6 +10,8 @@ package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible
         case incompatibleVersion
         /// A command-line value out of range (a negative index or version).
         case invalidArgument
+        /// Stopped on request (SIGTERM, SIGINT) before the work was done.
+        case interrupted
     }
 
     package var code: Code

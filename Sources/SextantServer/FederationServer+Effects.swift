@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SextantAggregation
 import SextantML
 import SextantRuntime
@@ -109,12 +110,16 @@ extension FederationServer {
             if core.privacy == nil { lastEpsilon = recordEpsilon }
         }
         network.loadParameters(outcome.model)
-        let evaluation = network.evaluate(on: testSet)
-        lastAccuracy = evaluation.accuracy
-        let metrics = [
-            "accuracy": evaluation.accuracy, "loss": evaluation.loss, "updates": Double(aggregation.updates.count),
-            "seconds": now,
-        ].merging(privacyMetrics) { first, _ in first }
+        // Sites' own data leaves the server without a test set: federated evaluation tells
+        // how the model does (FederationServer+Evaluation).
+        let evaluation = testSet.map { network.evaluate(on: $0) }
+        lastAccuracy = evaluation?.accuracy
+        var metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
+            .merging(privacyMetrics) { first, _ in first }
+        if let evaluation {
+            metrics["accuracy"] = evaluation.accuracy
+            metrics["loss"] = evaluation.loss
+        }
         do {
             try store.commitAggregation(
                 run: runID, version: aggregation.newVersion, parameters: outcome.model, metrics: metrics,
@@ -139,17 +144,20 @@ extension FederationServer {
         let staleness = aggregation.updates.map(\.staleness)
         self.metrics.aggregated(
             version: aggregation.newVersion, staleness: staleness, duration: clock.now - start,
-            accuracy: evaluation.accuracy,
+            accuracy: evaluation?.accuracy,
             epsilon: lastEpsilon)
-        logger.info(
-            "aggregated",
-            metadata: [
-                "version": "\(aggregation.newVersion)", "accuracy": "\(String(format: "%.4f", evaluation.accuracy))",
-                "loss": "\(String(format: "%.4f", evaluation.loss))", "updates": "\(aggregation.updates.count)",
-                "staleness": "\(staleness.max() ?? 0)",
-                "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
-                "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
-            ])
+        var line: Logger.Metadata = [
+            "version": "\(aggregation.newVersion)", "updates": "\(aggregation.updates.count)",
+            "staleness": "\(staleness.max() ?? 0)",
+            "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
+            "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
+        ]
+        if let evaluation {
+            line["accuracy"] = "\(String(format: "%.4f", evaluation.accuracy))"
+            line["loss"] = "\(String(format: "%.4f", evaluation.loss))"
+        }
+        logger.info("aggregated", metadata: line)
+        requestEvaluation(version: aggregation.newVersion, model: outcome.model)
         checkStoppingRule()
     }
 }

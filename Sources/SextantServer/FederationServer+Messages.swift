@@ -49,6 +49,14 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             if case .uploadRequest = message { requestUploadSlot(for: name) }
+        case .statistics(let statistics):
+            answerStatistics(statistics, client: name, routingID: routingID, peer: peer)
+        case .evaluation(let evaluation):
+            guard clients[name] != nil else {
+                return reject(.notJoined, "unknown client: join first", to: routingID, peer: peer)
+            }
+            clients[name]?.lastSeen = now
+            handleEvaluation(evaluation, client: name, routingID: routingID, peer: peer)
         case .bye:
             if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
         default:
@@ -217,6 +225,24 @@ extension FederationServer {
     }
 
     /// Sends without waiting; an unreachable peer (gone, or not yet reconnected) is logged by the socket.
+    /// A site that starts after the agreement (or again) sends its statistics first: it gets
+    /// the run's preprocessing if its data fits, else the reason it does not.
+    private func answerStatistics(_ message: StatisticsMessage, client name: String, routingID: [UInt8], peer: String) {
+        guard let preprocessing, let preprocessingRules else {
+            return reject(
+                .rejected,
+                "this run trains on \(configuration.data.dataset), not on sites' own data: start the client with the server's configuration",
+                to: routingID, peer: peer)
+        }
+        do {
+            try preprocessingRules.check(message.statistics)
+            try preprocessingRules.check(message.statistics, against: preprocessing)
+            send(.agreement(AgreementMessage(preprocessing: try AgreementPhase.encode(preprocessing))), to: routingID)
+        } catch {
+            reject(.rejected, "statistics refused: \(error)", to: routingID, peer: peer)
+        }
+    }
+
     func send(_ message: WireMessage, to routingID: [UInt8]) {
         guard let socket else { return }
         let frames = [.bytes(routingID)] + WireCodec.encode(message)

@@ -37,7 +37,12 @@ package actor FederationServer {
     let model: ModelSection
     let fingerprint: String
     let network: Network
-    let testSet: Dataset
+    /// The server's own test set, if the data has one (sites' own data has none).
+    let testSet: Dataset?
+    /// The preprocessing the sites agreed on (sites' own data), stored in the run, and the
+    /// rules that check a late site's statistics against it.
+    let preprocessing: FeaturePipeline?
+    let preprocessingRules: (any PreprocessingRules)?
 
     /// The scheduler, the model, the accumulator, the server optimizer, the pending deltas
     /// and client-level DP: the whole path of an update, checkpointed with each aggregation.
@@ -54,6 +59,9 @@ package actor FederationServer {
     var timers: [TimerID: Task<Void, Never>] = [:]
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
+    /// Federated evaluations waiting for sites' summaries, by version.
+    var evaluations: [Int: FederatedEvaluationRound] = [:]
+    var lastFederatedEvaluation: ServerStatus.FederatedEvaluation?
     var resumedFrom: Int?
     /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
     var skippedVersions: ClosedRange<Int>?
@@ -91,23 +99,13 @@ package actor FederationServer {
 
     package init(
         configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
-        metrics: ServerMetrics = ServerMetrics()
+        metrics: ServerMetrics = ServerMetrics(), preprocessing: FeaturePipeline? = nil,
+        preprocessingRules: (any PreprocessingRules)? = nil
     ) throws {
         try configuration.validate()
         executor = ThreadExecutor(name: "sextant-server")
         self.metrics = metrics
-        let keys = try configuration.security.loadServerKeys()
-        if keys == nil, !configuration.server.bindsLoopbackOnly {
-            guard insecure else {
-                throw RuntimeError(
-                    .invalidConfiguration,
-                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust"
-                )
-            }
-            logger.critical(
-                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model"
-            )
-        }
+        let keys = try Self.serverKeys(configuration: configuration, insecure: insecure, logger: logger)
         curvePair = keys?.pair
         allowList = keys?.allowList
         messageLimiter = RateLimiter(
@@ -122,10 +120,20 @@ package actor FederationServer {
         self.configurationText = configurationText
         self.logger = logger
         model = configuration.model
-        testSet = try FederationData.loadTestSet(configuration.data)
-        network = try model.makeNetwork(
-            input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
-        fingerprint = try model.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        self.preprocessing = preprocessing
+        self.preprocessingRules = preprocessingRules
+        let input: FeatureShape
+        let classCount: Int
+        if let preprocessing {
+            testSet = nil
+            (input, classCount) = (preprocessing.inputShape, preprocessing.target.classes.count)
+        } else {
+            let testSet = try FederationData.loadTestSet(configuration.data)
+            self.testSet = testSet
+            (input, classCount) = (testSet.shape, testSet.classCount)
+        }
+        network = try model.makeNetwork(input: input, classCount: classCount, seed: configuration.run.seed)
+        fingerprint = try model.fingerprint(input: input, classCount: classCount)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {
@@ -160,6 +168,14 @@ package actor FederationServer {
             }
             runID = previous.id
             let state = try store.schedulerState(run: runID)
+            let stored = state[Self.preprocessingKey]
+            let expected = try preprocessing.map { Data(try AgreementPhase.encode($0)) }
+            guard stored == expected else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "run '\(previous.id)' was started with \(stored == nil ? "no" : "another") agreed preprocessing than this start has; use another database"
+                )
+            }
             let scheduler: any Scheduler
             if let snapshot = state[AggregationCore.schedulerKey] {
                 scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
@@ -225,10 +241,35 @@ package actor FederationServer {
             core = AggregationCore(
                 scheduler: scheduler, model: model, privacy: privacy, robust: try configuration.server.robust)
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
-            try store.saveSchedulerState(run: runID, state: core.snapshot())
+            var state = try core.snapshot()
+            if let preprocessing { state[Self.preprocessingKey] = Data(try AgreementPhase.encode(preprocessing)) }
+            try store.saveSchedulerState(run: runID, state: state)
         }
         core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
     }
+
+    /// The server's CURVE keys and allow-list, or nil in plain TCP, which is refused on a
+    /// non-loopback address unless `insecure` (then logged loudly).
+    static func serverKeys(configuration: FederationConfiguration, insecure: Bool, logger: Logger) throws -> (
+        pair: CurveKeyPair, allowList: AllowList
+    )? {
+        let keys = try configuration.security.loadServerKeys()
+        if keys == nil, !configuration.server.bindsLoopbackOnly {
+            guard insecure else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "server.bind \(configuration.server.bind) is reachable from other hosts, but security.server_secret_key is not set: anyone could join and read the model. Set up CURVE keys (sextant keygen; docs/deployment.md) or start with --insecure on a network you trust"
+                )
+            }
+            logger.critical(
+                "INSECURE: serving on \(configuration.server.bind) without encryption or authentication (--insecure): anyone who can reach this address can join, send updates and read the model"
+            )
+        }
+        return keys
+    }
+
+    /// The run-state key of the agreed preprocessing (JSON of ``FeaturePipeline``).
+    package static let preprocessingKey = "preprocessing"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {
@@ -240,26 +281,11 @@ package actor FederationServer {
 
     /// Serves until the stopping rule is met or ``stop()`` is called.
     package func run() async throws -> Summary {
-        let context = try ZMQContext()
-        var options: [ZMQSocketOption] = [
-            .routerMandatory(true), .routerHandover(true),
-            .sendHighWaterMark(16), .receiveHighWaterMark(16),
-            .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
-            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
-        ]
-        if let curvePair, let allowList {
-            // The handler must listen before the socket accepts: without one, libzmq
-            // would admit any client that knows the server's package key.
-            authenticator = try await ZAPHandler(context: context, allowList: allowList, logger: logger)
-            options += [.curveServer(true), .curveSecretKey(curvePair.secretKey), .zapDomain("sextant")]
-        }
-        var socketConfiguration = SocketThread.Configuration(
-            type: .router, options: options, bindEndpoints: [configuration.server.bind], name: "sextant-server")
-        // Time for the last messages (hundreds of goodbyes) to leave a busy host after the
-        // socket closes; the process exits as soon as they have.
-        socketConfiguration.lingerMilliseconds = 5000
-        socketConfiguration.logsRefusedHandshakes = curvePair != nil
-        let socket = try await SocketThread(context: context, configuration: socketConfiguration, logger: logger)
+        let opened = try await ServerSocket.open(
+            configuration: configuration, curve: curvePair.flatMap { pair in allowList.map { (pair, $0) } },
+            maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20, logger: logger)
+        let (context, socket) = (opened.context, opened.socket)
+        authenticator = opened.authenticator
         self.socket = socket
         logger.info(
             "serving",
@@ -363,6 +389,7 @@ package actor FederationServer {
         let removed = clients.removeValue(forKey: name)
         releaseUploadSlot(of: name)
         guard removed != nil else { return nil }
+        stopWaitingForEvaluations(of: name)
         perform { try core.clientLost(name, now: now) }
         return removed
     }

@@ -71,6 +71,13 @@ package struct ServerMetrics: Sendable {
         modelVersion.record(0)
     }
 
+    /// A version's federated evaluation: one gauge per metric, `sextant_federated_<name>`.
+    package func federatedEvaluation(_ values: [String: Double]) {
+        for (name, value) in values {
+            Gauge(label: "sextant_federated_\(name)", factory: factory).record(value)
+        }
+    }
+
     /// At start or resume: the version the model is at, its accuracy and epsilon if known.
     package func started(version: Int, accuracy: Double?, epsilon: Double?) {
         modelVersion.record(version)
@@ -110,14 +117,14 @@ package struct ServerMetrics: Sendable {
     ///   - staleness: of every update it applied.
     ///   - epsilon: the privacy spent so far, nil without differential privacy.
     package func aggregated(
-        version: Int, staleness: [Int], duration: Duration, accuracy: Double, epsilon: Double?
+        version: Int, staleness: [Int], duration: Duration, accuracy: Double?, epsilon: Double?
     ) {
         aggregations.increment()
         modelVersion.record(version)
         for value in staleness { self.staleness.record(value) }
         arrivalGroupSize.record(staleness.count)
         aggregationDuration.record(duration: duration)
-        self.accuracy.record(accuracy)
+        if let accuracy { self.accuracy.record(accuracy) }
         if let epsilon { record(epsilon: epsilon) }
     }
 

@@ -58,6 +58,15 @@ public struct ByteReader: Sendable {
         return text
     }
 
+    /// A length-prefixed byte string of at most `maxCount` bytes.
+    public mutating func readBytes(field: String, maxCount: Int) throws(WireError) -> [UInt8] {
+        let count = Int(try read(UInt32.self, field: field))
+        guard count <= maxCount else {
+            throw WireError(.malformed, "\(field) is \(count) bytes, more than the limit of \(maxCount)")
+        }
+        return Array(try take(count, for: field))
+    }
+
     public mutating func readUInt32Array(field: String, maxCount: Int) throws(WireError) -> [UInt32] {
         let count = Int(try read(UInt32.self, field: field))
         guard count <= maxCount else {

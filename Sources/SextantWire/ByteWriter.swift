@@ -24,6 +24,12 @@ public struct ByteWriter: Sendable {
     }
 
     /// A UInt32 element count followed by the values.
+    /// A length-prefixed byte string.
+    public mutating func write(bytes: [UInt8]) {
+        write(UInt32(bytes.count))
+        self.bytes.append(contentsOf: bytes)
+    }
+
     public mutating func write(_ values: [UInt32]) {
         write(UInt32(clamping: values.count))
         for value in values { write(value) }

@@ -124,6 +124,10 @@ public enum WireCodec {
         case .ack(let ack): ack
         case .error(let error): error
         case .bye(let bye): bye
+        case .evaluate(let evaluate): evaluate
+        case .evaluation(let evaluation): evaluation
+        case .statistics(let statistics): statistics
+        case .agreement(let agreement): agreement
         }
     }
 
@@ -141,6 +145,10 @@ public enum WireCodec {
         case .ack: .ack(try AckMessage(reading: &reader, payload: payload))
         case .error: .error(try ErrorReplyMessage(reading: &reader, payload: payload))
         case .bye: .bye(try ByeMessage(reading: &reader, payload: payload))
+        case .evaluate: .evaluate(try EvaluateMessage(reading: &reader, payload: payload))
+        case .evaluation: .evaluation(try EvaluationMessage(reading: &reader, payload: payload))
+        case .statistics: .statistics(try StatisticsMessage(reading: &reader, payload: payload))
+        case .agreement: .agreement(try AgreementMessage(reading: &reader, payload: payload))
         }
     }
 }

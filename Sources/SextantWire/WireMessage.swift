@@ -20,6 +20,14 @@ public enum WireMessage: Sendable, Equatable {
     case error(ErrorReplyMessage)
     /// Either way: leaving.
     case bye(ByeMessage)
+    /// Server -> client: evaluate this global model on the validation split.
+    case evaluate(EvaluateMessage)
+    /// Client -> server: the validation split's summary for one version.
+    case evaluation(EvaluationMessage)
+    /// Client -> server, before joining: the site's statistics for the preprocessing agreement.
+    case statistics(StatisticsMessage)
+    /// Server -> client: the agreed preprocessing.
+    case agreement(AgreementMessage)
 
     public var type: WireMessageType {
         switch self {
@@ -33,6 +41,10 @@ public enum WireMessage: Sendable, Equatable {
         case .ack: .ack
         case .error: .error
         case .bye: .bye
+        case .evaluate: .evaluate
+        case .evaluation: .evaluation
+        case .statistics: .statistics
+        case .agreement: .agreement
         }
     }
 }
@@ -70,7 +82,11 @@ public enum WireMessageType: UInt8, Sendable, CaseIterable {
     case uploadRequest = 8
     case uploadGrant = 9
     case wait = 10
+    case evaluate = 11
+    case evaluation = 12
+    case statistics = 13
+    case agreement = 14
 
     /// Whether messages of this type carry a Float32 payload frame.
-    public var hasPayload: Bool { self == .assignment || self == .update }
+    public var hasPayload: Bool { self == .assignment || self == .update || self == .evaluate }
 }

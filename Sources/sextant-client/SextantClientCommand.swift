@@ -58,17 +58,11 @@ struct SextantClientCommand: ParsableCommand {
         var logger = Logger(label: "sextant.client")
         logger[metadataKey: "client"] = "\(clientName)"
         let data = try FederationData.loadPartition(configuration, index: index)
-        let speed = configuration.clients.speed(ofClient: index, seed: configuration.run.seed)
-        let settings = FederationClient.Settings(
-            server: server ?? configuration.server.bind, name: clientName, model: configuration.model.spec,
-            momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
-            seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
-        var settingsWithPrivacy = settings
-        settingsWithPrivacy.curve = try configuration.security.loadClientKeys(
-            index: index, name: clientName, keyOverride: key)
-        if configuration.privacy.isRecordLevel {
-            let plan = try configuration.privacy.recordLevelPlan(federation: configuration, records: data.count)
-            settingsWithPrivacy.recordLevel = plan
+        let settings = try FederationClient.Settings(
+            configuration: configuration, index: index, name: clientName, server: server, records: data.count,
+            keyOverride: key)
+        let speed = settings.speed
+        if let plan = settings.recordLevel {
             logger.info(
                 "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)"
             )
@@ -78,7 +72,7 @@ struct SextantClientCommand: ParsableCommand {
         }
         let stop = StopFlag()
         let signals = SignalHandler { _ in stop.raise() }
-        let client = try FederationClient(settings: settingsWithPrivacy, data: data, stop: stop, logger: logger)
+        let client = try FederationClient(settings: settings, data: data, stop: stop, logger: logger)
         let summary = try client.run()
         withExtendedLifetime(signals) {}
         print(

@@ -361,4 +361,17 @@ struct ClientSessionTests {
         #expect(harness.session.task == nil)
         #expect(Self.sent(harness.at(3, .tick)) == [.heartbeat(HeartbeatMessage(modelVersion: 3, state: .idle))])
     }
+
+    @Test("an evaluation request is carried out when joined, beside a running task, and ignored before")
+    func evaluationRequests() {
+        let request = EvaluateMessage(runID: "r", modelVersion: 3, model: [1, 2])
+        let harness = Harness()
+        _ = harness.at(0, .tick)
+        #expect(harness.at(0.05, .received(.evaluate(request))).isEmpty)
+        harness.joined()
+        _ = harness.at(1, .received(.assignment(Self.assignment(version: 3))))
+        let actions = harness.at(1.5, .received(.evaluate(request)))
+        #expect(actions == [.evaluate(request)])
+        #expect(harness.session.task != nil)
+    }
 }

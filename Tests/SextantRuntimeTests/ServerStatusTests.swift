@@ -53,6 +53,7 @@ import Testing
                     }
                   ],
                   "epsilon" : null,
+                  "federated_evaluation" : null,
                   "max_versions" : 40,
                   "model_version" : 7,
                   "run_id" : "demo-1767225600",
@@ -76,6 +77,22 @@ import Testing
         #expect(lines[2].hasPrefix("CLIENT    SAMPLES  PEER       LAST SEEN  S/STEP  GROUP  STEPS"))
         #expect(lines[3] == "client-0  1200     127.0.0.1  0s ago     0.020   3      80")
         #expect(lines[4] == "client-1  900      ?          4s ago     -       -      -")
+    }
+
+    @Test("a federated evaluation is in the JSON and under the summary line")
+    func federatedEvaluation() throws {
+        var status = Self.sample
+        status.federatedEvaluation = .init(
+            version: 6, sites: 3, records: 340, metrics: ["accuracy": 0.9, "loss": 0.25, "macro_f1": 0.875])
+        let data = try ServerStatus.makeEncoder().encode(status)
+        #expect(try ServerStatus.makeDecoder().decode(ServerStatus.self, from: data) == status)
+        let json = String(decoding: data, as: UTF8.self)
+        #expect(json.contains(#""federated_evaluation" : {"#))
+        let lines = StatusText.render(status).split(separator: "\n").map(String.init)
+        #expect(
+            lines[1]
+                == "federated evaluation of version 6 (3 sites, 340 records): accuracy 0.9000  loss 0.2500  macro_f1 0.8750"
+        )
     }
 
     @Test(arguments: [(0.4, "0s"), (59.9, "59s"), (60, "1m00s"), (3599, "59m59s"), (3600, "1h00m"), (-3, "0s")])

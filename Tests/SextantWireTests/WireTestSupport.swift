@@ -41,6 +41,10 @@ let sampleMessages: [WireMessage] = [
     .uploadRequest(UploadRequestMessage(updateID: 11, baseVersion: 6)),
     .uploadGrant(UploadGrantMessage(modelVersion: 7)),
     .wait(WaitMessage(modelVersion: .max)),
+    .evaluate(EvaluateMessage(runID: "run-1", modelVersion: 4, model: FloatPayload([0.5, 2]))),
+    .evaluation(EvaluationMessage(modelVersion: 4, records: 12, lossSum: 3.5, summary: Array("{}".utf8))),
+    .statistics(StatisticsMessage(clientName: "site-0", statistics: Array("{}".utf8))),
+    .agreement(AgreementMessage(preprocessing: Array("{}".utf8))),
 ]
 
 /// SplitMix64: a tiny seeded generator so fuzz inputs are the same on every run.

@@ -56,6 +56,21 @@ let seeds: [(name: String, message: WireMessage)] = [
     ("bye-done", .bye(ByeMessage(reason: .done))),
     ("bye-shutdown", .bye(ByeMessage(reason: .shutdown, text: "SIGTERM"))),
     ("bye-rejected", .bye(ByeMessage(reason: .rejected, text: "fingerprint differs"))),
+    ("evaluate", .evaluate(EvaluateMessage(runID: "run-1", modelVersion: 12, model: model))),
+    (
+        "evaluation-summary",
+        .evaluation(
+            EvaluationMessage(
+                modelVersion: 12, records: 4, lossSum: 2.5,
+                summary: Array(#"{"classification":{"_0":{"classes":2,"counts":[2,0,1,1]}}}"#.utf8)))
+    ),
+    ("evaluation-empty", .evaluation(EvaluationMessage(modelVersion: 0, records: 0, lossSum: 0, summary: []))),
+    (
+        "statistics",
+        .statistics(
+            StatisticsMessage(clientName: "site-0", statistics: Array(#"{"recordCount":3,"columns":[]}"#.utf8)))
+    ),
+    ("agreement", .agreement(AgreementMessage(preprocessing: Array(#"{"columns":[]}"#.utf8)))),
 ]
 
 let directory = URL(fileURLWithPath: #filePath)

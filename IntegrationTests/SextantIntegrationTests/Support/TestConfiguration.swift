@@ -21,6 +21,9 @@ struct TestConfiguration {
     var roundTimeout = 60.0
     var maxVersions = 30
     var targetAccuracy = 0.0
+    /// `stop.target_metric` and `stop.target_value` (federated evaluation).
+    var targetMetric: String?
+    var targetValue = 0.0
     var bind: String
     var database: String
     var clientTimeout = 30.0
@@ -60,6 +63,7 @@ struct TestConfiguration {
         stop:
           max_versions: \(maxVersions)
           target_accuracy: \(targetAccuracy)
+        \(targetMetric.map { "  target_metric: \($0)\n  target_value: \(targetValue)" } ?? "")
         server:
           bind: \(bind)
           database: \(database)

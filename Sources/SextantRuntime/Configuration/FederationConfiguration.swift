@@ -11,6 +11,7 @@ package struct FederationConfiguration: Sendable, Decodable {
     package var training = TrainingSection()
     package var scheduler = SchedulerSection()
     package var stop = StopSection()
+    package var evaluation = EvaluationSection()
     package var server = ServerSection()
     package var clients = ClientsSection()
     package var privacy = PrivacySection()
@@ -20,7 +21,8 @@ package struct FederationConfiguration: Sendable, Decodable {
 
     package static let keys = KeySchema.map([
         "run": RunSection.keys, "model": ModelSection.keys, "data": DataSection.keys, "training": TrainingSection.keys,
-        "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "server": ServerSection.keys,
+        "scheduler": SchedulerSection.keys, "stop": StopSection.keys, "evaluation": EvaluationSection.keys,
+        "server": ServerSection.keys,
         "clients": ClientsSection.keys, "privacy": PrivacySection.keys,
         "security": SecuritySection.keys,
     ])
@@ -41,6 +43,12 @@ package struct FederationConfiguration: Sendable, Decodable {
         try training.validate()
         try scheduler.validate()
         try stop.validate()
+        try evaluation.validate()
+        if stop.targetMetric != nil, !evaluation.isEnabled {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "stop.target_metric needs federated evaluation: set evaluation.validation_fraction (for example 0.2)")
+        }
         try server.validate()
         try clients.validate()
         try validateSiteData()
@@ -87,7 +95,7 @@ package struct FederationConfiguration: Sendable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case run, model, data, training, scheduler, stop, server, clients, privacy, security
+        case run, model, data, training, scheduler, stop, evaluation, server, clients, privacy, security
     }
 
     package init(from decoder: any Decoder) throws {
@@ -99,6 +107,7 @@ package struct FederationConfiguration: Sendable, Decodable {
         training = try c.decodeIfPresent(TrainingSection.self, forKey: .training) ?? defaults.training
         scheduler = try c.decodeIfPresent(SchedulerSection.self, forKey: .scheduler) ?? defaults.scheduler
         stop = try c.decodeIfPresent(StopSection.self, forKey: .stop) ?? defaults.stop
+        evaluation = try c.decodeIfPresent(EvaluationSection.self, forKey: .evaluation) ?? defaults.evaluation
         server = try c.decodeIfPresent(ServerSection.self, forKey: .server) ?? defaults.server
         clients = try c.decodeIfPresent(ClientsSection.self, forKey: .clients) ?? defaults.clients
         privacy = try c.decodeIfPresent(PrivacySection.self, forKey: .privacy) ?? defaults.privacy
@@ -282,11 +291,30 @@ package struct StopSection: Sendable, Codable {
     package var targetAccuracy = 0.0
     /// Stop after this many seconds of wall time (0: no limit).
     package var maxSeconds = 0.0
+    /// Stop once the federated evaluation of a version, complete over the sites asked,
+    /// reaches `target_value` on this metric (accuracy, balanced_accuracy, macro_f1,
+    /// roc_auc, r2: at least; loss, mae, rmse: at most).
+    package var targetMetric: String?
+    package var targetValue = 0.0
 
-    static let keys = KeySchema.map(["max_versions": .value, "target_accuracy": .value, "max_seconds": .value])
+    static let keys = KeySchema.map([
+        "max_versions": .value, "target_accuracy": .value, "max_seconds": .value, "target_metric": .value,
+        "target_value": .value,
+    ])
+
+    /// Metrics where larger is better; the others (loss, mae, rmse) are errors.
+    package static let increasingMetrics: Set = ["accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "r2"]
+    package static let decreasingMetrics: Set = ["loss", "mae", "rmse"]
+
+    /// Whether `value` of the target metric meets the target.
+    package func meetsTarget(_ value: Double) -> Bool {
+        guard let targetMetric else { return false }
+        return Self.increasingMetrics.contains(targetMetric) ? value >= targetValue : value <= targetValue
+    }
 
     enum CodingKeys: String, CodingKey {
         case maxVersions = "max_versions", targetAccuracy = "target_accuracy", maxSeconds = "max_seconds"
+        case targetMetric = "target_metric", targetValue = "target_value"
     }
 
     package init() {}
@@ -295,6 +323,8 @@ package struct StopSection: Sendable, Codable {
         maxVersions = try c.decodeIfPresent(Int.self, forKey: .maxVersions) ?? maxVersions
         targetAccuracy = try c.decodeIfPresent(Double.self, forKey: .targetAccuracy) ?? targetAccuracy
         maxSeconds = try c.decodeIfPresent(Double.self, forKey: .maxSeconds) ?? maxSeconds
+        targetMetric = try c.decodeIfPresent(String.self, forKey: .targetMetric)
+        targetValue = try c.decodeIfPresent(Double.self, forKey: .targetValue) ?? targetValue
     }
 
     func validate() throws {
@@ -304,6 +334,14 @@ package struct StopSection: Sendable, Codable {
         }
         guard maxSeconds >= 0, maxSeconds.isFinite else {
             throw invalid("stop.max_seconds", maxSeconds, "it must be >= 0")
+        }
+        if let targetMetric {
+            let known = Self.increasingMetrics.union(Self.decreasingMetrics)
+            guard known.contains(targetMetric) else {
+                throw invalid(
+                    "stop.target_metric", "'\(targetMetric)'", "use one of \(known.sorted().joined(separator: ", "))")
+            }
+            guard targetValue.isFinite else { throw invalid("stop.target_value", targetValue, "it must be finite") }
         }
     }
 }

@@ -56,11 +56,31 @@ package struct ServerStatus: Sendable, Codable, Equatable {
     package var uptimeSeconds: Double
     /// Sorted by name.
     package var clients: [Client]
+    /// The newest complete federated evaluation, nil before the first (or without one).
+    package var federatedEvaluation: FederatedEvaluation?
+
+    /// The sites' validation summaries of one version, merged (docs/design.md 3).
+    package struct FederatedEvaluation: Sendable, Codable, Equatable {
+        package var version: Int
+        /// Sites whose summaries were merged, and the validation records they counted.
+        package var sites: Int
+        package var records: Int
+        /// The task's metrics and the mean loss, by name.
+        package var metrics: [String: Double]
+
+        package init(version: Int, sites: Int, records: Int, metrics: [String: Double]) {
+            self.version = version
+            self.sites = sites
+            self.records = records
+            self.metrics = metrics
+        }
+    }
 
     package init(
         runID: String, status: String, modelVersion: Int, maxVersions: Int, accuracy: Double?, epsilon: Double?,
-        scheduler: String, uptimeSeconds: Double, clients: [Client]
+        scheduler: String, uptimeSeconds: Double, clients: [Client], federatedEvaluation: FederatedEvaluation? = nil
     ) {
+        self.federatedEvaluation = federatedEvaluation
         self.runID = runID
         self.status = status
         self.modelVersion = modelVersion
@@ -74,7 +94,7 @@ package struct ServerStatus: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status, modelVersion = "model_version", maxVersions = "max_versions", accuracy, epsilon
-        case scheduler, uptimeSeconds = "uptime_seconds", clients
+        case scheduler, uptimeSeconds = "uptime_seconds", clients, federatedEvaluation = "federated_evaluation"
     }
 
     /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
@@ -106,6 +126,7 @@ extension ServerStatus {
         try c.encode(scheduler, forKey: .scheduler)
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try c.encode(clients, forKey: .clients)
+        try c.encode(federatedEvaluation, forKey: .federatedEvaluation)
     }
 }
 

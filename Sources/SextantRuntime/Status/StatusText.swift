@@ -11,6 +11,11 @@ package enum StatusText {
         if let epsilon = status.epsilon { summary += String(format: "  epsilon %.3f", epsilon) }
         summary += "  scheduler \(status.scheduler)  up \(duration(status.uptimeSeconds))"
         lines.append(summary)
+        if let evaluation = status.federatedEvaluation {
+            lines.append(
+                "federated evaluation of version \(evaluation.version) (\(evaluation.sites) sites, \(evaluation.records) records): \(describe(evaluation.metrics))"
+            )
+        }
         lines.append("\(status.clients.count) client\(status.clients.count == 1 ? "" : "s")")
         guard !status.clients.isEmpty else { return lines.joined(separator: "\n") + "\n" }
         let header = ["CLIENT", "SAMPLES", "PEER", "LAST SEEN", "S/STEP", "GROUP", "STEPS"]
@@ -23,6 +28,12 @@ package enum StatusText {
         }
         lines += table([header] + rows)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `accuracy 0.9123  loss 0.2514`, sorted by name.
+    package static func describe(_ metrics: [String: Double]) -> String {
+        metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }
+            .joined(separator: "  ")
     }
 
     /// "42s", "3m05s", "2h01m": short enough for a table cell.
