@@ -23,6 +23,7 @@ struct SextantClientCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one JSON object per line).") var logFormat = "text"
     @Option(help: "This client's CURVE key pair file (overrides security.client_key).") var key: String?
+    @Option(help: "This site's own data file: .csv, .npy, .npz or IDX (overrides clients.data).") var data: String?
     @Option(
         help:
             "Run this many clients (INDEX, INDEX+1, ...) in this process, each with its own connection: for load tests."
@@ -43,6 +44,7 @@ struct SextantClientCommand: ParsableCommand {
         var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
         if let timePerStep { configuration.clients.meanTimePerStep = timePerStep }
         if let speedDistribution { configuration.clients.speedDistribution = speedDistribution }
+        if let data { configuration.clients.data = data }
         try configuration.validate()
         setBLASThreads(configuration.clients.threads)
         if sessions != 1 {

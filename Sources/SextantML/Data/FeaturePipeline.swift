@@ -102,7 +102,7 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
 
     /// `(x - shift) * scale`, and the rule that produced it (for reports and exports).
     package struct NumericTransform: Hashable, Sendable, Codable {
-        package enum Scaling: String, Hashable, Sendable, Codable {
+        package enum Scaling: String, Hashable, Sendable, Codable, CaseIterable {
             case none, standardize, minmax
         }
         package var scaling: Scaling

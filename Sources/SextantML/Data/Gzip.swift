@@ -7,11 +7,13 @@ enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
-    /// Inflates a whole gzip member; `name` appears in errors.
-    static func decompress(_ input: [UInt8], name: String) throws -> [UInt8] {
+    /// Inflates a whole gzip member; `name` appears in errors. `rawDeflate`: the input is a
+    /// bare deflate stream with no header (a zip archive's entry).
+    static func decompress(_ input: [UInt8], name: String, rawDeflate: Bool = false) throws -> [UInt8] {
         var stream = z_stream()
-        // 15 + 32: the largest window, and accept a gzip or zlib header.
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        // 15 + 32: the largest window, and accept a gzip or zlib header; -15: no header.
+        let windowBits: Int32 = rawDeflate ? -15 : 15 + 32
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw SextantMLError(code: .corruptData, "\(name): zlib could not start")
         }
         defer { inflateEnd(&stream) }

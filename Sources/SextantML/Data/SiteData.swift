@@ -10,6 +10,7 @@ import Foundation
 package struct SiteData: Sendable {
     enum Content: Sendable {
         case table(SiteTable)
+        case arrays(SiteArrays)
     }
 
     /// The file's name, as errors give it.
@@ -25,6 +26,9 @@ package struct SiteData: Sendable {
         switch url.pathExtension.lowercased() {
         case "csv":
             content = .table(SiteTable(parser: try CSVParser(contentsOf: url)))
+        case "npy", "npz", "gz", "idx",
+            _ where url.lastPathComponent.contains("-idx"):
+            content = .arrays(try SiteArrays(contentsOf: url, options: options))
         default:
             throw SextantMLError(
                 code: .unsupportedFormat,
@@ -41,10 +45,21 @@ package struct SiteData: Sendable {
         content = .table(SiteTable(parser: try CSVParser(bytes: bytes, name: name)))
     }
 
+    /// Arrays in memory (tests, tools): features of one record per row and one label each.
+    package init(
+        features: NumPyArray, labels: NumPyArray, name: String, options: SiteDataOptions
+    ) throws {
+        try options.validate()
+        self.options = options
+        self.name = name
+        content = .arrays(try SiteArrays(name: name, features: features, labels: labels, layout: options.layout))
+    }
+
     /// What this site tells the federation about its data for a task of `task`.
     package func statistics(task: TaskSpec.Kind) throws -> SiteStatistics {
         switch content {
         case .table(let table): try table.statistics(options: options, task: task)
+        case .arrays(let arrays): try arrays.statistics(task: task)
         }
     }
 
@@ -52,6 +67,7 @@ package struct SiteData: Sendable {
     package func dataset(pipeline: FeaturePipeline) throws -> Dataset {
         switch content {
         case .table(let table): try table.dataset(pipeline: pipeline)
+        case .arrays(let arrays): try arrays.dataset(pipeline: pipeline)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SextantML
 
 /// `clients:` — the clients a local launch starts, and how they emulate heterogeneous silos.
@@ -10,13 +11,22 @@ package struct ClientsSection: Sendable, Codable {
     package var speedDistribution = "normal"
     /// OpenBLAS threads per client (1 when many share a host).
     package var threads = 1
+    /// Each site's own data file, `{index}` and `{name}` replaced by the client's (for
+    /// `data.dataset` table or arrays; `sextant-client --data` overrides it).
+    package var data: String?
 
     static let keys = KeySchema.map([
         "count": .value, "mean_time_per_step": .value, "speed_distribution": .value, "threads": .value,
+        "data": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
-        case count, meanTimePerStep = "mean_time_per_step", speedDistribution = "speed_distribution", threads
+        case count, meanTimePerStep = "mean_time_per_step", speedDistribution = "speed_distribution", threads, data
+    }
+
+    /// Client `index`'s data file, named `name`; nil when `data` is unset.
+    package func dataPath(index: Int, name: String) -> String? {
+        data?.replacingOccurrences(of: "{index}", with: String(index)).replacingOccurrences(of: "{name}", with: name)
     }
 
     package init() {}
@@ -26,6 +36,7 @@ package struct ClientsSection: Sendable, Codable {
         meanTimePerStep = try c.decodeIfPresent(Double.self, forKey: .meanTimePerStep) ?? meanTimePerStep
         speedDistribution = try c.decodeIfPresent(String.self, forKey: .speedDistribution) ?? speedDistribution
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? threads
+        data = try c.decodeIfPresent(String.self, forKey: .data)
     }
 
     func validate() throws {
@@ -37,6 +48,14 @@ package struct ClientsSection: Sendable, Codable {
             throw invalid("clients.speed_distribution", "'\(speedDistribution)'", "use fixed, normal or exponential")
         }
         guard threads > 0 else { throw invalid("clients.threads", threads, "it must be a positive integer") }
+        if let data {
+            let placeholders = data.split(separator: "{", omittingEmptySubsequences: false).dropFirst()
+                .map { "{" + $0.prefix { $0 != "}" } + "}" }
+            if let unknown = placeholders.first(where: { $0 != "{index}" && $0 != "{name}" }) {
+                throw invalid("clients.data", "'\(data)'", "\(unknown) is no placeholder: use {index} or {name}")
+            }
+            guard !data.isEmpty else { throw invalid("clients.data", "''", "name a file, e.g. sites/{name}.csv") }
+        }
     }
 
     /// The emulated speed of client `index`.

@@ -51,9 +51,28 @@ package struct FederationConfiguration: Sendable, Decodable {
         }
         try server.validate()
         try clients.validate()
+        try validateSiteData()
         try privacy.validate(federation: self)
         try security.validate()
         try validateRobustAggregation()
+    }
+
+    /// `clients.data` names each site's own file: only for datasets that are one, and with
+    /// an extension that matches.
+    private func validateSiteData() throws {
+        guard let template = clients.data else { return }
+        guard data.isSiteData else {
+            throw invalid(
+                "clients.data", "'\(template)'",
+                "sites' own files need data.dataset table (CSV) or arrays (.npy, .npz, IDX), not \(data.dataset)")
+        }
+        let formats = data.dataset == "table" ? ["csv"] : ["npy", "npz", "gz", "idx"]
+        let fileExtension = URL(fileURLWithPath: template).pathExtension.lowercased()
+        guard formats.contains(fileExtension) || (data.dataset == "arrays" && template.contains("-idx")) else {
+            throw invalid(
+                "clients.data", "'\(template)'",
+                "data.dataset \(data.dataset) reads \(formats.map { "." + $0 }.joined(separator: ", ")) files")
+        }
     }
 
     /// The rules that compare an event's updates need several at once and have no
@@ -121,7 +140,8 @@ package struct RunSection: Sendable, Codable {
 package struct DataSection: Sendable, Codable {
     /// `fashion-mnist` (partitioned here), or `subject-federation`: the files that
     /// `sextant-audit synth` writes into `directory`, one partition per client, with
-    /// subjects the privacy audit can attack.
+    /// subjects the privacy audit can attack; or each site's own file (`clients.data`,
+    /// `sextant-client --data`): `table` for a CSV file, `arrays` for `.npy`/`.npz` or IDX.
     package var dataset = "fashion-mnist"
     package var directory = FashionMNIST.defaultDirectory.path
     /// How the training set is split among clients: iid, class or dual-dirichlet.
@@ -132,11 +152,47 @@ package struct DataSection: Sendable, Codable {
     package var evaluationLimit = 0
     /// Training examples to use in all (0: all), for quick runs.
     package var trainingLimit = 0
+    /// How each site reads its own file (`dataset: table` or `arrays`).
+    package var site = SiteDataOptions()
+    /// The share of each site's records it sets aside for validation, drawn with `run.seed`.
+    package var validationFraction = 0.2
 
-    static let keys = KeySchema.map([
-        "dataset": .value, "directory": .value, "partition": .value, "dirichlet_alpha1": .value,
-        "dirichlet_alpha2": .value, "evaluation_limit": .value, "training_limit": .value,
-    ])
+    /// The datasets that are each site's own file.
+    package static let siteDatasets = ["table", "arrays"]
+
+    /// The keys of a site's own data, each declared once; configs/README.md lists the same.
+    enum SiteKeys {
+        static let label = ConfigurationKey<String>("label", default: "label", shown: "`label`")
+        static let features = ConfigurationKey<[String]>(
+            "features", shown: "none (every column not named elsewhere)", schema: .list(.value))
+        static let ignore = ConfigurationKey<[String]>("ignore", default: [], shown: "`[]`", schema: .list(.value))
+        static let categorical = ConfigurationKey<[String]>(
+            "categorical", default: [], shown: "`[]`", schema: .list(.value))
+        static let missing = ConfigurationKey<String>(
+            "missing", default: "refuse", shown: "`refuse`", check: KeyCheck.oneOf(SiteDataOptions.MissingValues.self))
+        static let scaling = ConfigurationKey<String>(
+            "scaling", default: "standardize", shown: "`standardize`",
+            check: KeyCheck.oneOf(FeaturePipeline.NumericTransform.Scaling.self))
+        static let validationFraction = ConfigurationKey<Double>(
+            "validation_fraction", default: 0.2, shown: "`0.2`",
+            check: { $0 >= 0 && $0 < 1 ? nil : "it must lie in [0, 1) (0: no validation share)" })
+        static let featuresArray = ConfigurationKey<String>("features_array", shown: "`x`, or `features`")
+        static let labelsArray = ConfigurationKey<String>("labels_array", shown: "`y`, or `labels`")
+        static let layout = ConfigurationKey<String>(
+            "layout", shown: "inferred", check: KeyCheck.oneOf(SiteDataOptions.Layout.self))
+    }
+
+    static let siteDeclared = [
+        SiteKeys.label.declared, SiteKeys.features.declared, SiteKeys.ignore.declared, SiteKeys.categorical.declared,
+        SiteKeys.missing.declared, SiteKeys.scaling.declared, SiteKeys.validationFraction.declared,
+        SiteKeys.featuresArray.declared, SiteKeys.labelsArray.declared, SiteKeys.layout.declared,
+    ]
+
+    static let keys = KeySchema.map(
+        [
+            "dataset": .value, "directory": .value, "partition": .value, "dirichlet_alpha1": .value,
+            "dirichlet_alpha2": .value, "evaluation_limit": .value, "training_limit": .value,
+        ].merging(siteDeclared.map { ($0.name, $0.schema) }) { first, _ in first })
 
     enum CodingKeys: String, CodingKey {
         case dataset, directory, partition
@@ -154,12 +210,29 @@ package struct DataSection: Sendable, Codable {
         dirichletAlpha2 = try c.decodeIfPresent(Double.self, forKey: .dirichletAlpha2) ?? dirichletAlpha2
         evaluationLimit = try c.decodeIfPresent(Int.self, forKey: .evaluationLimit) ?? evaluationLimit
         trainingLimit = try c.decodeIfPresent(Int.self, forKey: .trainingLimit) ?? trainingLimit
+        let keys = try decoder.container(keyedBy: NamedKey.self)
+        site = SiteDataOptions(
+            label: try keys.read(SiteKeys.label) ?? site.label, features: try keys.read(SiteKeys.features),
+            ignore: try keys.read(SiteKeys.ignore) ?? [], categorical: try keys.read(SiteKeys.categorical) ?? [],
+            missing: try keys.read(SiteKeys.missing, as: SiteDataOptions.MissingValues.self) ?? .refuse,
+            scaling: try keys.read(SiteKeys.scaling, as: FeaturePipeline.NumericTransform.Scaling.self) ?? .standardize,
+            featuresArray: try keys.read(SiteKeys.featuresArray), labelsArray: try keys.read(SiteKeys.labelsArray),
+            layout: try keys.read(SiteKeys.layout, as: SiteDataOptions.Layout.self))
+        validationFraction = try keys.read(SiteKeys.validationFraction) ?? validationFraction
     }
+
+    /// True when each site trains on its own file rather than a partition made here.
+    package var isSiteData: Bool { Self.siteDatasets.contains(dataset) }
 
     package var partitioner: Partitioner {
         get throws {
-            guard ["fashion-mnist", "subject-federation"].contains(dataset) else {
-                throw invalid("data.dataset", "'\(dataset)'", "use fashion-mnist or subject-federation")
+            guard (["fashion-mnist", "subject-federation"] + Self.siteDatasets).contains(dataset) else {
+                throw invalid("data.dataset", "'\(dataset)'", "use fashion-mnist, subject-federation, table or arrays")
+            }
+            do {
+                try site.validate()
+            } catch let error as SextantMLError {
+                throw RuntimeError(.invalidConfiguration, "section 'data': \(error.message)")
             }
             guard evaluationLimit >= 0, trainingLimit >= 0 else {
                 throw invalid("data.evaluation_limit", evaluationLimit, "limits must be 0 (all) or positive")
