@@ -22,7 +22,7 @@ extension IntegrationTests {
             configuration.maxVersions = 40  // a safety cap: reaching it means the target was missed
             configuration.targetMetric = "accuracy"
             configuration.targetValue = 0.75
-            configuration.extraYAML = "evaluation:\n  validation_fraction: 0.2\n"
+            configuration.validationFraction = 0.2
             let config = try fixture.write(configuration.yaml)
             let server = try fixture.startServer(config: config)
             let serving = try await fixture.waitForLogLine(server, containing: "serving", timeout: .seconds(60))

@@ -36,20 +36,28 @@ package struct ClientSessions: Sendable {
     package func run(stop: StopFlag, logger: Logger) throws -> [Result] {
         guard count > 0 else { throw RuntimeError(.invalidConfiguration, "--sessions must be at least 1") }
         let indices = firstIndex..<(firstIndex + count)
-        let partitions = try FederationData.loadPartitions(configuration, indices: indices)
+        // Sites' own files are read, and agreed on, by each session on its thread.
+        let partitions: [Dataset?] =
+            configuration.data.isSiteData
+            ? indices.map { _ in nil } : try FederationData.loadPartitions(configuration, indices: indices)
         let results = Mutex<[Int: Result]>([:])
         let finished = DispatchGroup()
-        for (index, data) in zip(indices, partitions) {
+        for (index, partition) in zip(indices, partitions) {
             let name = "client-\(index)"
             var sessionLogger = logger
             sessionLogger[metadataKey: "client"] = "\(name)"
-            let settings = try FederationClient.Settings(
-                configuration: configuration, index: index, name: name, server: server, records: data.count)
             finished.enter()
-            let thread = Thread { [sessionLogger] in
+            let thread = Thread { [sessionLogger, configuration, server] in
                 defer { finished.leave() }
                 var result = Result(name: name)
                 do {
+                    let data =
+                        try partition
+                        ?? PreprocessingRequest.agreedDataset(
+                            configuration: configuration, index: index, name: name, server: server, keyOverride: nil,
+                            stop: stop, logger: sessionLogger)
+                    let settings = try FederationClient.Settings(
+                        configuration: configuration, index: index, name: name, server: server, records: data.count)
                     let client = try FederationClient(settings: settings, data: data, stop: stop, logger: sessionLogger)
                     result.summary = try client.run()
                 } catch {

@@ -15,7 +15,8 @@ extension FederationClient.Settings {
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
         curve = try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride)
-        validationFraction = configuration.evaluation.validationFraction
+        validationFraction = configuration.data.validationFraction
+        validationSeed = FederationData.validationSeed(configuration, index: index)
         if configuration.privacy.isRecordLevel {
             // DP-SGD samples from the records left for training.
             let training = records - Dataset.validationCount(of: records, fraction: validationFraction)

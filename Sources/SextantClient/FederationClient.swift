@@ -30,6 +30,9 @@ package final class FederationClient {
         package var curve: ClientCurve?
         /// The share of the data held out for federated evaluation (0: none).
         package var validationFraction = 0.0
+        /// The seed of the validation split (``FederationData/validationSeed(_:index:)``, as
+        /// `sextant train` draws it).
+        package var validationSeed: UInt64 = 0
 
         package init(
             server: String, name: String, model: ModelSpec, momentum: Double, weightDecay: Double,
@@ -130,12 +133,9 @@ package final class FederationClient {
             throw RuntimeError(.invalidConfiguration, "client name must have 1 to 200 bytes")
         }
         self.settings = settings
-        // Seeded by the run's seed and the client's name: the same site always holds out
-        // the same records.
-        var nameHash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in settings.name.utf8 { nameHash = (nameHash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let split = data.splittingValidation(fraction: settings.validationFraction, seed: settings.seed ^ nameHash)
-        self.data = split.train
+        // The same site always holds out the same records, as `sextant train` does.
+        let split = try data.split(validationFraction: settings.validationFraction, seed: settings.validationSeed)
+        self.data = split.training
         validation = split.validation
         self.stop = stop
         self.logger = logger
@@ -164,7 +164,7 @@ package final class FederationClient {
     /// Runs until the server ends the run, or `stop` is raised.
     package func run() throws -> Summary {
         let context = try ZMQContext()
-        let socket = try Self.makeSocket(context: context, settings: settings)
+        let socket = try Self.makeSocket(context: context, name: settings.name, curve: settings.curve)
         self.socket = socket
         defer { socket.close() }
         monitor = try ZMQMonitor(socket, name: "client")
@@ -188,21 +188,21 @@ package final class FederationClient {
 
     /// The DEALER every phase of a client uses: limits, reconnects, heartbeats and its
     /// identity (the CURVE key, or the name as routing id).
-    static func makeSocket(context: ZMQContext, settings: Settings) throws -> ZMQSocket {
+    static func makeSocket(context: ZMQContext, name: String, curve: ClientCurve?) throws -> ZMQSocket {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.setOptions([
             .linger(milliseconds: 1000), .sendHighWaterMark(4), .receiveHighWaterMark(4),
             .reconnectInterval(milliseconds: 250), .reconnectIntervalMax(milliseconds: 4000),
             .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
         ])
-        if let curve = settings.curve {
+        if let curve {
             // The server knows this client by its key; the routing id is left to libzmq.
             try socket.setOptions([
                 .curveServerKey(curve.serverKey), .curvePublicKey(curve.pair.publicKey),
                 .curveSecretKey(curve.pair.secretKey),
             ])
         } else {
-            try socket.setOption(.routingID(Array(settings.name.utf8)))
+            try socket.setOption(.routingID(Array(name.utf8)))
         }
         return socket
     }

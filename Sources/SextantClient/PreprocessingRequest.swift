@@ -12,22 +12,21 @@ package enum PreprocessingRequest {
     /// The agreed preprocessing; throws the server's reason when it refuses the statistics,
     /// and `interrupted` when `stop` is raised first.
     package static func run(
-        settings: FederationClient.Settings, statistics: [UInt8], stop: StopFlag, logger: Logger,
+        server: String, name: String, curve: ClientCurve?, statistics: [UInt8], stop: StopFlag, logger: Logger,
         interval: Double = 2
     ) throws -> FeaturePipeline {
         let context = try ZMQContext()
-        let socket = try FederationClient.makeSocket(context: context, settings: settings)
+        let socket = try FederationClient.makeSocket(context: context, name: name, curve: curve)
         defer { socket.close() }
-        try socket.connect(to: settings.server)
-        let request = WireCodec.encode(
-            .statistics(StatisticsMessage(clientName: settings.name, statistics: statistics)))
+        try socket.connect(to: server)
+        let request = WireCodec.encode(.statistics(StatisticsMessage(clientName: name, statistics: statistics)))
         let clock = ContinuousClock()
         let started = clock.now
         var lastSent: ContinuousClock.Instant?
         var lastNotice = started
         logger.info(
             "sending this site's statistics for the federation's preprocessing",
-            metadata: ["server": "\(settings.server)", "bytes": "\(statistics.count)"])
+            metadata: ["server": "\(server)", "bytes": "\(statistics.count)"])
         while !stop.isRaised {
             if lastSent.map({ clock.now - $0 >= .seconds(interval) }) ?? true {
                 // Not connected yet or the queue is full: the next interval sends again.
@@ -38,7 +37,7 @@ package enum PreprocessingRequest {
                 lastNotice = clock.now
                 logger.notice(
                     "still waiting for the federation's preprocessing: the server waits for every site's statistics (clients.count), or is not reachable",
-                    metadata: ["server": "\(settings.server)", "waited": "\(Int((clock.now - started).inSeconds)) s"])
+                    metadata: ["server": "\(server)", "waited": "\(Int((clock.now - started).inSeconds)) s"])
             }
             let events = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 200)
             guard events.first?.contains(.readable) == true else { continue }
@@ -64,5 +63,36 @@ package enum PreprocessingRequest {
             }
         }
         throw RuntimeError(.interrupted, "stopped while waiting for the federation's preprocessing")
+    }
+
+    /// Site `index`'s records (named `name`) as the model's inputs: its own file read with
+    /// the `data:` options, its statistics sent, and the agreed preprocessing applied.
+    package static func agreedDataset(
+        configuration: FederationConfiguration, index: Int, name: String, server: String?, keyOverride: String?,
+        stop: StopFlag, logger: Logger
+    ) throws -> Dataset {
+        let site = try FederationData.siteData(configuration, index: index, name: name)
+        let statistics: [UInt8]
+        do {
+            statistics = try SiteStatisticsRules.encode(try site.statistics(task: configuration.model.spec.task.type))
+        } catch let error as SextantMLError {
+            throw RuntimeError(.dataUnavailable, error.message)
+        }
+        let pipeline = try run(
+            server: server ?? configuration.server.bind, name: name,
+            curve: try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride),
+            statistics: statistics, stop: stop, logger: logger)
+        do {
+            let dataset = try site.dataset(pipeline: pipeline)
+            logger.info(
+                "preprocessing agreed",
+                metadata: [
+                    "records": "\(dataset.count)", "inputs": "\(pipeline.inputWidth)",
+                    "classes": "\(pipeline.target.classes.joined(separator: ","))",
+                ])
+            return dataset
+        } catch let error as SextantMLError {
+            throw RuntimeError(.dataUnavailable, error.message)
+        }
     }
 }

@@ -22,6 +22,16 @@ struct LaunchView {
         self.isTerminal = isTerminal
     }
 
+    /// From `accuracy 0.9780  loss 0.05 ...`: the accuracy as a percentage, else the first
+    /// metric as written.
+    static func accuracyOrFirst(_ metrics: String) -> String? {
+        let words = metrics.split(separator: " ", omittingEmptySubsequences: true)
+        if let index = words.firstIndex(of: "accuracy"), index + 1 < words.count, let value = Double(words[index + 1]) {
+            return String(format: "%.2f%% (federated)", value * 100)
+        }
+        return words.count >= 2 ? "\(words[0]) \(words[1]) (federated)" : nil
+    }
+
     /// Updates the state from one line of process `source`; returns a plain line to print
     /// when not on a terminal.
     mutating func ingest(source: String, line: Substring) -> String? {
@@ -40,8 +50,14 @@ struct LaunchView {
                 accuracy =
                     log.metadata["accuracy"].flatMap(Double.init).map { String(format: "%.2f%%", $0 * 100) } ?? accuracy
                 let epsilon = log.metadata["epsilon"].flatMap { $0 == "none" ? nil : ", epsilon \($0)" } ?? ""
+                // Sites' own data has no server test set: federated evaluation reports instead.
+                let tested = log.metadata["accuracy"] == nil ? "" : "accuracy \(accuracy), "
                 return
-                    "version \(version): accuracy \(accuracy), \(log.metadata["updates"] ?? "?") updates, max staleness \(log.metadata["staleness"] ?? "?")\(epsilon)"
+                    "version \(version): \(tested)\(log.metadata["updates"] ?? "?") updates, max staleness \(log.metadata["staleness"] ?? "?")\(epsilon)"
+            case "federated evaluation":
+                if let value = log.metadata["metrics"].flatMap(Self.accuracyOrFirst) { accuracy = value }
+                return
+                    "version \(log.metadata["version"] ?? "?") at \(log.metadata["sites"] ?? "?") sites (\(log.metadata["records"] ?? "?") validation records): \(log.metadata["metrics"] ?? "")"
             case "arrival group":
                 let members = (log.metadata["members"] ?? "").split(separator: ",").map { entry in
                     let parts = entry.split(separator: ":")

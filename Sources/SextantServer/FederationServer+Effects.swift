@@ -24,8 +24,10 @@ extension FederationServer {
         for effect in effects {
             switch effect {
             case .assign(let client, let steps):
-                // After the last aggregation clients get a goodbye, not more work.
-                guard finalStatus == nil, let target = clients[client] else { continue }
+                // After the last aggregation clients get a goodbye, not more work (also while
+                // the last version's federated evaluation is awaited).
+                guard finalStatus == nil, version < configuration.stop.maxVersions, let target = clients[client]
+                else { continue }
                 assigned[client] = steps
                 clients[client]?.assignedSteps = steps
                 let privacy = core.privacy

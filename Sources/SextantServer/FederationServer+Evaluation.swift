@@ -22,12 +22,30 @@ extension FederationServer {
     /// its validation split (every `evaluation.every`-th version).
     func requestEvaluation(version: Int, model: [Float]) {
         let settings = configuration.evaluation
-        guard settings.isEnabled, version % settings.every == 0, finalStatus == nil, !clients.isEmpty else { return }
+        guard configuration.isFederatedEvaluationOn, version % settings.every == 0, finalStatus == nil, !clients.isEmpty
+        else { return }
         evaluations[version] = FederatedEvaluationRound(waitingFor: Set(clients.keys))
         let request = EvaluateMessage(runID: runID, modelVersion: UInt64(version), model: FloatPayload(model))
         for client in clients.values { send(.evaluate(request), to: client.routingID) }
         while evaluations.count > Self.openEvaluationLimit, let oldest = evaluations.keys.min() {
             closeEvaluation(of: oldest, complete: false)
+        }
+    }
+
+    /// Seconds the last version waits for its federated evaluation before the run completes
+    /// without it (a site may be gone without a word).
+    static let finalEvaluationTimeout = 30.0
+
+    /// The run reached its last version while sites evaluate it: finish when their answers
+    /// are in (``closeEvaluation(of:complete:)``) or after ``finalEvaluationTimeout``.
+    func awaitFinalEvaluation() {
+        guard !awaitingFinalEvaluation else { return }
+        awaitingFinalEvaluation = true
+        let last = version
+        timers["final-evaluation"] = Task { [weak self] in
+            try? await Task.sleep(for: .seconds(Self.finalEvaluationTimeout))
+            guard !Task.isCancelled else { return }
+            await self?.closeEvaluation(of: last, complete: false)
         }
     }
 
@@ -78,7 +96,13 @@ extension FederationServer {
 
     /// Logs, stores and publishes a version's merged evaluation; a complete one (every site
     /// asked answered or left) may stop the run on `stop.target_metric`.
-    private func closeEvaluation(of version: Int, complete: Bool) {
+    func closeEvaluation(of version: Int, complete: Bool) {
+        defer {
+            if awaitingFinalEvaluation, version >= self.version, finalStatus == nil {
+                logger.notice("reached the last version", metadata: ["version": "\(self.version)"])
+                finish(.completed)
+            }
+        }
         guard let round = evaluations.removeValue(forKey: version) else { return }
         guard let summary = round.summary, round.records > 0 else {
             logger.info("federated evaluation: no site reported records", metadata: ["version": "\(version)"])

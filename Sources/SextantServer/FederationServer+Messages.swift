@@ -41,6 +41,9 @@ extension FederationServer {
             guard clients[name] != nil else {
                 return reject(.notJoined, "join before sending updates", to: routingID, peer: peer, isUpdate: true)
             }
+            // The last version exists and waits for its evaluation: no update is stored or
+            // acknowledged any more; the client hears goodbye when the run completes.
+            guard !awaitingFinalEvaluation else { return }
             clients[name]?.lastSeen = now
             handleUpdate(update, client: name, routingID: routingID, peer: peer)
         case .heartbeat, .uploadRequest:

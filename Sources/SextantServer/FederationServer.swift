@@ -62,6 +62,8 @@ package actor FederationServer {
     /// Federated evaluations waiting for sites' summaries, by version.
     var evaluations: [Int: FederatedEvaluationRound] = [:]
     var lastFederatedEvaluation: ServerStatus.FederatedEvaluation?
+    /// Set when the last version waits for its federated evaluation before the run completes.
+    var awaitingFinalEvaluation = false
     var resumedFrom: Int?
     /// Versions set aside as damaged at resume: updates trained on them are kept as discarded.
     var skippedVersions: ClosedRange<Int>?
@@ -398,6 +400,8 @@ package actor FederationServer {
         guard finalStatus == nil else { return }
         let stop = configuration.stop
         if version >= stop.maxVersions {
+            // The last version's federated evaluation is the run's result: wait for it.
+            if evaluations[version] != nil { return awaitFinalEvaluation() }
             logger.notice("reached the last version", metadata: ["version": "\(version)"])
             finish(.completed)
         } else if stop.targetAccuracy > 0, let accuracy = lastAccuracy, accuracy >= stop.targetAccuracy {

@@ -57,7 +57,14 @@ struct SextantClientCommand: ParsableCommand {
         let clientName = name ?? "client-\(index)"
         var logger = Logger(label: "sextant.client")
         logger[metadataKey: "client"] = "\(clientName)"
-        let data = try FederationData.loadPartition(configuration, index: index)
+        let stop = StopFlag()
+        let signals = SignalHandler { _ in stop.raise() }
+        let data =
+            configuration.data.isSiteData
+            ? try PreprocessingRequest.agreedDataset(
+                configuration: configuration, index: index, name: clientName, server: server, keyOverride: key,
+                stop: stop, logger: logger)
+            : try FederationData.loadPartition(configuration, index: index)
         let settings = try FederationClient.Settings(
             configuration: configuration, index: index, name: clientName, server: server, records: data.count,
             keyOverride: key)
@@ -70,8 +77,6 @@ struct SextantClientCommand: ParsableCommand {
         if speed.timePerStep > 0 {
             logger.info("emulating \(String(format: "%.3f", speed.timePerStep)) s per step")
         }
-        let stop = StopFlag()
-        let signals = SignalHandler { _ in stop.raise() }
         let client = try FederationClient(settings: settings, data: data, stop: stop, logger: logger)
         let summary = try client.run()
         withExtendedLifetime(signals) {}

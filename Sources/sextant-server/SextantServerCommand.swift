@@ -45,8 +45,16 @@ struct SextantServerCommand: AsyncParsableCommand {
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
         do {
+            let agreement = Task { [configuration, insecure, logger] in
+                try await FederationServer.agreedPreprocessing(
+                    configuration: configuration, insecure: insecure, logger: logger)
+            }
+            let interrupt = SignalHandler { _ in agreement.cancel() }
+            let preprocessing = try await agreement.value
+            withExtendedLifetime(interrupt) {}
             server = try FederationServer(
-                configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
+                configuration: configuration, configurationText: text, logger: logger, insecure: insecure,
+                preprocessing: preprocessing?.pipeline, preprocessingRules: preprocessing?.rules)
         } catch {
             await endpoint?.stop()
             throw error

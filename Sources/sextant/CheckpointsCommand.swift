@@ -36,9 +36,25 @@ struct CheckpointsCommand: ParsableCommand {
                     print(
                         String(
                             format: "  %7d  %@  %@  %@  %6@", summary.version, "\(summary.created)" as NSString,
-                            accuracy as NSString, loss as NSString, updates as NSString))
+                            accuracy as NSString, loss as NSString, updates as NSString)
+                            + Self.federated(summary.metrics))
                 }
             }
+        }
+
+        /// `  federated: accuracy 0.9780  balanced_accuracy 0.9750 ... (3 sites, 91 records)`, or
+        /// nothing for a checkpoint without a federated evaluation.
+        static func federated(_ metrics: [String: Double]) -> String {
+            let prefix = "federated_"
+            let values = metrics.filter {
+                $0.key.hasPrefix(prefix) && !["federated_sites", "federated_records"].contains($0.key)
+            }
+            guard !values.isEmpty else { return "" }
+            let text = values.sorted { $0.key < $1.key }
+                .map { "\($0.key.dropFirst(prefix.count)) \(String(format: "%.4f", $0.value))" }.joined(separator: "  ")
+            let sites = metrics["federated_sites"].map { String(Int($0)) } ?? "?"
+            let records = metrics["federated_records"].map { String(Int($0)) } ?? "?"
+            return "  federated: \(text) (\(sites) sites, \(records) records)"
         }
     }
 

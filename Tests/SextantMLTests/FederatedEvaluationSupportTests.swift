@@ -3,29 +3,13 @@ import Testing
 
 @testable import SextantML
 
-/// What federated evaluation needs from the numeric core: a seeded validation split, and
-/// metric summaries that are checked before a server merges another party's.
+/// What federated evaluation needs from the numeric core: metric summaries that are checked
+/// before a server merges another party's.
 @Suite struct FederatedEvaluationSupportTests {
     static func dataset(count: Int) -> Dataset {
         Dataset(
             shape: FeatureShape(channels: 2), classCount: 3, features: (0..<(2 * count)).map(Float.init),
             labels: (0..<count).map { Int32($0 % 3) })
-    }
-
-    @Test("the validation split is seeded, disjoint, complete and of the stated size")
-    func validationSplit() {
-        let data = Self.dataset(count: 50)
-        let (train, validation) = data.splittingValidation(fraction: 0.2, seed: 9)
-        #expect(validation.count == 10 && train.count == 40)
-        let firstFeatures = Set(train.features.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
-            .union(validation.features.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
-        #expect(firstFeatures.count == 50)
-        #expect(data.splittingValidation(fraction: 0.2, seed: 9).validation.features == validation.features)
-        #expect(data.splittingValidation(fraction: 0.2, seed: 10).validation.features != validation.features)
-        // No split without a share, and never every record.
-        #expect(data.splittingValidation(fraction: 0, seed: 9).train.count == 50)
-        #expect(Self.dataset(count: 2).splittingValidation(fraction: 0.9, seed: 1).train.count == 1)
-        #expect(Dataset.validationCount(of: 1, fraction: 0.5) == 0)
     }
 
     @Test("a summary of the task's shape and the claimed record count passes")

@@ -10,6 +10,8 @@ struct TestConfiguration {
     var trainingLimit = 20_000
     /// Test examples the server evaluates after each aggregation.
     var evaluationLimit = 2_000
+    /// `data.validation_fraction`: each site's held-out share (federated evaluation).
+    var validationFraction = 0.0
     var learningRate = 0.02
     var batchSize = 64
     var momentum = 0.9
@@ -49,6 +51,7 @@ struct TestConfiguration {
           partition: \(partition)
           training_limit: \(trainingLimit)
           evaluation_limit: \(evaluationLimit)
+          validation_fraction: \(validationFraction)
         training:
           learning_rate: \(learningRate)
           batch_size: \(batchSize)

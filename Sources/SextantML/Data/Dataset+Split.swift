@@ -1,4 +1,10 @@
 extension Dataset {
+    /// How many of `count` records a validation share of `fraction` sets aside: rounded, and
+    /// at least one record stays for training.
+    package static func validationCount(of count: Int, fraction: Double) -> Int {
+        Swift.min(Int((Double(count) * fraction).rounded()), Swift.max(count - 1, 0))
+    }
+
     /// A seeded random share of the records set aside for validation: `validationFraction`
     /// of them (rounded; at least one record stays for training), the rest for training.
     /// The same seed and data give the same split on every platform.
@@ -10,7 +16,7 @@ extension Dataset {
         var order = Array(0..<count)
         var generator = SeededGenerator(seed: seed ^ 0x5EED_5B11_7000_0001)
         order.shuffle(using: &generator)
-        let validationCount = Swift.min(Int((Double(count) * validationFraction).rounded()), Swift.max(count - 1, 0))
+        let validationCount = Self.validationCount(of: count, fraction: validationFraction)
         let validation = order.prefix(validationCount).sorted()
         let training = order.dropFirst(validationCount).sorted()
         return (subset(training), subset(validation))

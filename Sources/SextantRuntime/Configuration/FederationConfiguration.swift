@@ -44,10 +44,16 @@ package struct FederationConfiguration: Sendable, Decodable {
         try scheduler.validate()
         try stop.validate()
         try evaluation.validate()
-        if stop.targetMetric != nil, !evaluation.isEnabled {
+        if data.isSiteData, stop.targetAccuracy > 0 {
             throw RuntimeError(
                 .invalidConfiguration,
-                "stop.target_metric needs federated evaluation: set evaluation.validation_fraction (for example 0.2)")
+                "stop.target_accuracy needs a test set on the server, and sites' own data leaves it none: use stop.target_metric (federated evaluation)"
+            )
+        }
+        if stop.targetMetric != nil, !isFederatedEvaluationOn {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "stop.target_metric needs federated evaluation: set data.validation_fraction (for example 0.2)")
         }
         try server.validate()
         try clients.validate()
@@ -74,6 +80,10 @@ package struct FederationConfiguration: Sendable, Decodable {
                 "data.dataset \(data.dataset) reads \(formats.map { "." + $0 }.joined(separator: ", ")) files")
         }
     }
+
+    /// Whether sites hold out validation records and the server asks them to evaluate
+    /// new versions (docs/design.md 3).
+    package var isFederatedEvaluationOn: Bool { data.validationFraction > 0 }
 
     /// The rules that compare an event's updates need several at once and have no
     /// sensitivity analysis under client-level DP: refuse the combinations at start.
@@ -155,7 +165,15 @@ package struct DataSection: Sendable, Codable {
     /// How each site reads its own file (`dataset: table` or `arrays`).
     package var site = SiteDataOptions()
     /// The share of each site's records it sets aside for validation, drawn with `run.seed`.
-    package var validationFraction = 0.2
+    /// As written in the file; nil: ``validationFraction``'s default.
+    package var validationFractionSetting: Double?
+    /// The share of each site's records set aside for validation (and federated evaluation):
+    /// 0.2 unless set for sites' own data, 0 unless set for the example datasets (whose test
+    /// set the server holds).
+    package var validationFraction: Double {
+        get { validationFractionSetting ?? (isSiteData ? 0.2 : 0) }
+        set { validationFractionSetting = newValue }
+    }
 
     /// The datasets that are each site's own file.
     package static let siteDatasets = ["table", "arrays"]
@@ -218,7 +236,7 @@ package struct DataSection: Sendable, Codable {
             scaling: try keys.read(SiteKeys.scaling, as: FeaturePipeline.NumericTransform.Scaling.self) ?? .standardize,
             featuresArray: try keys.read(SiteKeys.featuresArray), labelsArray: try keys.read(SiteKeys.labelsArray),
             layout: try keys.read(SiteKeys.layout, as: SiteDataOptions.Layout.self))
-        validationFraction = try keys.read(SiteKeys.validationFraction) ?? validationFraction
+        validationFractionSetting = try keys.read(SiteKeys.validationFraction)
     }
 
     /// True when each site trains on its own file rather than a partition made here.
