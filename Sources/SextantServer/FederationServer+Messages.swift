@@ -49,8 +49,16 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             if case .uploadRequest = message { requestUploadSlot(for: name) }
-        case .bye:
-            if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
+        case .bye(let bye):
+            guard dropClient(name) != nil else { break }
+            if bye.reason == .privacyBudgetSpent {
+                // Dropped from scheduling: the run goes on with the others.
+                logger.notice(
+                    "client left: its privacy budget is spent",
+                    metadata: ["client": "\(name)", "reason": "\(bye.text)"])
+            } else {
+                logger.info("client left", metadata: ["client": "\(name)"])
+            }
         default:
             // Only the messages above travel from client to server (docs/design.md 4).
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)

@@ -19,6 +19,9 @@ struct TestConfiguration {
     var minLocalSteps = 20
     var maxLocalSteps = 100
     var roundTimeout = 60.0
+    /// FedBuff only: K, the updates buffered per version.
+    var bufferSize = 4
+    var weighting = "samples"
     var maxVersions = 30
     var targetAccuracy = 0.0
     var bind: String
@@ -57,6 +60,8 @@ struct TestConfiguration {
           min_local_steps: \(minLocalSteps)
           max_local_steps: \(maxLocalSteps)
           round_timeout: \(roundTimeout)
+          buffer_size: \(bufferSize)
+          weighting: \(weighting)
         stop:
           max_versions: \(maxVersions)
           target_accuracy: \(targetAccuracy)

@@ -51,6 +51,8 @@ package struct ServerStatus: Sendable, Codable, Equatable {
     package var accuracy: Double?
     /// Privacy spent so far, nil without differential privacy.
     package var epsilon: Double?
+    /// What ``epsilon`` protects: unit, adjacency, δ (nil without differential privacy).
+    package var guarantee: String?
     /// `scheduler.kind`.
     package var scheduler: String
     package var uptimeSeconds: Double
@@ -59,8 +61,9 @@ package struct ServerStatus: Sendable, Codable, Equatable {
 
     package init(
         runID: String, status: String, modelVersion: Int, maxVersions: Int, accuracy: Double?, epsilon: Double?,
-        scheduler: String, uptimeSeconds: Double, clients: [Client]
+        scheduler: String, uptimeSeconds: Double, clients: [Client], guarantee: String? = nil
     ) {
+        self.guarantee = guarantee
         self.runID = runID
         self.status = status
         self.modelVersion = modelVersion
@@ -74,7 +77,7 @@ package struct ServerStatus: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status, modelVersion = "model_version", maxVersions = "max_versions", accuracy, epsilon
-        case scheduler, uptimeSeconds = "uptime_seconds", clients
+        case guarantee, scheduler, uptimeSeconds = "uptime_seconds", clients
     }
 
     /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
@@ -103,6 +106,7 @@ extension ServerStatus {
         try c.encode(maxVersions, forKey: .maxVersions)
         try c.encode(accuracy, forKey: .accuracy)
         try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(guarantee, forKey: .guarantee)
         try c.encode(scheduler, forKey: .scheduler)
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try c.encode(clients, forKey: .clients)
