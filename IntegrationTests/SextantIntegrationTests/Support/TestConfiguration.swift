@@ -20,7 +20,7 @@ struct TestConfiguration {
     var maxLocalSteps = 100
     var roundTimeout = 60.0
     /// FedBuff only: K, the updates buffered per version.
-    var bufferSize = 4
+    var bufferSize = 3
     var weighting = "samples"
     var maxVersions = 30
     var targetAccuracy = 0.0
