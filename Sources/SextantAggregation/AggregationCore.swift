@@ -98,11 +98,24 @@ package struct AggregationCore: Sendable {
 
     package mutating func clientJoined(_ client: ClientID, samples: Int, now: Double) throws(CoreError) -> [CoreEffect]
     {
-        try perform(scheduler.handle(.joined(client, samples: samples), now: now))
+        try deliver(.joined(client, samples: samples), now: now)
     }
 
     package mutating func clientLost(_ client: ClientID, now: Double) throws(CoreError) -> [CoreEffect] {
-        try perform(scheduler.handle(.lost(client), now: now))
+        try deliver(.lost(client), now: now)
+    }
+
+    /// Hands `event` to the scheduler and carries out its actions. When client-level DP
+    /// refuses the aggregation (its budget would be exceeded) the scheduler is put back as
+    /// it was, so that ``version`` stays the model's; the driver then stops the run.
+    private mutating func deliver(_ event: SchedulerEvent, now: Double) throws(CoreError) -> [CoreEffect] {
+        let before = scheduler
+        do {
+            return try perform(scheduler.handle(event, now: now))
+        } catch  where error.code == .budgetSpent {
+            scheduler = before
+            throw error
+        }
     }
 
     /// Why an update that arrives now would be refused, or nil if it answers a task this
@@ -172,14 +185,14 @@ package struct AggregationCore: Sendable {
             // Replayed, and the restored scheduler's snapshot already holds it.
             return try perform([.accumulate(updateID: update.id, bucket: held.bucket, weight: held.coefficient)])
         }
-        return try perform(scheduler.handle(.updateArrived(update), now: now))
+        return try deliver(.updateArrived(update), now: now)
     }
 
     /// A timer fired. A stale one (re-armed or cancelled since) changes nothing.
     package mutating func timerFired(_ timer: ScheduledTimer, now: Double) throws(CoreError) -> [CoreEffect] {
         guard armed[timer.id]?.generation == timer.generation else { return [] }
         armed[timer.id] = nil
-        return try perform(scheduler.handle(.timerFired(timer.id), now: now))
+        return try deliver(.timerFired(timer.id), now: now)
     }
 
     /// After a restored scheduler starts on a new clock: re-arms its timers from `now`.
@@ -293,6 +306,8 @@ package struct AggregationCore: Sendable {
                 privacyOutcome = outcome
                 privacy = dp
                 lastPrivacyOutcome = outcome
+            } catch  where error.code == .budgetSpent {
+                throw CoreError(.budgetSpent, error.message)
             } catch {
                 throw CoreError(.privacy, "differential privacy failed at version \(planned.newVersion): \(error)")
             }
@@ -373,6 +388,8 @@ package struct CoreError: Error, Sendable, CustomStringConvertible {
         case unknownUpdate
         /// Client-level DP could not finish an event (no secure randomness, accountant failure).
         case privacy
+        /// Client-level DP refused an event that would exceed its ε budget: the run is over.
+        case budgetSpent
         /// Saved state does not fit the model.
         case corruptState
     }

@@ -22,10 +22,16 @@ import SextantScheduling
 /// sample-count shares are not protected and `S` would follow the largest share. The
 /// weights and `m` are treated as public, as in TFF.
 ///
-/// Accounting. Each event with at least one update is one Gaussian mechanism with
-/// multiplier `z_eff` and sampling rate `q` (1 without client sampling, which is
-/// conservative for semi-asynchronous aggregation: docs/design.md 7), composed over events in
-/// RDP and converted to (ε, δ) after each event. `z_eff = z` when the server adds the
+/// Adjacency. Without a fixed denominator the bound holds when one client's updates are
+/// replaced by zero with everything else fixed (zero-out; participation, timing and the
+/// weights public). With ``Configuration/fixedDenominator`` D (FedAvg and FedAvgM with
+/// Poisson client sampling) every coefficient is 1/D, so adding or removing one client
+/// moves g by at most C/D, and every event, empty or not, adds noise `z C/D`: add/remove
+/// adjacency, amplified by the sampling rate q (docs/design.md 7).
+///
+/// Accounting. Each event with at least one update (every event with a fixed denominator)
+/// is one Gaussian mechanism with multiplier `z_eff` and sampling rate `q` (1 without client
+/// sampling), composed over events in RDP and converted to (ε, δ) after each event. `z_eff = z` when the server adds the
 /// noise. With client-side noise each client adds `N(0, (z_Δ C_i)²/n)` for the `n`
 /// expected clients of an event; the noise actually present in `g` is
 /// `sqrt(Σ c_i² z_Δ² C_i² / n)`, and `z_eff` is that over `S` — smaller when fewer than `n`
@@ -83,11 +89,22 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         package var sampleRate: Double
         /// n: σ_b defaults to n/20 and client-side noise is split into n shares.
         package var expectedClientsPerEvent: Int
+        /// D, the fixed denominator of FedAvg under add/remove adjacency: every update's
+        /// coefficient is 1/D, so an event's sensitivity is C/D whoever takes part, and every
+        /// event releases noise, empty ones included. nil: zero-out adjacency, the
+        /// sensitivity of the updates that arrived (docs/design.md 7).
+        package var fixedDenominator: Double?
+        /// `privacy.target_epsilon` as a limit: an event that would take ε past it is not
+        /// released, and the server stops the run (nil: no limit).
+        package var epsilonBudget: Double?
 
         package init(
             noiseMultiplier: Double, clipping: Clipping, delta: Double, placement: NoisePlacement = .server,
-            sampleRate: Double = 1, expectedClientsPerEvent: Int
+            sampleRate: Double = 1, expectedClientsPerEvent: Int, fixedDenominator: Double? = nil,
+            epsilonBudget: Double? = nil
         ) {
+            self.fixedDenominator = fixedDenominator
+            self.epsilonBudget = epsilonBudget
             self.noiseMultiplier = noiseMultiplier
             self.clipping = clipping
             self.delta = delta
@@ -97,7 +114,8 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case noiseMultiplier, clipping, delta, placement, sampleRate, expectedClientsPerEvent
+            case noiseMultiplier, clipping, delta, placement, sampleRate, expectedClientsPerEvent, fixedDenominator
+            case epsilonBudget
         }
 
         package init(from decoder: any Decoder) throws {
@@ -113,6 +131,8 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             self.placement = placement
             sampleRate = try c.decode(Double.self, forKey: .sampleRate)
             expectedClientsPerEvent = try c.decode(Int.self, forKey: .expectedClientsPerEvent)
+            fixedDenominator = try c.decodeIfPresent(Double.self, forKey: .fixedDenominator)
+            epsilonBudget = try c.decodeIfPresent(Double.self, forKey: .epsilonBudget)
         }
 
         package func encode(to encoder: any Encoder) throws {
@@ -123,7 +143,24 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             try c.encode(placement.rawValue, forKey: .placement)
             try c.encode(sampleRate, forKey: .sampleRate)
             try c.encode(expectedClientsPerEvent, forKey: .expectedClientsPerEvent)
+            try c.encodeIfPresent(fixedDenominator, forKey: .fixedDenominator)
+            try c.encodeIfPresent(epsilonBudget, forKey: .epsilonBudget)
         }
+
+        /// What the reported ε protects, in the words every log and report prints beside it.
+        package var guaranteeDescription: String {
+            ClientLevelPrivacy.guaranteeDescription(
+                addRemove: fixedDenominator != nil, sampleRate: sampleRate, delta: delta)
+        }
+    }
+
+    /// "client-level, add/remove one client, Poisson client sampling q=…, delta=…" (FedAvg
+    /// with a fixed denominator) or "client-level, zero-out adjacency, participation public,
+    /// delta=…" (every other scheduler): docs/design.md 7.
+    package static func guaranteeDescription(addRemove: Bool, sampleRate: Double, delta: Double) -> String {
+        addRemove
+            ? "client-level, add/remove one client, Poisson client sampling q=\(sampleRate), delta=\(delta)"
+            : "client-level, zero-out adjacency, participation public, delta=\(delta)"
     }
 
     /// One update's part in an event.
@@ -227,6 +264,12 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
         guard configuration.delta > 0, configuration.delta < 1 else {
             throw PrivacyError(.invalidConfiguration, "delta must be in (0, 1), got \(configuration.delta)")
         }
+        if let denominator = configuration.fixedDenominator {
+            guard denominator > 0, denominator.isFinite else {
+                throw PrivacyError(
+                    .invalidConfiguration, "the fixed denominator must be finite and > 0, got \(denominator)")
+            }
+        }
         let initialClipNorm: Double
         switch configuration.clipping {
         case .fixed(let c):
@@ -319,40 +362,58 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             let deviation = share * contribution.clipNorm * contribution.coefficient
             variance += deviation * deviation
         }
-        let sensitivity = perClient.values.map(\.sensitivity).max() ?? 0
+        var sensitivity = perClient.values.map(\.sensitivity).max() ?? 0
+        if let denominator = configuration.fixedDenominator {
+            // Add/remove: the client added could be anyone, with an update clipped to C.
+            sensitivity = max(sensitivity, previous / denominator)
+        }
         var outcome = EventOutcome(
             version: newVersion, updates: contributions.count, clients: perClient.count,
             clippedUpdates: contributions.filter { !$0.unclipped }.count, sensitivity: sensitivity,
             noiseStandardDeviation: 0, effectiveNoiseMultiplier: 0, previousClipNorm: previous, clipNorm: previous,
             noisyUnclippedFraction: nil, epsilon: 0, order: orders[0])
         if sensitivity > 0 {
+            // What the event will be charged, known before any noise is drawn.
             let updateMultiplier: Double
+            var serverNoise = 0.0
             switch configuration.placement {
             case .server:
-                outcome.noiseStandardDeviation = updateNoiseMultiplier * sensitivity
-                GaussianNoise(standardDeviation: outcome.noiseStandardDeviation).add(to: noise, using: &generator)
+                serverNoise = updateNoiseMultiplier * sensitivity
+                updateMultiplier = updateNoiseMultiplier
+            case .client where configuration.fixedDenominator != nil:
+                // The server tops up what the shares that arrived lack, so every event
+                // carries z·S whoever took part.
+                serverNoise = max(0, pow(updateNoiseMultiplier * sensitivity, 2) - variance).squareRoot()
                 updateMultiplier = updateNoiseMultiplier
             case .client:
                 updateMultiplier = variance.squareRoot() / sensitivity
             }
             var accounted = updateMultiplier
-            if case .adaptive(let settings) = configuration.clipping, let sigmaB = indicatorNoise {
+            if let sigmaB = indicatorNoise {
+                accounted = AdaptiveClipping.combinedNoiseMultiplier(
+                    updateNoiseMultiplier: updateMultiplier, indicatorNoiseStandardDeviation: sigmaB)
+            }
+            let curve = try RDPAccountant.curve(
+                noiseMultiplier: accounted, sampleRate: configuration.sampleRate, steps: 1, orders: orders)
+            let spent = zip(rdp, curve).map { $0 + $1 }
+            try checkBudget(spent, newVersion: newVersion)
+            outcome.noiseStandardDeviation = serverNoise
+            GaussianNoise(standardDeviation: serverNoise).add(to: noise, using: &generator)
+            if case .adaptive(let settings) = configuration.clipping {
                 var adaptive = try AdaptiveClipping(
                     configuration: settings.adaptiveConfiguration.withInitialClipNorm(previous),
                     noiseMultiplier: configuration.noiseMultiplier,
                     clientsPerRound: configuration.expectedClientsPerEvent)
                 let unclippedClients = perClient.values.filter(\.unclipped).count
+                // Under add/remove the number that arrived is not public: divide by the expected.
                 let round = adaptive.updateClipNorm(
-                    unclippedCount: unclippedClients, participants: perClient.count, using: &generator)
+                    unclippedCount: unclippedClients,
+                    participants: configuration.fixedDenominator == nil ? perClient.count : nil, using: &generator)
                 outcome.clipNorm = round.clipNorm
                 outcome.noisyUnclippedFraction = round.noisyUnclippedFraction
-                accounted = AdaptiveClipping.combinedNoiseMultiplier(
-                    updateNoiseMultiplier: updateMultiplier, indicatorNoiseStandardDeviation: sigmaB)
             }
             outcome.effectiveNoiseMultiplier = accounted
-            let curve = try RDPAccountant.curve(
-                noiseMultiplier: accounted, sampleRate: configuration.sampleRate, steps: 1, orders: orders)
-            for index in rdp.indices { rdp[index] += curve[index] }
+            rdp = spent
             events += 1
             if configuration.placement == .client {
                 spendAgainstTheServer(contributions)
@@ -366,6 +427,20 @@ package struct ClientLevelPrivacy: Sendable, Codable, Equatable {
             outcome.serverObserverEpsilon = serverObserverEpsilon
         }
         return outcome
+    }
+
+    /// Refuses an event whose release would take ε past ``Configuration/epsilonBudget``
+    /// (rounding of 1e-9 relative aside: z calibrated to the target reaches it exactly after
+    /// the planned events, summed in another order).
+    private func checkBudget(_ spent: [Double], newVersion: Int) throws(PrivacyError) {
+        guard let budget = configuration.epsilonBudget else { return }
+        let next = try RDPAccountant.convert(rdp: spent, orders: orders, delta: configuration.delta).epsilon
+        guard next > budget * (1 + 1e-9) else { return }
+        throw PrivacyError(
+            .budgetSpent,
+            "client-level privacy budget reached: aggregating version \(newVersion) would spend epsilon "
+                + String(format: "%.4f", next) + " > privacy.target_epsilon \(budget); epsilon stays "
+                + String(format: "%.4f", epsilon) + " after \(events) events (\(configuration.guaranteeDescription))")
     }
 
     /// ``finishEvent(newVersion:contributions:noise:using:)`` with noise from the OS's secure generator.

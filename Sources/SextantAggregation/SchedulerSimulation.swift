@@ -150,14 +150,15 @@ package struct SchedulerSimulation<S: Scheduler> {
             configuration: configuration)
     }
 
-    /// A simulation that starts from `model` (its size overrides `configuration.parameterCount`).
+    /// A simulation that starts from `model` (its size overrides `configuration.parameterCount`),
+    /// with client-level DP when `privacy` is given.
     package init(
         scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration(),
-        robust: RobustAggregation = .mean
+        robust: RobustAggregation = .mean, privacy: ClientLevelPrivacy? = nil
     ) {
         var configuration = configuration
         configuration.parameterCount = model.count
-        core = AggregationCore(scheduler: scheduler, model: model, robust: robust)
+        core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy, robust: robust)
         self.configuration = configuration
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         generator = SeededGenerator(seed: configuration.seed)

@@ -33,7 +33,7 @@ package struct SubjectAudit: Sendable {
     /// evaluated checkpoints, from worker threads.
     package func run(
         store: CheckpointStore, runID: String? = nil, auditSet: Dataset, membership: [Int32: Bool],
-        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+        independentInclusion: Bool? = nil, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AuditReport {
         let run: Run
         if let runID {
@@ -60,7 +60,9 @@ package struct SubjectAudit: Sendable {
         let info = AuditReport.RunInfo(
             id: run.id, fingerprint: run.fingerprint, config: run.config, storedCheckpoints: summaries.count,
             accountantEpsilon: summaries.last?.epsilon)
-        return try analyze(trajectories, membership: membership, run: info)
+        var report = try analyze(trajectories, membership: membership, run: info)
+        report.independentInclusion = independentInclusion
+        return report
     }
 
     /// Runs both attacks on trajectories that are already computed.

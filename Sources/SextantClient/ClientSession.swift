@@ -55,6 +55,9 @@ package struct ClientSession: Sendable {
         case trainingFailed(task: Int, reason: String)
         case stopRequested
         case handshakeFailed(HandshakeFailure)
+        /// The client's record-level budget allows no more DP-SGD steps (`reason` says how
+        /// much was spent): it leaves once its last update is acknowledged.
+        case privacyBudgetSpent(String)
     }
 
     /// How a connection's security handshake failed (libzmq's monitor events).
@@ -118,6 +121,8 @@ package struct ClientSession: Sendable {
     package private(set) var task: Int?
     /// True once the session finished or failed: it then ignores every event.
     package private(set) var isOver = false
+    /// Set when the privacy budget is spent: the goodbye's text, sent after the last ack.
+    package private(set) var leavingBecause: String?
     private var tasksStarted = 0
     private var lastJoinSent = -Double.infinity
     private var lastHeartbeat = -Double.infinity
@@ -144,6 +149,11 @@ package struct ClientSession: Sendable {
             actions.append(.send(.bye(ByeMessage(reason: .shutdown, text: "client stopping"))))
             finish(.interrupted, into: &actions)
         case .handshakeFailed(let failure): handshakeFailed(failure, now: now, into: &actions)
+        case .privacyBudgetSpent(let reason):
+            task = nil
+            if leavingBecause == nil { actions.append(.log(LogLine(.notice, reason))) }
+            leavingBecause = reason
+            if pending == nil { leave(because: reason, into: &actions) }
         }
         return actions
     }
@@ -207,6 +217,7 @@ package struct ClientSession: Sendable {
                     LogLine(
                         .info, "update acknowledged",
                         ["update": "\(ack.updateID)", "server version": "\(ack.acceptedVersion)"])))
+            if let reason = leavingBecause { leave(because: reason, into: &actions) }
         case .error(let error):
             refused(error, into: &actions)
         case .evaluate(let request):
@@ -377,6 +388,12 @@ package struct ClientSession: Sendable {
     private mutating func confirmJoined() {
         joined = true
         joinBackoff = Self.firstJoinBackoff
+    }
+
+    /// Says goodbye for the privacy budget: the server drops this client from scheduling.
+    private mutating func leave(because reason: String, into actions: inout [Action]) {
+        actions.append(.send(.bye(ByeMessage(reason: .privacyBudgetSpent, text: reason))))
+        finish(.privacyBudgetSpent, into: &actions)
     }
 
     private mutating func finish(_ outcome: FederationClient.Outcome, into actions: inout [Action]) {

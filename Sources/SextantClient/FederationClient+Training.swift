@@ -10,6 +10,26 @@ extension FederationClient {
     /// Starts training `assignment` as the session's task `number`; the session has checked
     /// its hyper-parameters and dropped any unfinished task.
     func start(_ assignment: AssignmentMessage, as number: Int) throws {
+        var steps = Int(assignment.localSteps)
+        if let budget = recordStepBudget, let plan = settings.recordLevel {
+            let remaining = budget - privateSteps
+            guard remaining > 0 else {
+                let target = plan.targetEpsilon ?? 0
+                try apply(
+                    .privacyBudgetSpent(
+                        "record-level privacy budget spent: \(privateSteps) DP-SGD steps reach epsilon "
+                            + String(format: "%.3f", recordEpsilon ?? 0)
+                            + " of privacy.record_level.target_epsilon \(target) at delta \(plan.delta); one more "
+                            + "step would exceed it, so this client stops training"))
+                return
+            }
+            if remaining < steps {
+                logger.notice(
+                    "record-level budget: training fewer steps than assigned",
+                    metadata: ["assigned": "\(steps)", "steps": "\(remaining)", "budget": "\(budget)"])
+                steps = remaining
+            }
+        }
         let base = assignment.model.floats
         network.loadParameters(base)
         let optimizer = SGD(
@@ -29,7 +49,7 @@ extension FederationClient {
                     seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(session.summary.tasks)))
         }
         task = LocalTask(
-            number: number, assignment: assignment, base: base, trainer: trainer, startedAt: now,
+            number: number, assignment: assignment, base: base, trainer: trainer, steps: steps, startedAt: now,
             timePerStep: speed.nextTaskTimePerStep())
     }
 
@@ -55,7 +75,7 @@ extension FederationClient {
             try finish(current)
             return
         }
-        let steps = min(Self.chunkSteps, Int(current.assignment.localSteps) - current.stepsDone)
+        let steps = min(Self.chunkSteps, current.steps - current.stepsDone)
         let progress = current.trainer.train(steps: steps)
         current.stepsDone += steps
         current.progress.steps += progress.steps

@@ -57,6 +57,8 @@ package final class FederationClient {
 
     package enum Outcome: Sendable, Equatable {
         case done, serverStopped, interrupted
+        /// The client's record-level privacy budget allows no more training: it left the run.
+        case privacyBudgetSpent
     }
 
     let settings: Settings
@@ -94,12 +96,15 @@ package final class FederationClient {
         var assignment: AssignmentMessage
         var base: [Float]
         var trainer: LocalTrainer
+        /// The steps this client trains: the assignment's, or fewer when its record-level
+        /// budget allows no more.
+        var steps: Int
         var stepsDone = 0
         var startedAt: Double
         var timePerStep: Double
         var progress = Trainer.Progress()
 
-        var isTrained: Bool { stepsDone >= Int(assignment.localSteps) }
+        var isTrained: Bool { stepsDone >= steps }
     }
 
     /// Plain local SGD, or record-level DP-SGD.
@@ -124,6 +129,9 @@ package final class FederationClient {
     /// DP-SGD steps this client's records have been used in, across tasks.
     var privateSteps = 0
     var recordEpsilon: Double?
+    /// With a record-level target ε: the DP-SGD steps this client may take in all
+    /// (``PrivacySection/RecordLevelPlan/stepBudget()``); nil: no limit.
+    let recordStepBudget: Int?
 
     package init(settings: Settings, data: Dataset, stop: StopFlag, logger: Logger) throws {
         guard data.count > 0 else {
@@ -133,6 +141,7 @@ package final class FederationClient {
             throw RuntimeError(.invalidConfiguration, "client name must have 1 to 200 bytes")
         }
         self.settings = settings
+        recordStepBudget = try settings.recordLevel?.stepBudget()
         // The same site always holds out the same records, as `sextant train` does.
         let split = try data.split(validationFraction: settings.validationFraction, seed: settings.validationSeed)
         self.data = split.training

@@ -14,6 +14,8 @@ package struct PrivacyError: Error, Sendable, Equatable, CustomStringConvertible
         case unreachableTarget
         /// The operating system's random source could not be read.
         case randomSourceUnavailable
+        /// Releasing more would spend more than the privacy budget (a target ε used as a limit).
+        case budgetSpent
     }
 
     package var code: Code

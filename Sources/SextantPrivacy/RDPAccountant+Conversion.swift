@@ -49,6 +49,31 @@ extension RDPAccountant {
         return try convert(rdp: curve, orders: orders, delta: delta)
     }
 
+    /// The most runs of one sampled Gaussian mechanism that stay within `(budget, delta)`:
+    /// the largest T >= 0 with ε(T) <= budget (0 when even one run exceeds it). ε grows with
+    /// T, so a doubling search then bisection on the composed curve `T × curve(1)` finds it.
+    package static func maxSteps(
+        noiseMultiplier: Double, sampleRate: Double, budget: Double, delta: Double, orders: [Double] = defaultOrders
+    ) throws(PrivacyError) -> Int {
+        let one = try curve(noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, steps: 1, orders: orders)
+        func fits(_ steps: Int) throws(PrivacyError) -> Bool {
+            try convert(rdp: one.map { $0 * Double(steps) }, orders: orders, delta: delta).epsilon <= budget
+        }
+        guard try fits(1) else { return 0 }
+        var low = 1
+        var high = 2
+        while try fits(high) {
+            low = high
+            guard high < 1 << 40 else { return high }
+            high *= 2
+        }
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            if try fits(middle) { low = middle } else { high = middle }
+        }
+        return low
+    }
+
     /// The smallest noise multiplier whose `steps` runs at `sampleRate` stay within
     /// `(targetEpsilon, delta)`, found by bisection (ε falls monotonically as the noise grows).
     ///

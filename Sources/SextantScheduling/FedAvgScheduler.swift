@@ -7,6 +7,15 @@ import SextantBase
 /// of the deltas that arrived. Optional Poisson client sampling per round. With
 /// `serverMomentum` > 0 it is FedAvgM (Hsu et al. 2019): each aggregation carries the
 /// momentum and the runtime steps the model by a velocity (see ``ServerOptimizer``).
+///
+/// With a ``Configuration/fixedDenominator`` D (client-level DP) the rounds are those of
+/// DP-FedAvg (McMahan et al. 2018) under add/remove adjacency: each connected client takes
+/// part with probability q, drawn from the operating system's secure generator (so the
+/// adversary cannot predict who was sampled, and a restarted server does not replay it);
+/// every participant's update has weight 1 and the round's coefficient is 1/D whoever
+/// arrives, so adding or removing one client moves the step by at most C/D; and every
+/// round ends in an aggregation, empty ones included, so that the noise is released
+/// whether or not anyone took part (docs/design.md 7).
 package struct FedAvgScheduler: Scheduler, Codable {
     package struct Configuration: Sendable, Codable, Equatable {
         /// Clients that must have joined before the first round starts.
@@ -22,12 +31,16 @@ package struct FedAvgScheduler: Scheduler, Codable {
         package var serverMomentum: Double
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
         package var claimLimits: ClaimLimits?
+        /// D, the expected cohort q·N that every round divides by (client-level DP's fixed
+        /// denominator); nil: the weights are normalised over the updates that arrived.
+        package var fixedDenominator: Double?
 
         package init(
             minimumClients: Int = 2, localSteps: Int = 50, roundTimeout: Double = 600,
             weighting: Weighting = .samples, samplingRate: Double = 1, seed: UInt64 = 1, serverMomentum: Double = 0,
-            claimLimits: ClaimLimits = .none
+            claimLimits: ClaimLimits = .none, fixedDenominator: Double? = nil
         ) {
+            self.fixedDenominator = fixedDenominator
             self.minimumClients = minimumClients
             self.localSteps = localSteps
             self.roundTimeout = roundTimeout
@@ -40,6 +53,7 @@ package struct FedAvgScheduler: Scheduler, Codable {
 
         enum CodingKeys: String, CodingKey {
             case minimumClients, localSteps, roundTimeout, weighting, samplingRate, seed, serverMomentum, claimLimits
+            case fixedDenominator
         }
 
         package init(from decoder: any Decoder) throws {
@@ -53,6 +67,7 @@ package struct FedAvgScheduler: Scheduler, Codable {
             // Absent from snapshots taken before FedAvgM existed.
             serverMomentum = try c.decodeIfPresent(Double.self, forKey: .serverMomentum) ?? 0
             claimLimits = try c.decodeIfPresent(ClaimLimits.self, forKey: .claimLimits)
+            fixedDenominator = try c.decodeIfPresent(Double.self, forKey: .fixedDenominator)
         }
     }
 
@@ -101,6 +116,9 @@ package struct FedAvgScheduler: Scheduler, Codable {
 
     /// The participants' shares of a round, over the participants only.
     private func weights(of chosen: [ClientID]) -> [ClientID: Double] {
+        if configuration.fixedDenominator != nil {
+            return Dictionary(uniqueKeysWithValues: chosen.map { ($0, 1.0) })
+        }
         let samples = Dictionary(uniqueKeysWithValues: chosen.map { ($0, max(clients[$0] ?? 1, 1)) })
         let limits = configuration.claimLimits ?? .none
         return Dictionary(
@@ -152,7 +170,7 @@ package struct FedAvgScheduler: Scheduler, Codable {
 
         case .timerFired(let id):
             guard id == Self.roundTimer, participants != nil else { return [] }
-            return arrived.isEmpty ? startRound(now: now) : finishRound(now: now)
+            return arrived.isEmpty && !releasesEveryRound ? startRound(now: now) : finishRound(now: now)
 
         case .lost(let client):
             clients[client] = nil
@@ -161,7 +179,7 @@ package struct FedAvgScheduler: Scheduler, Codable {
             else { return [] }
             current[client] = nil
             participants = current
-            if current.isEmpty { return startRound(now: now) }
+            if current.isEmpty && !releasesEveryRound { return startRound(now: now) }
             return arrived.count == current.count ? finishRound(now: now) : []
         }
     }
@@ -170,11 +188,17 @@ package struct FedAvgScheduler: Scheduler, Codable {
         participants == nil ? [] : [.setTimer(Self.roundTimer, at: now + configuration.roundTimeout)]
     }
 
+    /// With a fixed denominator every round ends in an aggregation (its noise is released
+    /// even when no update arrived).
+    private var releasesEveryRound: Bool { configuration.fixedDenominator != nil }
+
     private mutating func finishRound(now: Double) -> [SchedulerAction] {
         let total = arrived.reduce(0.0) { $0 + (participants?[$1.client] ?? 0) }
+        let coefficient: Double =
+            if let denominator = configuration.fixedDenominator { 1 / denominator } else { total > 0 ? 1 / total : 0 }
         let aggregation = Aggregation(
             newVersion: version + 1,
-            buckets: [BucketWeight(bucket: bucket, coefficient: total > 0 ? 1 / total : 0)],
+            buckets: [BucketWeight(bucket: bucket, coefficient: coefficient)],
             updates: arrived.map { AppliedUpdate(id: $0.id, client: $0.client, staleness: 0) },
             serverMomentum: configuration.serverMomentum > 0 ? configuration.serverMomentum : nil)
         version += 1
@@ -187,17 +211,28 @@ package struct FedAvgScheduler: Scheduler, Codable {
             participants = nil
             return clients.keys.sorted().map { .wait($0) }
         }
-        var chosen = clients.keys.sorted().filter { _ in
-            configuration.samplingRate >= 1 || generator.nextUnit() < configuration.samplingRate
-        }
-        if chosen.isEmpty, let any = clients.keys.sorted().randomElement(using: &generator) {
-            chosen = [any]
+        var chosen: [ClientID]
+        if releasesEveryRound {
+            // Poisson sampling the adversary cannot predict; an empty round is a round.
+            var secure = SystemRandomNumberGenerator()
+            chosen = clients.keys.sorted().filter { _ in
+                configuration.samplingRate >= 1 || Double.random(in: 0..<1, using: &secure) < configuration.samplingRate
+            }
+        } else {
+            chosen = clients.keys.sorted().filter { _ in
+                configuration.samplingRate >= 1 || generator.nextUnit() < configuration.samplingRate
+            }
+            if chosen.isEmpty, let any = clients.keys.sorted().randomElement(using: &generator) {
+                chosen = [any]
+            }
         }
         let weights = weights(of: chosen)
         participants = weights
         let waiting = clients.keys.sorted().filter { weights[$0] == nil }
+        // A round nobody was sampled for ends at once (with its noise).
+        let deadline = chosen.isEmpty ? now : now + configuration.roundTimeout
         return chosen.map { .assign($0, localSteps: configuration.localSteps) }
             + waiting.map { .wait($0) }
-            + [.setTimer(Self.roundTimer, at: now + configuration.roundTimeout)]
+            + [.setTimer(Self.roundTimer, at: deadline)]
     }
 }

@@ -14,6 +14,10 @@ extension FederationServer {
         let effects: [CoreEffect]
         do {
             effects = try event()
+        } catch let error as CoreError where error.code == .budgetSpent {
+            logger.notice("stopping the run at version \(version): \(error.message)")
+            finish(.completed)
+            return
         } catch {
             logger.critical("the aggregation core failed at version \(version): \(error); stopping")
             finish(.failed)
@@ -152,6 +156,7 @@ extension FederationServer {
             "version": "\(aggregation.newVersion)", "updates": "\(aggregation.updates.count)",
             "staleness": "\(staleness.max() ?? 0)",
             "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
+            "guarantee": "\(configuration.privacy.guaranteeDescription(configuration) ?? "none")",
             "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
         ]
         if let evaluation {

@@ -60,8 +60,16 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             handleEvaluation(evaluation, client: name, routingID: routingID, peer: peer)
-        case .bye:
-            if dropClient(name) != nil { logger.info("client left", metadata: ["client": "\(name)"]) }
+        case .bye(let bye):
+            guard dropClient(name) != nil else { break }
+            if bye.reason == .privacyBudgetSpent {
+                // Dropped from scheduling: the run goes on with the others.
+                logger.notice(
+                    "client left: its privacy budget is spent",
+                    metadata: ["client": "\(name)", "reason": "\(bye.text)"])
+            } else {
+                logger.info("client left", metadata: ["client": "\(name)"])
+            }
         default:
             // Only the messages above travel from client to server (docs/design.md 4).
             reject(.malformed, "\(message.type) is a server-to-client message", to: routingID, peer: peer)

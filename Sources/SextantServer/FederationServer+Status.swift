@@ -22,7 +22,9 @@ extension FederationServer {
             runID: runID, status: finalStatus?.rawValue ?? "running", modelVersion: version,
             maxVersions: configuration.stop.maxVersions, accuracy: lastAccuracy, epsilon: lastEpsilon,
             scheduler: configuration.scheduler.kind, uptimeSeconds: current,
-            clients: listed.sorted { $0.name < $1.name }, federatedEvaluation: lastFederatedEvaluation)
+            clients: listed.sorted { $0.name < $1.name },
+            guarantee: configuration.privacy.guaranteeDescription(configuration),
+            federatedEvaluation: lastFederatedEvaluation)
     }
 
     /// Whether an undecodable message's header says it is an update, so that its rejection

@@ -183,7 +183,8 @@ package actor FederationServer {
                 scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
             } else {
                 scheduler = try configuration.scheduler.makeScheduler(
-                    seed: configuration.run.seed, version: checkpoint.version)
+                    seed: configuration.run.seed, version: checkpoint.version,
+                    fixedDenominator: configuration.privacy.fixedDenominator(configuration))
             }
             guard scheduler.version == checkpoint.version else {
                 throw RuntimeError(
@@ -234,7 +235,8 @@ package actor FederationServer {
             }
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
             let model = network.parameterVector()
-            let scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
+            let scheduler = try configuration.scheduler.makeScheduler(
+                seed: configuration.run.seed, fixedDenominator: configuration.privacy.fixedDenominator(configuration))
             var privacy: ClientLevelPrivacy?
             if configuration.privacy.isClientLevel {
                 privacy = try ClientLevelPrivacy(

@@ -7,6 +7,8 @@ public struct ByeMessage: Sendable, Equatable {
         case shutdown = 1
         /// The server refuses this client.
         case rejected = 2
+        /// The client's privacy budget allows no more training: it leaves the run.
+        case privacyBudgetSpent = 3
     }
 
     public var reason: Reason

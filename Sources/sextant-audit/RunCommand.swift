@@ -70,6 +70,7 @@ struct RunCommand: ParsableCommand {
         let isTerminal = bar.withLock { $0.isTerminal }
         let report = try SubjectAudit(configuration: configuration).run(
             store: store, runID: runID, auditSet: samples, membership: groundTruth.membership,
+            independentInclusion: groundTruth.isIndependentInclusion,
             progress: { done, total in
                 bar.withLock { progress in
                     if progress.total != total { progress = ProgressBar(total: total, label: "checkpoints") }

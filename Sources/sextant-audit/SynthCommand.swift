@@ -26,7 +26,12 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Training records per member subject.") var recordsPerSubject = 20
     @Option(help: "Held-out audit samples per subject.") var auditSamples = 10
     @Option(help: "Silos each member's records are spread over.") var silosPerSubject = 2
-    @Option(help: "Fraction of subjects that are members.") var memberFraction = 0.5
+    @Option(help: "Fraction of subjects that are members (without --independent-inclusion).") var memberFraction = 0.5
+    @Flag(
+        help:
+            "Make each subject a member by an independent fair coin (the one-run audit bound needs it; --member-fraction is then ignored)."
+    )
+    var independentInclusion = false
     @Option(help: "Dirichlet concentration of each subject's class mix.") var labelConcentration = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
@@ -51,6 +56,7 @@ struct SynthCommand: ParsableCommand {
         configuration.auditSamplesPerSubject = auditSamples
         configuration.silosPerSubject = silosPerSubject
         configuration.memberFraction = memberFraction
+        configuration.independentInclusion = independentInclusion
         configuration.labelConcentration = labelConcentration
         configuration.seed = seed
         let generator = SubjectFederationGenerator(configuration: configuration)

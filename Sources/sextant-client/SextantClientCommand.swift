@@ -70,8 +70,11 @@ struct SextantClientCommand: ParsableCommand {
             keyOverride: key)
         let speed = settings.speed
         if let plan = settings.recordLevel {
+            let budget = try plan.stepBudget().map {
+                ", at most \($0) steps (target epsilon \(plan.targetEpsilon ?? 0))"
+            }
             logger.info(
-                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)"
+                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)\(budget ?? "")"
             )
         }
         if speed.timePerStep > 0 {

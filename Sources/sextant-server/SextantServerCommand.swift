@@ -64,16 +64,8 @@ struct SextantServerCommand: AsyncParsableCommand {
         let summary = try await serve(server, endpoint: endpoint, logger: logger)
         withExtendedLifetime(reload) {}
         let accuracy = summary.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
-        if let epsilon = summary.epsilon {
-            let level =
-                configuration.privacy.isClientLevel
-                ? "client-level" : "record-level (largest over the clients' records)"
-            print(
-                String(
-                    format: "%@ differential privacy: epsilon %.3f at delta %g", level as NSString, epsilon,
-                    configuration.privacy.isClientLevel
-                        ? configuration.privacy.delta
-                        : (configuration.privacy.recordLevel?.delta ?? configuration.privacy.delta)))
+        if let epsilon = summary.epsilon, let guarantee = configuration.privacy.guaranteeDescription(configuration) {
+            print(String(format: "differential privacy: epsilon %.3f (%@)", epsilon, guarantee as NSString))
         }
         print(
             "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB"

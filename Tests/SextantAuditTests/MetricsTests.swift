@@ -82,11 +82,12 @@ struct MetricsTests {
     }
 
     @Test func empiricalEpsilonOfAPerfectAttack() {
-        // 100 members all caught, 0 of 100 non-members: TPR_lo = 0.05^(1/100),
-        // FPR_hi = 1 - 0.05^(1/100), and the bound is ln(TPR_lo / FPR_hi) = 3.4927...
+        // 100 members all caught, 0 of 100 non-members, the four bounds jointly at 95% (each
+        // at 98.75%): TPR_lo = 0.0125^(1/100), FPR_hi = 1 - 0.0125^(1/100), and the bound
+        // is ln(TPR_lo / FPR_hi).
         let bound = EmpiricalEpsilon(
             threshold: 0, truePositives: 100, positives: 100, falsePositives: 0, negatives: 100, delta: 0)
-        let tprLower = exp(log(0.05) / 100)
+        let tprLower = exp(log(0.0125) / 100)
         #expect(abs(bound.truePositiveRateLower - tprLower) < 1e-9)
         #expect(abs(bound.lowerBound - log(tprLower / (1 - tprLower))) < 1e-8)
         // Guessing proves nothing.

@@ -8,7 +8,8 @@ import Testing
     func defaults() throws {
         #expect(!(try decodeConfiguration("{}").isFederatedEvaluationOn))
         let configuration = try decodeConfiguration(
-            "data: {validation_fraction: 0.25}\nevaluation: {every: 2}\nstop: {target_metric: macro_f1, target_value: 0.8}")
+            "data: {validation_fraction: 0.25}\nevaluation: {every: 2}\nstop: {target_metric: macro_f1, target_value: 0.8}"
+        )
         #expect(configuration.isFederatedEvaluationOn && configuration.evaluation.every == 2)
         #expect(configuration.stop.meetsTarget(0.8) && !configuration.stop.meetsTarget(0.79))
     }

@@ -38,8 +38,10 @@ import Testing
         #expect(client.clipping == .fixed(0.5))
         #expect(client.delta == 1e-3)
         #expect(client.placement == .client)
-        // Seeded (predictable) client sampling earns no amplification: accounted as q = 1.
-        #expect(client.sampleRate == 1)
+        // FedAvg samples clients from the secure generator under client-level DP, with the
+        // fixed denominator q·N: amplification by sampling applies.
+        #expect(client.sampleRate == 0.5)
+        #expect(client.fixedDenominator == 5)
         #expect(client.expectedClientsPerEvent == 5)
         #expect(configuration.privacy.mode == .clientLevel)
         #expect(configuration.privacy.clipping == .fixed(0.5))

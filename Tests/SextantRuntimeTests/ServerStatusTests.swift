@@ -54,6 +54,7 @@ import Testing
                   ],
                   "epsilon" : null,
                   "federated_evaluation" : null,
+                  "guarantee" : null,
                   "max_versions" : 40,
                   "model_version" : 7,
                   "run_id" : "demo-1767225600",
@@ -138,5 +139,15 @@ import Testing
         #expect(
             message?.contains("key 'server.metrics_bind' has value 'localhost'") == true,
             "got: \(message ?? "no error")")
+    }
+
+    /// The status line prints what the epsilon protects beside it.
+    @Test func theEpsilonIsPrintedWithItsGuarantee() {
+        var status = ServerStatusTests.sample
+        status.epsilon = 1.5
+        status.guarantee = "client-level, zero-out adjacency, participation public, delta=1e-05"
+        let first = StatusText.render(status).split(separator: "\n")[0]
+        #expect(
+            first.contains("epsilon 1.500 (client-level, zero-out adjacency, participation public, delta=1e-05)"))
     }
 }

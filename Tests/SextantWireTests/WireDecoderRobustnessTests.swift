@@ -143,7 +143,7 @@ struct WireDecoderRobustnessTests {
         heartbeat[1][8] = 2
         #expect(decodeError(heartbeat)?.code == .malformed)
         var bye = frameBytes(WireCodec.encode(sampleMessages[8]))
-        bye[1][0] = 3
+        bye[1][0] = 4  // 0...3 are reasons
         #expect(decodeError(bye)?.code == .malformed)
         var update = self.update
         update[1][update[1].count - 1] = 2  // `clipped` must be 0 or 1

@@ -21,6 +21,9 @@ struct TestConfiguration {
     var minLocalSteps = 20
     var maxLocalSteps = 100
     var roundTimeout = 60.0
+    /// FedBuff only: K, the updates buffered per version.
+    var bufferSize = 3
+    var weighting = "samples"
     var maxVersions = 30
     var targetAccuracy = 0.0
     /// `stop.target_metric` and `stop.target_value` (federated evaluation).
@@ -63,6 +66,8 @@ struct TestConfiguration {
           min_local_steps: \(minLocalSteps)
           max_local_steps: \(maxLocalSteps)
           round_timeout: \(roundTimeout)
+          buffer_size: \(bufferSize)
+          weighting: \(weighting)
         stop:
           max_versions: \(maxVersions)
           target_accuracy: \(targetAccuracy)

@@ -13,6 +13,8 @@ package struct SubjectFederation: Sendable {
     package var auditSet: Dataset
     /// Subject id to membership (true: some of its records are in the clients' data).
     package var membership: [Int32: Bool]
+    /// Memberships are independent fair coins drawn before training (the one-run bound's premise).
+    package var independentInclusion = false
 
     /// The members' records of all clients together (for centralized baselines and tests).
     package var pooledTrainingSet: Dataset {
@@ -37,7 +39,8 @@ package struct SubjectFederation: Sendable {
         var auditCounts: [Int32: Int] = [:]
         for subject in auditSet.subjects ?? [] { auditCounts[subject, default: 0] += 1 }
         return SubjectGroundTruth(
-            kind: kind, seed: seed, featureShape: auditSet.shape.description,
+            kind: kind, seed: seed, inclusion: independentInclusion ? "independent" : "fixed",
+            featureShape: auditSet.shape.description,
             classCount: auditSet.classCount, auditSet: "audit.\(fileExtension)",
             clients: clients.enumerated().map { index, client in
                 .init(index: index, file: Self.clientFileName(index, fileExtension), records: client.count)

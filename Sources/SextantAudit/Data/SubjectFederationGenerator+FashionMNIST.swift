@@ -74,7 +74,8 @@ extension SubjectFederationGenerator {
             auditSet: Dataset(
                 shape: shape, classCount: test.classCount, features: audit.features, labels: audit.labels,
                 subjects: audit.subjects),
-            membership: Dictionary(uniqueKeysWithValues: members.enumerated().map { (Int32($0), $1) }))
+            membership: Dictionary(uniqueKeysWithValues: members.enumerated().map { (Int32($0), $1) }),
+            independentInclusion: c.independentInclusion)
     }
 }
 

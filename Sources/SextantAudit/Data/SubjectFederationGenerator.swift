@@ -18,8 +18,12 @@ package struct SubjectFederationGenerator: Sendable {
         package var auditSamplesPerSubject = 10
         /// How many silos a member's records are spread over (capped at `clients`).
         package var silosPerSubject = 2
-        /// The fraction of subjects that are members.
+        /// The fraction of subjects that are members (with ``independentInclusion`` off).
         package var memberFraction = 0.5
+        /// Each subject is a member independently with probability 1/2, decided by the seed
+        /// before any training: what the one-run audit bound needs (``OneRunEpsilon``).
+        /// Off: exactly round(memberFraction × subjects) members.
+        package var independentInclusion = false
         /// Dirichlet concentration of each subject's class mix (large: balanced classes).
         package var labelConcentration = 1.0
         package var seed: UInt64 = 0
@@ -85,15 +89,19 @@ package struct SubjectFederationGenerator: Sendable {
 
     // MARK: - Structure shared by every kind
 
-    /// Member flags (exactly round(fraction * subjects) members, at random) and each
-    /// member's silos.
+    /// Member flags (independent fair coins, or exactly round(fraction * subjects) members
+    /// at random) and each member's silos.
     func assignSubjects(using generator: inout SeededGenerator) -> (members: [Bool], silos: [[Int]]) {
         let c = configuration
-        let memberCount = min(c.subjects - 1, max(1, Int((Double(c.subjects) * c.memberFraction).rounded())))
-        var order = Array(0..<c.subjects)
-        order.shuffle(using: &generator)
         var members = [Bool](repeating: false, count: c.subjects)
-        for subject in order.prefix(memberCount) { members[subject] = true }
+        if c.independentInclusion {
+            for subject in 0..<c.subjects { members[subject] = generator.nextUnit() < 0.5 }
+        } else {
+            let memberCount = min(c.subjects - 1, max(1, Int((Double(c.subjects) * c.memberFraction).rounded())))
+            var order = Array(0..<c.subjects)
+            order.shuffle(using: &generator)
+            for subject in order.prefix(memberCount) { members[subject] = true }
+        }
         var silos = [[Int]](repeating: [], count: c.subjects)
         var memberIndex = 0
         for subject in 0..<c.subjects where members[subject] {
@@ -179,6 +187,7 @@ package struct SubjectFederationGenerator: Sendable {
             auditSet: Dataset(
                 shape: shape, classCount: tabular.classCount, features: audit.features, labels: audit.labels,
                 subjects: audit.subjects),
-            membership: Dictionary(uniqueKeysWithValues: members.enumerated().map { (Int32($0), $1) }))
+            membership: Dictionary(uniqueKeysWithValues: members.enumerated().map { (Int32($0), $1) }),
+            independentInclusion: c.independentInclusion)
     }
 }

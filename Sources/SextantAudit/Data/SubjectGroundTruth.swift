@@ -41,11 +41,18 @@ package struct SubjectGroundTruth: Sendable, Equatable, Codable {
     package var format = SubjectGroundTruth.currentFormat
     package var kind: String
     package var seed: UInt64
+    /// "independent": every subject a member with probability 1/2, independently, decided
+    /// before training (the one-run bound holds); "fixed" (or absent, in older files): a
+    /// fixed number of members, for which the one-run bound does not hold.
+    package var inclusion: String? = nil
     package var featureShape: String
     package var classCount: Int
     package var auditSet: String
     package var clients: [Client]
     package var subjects: [Subject]
+
+    /// True when memberships were independent fair coins (``inclusion``).
+    package var isIndependentInclusion: Bool { inclusion == "independent" }
 
     /// Subject id to membership.
     package var membership: [Int32: Bool] {

@@ -40,6 +40,8 @@ package struct AuditMetrics: Sendable, Equatable, Codable {
     package var calibratedEpsilon: EmpiricalEpsilon?
     /// The largest bound over all thresholds (optimistic).
     package var hindsightEpsilon: EmpiricalEpsilon
+    /// The one-run bound (valid when the subjects were included by independent fair coins).
+    package var oneRunEpsilon: OneRunEpsilon?
 
     /// Metrics of `scores` (higher means "member") with true membership `isMember`;
     /// `calibratedThreshold` comes from the known subjects. Throws unless there is at
@@ -79,6 +81,8 @@ package struct AuditMetrics: Sendable, Equatable, Codable {
         hindsight = ThresholdOutcome(threshold: best.point.threshold, scores: scores, isMember: isMember)
         hindsightEpsilon = EmpiricalEpsilon.best(
             over: roc, delta: configuration.delta, confidence: configuration.confidence)
+        oneRunEpsilon = OneRunEpsilon(
+            scores: scores, isMember: isMember, delta: configuration.delta, confidence: configuration.confidence)
         if let calibratedThreshold {
             let outcome = ThresholdOutcome(threshold: calibratedThreshold, scores: scores, isMember: isMember)
             calibrated = outcome

@@ -10,9 +10,12 @@ import Foundation
 ///     epsilon >= max( ln((TPR_lo - delta) / FPR_hi), ln((TNR_lo - delta) / FNR_hi) )
 ///
 /// where TPR_lo, TNR_lo are one-sided Clopper-Pearson lower bounds and FPR_hi, FNR_hi
-/// one-sided upper bounds at `confidence` each on the subjects' counts. The bound holds
-/// with that confidence only for a threshold fixed before looking at the evaluated
-/// subjects (the calibrated one); the maximum over all thresholds is optimistic.
+/// one-sided upper bounds on the subjects' counts, each at `1 - (1 - confidence)/4` so
+/// that the four hold jointly at `confidence` (Bonferroni). The figure treats the subjects
+/// as independent trials of one neighbouring pair, which they are only when each was
+/// included by an independent coin (docs/design.md 8; ``OneRunEpsilon`` is the bound for
+/// one run), and only for a threshold fixed before looking at the evaluated subjects (the
+/// calibrated one); the maximum over all thresholds is optimistic.
 package struct EmpiricalEpsilon: Sendable, Equatable, Codable {
     /// The bound (0 when the attack proves nothing).
     package var lowerBound: Double
@@ -34,14 +37,14 @@ package struct EmpiricalEpsilon: Sendable, Equatable, Codable {
         self.threshold = threshold
         self.delta = delta
         self.confidence = confidence
-        truePositiveRateLower = ClopperPearson.lowerBound(
-            successes: truePositives, trials: positives, confidence: confidence)
+        let each = 1 - (1 - confidence) / 4
+        truePositiveRateLower = ClopperPearson.lowerBound(successes: truePositives, trials: positives, confidence: each)
         falsePositiveRateUpper = ClopperPearson.upperBound(
-            successes: falsePositives, trials: negatives, confidence: confidence)
+            successes: falsePositives, trials: negatives, confidence: each)
         trueNegativeRateLower = ClopperPearson.lowerBound(
-            successes: negatives - falsePositives, trials: negatives, confidence: confidence)
+            successes: negatives - falsePositives, trials: negatives, confidence: each)
         falseNegativeRateUpper = ClopperPearson.upperBound(
-            successes: positives - truePositives, trials: positives, confidence: confidence)
+            successes: positives - truePositives, trials: positives, confidence: each)
         func term(_ numerator: Double, _ denominator: Double) -> Double {
             guard numerator - delta > 0, denominator > 0 else { return 0 }
             return log((numerator - delta) / denominator)

@@ -41,7 +41,7 @@ extension AuditReport {
             ),
             (
                 "Empirical bound settings",
-                "delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% one-sided Clopper-Pearson bounds; AUC interval from \(metricsConfiguration.bootstrapResamples) bootstrap resamples (seed \(metricsConfiguration.seed))"
+                "delta = \(metricsConfiguration.delta), \(Int((metricsConfiguration.confidence * 100).rounded()))% joint confidence (one-run bound of Steinke et al. 2023; four Clopper-Pearson bounds at the threshold); AUC interval from \(metricsConfiguration.bootstrapResamples) bootstrap resamples (seed \(metricsConfiguration.seed))"
             ),
             ("Generated", ISO8601DateFormatter().string(from: generated)),
         ]
@@ -74,7 +74,7 @@ extension AuditReport {
             "<li>Calibrated: the threshold is chosen on the known subjects only (the realistic attacker). Hindsight: the best threshold on the evaluated subjects (an upper bound).</li>"
         )
         page.append(
-            "<li>The empirical epsilon at the calibrated threshold is a valid lower bound at the stated confidence; the hindsight one is optimistic.</li>"
+            "<li>The one-run epsilon is a lower bound on subject-level epsilon at the stated delta and confidence when every subject was included by an independent fair coin before training (synth --independent-inclusion). The threshold figures treat the subjects as independent trials of one neighbouring pair: a measure of the attack, not a bound, otherwise; the hindsight one is optimistic.</li>"
         )
         for (index, rate) in metricsConfiguration.lowFalsePositiveRates.enumerated() {
             if let note = attacks.first?.metrics.lowFalsePositiveRates[index].note {

@@ -54,6 +54,9 @@ package struct AuditReport: Sendable, Codable {
 
     package var generated: Date
     package var run: RunInfo
+    /// True when the ground truth says every subject was included by an independent fair
+    /// coin before training: the one-run bound is then valid (nil: not known, not valid).
+    package var independentInclusion: Bool?
     package var subjects: [SubjectInfo]
     package var metricsConfiguration: AuditMetrics.Configuration
     package var attacks: [AttackResult]
@@ -86,18 +89,24 @@ package struct AuditReport: Sendable, Codable {
         } else {
             text += ": no leakage is detectable with this many subjects; this is not a proof of privacy."
         }
-        let empirical = attacks.map { $0.metrics.calibratedEpsilon?.lowerBound ?? 0 }.max() ?? 0
+        let delta = metricsConfiguration.delta
+        let percent = Int((metricsConfiguration.confidence * 100).rounded())
+        guard independentInclusion == true else {
+            return text
+                + " No epsilon lower bound is claimed: the subjects were not included by independent coins "
+                + "(synth --independent-inclusion), which the one-run bound needs."
+        }
+        let oneRun = attacks.compactMap { $0.metrics.oneRunEpsilon?.lowerBound }.max() ?? 0
+        text +=
+            " One-run lower bound on subject-level epsilon: \(format(oneRun)) at delta \(delta) (\(percent)% confidence)."
         if let epsilon = run.accountantEpsilon {
-            if empirical > epsilon {
-                text +=
-                    " The empirical epsilon lower bound \(format(empirical)) exceeds the accountant's epsilon \(format(epsilon)) (record/client level; a subject with records in several silos may get less protection): check the privacy configuration."
-            } else {
-                text +=
-                    " The empirical epsilon lower bound \(format(empirical)) is consistent with the accountant's epsilon \(format(epsilon))."
+            text +=
+                " The accountant's epsilon \(format(epsilon)) is record- or client-level at the run's delta; it bounds a subject only when the subject is one record or one client, and compares with the one-run figure only at the same delta."
+            if oneRun > epsilon {
+                text += " The subject-level bound exceeds it: subjects get less protection than one record or client."
             }
         } else {
-            text +=
-                " The run was trained without differential privacy (no accountant epsilon); the empirical epsilon lower bound is \(format(empirical))."
+            text += " The run was trained without differential privacy (no accountant epsilon)."
         }
         return text
     }

@@ -239,11 +239,41 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         federation.scheduler.expectedClientsPerEvent(clients: federation.clients.count)
     }
 
-    /// The client sampling rate the accountant uses: always 1. Privacy amplification by
-    /// sampling needs sampling the adversary cannot predict; FedAvg's client sampling is
-    /// seeded from run.seed (so that a restarted server replays it), hence every event is
-    /// accounted as if all clients took part.
-    package static func clientSampleRate(_ federation: FederationConfiguration) -> Double { 1 }
+    /// True when the scheduler runs DP-FedAvg's rounds under add/remove adjacency: fedavg and
+    /// fedavgm, whose client sampling is then Poisson from the operating system's secure
+    /// generator and whose rounds divide by a fixed denominator (docs/design.md 7).
+    package static func isAddRemove(_ federation: FederationConfiguration) -> Bool {
+        let kind = SchedulerKind(rawValue: federation.scheduler.kind)
+        return kind == .fedavg || kind == .fedavgm
+    }
+
+    /// The client sampling rate the accountant uses: fedavg and fedavgm, the rounds' Poisson
+    /// rate q (`scheduler.sampling_rate`), drawn from a secure generator the adversary cannot
+    /// predict; the other schedulers choose who takes part by speed and arrival, which
+    /// amplification by sampling does not cover, so every event is charged in full (q = 1).
+    package static func clientSampleRate(_ federation: FederationConfiguration) -> Double {
+        isAddRemove(federation) ? federation.scheduler.samplingRate : 1
+    }
+
+    /// D = q·N, the expected cohort every fedavg/fedavgm round divides by under client-level
+    /// DP (N = clients.count, the federation's declared size, public): nil for the other
+    /// schedulers and without client-level DP.
+    package func fixedDenominator(_ federation: FederationConfiguration) -> Double? {
+        guard isClientLevel, Self.isAddRemove(federation) else { return nil }
+        return Double(max(federation.clients.count, 1)) * federation.scheduler.samplingRate
+    }
+
+    /// What the run's reported ε protects (its unit, adjacency and δ), printed beside it in
+    /// logs and reports; nil without privacy. The client-level one when there is one (the
+    /// checkpoints' ε is then client-level).
+    package func guaranteeDescription(_ federation: FederationConfiguration) -> String? {
+        if isClientLevel {
+            return ClientLevelPrivacy.guaranteeDescription(
+                addRemove: Self.isAddRemove(federation), sampleRate: Self.clientSampleRate(federation), delta: delta)
+        }
+        guard isRecordLevel else { return nil }
+        return "record-level, add/remove one record, largest over the clients, delta=\(recordLevel?.delta ?? delta)"
+    }
 
     /// Local steps a client is expected to take over the whole run (record-level planning).
     package func plannedRecordSteps(_ federation: FederationConfiguration) -> Int {
@@ -347,7 +377,8 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         }
         return ClientLevelPrivacy.Configuration(
             noiseMultiplier: z, clipping: resolved, delta: delta, placement: noisePlacement, sampleRate: sampleRate,
-            expectedClientsPerEvent: perEvent)
+            expectedClientsPerEvent: perEvent, fixedDenominator: fixedDenominator(federation),
+            epsilonBudget: { if case .targetEpsilon(let target) = noise { target } else { nil } }())
     }
 
     /// Client-side noise only protects the updates from the server under secure
@@ -420,6 +451,18 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         package var sampleRate: Double
         package var delta: Double
         package var plannedSteps: Int
+        /// `privacy.record_level.target_epsilon`: a limit as well as a plan (nil with a given z).
+        package var targetEpsilon: Double? = nil
+
+        /// The DP-SGD steps a client may take in all before its record-level ε would exceed
+        /// the target (nil without a target): at least ``plannedSteps``, since z was
+        /// calibrated to reach the target after them. A client stops training there, whatever
+        /// the scheduler asks (FedBuff and Compass can give a fast client more tasks).
+        package func stepBudget() throws -> Int? {
+            guard let targetEpsilon, noiseMultiplier > 0 else { return nil }
+            return try RDPAccountant.maxSteps(
+                noiseMultiplier: noiseMultiplier, sampleRate: sampleRate, budget: targetEpsilon, delta: delta)
+        }
     }
 
     /// The record-level plan for a client with `records` training records (nil: checks only
@@ -467,6 +510,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         }
         let sampleRate = records.map { Double(batchSize) / Double($0) } ?? 1
         let z: Double
+        var target: Double?
         switch settings.noise {
         case nil:
             throw RuntimeError(
@@ -475,23 +519,24 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
                     + "'privacy.record_level.target_epsilon'")
         case .noiseMultiplier(let given):
             z = given
-        case .targetEpsilon(let target):
+        case .targetEpsilon(let given):
+            target = given
             guard records != nil else {
                 z = 0  // calibrated by each client once it knows its records
                 break
             }
             do {
                 z = try RDPAccountant.noiseMultiplier(
-                    forTargetEpsilon: target, delta: recordDelta, sampleRate: sampleRate, steps: planned)
+                    forTargetEpsilon: given, delta: recordDelta, sampleRate: sampleRate, steps: planned)
             } catch {
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "key 'privacy.record_level.target_epsilon' = \(target) cannot be met over \(planned) steps "
+                    "key 'privacy.record_level.target_epsilon' = \(given) cannot be met over \(planned) steps "
                         + "at q = \(sampleRate): \(error.message)")
             }
         }
         return RecordLevelPlan(
             clipNorm: settings.clipNorm, noiseMultiplier: z, expectedBatchSize: batchSize, sampleRate: sampleRate,
-            delta: recordDelta, plannedSteps: planned)
+            delta: recordDelta, plannedSteps: planned, targetEpsilon: target)
     }
 }

@@ -173,8 +173,11 @@ package struct SchedulerSection: Sendable, Codable {
         }
     }
 
-    /// The scheduler this section describes, starting at `version`.
-    package func makeScheduler(seed: UInt64, version: Int = 0) throws -> any Scheduler {
+    /// The scheduler this section describes, starting at `version`. `fixedDenominator`:
+    /// fedavg/fedavgm rounds under client-level DP (``PrivacySection/fixedDenominator(_:)``).
+    package func makeScheduler(seed: UInt64, version: Int = 0, fixedDenominator: Double? = nil) throws
+        -> any Scheduler
+    {
         try validate()
         let weighting = Weighting(rawValue: weighting)!
         switch SchedulerKind(rawValue: kind)! {
@@ -190,7 +193,8 @@ package struct SchedulerSection: Sendable, Codable {
                 configuration: .init(
                     minimumClients: minClients, localSteps: localSteps, roundTimeout: roundTimeout,
                     weighting: weighting, samplingRate: samplingRate, seed: seed,
-                    serverMomentum: kind == "fedavgm" ? serverMomentum : 0, claimLimits: claimLimits),
+                    serverMomentum: kind == "fedavgm" ? serverMomentum : 0, claimLimits: claimLimits,
+                    fixedDenominator: fixedDenominator),
                 version: version)
         case .fedasync:
             return FedAsyncScheduler(

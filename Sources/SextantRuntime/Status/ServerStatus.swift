@@ -51,6 +51,8 @@ package struct ServerStatus: Sendable, Codable, Equatable {
     package var accuracy: Double?
     /// Privacy spent so far, nil without differential privacy.
     package var epsilon: Double?
+    /// What ``epsilon`` protects: unit, adjacency, δ (nil without differential privacy).
+    package var guarantee: String?
     /// `scheduler.kind`.
     package var scheduler: String
     package var uptimeSeconds: Double
@@ -78,8 +80,10 @@ package struct ServerStatus: Sendable, Codable, Equatable {
 
     package init(
         runID: String, status: String, modelVersion: Int, maxVersions: Int, accuracy: Double?, epsilon: Double?,
-        scheduler: String, uptimeSeconds: Double, clients: [Client], federatedEvaluation: FederatedEvaluation? = nil
+        scheduler: String, uptimeSeconds: Double, clients: [Client], guarantee: String? = nil,
+        federatedEvaluation: FederatedEvaluation? = nil
     ) {
+        self.guarantee = guarantee
         self.federatedEvaluation = federatedEvaluation
         self.runID = runID
         self.status = status
@@ -94,7 +98,8 @@ package struct ServerStatus: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", status, modelVersion = "model_version", maxVersions = "max_versions", accuracy, epsilon
-        case scheduler, uptimeSeconds = "uptime_seconds", clients, federatedEvaluation = "federated_evaluation"
+        case guarantee, scheduler, uptimeSeconds = "uptime_seconds", clients
+        case federatedEvaluation = "federated_evaluation"
     }
 
     /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
@@ -123,6 +128,7 @@ extension ServerStatus {
         try c.encode(maxVersions, forKey: .maxVersions)
         try c.encode(accuracy, forKey: .accuracy)
         try c.encode(epsilon, forKey: .epsilon)
+        try c.encode(guarantee, forKey: .guarantee)
         try c.encode(scheduler, forKey: .scheduler)
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try c.encode(clients, forKey: .clients)

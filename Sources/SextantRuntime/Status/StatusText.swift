@@ -8,7 +8,10 @@ package enum StatusText {
         let accuracy = status.accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
         var summary = "run \(status.runID)  \(status.status)  version \(status.modelVersion)/\(status.maxVersions)"
         summary += "  accuracy \(accuracy)"
-        if let epsilon = status.epsilon { summary += String(format: "  epsilon %.3f", epsilon) }
+        if let epsilon = status.epsilon {
+            summary += String(format: "  epsilon %.3f", epsilon)
+            if let guarantee = status.guarantee { summary += " (\(guarantee))" }
+        }
         summary += "  scheduler \(status.scheduler)  up \(duration(status.uptimeSeconds))"
         lines.append(summary)
         if let evaluation = status.federatedEvaluation {
