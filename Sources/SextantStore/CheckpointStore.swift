@@ -37,20 +37,36 @@ package final class CheckpointStore: Sendable {
     /// Device and inode of the database and its -wal file as opened: a write that finds
     /// either gone or different fails with `.fileReplaced` instead of being acknowledged.
     let openedFiles: Mutex<[String: FileIdentity]>
+    /// Where deltas of at least `fileThreshold` bytes are stored (docs/design.md 6).
+    package let blobs: BlobDirectory
+    /// Deltas this large or larger go to a file in `blobs`; smaller ones into SQLite.
+    package let fileThreshold: Int
+
+    /// The default `fileThreshold`: from about this size a file written and synced beside
+    /// the database is faster than a SQLite blob, which goes through the WAL and is copied
+    /// again into the database at the next checkpoint (`sextant bench durable`).
+    package static let defaultFileThreshold = 64 * 1024
 
     /// Opens the database at `path`, creating it (mode 0600) and its tables if needed, or
     /// with `mode: .readOnly` opening an existing one without writing anything.
     ///
     /// Throws `StoreError` if the file is not a SQLite database, belongs to another
     /// application, is damaged, or was written by a newer Sextant.
-    /// - Parameter clock: the time recorded in rows; tests and simulations pass their own.
+    /// - Parameters:
+    ///   - clock: the time recorded in rows; tests and simulations pass their own.
+    ///   - fileThreshold: deltas of at least this many bytes are stored as files beside the
+    ///     database; `Int.max` keeps every delta in SQLite.
     package init(
-        path: String, logger: Logger, mode: OpenMode = .readWrite, clock: @escaping @Sendable () -> Date = { Date() }
+        path: String, logger: Logger, mode: OpenMode = .readWrite,
+        fileThreshold: Int = CheckpointStore.defaultFileThreshold,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.path = path
         self.logger = logger
         self.clock = clock
         self.mode = mode
+        self.fileThreshold = fileThreshold
+        blobs = BlobDirectory(databasePath: path)
         openedFiles = Mutex([:])
         if mode == .readOnly {
             pool = try Self.openReadOnly(path: path)
@@ -75,6 +91,8 @@ package final class CheckpointStore: Sendable {
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try pool.read { db in try Self.checkOwnership(db, path: path) }
             try StoreSchema.migrator.migrate(pool)
+            try blobs.create()
+            try removeOrphanBlobs()
         } catch {
             try? pool.close()
             throw StoreError(wrapping: error, path: path, action: "prepare the database")
@@ -96,6 +114,19 @@ package final class CheckpointStore: Sendable {
             try pool.close()
         } catch {
             throw StoreError(wrapping: error, path: path, action: "close the database")
+        }
+    }
+
+    /// Removes the blob files no row refers to: written for an update whose row never
+    /// committed, or left behind when a crash interrupted a removal.
+    private func removeOrphanBlobs() throws {
+        let referenced = try pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT sha256 FROM update_files"))
+        }
+        let removed = blobs.removeOrphans(keeping: referenced)
+        if removed > 0 {
+            logger.info(
+                "removed blob files no row refers to", metadata: ["path": "\(blobs.path)", "count": "\(removed)"])
         }
     }
 
