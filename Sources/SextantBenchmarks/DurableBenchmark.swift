@@ -90,6 +90,12 @@ package struct DurableBenchmark: Sendable {
             ratio: (bytes >= CheckpointStore.defaultFileThreshold ? fileBandwidth : sqliteBandwidth) / diskBandwidth)
     }
 
+    /// Flushes what earlier measurements left to the file system (removed files, their
+    /// discards, dirty pages) so that the next one does not pay for them.
+    private func settle() {
+        sync()
+    }
+
     /// Seconds to create, write and fdatasync `updates` files of the delta's size, then
     /// sync the directory once (what durable new files need at the least).
     private func diskSeconds(_ delta: [Float]) throws -> Double {
@@ -97,6 +103,7 @@ package struct DurableBenchmark: Sendable {
         guard mkdir(directory, 0o700) == 0 else { throw RuntimeError(.storage, "cannot create \(directory)") }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var failure: String?
+        settle()
         let seconds = BenchmarkTiming.seconds {
             delta.withUnsafeBytes { bytes in
                 for index in 0..<configuration.updates {
@@ -135,6 +142,7 @@ package struct DurableBenchmark: Sendable {
         try store.startRun(id: "bench", config: "", fingerprint: "bench", initialParameters: delta)
         var ids: [Int64] = []
         var failure: (any Error)?
+        settle()
         let updates = BenchmarkTiming.seconds {
             delta.withUnsafeBufferPointer { buffer in
                 do {
