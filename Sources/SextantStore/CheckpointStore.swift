@@ -45,9 +45,9 @@ package final class CheckpointStore: Sendable {
     /// The default `fileThreshold`, 2 MiB. A SQLite blob goes through the WAL and is copied
     /// again into the database at the next WAL checkpoint; a file beside the database is
     /// written once but costs three syncs (file, directory, the row's commit) instead of
-    /// one. `sextant bench durable` on this project's host: at 0.8 MB SQLite was faster
-    /// (0.57 of the disk's write+fdatasync bandwidth against 0.38), at 4 MB they were even
-    /// (0.28, 0.30), at 40 MB the file was three times faster (0.99 against 0.36).
+    /// one. In two runs of `sextant bench durable` on this project's host the file was
+    /// 1.9-2.9 times faster at 40 MB, as fast or faster at 4 MB, and either could win at
+    /// 0.8 MB (docs/design.md 6).
     package static let defaultFileThreshold = 2 << 20
 
     /// Opens the database at `path`, creating it (mode 0600) and its tables if needed, or
