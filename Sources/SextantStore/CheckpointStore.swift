@@ -95,7 +95,6 @@ package final class CheckpointStore: Sendable {
             try pool.read { db in try Self.checkOwnership(db, path: path) }
             try StoreSchema.migrator.migrate(pool)
             try blobs.create()
-            try removeOrphanBlobs()
         } catch {
             try? pool.close()
             throw StoreError(wrapping: error, path: path, action: "prepare the database")
@@ -120,10 +119,14 @@ package final class CheckpointStore: Sendable {
         }
     }
 
-    /// Removes the blob files no row refers to: written for an update whose row never
-    /// committed, or left behind when a crash interrupted a removal.
-    private func removeOrphanBlobs() throws {
-        let referenced = try pool.read { db in
+    /// Removes the blob files no row refers to (written for an update whose row never
+    /// committed, or left behind when a crash interrupted a removal) and returns how many.
+    /// Only the server calls it, when it starts and before it records anything: a file is
+    /// written before the row that names it, so another process that opens the database
+    /// while a server runs must not call it.
+    @discardableResult
+    package func removeOrphanBlobs() throws -> Int {
+        let referenced = try read("list the delta files rows refer to") { db in
             Set(try String.fetchAll(db, sql: "SELECT sha256 FROM update_files"))
         }
         let removed = blobs.removeOrphans(keeping: referenced)
@@ -131,6 +134,7 @@ package final class CheckpointStore: Sendable {
             logger.info(
                 "removed blob files no row refers to", metadata: ["path": "\(blobs.path)", "count": "\(removed)"])
         }
+        return removed
     }
 
     // MARK: - Access with error mapping
