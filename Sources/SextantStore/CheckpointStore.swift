@@ -109,7 +109,8 @@ package final class CheckpointStore: Sendable {
     ///
     /// Checkpoints the WAL into the main file first, so that the closed database is one
     /// self-contained file that can be copied (GRDB closes its writer before its
-    /// read-only readers, and those cannot checkpoint).
+    /// read-only readers, and those cannot checkpoint), with its `.blobs` directory while
+    /// large updates wait to be applied (docs/design.md 6).
     package func close() throws {
         do {
             if mode == .readWrite { _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
