@@ -1,7 +1,7 @@
 # Sextant: the two commands a newcomer needs are `make demo` and `make test`.
 SWIFT ?= swift
 APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client \
-	shellcheck python3-seccomp python3-yaml systemd
+	shellcheck python3-seccomp python3-yaml systemd python3-venv
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
@@ -57,6 +57,7 @@ bench: release
 	$(BIN)/sextant bench train
 	$(BIN)/sextant bench aggregate
 	$(BIN)/sextant bench wire
+	$(BIN)/sextant bench durable
 
 # Fuzzes the wire decoder with libFuzzer + AddressSanitizer (FuzzTesting/README.md);
 # `make test` replays the committed corpora without the fuzzer.

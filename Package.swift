@@ -161,7 +161,7 @@ let package = Package(
             name: "SextantBenchmarks",
             dependencies: [
                 "CBLAS", "SextantML", "SextantAggregation", "SextantScheduling", "SextantRuntime", "SextantWire",
-                .product(name: "Logging", package: "swift-log"),
+                "SextantStore", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

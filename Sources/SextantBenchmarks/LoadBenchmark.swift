@@ -21,6 +21,8 @@ package struct LoadBenchmark: Sendable {
         package var sessionsPerProcess = 50
         package var samplesPerClient = 100
         package var localSteps = 5
+        /// The model every client trains (`logreg`, 7,850 parameters; `mlp-large`, 10.2M).
+        package var model = "logreg"
         /// server.max_concurrent_uploads.
         package var uploadSlots = 4
         package var binDirectory: URL
@@ -64,6 +66,8 @@ package struct LoadBenchmark: Sendable {
         package var clientCPUSeconds: Double
         package var wallSeconds: Double
         package var finalAccuracy: Double?
+        /// Updates applied per second of server time between the first and the last version.
+        package var updatesPerSecond: Double
         /// Empty when every process exited 0, every session finished and every version is stored.
         package var problems: [String]
     }
@@ -194,6 +198,8 @@ package struct LoadBenchmark: Sendable {
             line.split(separator: " ").first { $0.hasPrefix("ms=") }.flatMap { Double($0.dropFirst(3)) }
         }
         let serving = server.cpuSeconds - cpuAtServing
+        let appliedAfterFirst = updates.filter { ($0.appliedVersion ?? 0) > 1 }.count
+        let span = (seconds.last ?? 0) - (seconds.first ?? 0)
         return Result(
             clients: count, processes: clients.count, versions: summaries.last?.version ?? 0,
             updatesStored: updates.count,
@@ -205,16 +211,17 @@ package struct LoadBenchmark: Sendable {
             maxSecondsPerAggregation: intervals.max() ?? 0,
             medianAggregateMilliseconds: Self.median(aggregateMilliseconds),
             clientCPUSeconds: clients.map(\.cpuSeconds).reduce(0, +), wallSeconds: wall,
-            finalAccuracy: summaries.last?.accuracy, problems: problems)
+            finalAccuracy: summaries.last?.accuracy, updatesPerSecond: span > 0 ? Double(appliedAfterFirst) / span : 0,
+            problems: problems)
     }
 
     func yaml(clients count: Int, endpoint: String, database: String) -> String {
         let c = configuration
         let directory = c.dataDirectory.map { ", directory: \"\($0)\"" } ?? ""
         return """
-            # Written by `sextant bench load`: FedAvg over all \(count) clients, logreg, \(c.samplesPerClient) images each.
+            # Written by `sextant bench load`: FedAvg over all \(count) clients, \(c.model), \(c.samplesPerClient) images each.
             run: {name: load-\(count), seed: 3}
-            model: logreg
+            model: \(c.model)
             data: {partition: iid, training_limit: \(count * c.samplesPerClient), evaluation_limit: 1000\(directory)}
             training: {learning_rate: 0.05, batch_size: 32}
             scheduler: {kind: fedavg, min_clients: \(count), local_steps: \(c.localSteps), round_timeout: 600}

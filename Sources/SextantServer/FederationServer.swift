@@ -138,6 +138,8 @@ package actor FederationServer {
         fingerprint = try model.fingerprint(input: input, classCount: classCount)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
+            // Files whose rows never committed before a crash (docs/design.md 6).
+            try store.removeOrphanBlobs()
         } catch let error as StoreError {
             throw RuntimeError(.storage, error.message)
         }

@@ -12,19 +12,21 @@ extension CheckpointStore {
         epsilon: Double? = nil, appliedUpdates: [AppliedUpdate],
         schedulerState: [String: Data] = [:]
     ) throws {
-        try write("commit version \(version) of run '\(run)'") { db in
+        let files = try write("commit version \(version) of run '\(run)'") { db in
             try requireParameterCount(db, run: run, count: parameters.count)
             try insertCheckpoint(
                 db, run: run, version: version, parameters: parameters, metrics: metrics,
                 epsilon: epsilon)
-            for update in appliedUpdates {
+            let files = try appliedUpdates.compactMap { update in
                 try finishUpdate(
                     db, run: run, id: update.id,
                     sql: "state = 'applied', applied_version = ?, staleness = ?",
                     arguments: [version, update.staleness])
             }
             try upsertSchedulerState(db, run: run, state: schedulerState)
+            return files
         }
+        removeUnreferencedBlobs(files)
         logger.debug(
             "committed aggregation",
             metadata: ["run": "\(run)", "version": "\(version)", "updates": "\(appliedUpdates.count)"])

@@ -140,7 +140,8 @@ extension CheckpointStore {
     /// in them are marked discarded, and the `staleKeys` of the scheduler state (saved at
     /// the damaged version) are deleted. With nothing damaged nothing changes.
     package func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
-        try write("resume run '\(run)' from its newest sound checkpoint") { db in
+        var files: [String] = []
+        let found = try write("resume run '\(run)' from its newest sound checkpoint") { db in
             var found = try newestSound(db, run: run)
             guard let sound = found.checkpoint, !found.skipped.isEmpty else { return found }
             let version = sound.version
@@ -149,7 +150,7 @@ extension CheckpointStore {
             let pending = try Int64.fetchAll(
                 db, sql: "SELECT id FROM updates WHERE run = ? AND state = 'buffered' AND base_version > ?",
                 arguments: [run, version])
-            for id in pending {
+            files = try pending.compactMap { id in
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
             }
             try db.execute(
@@ -166,6 +167,8 @@ extension CheckpointStore {
             }
             return found
         }
+        removeUnreferencedBlobs(files)
+        return found
     }
 
     /// Walks the checkpoints of `run` from the newest down to the first sound one.

@@ -8,22 +8,44 @@ extension CheckpointStore {
     /// An update with the same run, client and sequence as an earlier one is a retry: it
     /// is not stored again, and `.duplicate` carries the first one's id.
     package func recordUpdate(_ update: UpdateSubmission) throws -> RecordOutcome {
-        guard let delta = update.delta else { return try recordUpdate(update, deltaBytes: nil) }
+        guard let delta = update.delta else { return try insertUpdate(update, delta: nil) }
         return try delta.withUnsafeBufferPointer { try recordUpdate(update, delta: $0) }
     }
 
     /// ``recordUpdate(_:)`` with the delta read in place from `delta` (the buffer it was
-    /// received in): the bytes are bound to SQLite without a copy of ours.
+    /// received in), with no copy of ours: a delta of at least `fileThreshold` bytes is
+    /// written to a file named by its SHA-256 and synced before the row that refers to it
+    /// commits (docs/design.md 6); a smaller one is bound to SQLite.
     package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
-        guard let base = delta.baseAddress else { return try recordUpdate(update, deltaBytes: Data()) }
-        // Valid for the duration of the call, which is all SQLite's binding needs.
-        let bytes = Data(
-            bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: delta.count * MemoryLayout<Float>.size,
-            deallocator: .none)
-        return try recordUpdate(update, deltaBytes: bytes)
+        let bytes = UnsafeRawBufferPointer(delta)
+        guard let base = bytes.baseAddress else { return try insertUpdate(update, delta: .inline(Data())) }
+        guard bytes.count >= fileThreshold, mode == .readWrite else {
+            // Valid for the duration of the call, which is all SQLite's binding needs.
+            let data = Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
+            return try insertUpdate(update, delta: .inline(data))
+        }
+        let sha256 = try blobs.write(bytes)
+        let outcome: RecordOutcome
+        do {
+            outcome = try insertUpdate(update, delta: .file(sha256: sha256, count: delta.count))
+        } catch {
+            removeUnreferencedBlobs([sha256])
+            throw error
+        }
+        // A retry whose first copy is stored already: its file is an extra one.
+        if case .duplicate = outcome { removeUnreferencedBlobs([sha256]) }
+        return outcome
     }
 
-    private func recordUpdate(_ update: UpdateSubmission, deltaBytes: Data?) throws -> RecordOutcome {
+    /// Where an update's delta is stored.
+    private enum StoredDelta {
+        case inline(Data)
+        case file(sha256: String, count: Int)
+    }
+
+    /// Inserts the update's row and its delta's, in one transaction.
+    private func insertUpdate(_ update: UpdateSubmission, delta: StoredDelta?) throws -> RecordOutcome {
         let received = now
         return try write("record update \(update.sequence) of client '\(update.client)'") { db in
             try db.execute(
@@ -48,10 +70,17 @@ extension CheckpointStore {
                 return .duplicate(existing)
             }
             let id = db.lastInsertedRowID
-            if let deltaBytes {
+            switch delta {
+            case .inline(let bytes):
                 try db.execute(
                     sql: "INSERT INTO buffered_updates (update_id, count, delta) VALUES (?, ?, ?)",
-                    arguments: [id, deltaBytes.count / MemoryLayout<Float>.size, deltaBytes])
+                    arguments: [id, bytes.count / MemoryLayout<Float>.size, bytes])
+            case .file(let sha256, let count):
+                try db.execute(
+                    sql: "INSERT INTO update_files (update_id, count, sha256) VALUES (?, ?, ?)",
+                    arguments: [id, count, sha256])
+            case nil:
+                break
             }
             return .stored(id)
         }
@@ -64,14 +93,18 @@ extension CheckpointStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT \(StoredUpdate.columns), b.delta
+                    SELECT \(StoredUpdate.columns), b.delta, f.sha256 AS file_sha256, f.count AS file_count
                     FROM updates u LEFT JOIN buffered_updates b ON b.update_id = u.id
+                    LEFT JOIN update_files f ON f.update_id = u.id
                     WHERE u.run = ? AND u.state = 'buffered' ORDER BY u.id
                     """,
                 arguments: [run])
             var updates: [StoredUpdate] = []
             while let row = try rows.next() {
-                let delta = try row.withUnsafeData(named: "delta") { try $0.map(ParameterBlob.decode) }
+                var delta = try row.withUnsafeData(named: "delta") { try $0.map(ParameterBlob.decode) }
+                if let sha256: String = try row.decode(forColumn: "file_sha256") {
+                    delta = try fileDelta(sha256: sha256, count: try row.decode(forColumn: "file_count"), row: row)
+                }
                 updates.append(try StoredUpdate(row: row, delta: delta))
             }
             return updates
@@ -101,17 +134,48 @@ extension CheckpointStore {
     /// Marks buffered updates as discarded and drops their deltas, in one transaction.
     /// Throws (changing nothing) if one of them is not buffered.
     package func discardUpdates(run: String, ids: [Int64]) throws {
-        try write("discard updates of run '\(run)'") { db in
-            for id in ids {
+        let files = try write("discard updates of run '\(run)'") { db in
+            try ids.compactMap { id in
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
             }
         }
+        removeUnreferencedBlobs(files)
     }
 
-    /// Moves one buffered update to its final state and drops its delta.
+    /// The delta of a pending update stored as a file, or nil (logged) if the file is
+    /// missing or damaged: that update cannot be replayed, and `checkpoints verify` names it.
+    private func fileDelta(sha256: String, count: Int, row: Row) throws -> [Float]? {
+        switch blobs.read(sha256: sha256, count: count) {
+        case .success(let values):
+            return values
+        case .failure(let problem):
+            let id: Int64 = try row.decode(forColumn: "id")
+            logger.error(
+                "acknowledged update cannot be replayed: \(problem.message)", metadata: ["update": "\(id)"])
+            return nil
+        }
+    }
+
+    /// Removes, after the transaction that dropped their last rows has committed, the blob
+    /// files no row refers to any more (two identical deltas share one file).
+    func removeUnreferencedBlobs(_ sha256s: [String]) {
+        guard !sha256s.isEmpty else { return }
+        let unreferenced = try? read("find unreferenced delta files") { db in
+            try sha256s.filter { sha256 in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM update_files WHERE sha256 = ?", arguments: [sha256])
+                    == 0
+            }
+        }
+        // Left in place when unsure: the next opening removes whatever no row names.
+        blobs.remove(unreferenced ?? [])
+    }
+
+    /// Moves one buffered update to its final state and drops its delta; returns the
+    /// SHA-256 of its delta file, if it had one, to remove once the transaction commits.
+    @discardableResult
     func finishUpdate(
         _ db: Database, run: String, id: Int64, sql assignments: String, arguments: StatementArguments
-    ) throws {
+    ) throws -> String? {
         try db.execute(
             sql: "UPDATE updates SET \(assignments) WHERE run = ? AND id = ? AND state = 'buffered'",
             arguments: arguments + [run, id])
@@ -120,5 +184,8 @@ extension CheckpointStore {
                 code: .invalidData, "\(path): update \(id) of run '\(run)' is not buffered")
         }
         try db.execute(sql: "DELETE FROM buffered_updates WHERE update_id = ?", arguments: [id])
+        let file = try String.fetchOne(db, sql: "SELECT sha256 FROM update_files WHERE update_id = ?", arguments: [id])
+        if file != nil { try db.execute(sql: "DELETE FROM update_files WHERE update_id = ?", arguments: [id]) }
+        return file
     }
 }

@@ -75,8 +75,10 @@ extension CheckpointStore {
             let updates = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT u.id, u.client, u.state, u.base_version, u.applied_version, b.count AS delta_count
+                    SELECT u.id, u.client, u.state, u.base_version, u.applied_version,
+                        coalesce(b.count, f.count) AS delta_count, f.sha256 AS file_sha256
                     FROM updates u LEFT JOIN buffered_updates b ON b.update_id = u.id
+                    LEFT JOIN update_files f ON f.update_id = u.id
                     WHERE u.run = ? ORDER BY u.id
                     """,
                 arguments: [id])
@@ -104,6 +106,12 @@ extension CheckpointStore {
         var problems: [String] = []
         if let deltaCount, deltaCount != parameterCount {
             problems.append("\(name): its buffered delta has \(deltaCount) values, the run's model \(parameterCount)")
+        }
+        // A delta stored as a file is checked against the SHA-256 its row records.
+        if let sha256: String = try row.decode(forColumn: "file_sha256"), let deltaCount,
+            case .failure(let problem) = blobs.read(sha256: sha256, count: deltaCount)
+        {
+            problems.append("\(name): its buffered delta cannot be read: \(problem.message)")
         }
         if state != "buffered", deltaCount != nil {
             problems.append("\(name) is \(state) but still has a buffered delta")

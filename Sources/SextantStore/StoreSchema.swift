@@ -10,6 +10,7 @@ enum StoreSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial-schema", migrate: createInitialSchema)
+        migrator.registerMigration("v2-update-files", migrate: createUpdateFiles)
         return migrator
     }
 
@@ -83,6 +84,22 @@ enum StoreSchema {
                     updated REAL NOT NULL,
                     PRIMARY KEY (run, key)
                 );
+                """)
+    }
+
+    /// Large deltas live in files beside the database (`BlobDirectory`), named and checked
+    /// by their SHA-256; this table refers to them. Older databases keep their
+    /// `buffered_updates` rows, which are read as before.
+    private static func createUpdateFiles(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE update_files (
+                    update_id INTEGER PRIMARY KEY NOT NULL
+                        REFERENCES updates(id) ON DELETE CASCADE,
+                    count INTEGER NOT NULL CHECK (count >= 0),
+                    sha256 TEXT NOT NULL
+                );
+                CREATE INDEX update_files_by_hash ON update_files(sha256);
                 """)
     }
 }

@@ -25,6 +25,8 @@ struct BenchLoadCommand: ParsableCommand {
     @Option(help: "Client sessions per client process.") var sessionsPerProcess = 50
     @Option(help: "Training images per client.") var samplesPerClient = 100
     @Option(help: "Local steps per round.") var localSteps = 5
+    @Option(help: "Model: logreg (7,850 parameters) or mlp-large (10.2M, for the update path's throughput).")
+    var model = "logreg"
     @Option(help: "server.max_concurrent_uploads.") var uploadSlots = 4
     @Option(help: "Where configurations, logs and databases go.") var output = "out/bench-load"
     @Option(help: "Directory of the sextant executables (default: this one's).") var bin: String?
@@ -48,6 +50,7 @@ struct BenchLoadCommand: ParsableCommand {
         settings.sessionsPerProcess = sessionsPerProcess
         settings.samplesPerClient = samplesPerClient
         settings.localSteps = localSteps
+        settings.model = model
         settings.uploadSlots = uploadSlots
         settings.dataDirectory = data
         settings.timeout = timeout
@@ -75,17 +78,18 @@ struct BenchLoadCommand: ParsableCommand {
     }
 
     static let header = """
-        clients  procs  versions  updates  peak MiB  serving MiB (start, max)  CPU s  CPU ms/update  first version s  s/aggregation (median, max)  aggregate ms  client CPU s  accuracy
+        clients  procs  versions  updates  peak MiB  serving MiB (start, max)  CPU s  CPU ms/update  first version s  s/aggregation (median, max)  aggregate ms  client CPU s  accuracy  updates/s
         """
 
     static func row(_ r: LoadBenchmark.Result) -> String {
         String(
             format:
-                "%7d  %5d  %8d  %7d  %8.1f  %16.1f, %7.1f  %5.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%",
+                "%7d  %5d  %8d  %7d  %8.1f  %16.1f, %7.1f  %5.2f  %13.3f  %15.1f  %16.2f, %8.2f  %12.1f  %12.1f  %7.1f%%  %9.2f",
             r.clients, r.processes, r.versions, r.updatesStored, Double(r.serverPeakMemoryBytes) / 1_048_576,
             Double(r.serverResidentAtServingBytes) / 1_048_576, Double(r.serverPeakResidentServingBytes) / 1_048_576,
             r.serverCPUSeconds, r.serverCPUMillisecondsPerUpdate, r.secondsToFirstVersion,
             r.medianSecondsPerAggregation,
-            r.maxSecondsPerAggregation, r.medianAggregateMilliseconds, r.clientCPUSeconds, (r.finalAccuracy ?? 0) * 100)
+            r.maxSecondsPerAggregation, r.medianAggregateMilliseconds, r.clientCPUSeconds, (r.finalAccuracy ?? 0) * 100,
+            r.updatesPerSecond)
     }
 }
