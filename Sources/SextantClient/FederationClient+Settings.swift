@@ -13,7 +13,7 @@ extension FederationClient.Settings {
             server: server ?? configuration.server.bind, name: name, model: configuration.model.spec,
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay,
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
-            seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
+            seed: configuration.clientSeed(index: index))
         curve = try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride)
         validationFraction = configuration.evaluation.validationFraction
         if configuration.privacy.isRecordLevel {

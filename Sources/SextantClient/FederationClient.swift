@@ -132,9 +132,9 @@ package final class FederationClient {
         self.settings = settings
         // Seeded by the run's seed and the client's name: the same site always holds out
         // the same records.
-        var nameHash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in settings.name.utf8 { nameHash = (nameHash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let split = data.splittingValidation(fraction: settings.validationFraction, seed: settings.seed ^ nameHash)
+        let split = data.splittingValidation(
+            fraction: settings.validationFraction,
+            seed: Dataset.validationSeed(clientSeed: settings.seed, name: settings.name))
         self.data = split.train
         validation = split.validation
         self.stop = stop

@@ -153,24 +153,6 @@ struct SiteDataTests {
         #expect(try site(Self.siteB, options: options).dataset(pipeline: pipeline).count == 2)
     }
 
-    @Test func splitIsSeededAndDisjoint() throws {
-        var text = "x,label\n"
-        for i in 0..<100 { text += "\(i),\(i % 2)\n" }
-        let options = SiteDataOptions(scaling: .none)
-        let pipeline = try FeaturePipeline.fit(
-            statistics: try site(text, options: options).statistics(task: .classification), options: options,
-            task: .classification)
-        let dataset = try site(text, options: options).dataset(pipeline: pipeline)
-        let (training, validation) = try dataset.split(validationFraction: 0.2, seed: 7)
-        #expect(training.count == 80 && validation.count == 20)
-        #expect(Set(training.features + validation.features).count == 100)
-        let again = try dataset.split(validationFraction: 0.2, seed: 7)
-        #expect(again.validation.features == validation.features)
-        #expect(try dataset.split(validationFraction: 0.2, seed: 8).validation.features != validation.features)
-        #expect(try dataset.split(validationFraction: 0, seed: 7).validation.count == 0)
-        expectMLError(.invalidArgument, containing: ["1.5"]) { try dataset.split(validationFraction: 1.5, seed: 7) }
-    }
-
     // MARK: - Bad input, one line each
 
     @Test func missingValuesAreRefusedByDefault() {

@@ -18,7 +18,6 @@ import Testing
               categorical: [site]
               missing: mean
               scaling: minmax
-              validation_fraction: 0.25
             clients:
               count: 3
               data: "sites/{name}-{index}.csv"
@@ -28,11 +27,9 @@ import Testing
             configuration.data.site
                 == SiteDataOptions(
                     label: "diagnosis", ignore: ["mrn"], categorical: ["site"], missing: .mean, scaling: .minmax))
-        #expect(configuration.data.validationFraction == 0.25)
         #expect(configuration.clients.dataPath(index: 2, name: "oslo") == "sites/oslo-2.csv")
         let defaults = try decodeConfiguration("data: {dataset: table}")
         #expect(defaults.data.site == SiteDataOptions())
-        #expect(defaults.data.validationFraction == 0.2)
         let arrays = try decodeConfiguration(
             "data: {dataset: arrays, features_array: images, labels_array: digits, layout: nhwc}\nclients: {data: a.npz}"
         )
@@ -45,7 +42,6 @@ import Testing
         arguments: [
             ("data: {dataset: table, missing: median}", "data.missing"),
             ("data: {dataset: table, scaling: robust}", "data.scaling"),
-            ("data: {dataset: table, validation_fraction: 1}", "data.validation_fraction"),
             ("data: {dataset: arrays, layout: chw}", "data.layout"),
             ("data: {dataset: parquet}", "data.dataset"),
             ("data: {dataset: table, label: y, ignore: [y]}", "'y' is also in data.ignore"),
@@ -67,13 +63,14 @@ import Testing
             Array("id,x,colour,label\nA1,1,red,yes\nA2,2,blue,no\nA3,3,red,yes\n".utf8), to: "a.csv")
         let b = try directory.write(Array("id,x,colour,label\nB1,5,,no\nB2,,blue,yes\n".utf8), to: "b.csv")
         let configuration = try decodeConfiguration(
-            "data: {dataset: table, ignore: [id], categorical: [colour], missing: mean, validation_fraction: 0.4}")
+            "data: {dataset: table, ignore: [id], categorical: [colour], missing: mean}\nevaluation: {validation_fraction: 0.4}"
+        )
         let (pipeline, training, validation) = try FederationData.pooledSites(
             paths: [a.path, b.path], configuration: configuration)
         #expect(pipeline.target.classes == ["no", "yes"])
         #expect(pipeline.inputWidth == 3)
-        // 0.4 of 3 rounds to 1, of 2 to 1.
-        #expect(training.count == 3 && validation.count == 2)
+        // 0.4 of 3 records, rounded down, is 1; of 2 it is 0.
+        #expect(training.count == 4 && validation.count == 1)
         let bad = try directory.write(Array("id,x,shade,label\nC1,1,red,yes\n".utf8), to: "c.csv")
         #expect(throws: RuntimeError.self) {
             try FederationData.pooledSites(paths: [a.path, bad.path], configuration: configuration)

@@ -16,4 +16,13 @@ extension Dataset {
         let order = Array(0..<count).shuffled(using: &generator)
         return (subset(order[held...].sorted()), subset(order[..<held].sorted()))
     }
+
+    /// The seed of a site's validation share: the client's seed and its name (FNV-1a), so
+    /// that the same site always holds out the same records, and `sextant train` on the same
+    /// files holds out those records too.
+    package static func validationSeed(clientSeed: UInt64, name: String) -> UInt64 {
+        var nameHash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { nameHash = (nameHash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return clientSeed ^ nameHash
+    }
 }

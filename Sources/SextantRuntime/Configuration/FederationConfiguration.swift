@@ -37,6 +37,11 @@ package struct FederationConfiguration: Sendable, Decodable {
         return configuration
     }
 
+    /// The seed of client `index`'s training and validation share.
+    package func clientSeed(index: Int) -> UInt64 {
+        run.seed &+ UInt64(index) &* 1_000_003
+    }
+
     /// Semantic checks that decoding cannot express.
     package func validate() throws {
         _ = try data.partitioner
@@ -154,8 +159,6 @@ package struct DataSection: Sendable, Codable {
     package var trainingLimit = 0
     /// How each site reads its own file (`dataset: table` or `arrays`).
     package var site = SiteDataOptions()
-    /// The share of each site's records it sets aside for validation, drawn with `run.seed`.
-    package var validationFraction = 0.2
 
     /// The datasets that are each site's own file.
     package static let siteDatasets = ["table", "arrays"]
@@ -173,9 +176,6 @@ package struct DataSection: Sendable, Codable {
         static let scaling = ConfigurationKey<String>(
             "scaling", default: "standardize", shown: "`standardize`",
             check: KeyCheck.oneOf(FeaturePipeline.NumericTransform.Scaling.self))
-        static let validationFraction = ConfigurationKey<Double>(
-            "validation_fraction", default: 0.2, shown: "`0.2`",
-            check: { $0 >= 0 && $0 < 1 ? nil : "it must lie in [0, 1) (0: no validation share)" })
         static let featuresArray = ConfigurationKey<String>("features_array", shown: "`x`, or `features`")
         static let labelsArray = ConfigurationKey<String>("labels_array", shown: "`y`, or `labels`")
         static let layout = ConfigurationKey<String>(
@@ -184,7 +184,7 @@ package struct DataSection: Sendable, Codable {
 
     static let siteDeclared = [
         SiteKeys.label.declared, SiteKeys.features.declared, SiteKeys.ignore.declared, SiteKeys.categorical.declared,
-        SiteKeys.missing.declared, SiteKeys.scaling.declared, SiteKeys.validationFraction.declared,
+        SiteKeys.missing.declared, SiteKeys.scaling.declared,
         SiteKeys.featuresArray.declared, SiteKeys.labelsArray.declared, SiteKeys.layout.declared,
     ]
 
@@ -218,7 +218,6 @@ package struct DataSection: Sendable, Codable {
             scaling: try keys.read(SiteKeys.scaling, as: FeaturePipeline.NumericTransform.Scaling.self) ?? .standardize,
             featuresArray: try keys.read(SiteKeys.featuresArray), labelsArray: try keys.read(SiteKeys.labelsArray),
             layout: try keys.read(SiteKeys.layout, as: SiteDataOptions.Layout.self))
-        validationFraction = try keys.read(SiteKeys.validationFraction) ?? validationFraction
     }
 
     /// True when each site trains on its own file rather than a partition made here.

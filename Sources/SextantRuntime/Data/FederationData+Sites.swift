@@ -30,14 +30,10 @@ extension FederationData {
         }
     }
 
-    /// The seed of site `index`'s validation split: a client and `sextant train` draw the same share.
-    package static func validationSeed(_ configuration: FederationConfiguration, index: Int) -> UInt64 {
-        configuration.run.seed &+ 0x0A11_DA7E &+ UInt64(index)
-    }
-
     /// Sites' files pooled for centralised training (`sextant train --data ... --data ...`):
     /// the pipeline fitted from their merged statistics, exactly as a federation of these sites
-    /// would agree on it, and each site's seeded validation share set aside as its client would.
+    /// would agree on it, and each site's validation share (`evaluation.validation_fraction`)
+    /// set aside as `client-INDEX` of `sextant launch` does, file INDEX being its data.
     package static func pooledSites(paths: [String], configuration: FederationConfiguration) throws -> (
         pipeline: FeaturePipeline, training: Dataset, validation: Dataset
     ) {
@@ -60,10 +56,11 @@ extension FederationData {
             var training: [Dataset] = []
             var validation: [Dataset] = []
             for (index, site) in sites.enumerated() {
-                let split = try site.dataset(pipeline: pipeline).split(
-                    validationFraction: configuration.data.validationFraction,
-                    seed: validationSeed(configuration, index: index))
-                training.append(split.training)
+                let split = try site.dataset(pipeline: pipeline).splittingValidation(
+                    fraction: configuration.evaluation.validationFraction,
+                    seed: Dataset.validationSeed(
+                        clientSeed: configuration.clientSeed(index: index), name: "client-\(index)"))
+                training.append(split.train)
                 validation.append(split.validation)
             }
             return (pipeline, try Dataset.pooled(training), try Dataset.pooled(validation))
