@@ -11,6 +11,8 @@ struct SiteArrays: Sendable {
     let recordShape: FeatureShape
     /// Whether the file stores channels last.
     let channelsLast: Bool
+    /// The labels array's name (the target's name in the pipeline).
+    var labelsName = "labels"
 
     /// Reads the arrays that `url` names: an `.npz` holds both; an `.npy` is the features, its
     /// labels the `.npy` beside it named by `labelsArray` (default `y.npy`, or `labels.npy`);
@@ -31,9 +33,11 @@ struct SiteArrays: Sendable {
             func pick(_ configured: String?, _ defaults: [String]) -> String {
                 configured ?? defaults.first(where: archive.names.contains) ?? defaults[0]
             }
+            let labelsName = pick(options.labelsArray, ["y", "labels"])
             try self.init(
                 name: name, features: archive.array(pick(options.featuresArray, ["x", "features"])),
-                labels: archive.array(pick(options.labelsArray, ["y", "labels"])), layout: options.layout)
+                labels: archive.array(labelsName), layout: options.layout)
+            self.labelsName = labelsName
         case "npy":
             let directory = url.deletingLastPathComponent()
             let labelsName =
@@ -46,6 +50,7 @@ struct SiteArrays: Sendable {
             try self.init(
                 name: name, features: NumPyArray.parse(read(url), name: name),
                 labels: NumPyArray.parse(read(labelsURL), name: labelsURL.lastPathComponent), layout: options.layout)
+            self.labelsName = labelsName
         default:
             guard name.contains("images-idx3") else {
                 throw SextantMLError(
@@ -146,7 +151,7 @@ struct SiteArrays: Sendable {
         if task == .regression {
             var values = NumericAccumulator()
             for value in labels.values { values.add(Double(value)) }
-            label = .init(name: "labels", values: values.result)
+            label = .init(name: labelsName, values: values.result)
         } else {
             var classes: [String: Int] = [:]
             for (record, value) in labels.values.enumerated() {
@@ -158,7 +163,7 @@ struct SiteArrays: Sendable {
                     )
                 }
             }
-            label = .init(name: "labels", classCounts: classes)
+            label = .init(name: labelsName, classCounts: classes)
         }
         return SiteStatistics(
             recordCount: count, columns: [], label: label, arrayShape: recordShape, channels: channels.map(\.result))

@@ -39,6 +39,15 @@ extension FederationData {
     ) {
         let task = configuration.model.spec.task.type
         let options = configuration.data.site
+        for path in paths {
+            let isTable = URL(fileURLWithPath: path).pathExtension.lowercased() == "csv"
+            guard isTable == (configuration.data.dataset == "table") else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "\(path): data.dataset \(configuration.data.dataset) reads \(isTable ? ".npy, .npz or IDX files" : ".csv files")"
+                )
+            }
+        }
         do {
             let sites = try paths.map { try SiteData(contentsOf: URL(fileURLWithPath: $0), options: options) }
             var statistics: [SiteStatistics] = []
