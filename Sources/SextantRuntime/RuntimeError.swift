@@ -10,6 +10,8 @@ package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible
         case incompatibleVersion
         /// A command-line value out of range (a negative index or version).
         case invalidArgument
+        /// A socket could not be bound or reached (address in use, unknown interface).
+        case network
     }
 
     package var code: Code

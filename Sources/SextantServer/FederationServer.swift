@@ -62,6 +62,8 @@ package actor FederationServer {
     var skippedVersions: ClosedRange<Int>?
     var finalStatus: Run.Status?
     var farewell: Farewell?
+    /// The bound socket from ``init``; ``run()`` takes it over.
+    private var listener: ServerListener?
     var socket: SocketThread?
     let started = ContinuousClock.now
     /// CURVE: the server's key pair and the clients it admits (nil: plain TCP).
@@ -85,17 +87,18 @@ package actor FederationServer {
         var assignedSteps: Int?
     }
 
-    /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
-    /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
-    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
     private let executor: ThreadExecutor
 
     package nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// Binds `server.bind`, then opens the checkpoint database and either starts a new run
+    /// or resumes the one it holds: a bind that fails leaves nothing on disk. Without CURVE
+    /// keys it binds loopback addresses only, unless `insecure`.
+    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
     package init(
         configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
         metrics: ServerMetrics = ServerMetrics()
-    ) throws {
+    ) async throws {
         try configuration.validate()
         executor = ThreadExecutor(name: "sextant-server")
         self.metrics = metrics
@@ -129,6 +132,10 @@ package actor FederationServer {
         network = try model.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         fingerprint = try model.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        // Bound before the database exists; should opening it fail, the socket closes as it is released.
+        listener = try await ServerListener.bind(
+            configuration.server.bind, maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20,
+            curve: keys, logger: logger)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {
@@ -243,26 +250,11 @@ package actor FederationServer {
 
     /// Serves until the stopping rule is met or ``stop()`` is called.
     package func run() async throws -> Summary {
-        let context = try ZMQContext()
-        var options: [ZMQSocketOption] = [
-            .routerMandatory(true), .routerHandover(true),
-            .sendHighWaterMark(16), .receiveHighWaterMark(16),
-            .maxMessageSize(Int64(network.parameterCount) * 4 + 1 << 20),
-            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
-        ]
-        if let curvePair, let allowList {
-            // The handler must listen before the socket accepts: without one, libzmq
-            // would admit any client that knows the server's package key.
-            authenticator = try await ZAPHandler(context: context, allowList: allowList, logger: logger)
-            options += [.curveServer(true), .curveSecretKey(curvePair.secretKey), .zapDomain("sextant")]
-        }
-        var socketConfiguration = SocketThread.Configuration(
-            type: .router, options: options, bindEndpoints: [configuration.server.bind], name: "sextant-server")
-        // Time for the last messages (hundreds of goodbyes) to leave a busy host after the
-        // socket closes; the process exits as soon as they have.
-        socketConfiguration.lingerMilliseconds = 5000
-        socketConfiguration.logsRefusedHandshakes = curvePair != nil
-        let socket = try await SocketThread(context: context, configuration: socketConfiguration, logger: logger)
+        guard let listener else { throw RuntimeError(.network, "the server's socket is already closed") }
+        self.listener = nil
+        let context = listener.context
+        let socket = listener.socket
+        authenticator = listener.authenticator
         self.socket = socket
         logger.info(
             "serving",

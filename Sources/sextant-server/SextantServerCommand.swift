@@ -45,7 +45,7 @@ struct SextantServerCommand: AsyncParsableCommand {
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
         do {
-            server = try FederationServer(
+            server = try await FederationServer(
                 configuration: configuration, configurationText: text, logger: logger, insecure: insecure)
         } catch {
             await endpoint?.stop()

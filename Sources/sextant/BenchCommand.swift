@@ -10,7 +10,10 @@ import SextantWire
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark the hot paths against this machine's own limits.",
-        subcommands: [BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self, BenchLoadCommand.self])
+        subcommands: [
+            BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self, BenchLoadCommand.self,
+            BenchFloodCommand.self,
+        ])
 }
 
 struct BenchTrainCommand: ParsableCommand {
