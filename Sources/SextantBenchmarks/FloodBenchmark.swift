@@ -40,6 +40,9 @@ package struct FloodBenchmark: Sendable {
         package var serverStatus: String
         /// The server died before it was asked to stop (a crash, not a shutdown).
         package var died: Bool
+        /// The server ended by a signal or printed a libzmq assertion, during the flood or
+        /// in its shutdown.
+        package var aborted: Bool
         /// The libzmq assertion in the server's standard error, if any.
         package var assertion: String?
         package var messagesSent: Int
@@ -115,7 +118,8 @@ package struct FloodBenchmark: Sendable {
         let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
         let assertion = text.split(separator: "\n").first { $0.contains("Assertion failed") }.map(String.init)
         return Run(
-            run: number, serverStatus: server.statusDescription, died: died, assertion: assertion,
+            run: number, serverStatus: server.statusDescription, died: died,
+            aborted: assertion != nil || server.statusDescription.hasPrefix("killed"), assertion: assertion,
             messagesSent: sent, secondsToExit: died ? 0 : Date().timeIntervalSince(stopping))
     }
 

@@ -25,11 +25,16 @@ struct ServerListener: Sendable {
         } catch {
             throw RuntimeError(.network, "could not start ZeroMQ: \(error)")
         }
+        // No ZMTP heartbeats: libzmq 4.3.4 aborts (`!_io_error`) when one is due on a
+        // connection whose peer hung up while its input waited for room in a full receive
+        // queue, as after a flood (docs/design.md 4). The kernel finds dead links instead:
+        // keepalive probes after 10 s idle, and unacknowledged data for 20 s, end them.
         var options: [ZMQSocketOption] = [
             .routerMandatory(true), .routerHandover(true),
             .sendHighWaterMark(16), .receiveHighWaterMark(16),
             .maxMessageSize(maxMessageSize),
-            .heartbeatInterval(milliseconds: 2000), .heartbeatTimeout(milliseconds: 10000),
+            .tcpKeepalive(true), .tcpKeepaliveIdle(seconds: 10), .tcpKeepaliveInterval(seconds: 2),
+            .tcpKeepaliveCount(5), .tcpMaxRetransmitTimeout(milliseconds: 20_000),
         ]
         var authenticator: ZAPHandler?
         if let curve {
