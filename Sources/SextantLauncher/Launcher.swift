@@ -45,11 +45,11 @@ package final class Launcher: Sendable {
         }
     }
 
-    /// `SWIFT_BACKTRACE` for every child unless the caller sets one: a crash prints its
-    /// backtrace (symbols without line numbers, which takes moments instead of a minute on
-    /// a large binary) and exits at once, never waiting for a keypress on the terminal the
-    /// children inherit, so that its ports are free for a restart (docs/deployment.md).
-    package static let backtraceSettings = "interactive=no,symbolicate=fast"
+    /// `SWIFT_BACKTRACE` for every child unless the caller sets one: a crash exits at once,
+    /// with its fatal-error or assertion line but without Swift's backtracer, which can wait
+    /// for a keypress on the terminal the children inherit and was seen holding an aborted
+    /// server for minutes, so that its ports are free for a restart (docs/deployment.md).
+    package static let backtraceSettings = "enable=no"
 
     enum Event: Sendable {
         case line(source: String, text: String)
