@@ -127,6 +127,8 @@ package struct ClientSession: Sendable {
     private var lastJoinSent = -Double.infinity
     private var lastHeartbeat = -Double.infinity
     private var lastHandshakeWarning = -Double.infinity
+    /// When the first join that no message has answered yet was sent.
+    private var unansweredSince: Double?
 
     package init(configuration: Configuration) {
         self.configuration = configuration
@@ -139,7 +141,9 @@ package struct ClientSession: Sendable {
         switch event {
         case .tick: tick(now: now, into: &actions)
         case .received(let message): receive(message, now: now, into: &actions)
-        case .undecodable(let error): undecodable(error, into: &actions)
+        case .undecodable(let error):
+            unansweredSince = nil
+            undecodable(error, into: &actions)
         case .trained(let number, let update): trained(number, update, now: now, into: &actions)
         case .trainingFailed(let number, let reason):
             guard number == task else { break }
@@ -161,10 +165,12 @@ package struct ClientSession: Sendable {
     // MARK: - Time
 
     private mutating func tick(now: Double, into actions: inout [Action]) {
+        warnIfUnanswered(now: now, into: &actions)
         if !joined && now - lastJoinSent >= joinBackoff {
             var join = configuration.join
             join.lastModelVersion = UInt64(summary.lastVersion)
             actions.append(.send(.join(join)))
+            if unansweredSince == nil { unansweredSince = now }
             lastJoinSent = now
             joinBackoff = min(joinBackoff * 2, Self.longestJoinBackoff)
         }
@@ -191,6 +197,7 @@ package struct ClientSession: Sendable {
     // MARK: - Messages
 
     private mutating func receive(_ message: WireMessage, now: Double, into actions: inout [Action]) {
+        unansweredSince = nil
         switch message {
         case .assignment(let assignment):
             assigned(assignment, now: now, into: &actions)
@@ -363,17 +370,34 @@ package struct ClientSession: Sendable {
                     .rejected,
                     "the server at \(configuration.server) requires CURVE encryption: set security.server_public_key and security.client_key (or --key); see docs/deployment.md"
                 ), into: &actions)
-        case .protocolError, .noDetail:
-            // libzmq retries the handshake; say so now and then.
-            guard now - lastHandshakeWarning >= Self.handshakeWarningInterval else { return }
-            lastHandshakeWarning = now
-            actions.append(
-                .log(
-                    LogLine(
-                        .warning,
-                        "the CURVE handshake with the server failed: is security.server_public_key the server's key? retrying"
-                    )))
+        case .protocolError:
+            // A CURVE client whose messages the server could not read: the evidence points at the keys.
+            warnNowAndThen(
+                "the CURVE handshake with the server failed: is security.server_public_key the server's key? retrying",
+                now: now, into: &actions)
+        case .noDetail:
+            // libzmq gives no reason: most often the connection opened and the server never
+            // answered the greeting (frozen, overloaded) before libzmq's handshake timeout.
+            warnNowAndThen(
+                "no reply from \(configuration.server) during the connection's handshake (the server is down, frozen, or unreachable); retrying",
+                now: now, into: &actions)
         }
+    }
+
+    /// Unanswered joins: says, now and then, how long the server has been silent.
+    private mutating func warnIfUnanswered(now: Double, into actions: inout [Action]) {
+        guard !joined, let since = unansweredSince, now - since >= Self.handshakeWarningInterval else { return }
+        warnNowAndThen(
+            "no reply from \(configuration.server) within \(Int(now - since)) s (the server is down, frozen, or unreachable); retrying",
+            now: now, into: &actions)
+    }
+
+    /// Logs `message` unless a warning about the connection went out in the last 10 s
+    /// (libzmq retries by itself; one line now and then says it still fails).
+    private mutating func warnNowAndThen(_ message: String, now: Double, into actions: inout [Action]) {
+        guard now - lastHandshakeWarning >= Self.handshakeWarningInterval else { return }
+        lastHandshakeWarning = now
+        actions.append(.log(LogLine(.warning, message)))
     }
 
     // MARK: - Helpers

@@ -28,14 +28,32 @@ package final class Launcher: Sendable {
     }
 
     package struct Outcome: Sendable {
-        /// Exit status of every process by name.
+        /// Exit status (or the signal that ended it) of every process by name.
         package var statuses: [String: Int32]
+        /// "exit status N" or "killed by signal N", by name.
+        package var endings: [String: String] = [:]
+        /// The line that says why each failed process failed (``FailureLines``), by name.
+        package var reasons: [String: String] = [:]
         package var failed: [String] { statuses.filter { $0.value != 0 }.keys.sorted(by: LaunchView.naturalOrder) }
+
+        /// One line per failed process: its name, how it ended and its error line.
+        package var failureReport: [String] {
+            failed.map { name in
+                let ending = endings[name] ?? "status \(statuses[name] ?? 0)"
+                return "\(name) failed (\(ending)): \(reasons[name] ?? "no output")"
+            }
+        }
     }
+
+    /// `SWIFT_BACKTRACE` for every child unless the caller sets one: a crash exits at once,
+    /// with its fatal-error or assertion line but without Swift's backtracer, which can wait
+    /// for a keypress on the terminal the children inherit and was seen holding an aborted
+    /// server for minutes, so that its ports are free for a restart (docs/deployment.md).
+    package static let backtraceSettings = "enable=no"
 
     enum Event: Sendable {
         case line(source: String, text: String)
-        case exited(source: String, status: Int32)
+        case exited(source: String, status: Int32, ending: String)
     }
 
     private let plan: Plan
@@ -72,6 +90,8 @@ package final class Launcher: Sendable {
         }
         var view = LaunchView(isTerminal: isTerminal)
         var statuses: [String: Int32] = [:]
+        var endings: [String: String] = [:]
+        var failures = FailureLines()
         var logs: [String: FileHandle] = [:]
         defer { logs.values.forEach { try? $0.close() } }
         var lastDraw = ContinuousClock.now
@@ -84,12 +104,14 @@ package final class Launcher: Sendable {
                     logs[source] = try FileHandle(forWritingTo: url)
                 }
                 logs[source]?.write(Data((text + "\n").utf8))
+                failures.ingest(source: source, line: text)
                 if let line = view.ingest(source: source, line: Substring(text)), !isTerminal {
                     print(line)
                     fflush(nil)
                 }
-            case .exited(let source, let status):
+            case .exited(let source, let status, let ending):
                 statuses[source] = status
+                endings[source] = ending
                 if !isTerminal || status != 0 {
                     print("\(source) exited with status \(status)")
                 }
@@ -104,7 +126,9 @@ package final class Launcher: Sendable {
             }
         }
         view.draw()
-        return Outcome(statuses: statuses)
+        var outcome = Outcome(statuses: statuses, endings: endings)
+        for name in outcome.failed { outcome.reasons[name] = failures.reason(for: name) }
+        return outcome
     }
 
     /// Clients normally leave when the server says goodbye; any still running a while
@@ -129,6 +153,7 @@ package final class Launcher: Sendable {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["OPENBLAS_NUM_THREADS"] = environment["OPENBLAS_NUM_THREADS"] ?? "1"
+        environment["SWIFT_BACKTRACE"] = environment["SWIFT_BACKTRACE"] ?? Self.backtraceSettings
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -159,7 +184,10 @@ package final class Launcher: Sendable {
             for line in String(decoding: tail, as: UTF8.self).split(separator: "\n") {
                 sink.yield(.line(source: name, text: String(line)))
             }
-            sink.yield(.exited(source: name, status: process.terminationStatus))
+            let status = process.terminationStatus
+            let ending =
+                process.terminationReason == .uncaughtSignal ? "killed by signal \(status)" : "exit status \(status)"
+            sink.yield(.exited(source: name, status: status, ending: ending))
         }
         try process.run()
         children.withLock { $0[name] = process }

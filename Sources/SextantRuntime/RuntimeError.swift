@@ -12,6 +12,8 @@ package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible
         case invalidArgument
         /// Stopped on request (SIGTERM, SIGINT) before the work was done.
         case interrupted
+        /// A socket could not be bound or reached (address in use, unknown interface).
+        case network
     }
 
     package var code: Code

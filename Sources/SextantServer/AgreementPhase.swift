@@ -17,9 +17,8 @@ package enum AgreementPhase {
         configuration: FederationConfiguration, rules: any PreprocessingRules, insecure: Bool, logger: Logger
     ) async throws -> FeaturePipeline {
         let keys = try FederationServer.serverKeys(configuration: configuration, insecure: insecure, logger: logger)
-        let opened = try await ServerSocket.open(
-            configuration: configuration, curve: keys,
-            maxMessageSize: Int64(StatisticsMessage.maxStatisticsBytes) + 4096,
+        let opened = try await ServerListener.bind(
+            configuration.server.bind, maxMessageSize: Int64(StatisticsMessage.maxStatisticsBytes) + 4096, curve: keys,
             logger: logger)
         let socket = opened.socket
         defer { opened.authenticator?.stop() }
@@ -37,7 +36,7 @@ package enum AgreementPhase {
         }
         let result: Result<FeaturePipeline, any Error>? = try await withTaskCancellationHandler {
             for await frames in socket.messages {
-                guard let site = ServerSocket.identity(of: frames, curve: keys != nil) else { continue }
+                guard let site = ServerListener.identity(of: frames, curve: keys != nil) else { continue }
                 let now = (ContinuousClock.now - started).inSeconds
                 guard limiter.allow(site, now: now) else { continue }
                 let route = frames[0].bytes

@@ -69,6 +69,8 @@ package actor FederationServer {
     var skippedVersions: ClosedRange<Int>?
     var finalStatus: Run.Status?
     var farewell: Farewell?
+    /// The bound socket from ``init``; ``run()`` takes it over.
+    private var listener: ServerListener?
     var socket: SocketThread?
     let started = ContinuousClock.now
     /// CURVE: the server's key pair and the clients it admits (nil: plain TCP).
@@ -92,18 +94,19 @@ package actor FederationServer {
         var assignedSteps: Int?
     }
 
-    /// Opens the checkpoint database and either starts a new run or resumes the one it holds.
-    /// Without CURVE keys it binds loopback addresses only, unless `insecure`.
-    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
     private let executor: ThreadExecutor
 
     package nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// Binds `server.bind`, then opens the checkpoint database and either starts a new run
+    /// or resumes the one it holds: a bind that fails leaves nothing on disk. Without CURVE
+    /// keys it binds loopback addresses only, unless `insecure`.
+    /// - Parameter metrics: where counters go; the process's bootstrapped metrics factory by default.
     package init(
         configuration: FederationConfiguration, configurationText: String, logger: Logger, insecure: Bool = false,
         metrics: ServerMetrics = ServerMetrics(), preprocessing: FeaturePipeline? = nil,
         preprocessingRules: (any PreprocessingRules)? = nil
-    ) throws {
+    ) async throws {
         try configuration.validate()
         executor = ThreadExecutor(name: "sextant-server")
         self.metrics = metrics
@@ -136,6 +139,10 @@ package actor FederationServer {
         }
         network = try model.makeNetwork(input: input, classCount: classCount, seed: configuration.run.seed)
         fingerprint = try model.fingerprint(input: input, classCount: classCount)
+        // Bound before the database exists; should opening it fail, the socket closes as it is released.
+        listener = try await ServerListener.bind(
+            configuration.server.bind, maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20,
+            curve: keys, logger: logger)
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
             // Files whose rows never committed before a crash (docs/design.md 6).
@@ -287,11 +294,11 @@ package actor FederationServer {
 
     /// Serves until the stopping rule is met or ``stop()`` is called.
     package func run() async throws -> Summary {
-        let opened = try await ServerSocket.open(
-            configuration: configuration, curve: curvePair.flatMap { pair in allowList.map { (pair, $0) } },
-            maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20, logger: logger)
-        let (context, socket) = (opened.context, opened.socket)
-        authenticator = opened.authenticator
+        guard let listener else { throw RuntimeError(.network, "the server's socket is already closed") }
+        self.listener = nil
+        let context = listener.context
+        let socket = listener.socket
+        authenticator = listener.authenticator
         self.socket = socket
         logger.info(
             "serving",

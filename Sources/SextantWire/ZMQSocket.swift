@@ -37,9 +37,11 @@ public final class ZMQSocket {
         case .linger(let value), .sendHighWaterMark(let value), .receiveHighWaterMark(let value),
             .heartbeatInterval(let value), .heartbeatTimeout(let value), .heartbeatTTL(let value),
             .reconnectInterval(let value), .reconnectIntervalMax(let value),
-            .sendTimeout(let value), .receiveTimeout(let value):
+            .sendTimeout(let value), .receiveTimeout(let value), .tcpKeepaliveIdle(let value),
+            .tcpKeepaliveInterval(let value), .tcpKeepaliveCount(let value), .tcpMaxRetransmitTimeout(let value):
             try setRaw(option, value)
-        case .routerMandatory(let flag), .routerHandover(let flag), .immediate(let flag), .curveServer(let flag):
+        case .routerMandatory(let flag), .routerHandover(let flag), .immediate(let flag), .curveServer(let flag),
+            .ipv6(let flag), .tcpKeepalive(let flag):
             try setRaw(option, Int32(flag ? 1 : 0))
         case .curvePublicKey(let key), .curveSecretKey(let key), .curveServerKey(let key):
             try setBytes(option, key.bytes)
@@ -83,7 +85,9 @@ public final class ZMQSocket {
 
     // MARK: - Endpoints
 
+    /// Binds `endpoint`; an IPv6 address in brackets (`tcp://[::1]:5555`) turns on `ipv6` first.
     public func bind(to endpoint: String) throws(WireError) {
+        try enableIPv6(for: endpoint)
         try zmqCall("bind to \(endpoint)") { zmq_bind(handle, endpoint) }
     }
 
@@ -91,8 +95,17 @@ public final class ZMQSocket {
         try zmqCall("unbind from \(endpoint)") { zmq_unbind(handle, endpoint) }
     }
 
+    /// Connects to `endpoint`; an IPv6 address in brackets turns on `ipv6` first.
     public func connect(to endpoint: String) throws(WireError) {
+        try enableIPv6(for: endpoint)
         try zmqCall("connect to \(endpoint)") { zmq_connect(handle, endpoint) }
+    }
+
+    /// libzmq refuses IPv6 addresses unless the socket's `ZMQ_IPV6` is set; it is left off
+    /// otherwise, so an IPv4 wildcard bind stays IPv4 only.
+    private func enableIPv6(for endpoint: String) throws(WireError) {
+        guard endpoint.hasPrefix("tcp://[") else { return }
+        try setOption(.ipv6(true))
     }
 
     public func disconnect(from endpoint: String) throws(WireError) {

@@ -36,6 +36,19 @@ public enum ZMQSocketOption: Sendable, Equatable {
     case curveServerKey(CurveKey)
     /// The ZAP domain sent with each authentication request.
     case zapDomain(String)
+    /// Lets the socket bind and connect IPv6 addresses (`tcp://[::1]:5555`); a bind of
+    /// `*` then takes IPv4 and IPv6. Off by default in libzmq.
+    case ipv6(Bool)
+    /// The kernel's TCP keepalive (`SO_KEEPALIVE`), with its idle time and probe interval
+    /// in seconds and the unanswered probes that end the connection: dead links found
+    /// without ZMTP heartbeats.
+    case tcpKeepalive(Bool)
+    case tcpKeepaliveIdle(seconds: Int32)
+    case tcpKeepaliveInterval(seconds: Int32)
+    case tcpKeepaliveCount(Int32)
+    /// `TCP_USER_TIMEOUT`: a connection whose sent data stays unacknowledged this long is
+    /// dropped (a peer host that vanished while data was in flight).
+    case tcpMaxRetransmitTimeout(milliseconds: Int32)
 
     var name: Int32 {
         switch self {
@@ -59,6 +72,12 @@ public enum ZMQSocketOption: Sendable, Equatable {
         case .curveSecretKey: ZMQ_CURVE_SECRETKEY
         case .curveServerKey: ZMQ_CURVE_SERVERKEY
         case .zapDomain: ZMQ_ZAP_DOMAIN
+        case .ipv6: ZMQ_IPV6
+        case .tcpKeepalive: ZMQ_TCP_KEEPALIVE
+        case .tcpKeepaliveIdle: ZMQ_TCP_KEEPALIVE_IDLE
+        case .tcpKeepaliveInterval: ZMQ_TCP_KEEPALIVE_INTVL
+        case .tcpKeepaliveCount: ZMQ_TCP_KEEPALIVE_CNT
+        case .tcpMaxRetransmitTimeout: ZMQ_TCP_MAXRT
         }
     }
 }

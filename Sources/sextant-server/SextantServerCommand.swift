@@ -52,7 +52,7 @@ struct SextantServerCommand: AsyncParsableCommand {
             let interrupt = SignalHandler { _ in agreement.cancel() }
             let preprocessing = try await agreement.value
             withExtendedLifetime(interrupt) {}
-            server = try FederationServer(
+            server = try await FederationServer(
                 configuration: configuration, configurationText: text, logger: logger, insecure: insecure,
                 preprocessing: preprocessing?.pipeline, preprocessingRules: preprocessing?.rules)
         } catch {

@@ -67,7 +67,8 @@ struct LaunchCommand: AsyncParsableCommand {
         let outcome = try await launcher.run(isTerminal: isatty(STDERR_FILENO) == 1)
         withExtendedLifetime(signals) {}
         if !outcome.failed.isEmpty {
-            print("failed: \(outcome.failed.joined(separator: ", ")) (see \(logs)/)")
+            for line in outcome.failureReport { print(line) }
+            print("logs of every process in \(logs)/")
             throw ExitCode.failure
         }
         if !clientsOnly {

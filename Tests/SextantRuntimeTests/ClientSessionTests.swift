@@ -351,6 +351,35 @@ struct ClientSessionTests {
         #expect(!harness.session.isOver)
     }
 
+    @Test("a server that never answers is called unreachable, not a key problem, when the client has no keys")
+    func silentServerWithoutKeys() {
+        let harness = Harness()
+        var lines: [(Double, String)] = []
+        for time in stride(from: 0.0, through: 25, by: 1) {
+            lines += Self.logs(harness.at(time, .tick)).map { (time, $0) }
+        }
+        #expect(lines.map(\.0) == [10, 20], "\(lines)")
+        #expect(
+            lines.first?.1
+                == "no reply from tcp://server:5555 within 10 s (the server is down, frozen, or unreachable); retrying")
+        // libzmq's handshake timeout against a frozen server: no detail, so no blame on keys.
+        let handshake = Self.logs(harness.at(31, .handshakeFailed(.noDetail)))
+        #expect(handshake.count == 1 && handshake.allSatisfy { $0.contains("no reply from tcp://server:5555") })
+        #expect(!(lines.map(\.1) + handshake).contains { $0.contains("CURVE") || $0.contains("key") })
+        // An answer ends the warnings.
+        _ = harness.at(32, .received(.wait(WaitMessage(modelVersion: 0))))
+        #expect((33...60).flatMap { Self.logs(harness.at(Double($0), .tick)) }.isEmpty)
+    }
+
+    @Test("with CURVE, only a protocol error in the handshake points at the server key")
+    func curveKeyBlame() {
+        let harness = Harness(curvePublicKey: "KEY")
+        let silent = Self.logs(harness.at(0, .handshakeFailed(.noDetail)))
+        #expect(silent.count == 1 && !silent[0].contains("server_public_key"), "\(silent)")
+        let garbled = Self.logs(harness.at(11, .handshakeFailed(.protocolError)))
+        #expect(garbled.count == 1 && garbled[0].contains("security.server_public_key"), "\(garbled)")
+    }
+
     @Test("a failed task produces no update and leaves the session idle")
     func trainingFailed() {
         let harness = Harness()

@@ -86,6 +86,23 @@ struct SecuritySectionTests {
         }
     }
 
+    @Test("server.bind takes IPv4, names, * and bracketed IPv6 addresses, and refuses the rest")
+    func bindForms() throws {
+        for bind in ["tcp://127.0.0.1:7070", "tcp://*:7070", "tcp://eth0:7070", "tcp://[::1]:7070", "tcp://[::]:1"] {
+            #expect(ServerSection.isTCPEndpoint(bind), "\(bind)")
+            #expect(throws: Never.self) { try decodeConfiguration("server:\n  bind: '\(bind)'\n") }
+        }
+        for bind in [
+            "127.0.0.1:7070", "tcp://::1:7070", "tcp://[::1]", "tcp://[::1]:", "tcp://[::1]:70000", "tcp://:7070",
+            "tcp://[]:7070", "tcp://[::1:7070", "tcp://host:+70", "udp://[::1]:7070",
+        ] {
+            #expect(!ServerSection.isTCPEndpoint(bind), "\(bind)")
+        }
+        var section = ServerSection()
+        section.bind = "tcp://[::1]:7070"
+        #expect(section.bindsLoopbackOnly && section.bindHost == "[::1]")
+    }
+
     @Test("rate-limit keys are validated")
     func rateLimitKeys() {
         #expect(
@@ -94,17 +111,18 @@ struct SecuritySectionTests {
     }
 
     @Test("a server on a non-loopback address without CURVE refuses to start unless insecure")
-    func insecureRule() throws {
+    func insecureRule() async throws {
         var configuration = try decodeConfiguration(
             "server:\n  bind: tcp://0.0.0.0:7070\n  database: /nonexistent/x.sqlite\n")
         configuration.data.directory = "/nonexistent"
-        let error = #expect(throws: RuntimeError.self) {
-            _ = try FederationServer(configuration: configuration, configurationText: "", logger: .init(label: "t"))
+        let error = await #expect(throws: RuntimeError.self) {
+            _ = try await FederationServer(
+                configuration: configuration, configurationText: "", logger: .init(label: "t"))
         }
         #expect(error?.message.contains("--insecure") == true)
         // With --insecure the check passes and the next problem (no data here) is reported instead.
-        let next = #expect(throws: (any Error).self) {
-            _ = try FederationServer(
+        let next = await #expect(throws: (any Error).self) {
+            _ = try await FederationServer(
                 configuration: configuration, configurationText: "", logger: .init(label: "t"), insecure: true)
         }
         #expect("\(next.map { "\($0)" } ?? "")".contains("--insecure") == false)

@@ -85,12 +85,27 @@ package struct ServerSection: Sendable, Codable {
         return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
     }
 
+    /// Whether `endpoint` is `tcp://HOST:PORT` with a port in 1...65535, where HOST is a
+    /// name or IPv4 address without colons, `*`, or an IPv6 address in brackets (`[::1]`).
+    package static func isTCPEndpoint(_ endpoint: String) -> Bool {
+        guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":") else { return false }
+        let host = endpoint[endpoint.index(endpoint.startIndex, offsetBy: "tcp://".count)..<colon]
+        let port = endpoint[endpoint.index(after: colon)...]
+        guard !port.isEmpty, port.allSatisfy({ ("0"..."9").contains($0) }), let number = Int(port),
+            (1...65535).contains(number), !host.isEmpty
+        else { return false }
+        if host.hasPrefix("[") {
+            let inside = host.dropFirst().dropLast()
+            return host.hasSuffix("]") && inside.contains(":") && !inside.contains("[") && !inside.contains("]")
+        }
+        return !host.contains(":") && !host.contains("[") && !host.contains("]")
+    }
+
     func validate() throws {
-        guard bind.hasPrefix("tcp://"), bind.split(separator: ":").count == 3,
-            let port = Int(bind.split(separator: ":").last!),
-            (1...65535).contains(port)
-        else {
-            throw invalid("server.bind", "'\(bind)'", "use tcp://HOST:PORT with a port in 1...65535")
+        guard Self.isTCPEndpoint(bind) else {
+            throw invalid(
+                "server.bind", "'\(bind)'",
+                "use tcp://HOST:PORT with a port in 1...65535 (IPv6 in brackets: tcp://[::1]:PORT)")
         }
         guard !database.isEmpty else { throw invalid("server.database", "''", "give a file path") }
         guard clientTimeout > 0 else { throw invalid("server.client_timeout", clientTimeout, "it must be positive") }

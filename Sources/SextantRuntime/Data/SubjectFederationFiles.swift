@@ -14,7 +14,8 @@ struct SubjectFederationFiles {
         guard FileManager.default.fileExists(atPath: truthURL.path) else {
             throw RuntimeError(
                 .dataUnavailable,
-                "\(truthURL.path) not found: create the federation with `sextant-audit synth --output \(path)`")
+                "\(truthURL.path) not found: create the federation with `sextant-audit synth --kind fashion-mnist --output \(path) --clients N` (N = clients.count; --kind tabular writes tabular records instead, for a model made for them)"
+            )
         }
         do {
             truth = try SubjectGroundTruth.read(from: truthURL)
