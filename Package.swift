@@ -217,7 +217,7 @@ let package = Package(
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
+                "SextantRuntime", "SextantClient", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
                 "SextantScheduling", "SextantBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
