@@ -153,11 +153,11 @@ package struct SchedulerSimulation<S: Scheduler> {
     /// A simulation that starts from `model` (its size overrides `configuration.parameterCount`).
     package init(
         scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration(),
-        robust: RobustAggregation = .mean
+        robust: RobustAggregation = .mean, serverOptimizer: AdaptiveServerOptimizer? = nil
     ) {
         var configuration = configuration
         configuration.parameterCount = model.count
-        core = AggregationCore(scheduler: scheduler, model: model, robust: robust)
+        core = AggregationCore(scheduler: scheduler, model: model, adaptive: serverOptimizer, robust: robust)
         self.configuration = configuration
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         generator = SeededGenerator(seed: configuration.seed)

@@ -11,6 +11,7 @@ extension FederationClient.Settings {
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay,
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
+        optimizer = configuration.training.optimizer
         curve = try configuration.security.loadClientKeys(index: index, name: name)
         if configuration.privacy.isRecordLevel {
             recordLevel = try configuration.privacy.recordLevelPlan(federation: configuration, records: records)

@@ -62,6 +62,7 @@ struct SextantClientCommand: ParsableCommand {
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay, speed: speed,
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
         var settingsWithPrivacy = settings
+        settingsWithPrivacy.optimizer = configuration.training.optimizer
         settingsWithPrivacy.curve = try configuration.security.loadClientKeys(
             index: index, name: clientName, keyOverride: key)
         if configuration.privacy.isRecordLevel {
