@@ -218,7 +218,7 @@ let package = Package(
             name: "sextant",
             dependencies: [
                 "SextantRuntime", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
-                "SextantScheduling", "SextantBenchmarks",
+                "SextantScheduling", "SextantBenchmarks", "SextantClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
