@@ -65,12 +65,14 @@ package struct AggregationCore: Sendable {
     ///   - scheduler: a new scheduler, or one restored from ``snapshot()``'s `scheduler` entry.
     ///   - model: the global model at `scheduler.version`.
     ///   - velocity: FedAvgM's saved server velocity (empty: none yet).
+    ///   - adaptive: the adaptive server optimizer (nil: none), and `moments` its saved state.
     ///   - privacy: client-level DP's state, new or restored (nil: none).
     ///   - tasks: the outstanding tasks saved with the checkpoint (``snapshot()``'s `tasks`),
     ///     when resuming; nil for a new run.
     package init(
-        scheduler: any Scheduler, model: [Float], velocity: [Float] = [], privacy: ClientLevelPrivacy? = nil,
-        resumedTasks: [ClientID: AssignedTask]? = nil, robust: RobustAggregation = .mean
+        scheduler: any Scheduler, model: [Float], velocity: [Float] = [], adaptive: AdaptiveServerOptimizer? = nil,
+        moments: [Float] = [], privacy: ClientLevelPrivacy? = nil, resumedTasks: [ClientID: AssignedTask]? = nil,
+        robust: RobustAggregation = .mean
     ) {
         self.scheduler = scheduler
         self.robust = robust
@@ -82,7 +84,8 @@ package struct AggregationCore: Sendable {
         self.model = model
         self.privacy = privacy
         accumulator = DeltaAccumulator(parameterCount: model.count)
-        optimizer = ServerOptimizer(parameterCount: model.count, velocity: velocity)
+        optimizer = ServerOptimizer(
+            parameterCount: model.count, velocity: velocity, adaptive: adaptive, moments: moments)
     }
 
     package var version: Int { scheduler.version }
@@ -212,6 +215,7 @@ package struct AggregationCore: Sendable {
 
     package static let schedulerKey = "scheduler"
     package static let velocityKey = "server-velocity"
+    package static let momentsKey = "server-moments"
     package static let privacyKey = "privacy"
     package static let tasksKey = "tasks"
 
@@ -236,15 +240,26 @@ package struct AggregationCore: Sendable {
         if !optimizer.velocity.isEmpty {
             state[Self.velocityKey] = optimizer.velocity.withUnsafeBufferPointer { Data(buffer: $0) }
         }
+        if !optimizer.moments.isEmpty {
+            state[Self.momentsKey] = optimizer.moments.withUnsafeBufferPointer { Data(buffer: $0) }
+        }
         return state
     }
 
     /// The server velocity saved in `state`, checked against the model's size.
     package static func velocity(in state: [String: Data], parameterCount: Int) throws(CoreError) -> [Float] {
-        guard let data = state[velocityKey] else { return [] }
-        guard data.count == parameterCount * MemoryLayout<Float>.size else {
-            throw CoreError(
-                .corruptState, "saved server momentum has \(data.count / 4) values, the model \(parameterCount)")
+        try floats(state[velocityKey], count: parameterCount, what: "server momentum")
+    }
+
+    /// The adaptive server optimizer's moments saved in `state` (m then v), checked against the model's size.
+    package static func moments(in state: [String: Data], parameterCount: Int) throws(CoreError) -> [Float] {
+        try floats(state[momentsKey], count: 2 * parameterCount, what: "server optimizer moments")
+    }
+
+    private static func floats(_ data: Data?, count: Int, what: String) throws(CoreError) -> [Float] {
+        guard let data else { return [] }
+        guard data.count == count * MemoryLayout<Float>.size else {
+            throw CoreError(.corruptState, "saved \(what) has \(data.count / 4) values, expected \(count)")
         }
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }

@@ -154,11 +154,13 @@ package struct SchedulerSimulation<S: Scheduler> {
     /// with client-level DP when `privacy` is given.
     package init(
         scheduler: S, model: [Float], clients: [Client], configuration: Configuration = Configuration(),
-        robust: RobustAggregation = .mean, privacy: ClientLevelPrivacy? = nil
+        robust: RobustAggregation = .mean, privacy: ClientLevelPrivacy? = nil,
+        serverOptimizer: AdaptiveServerOptimizer? = nil
     ) {
         var configuration = configuration
         configuration.parameterCount = model.count
-        core = AggregationCore(scheduler: scheduler, model: model, privacy: privacy, robust: robust)
+        core = AggregationCore(
+            scheduler: scheduler, model: model, adaptive: serverOptimizer, privacy: privacy, robust: robust)
         self.configuration = configuration
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         generator = SeededGenerator(seed: configuration.seed)

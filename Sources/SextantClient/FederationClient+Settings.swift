@@ -14,6 +14,7 @@ extension FederationClient.Settings {
             momentum: configuration.training.momentum, weightDecay: configuration.training.weightDecay,
             speed: configuration.clients.speed(ofClient: index, seed: configuration.run.seed),
             seed: configuration.run.seed &+ UInt64(index) &* 1_000_003)
+        optimizer = configuration.training.optimizer
         curve = try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride)
         validationFraction = configuration.data.validationFraction
         validationSeed = FederationData.validationSeed(configuration, index: index)

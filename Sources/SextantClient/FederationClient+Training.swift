@@ -32,9 +32,9 @@ extension FederationClient {
         }
         let base = assignment.model.floats
         network.loadParameters(base)
-        let optimizer = SGD(
-            learningRate: assignment.learningRate, momentum: Float(settings.momentum),
-            weightDecay: Float(settings.weightDecay))
+        let optimizer = try TrainingHyperparameters.makeOptimizer(
+            name: settings.optimizer, lr: Double(assignment.learningRate), momentum: settings.momentum,
+            weightDecay: settings.weightDecay)
         let trainer: LocalTrainer
         if let plan = settings.recordLevel {
             trainer = .private(

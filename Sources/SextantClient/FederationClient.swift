@@ -17,6 +17,9 @@ package final class FederationClient {
         package var server: String
         package var name: String
         package var model: ModelSpec
+        /// The local optimizer, `training.optimizer`: sgd or adam, created afresh for every
+        /// task (its momentum or moments start from zero on each new global model).
+        package var optimizer = "sgd"
         package var momentum: Double
         package var weightDecay: Double
         package var speed: SpeedModel

@@ -164,7 +164,10 @@ package actor FederationServer {
             // The newest checkpoint that passes its SHA-256; damaged newer ones are set aside with the updates
             // and scheduler state that depend on them (docs/design.md 10).
             let resumption = try store.resume(
-                run: previous.id, discardingState: [AggregationCore.schedulerKey, AggregationCore.velocityKey])
+                run: previous.id,
+                discardingState: [
+                    AggregationCore.schedulerKey, AggregationCore.velocityKey, AggregationCore.momentsKey,
+                ])
             guard let checkpoint = resumption.checkpoint else {
                 throw RuntimeError(
                     .storage,
@@ -202,8 +205,10 @@ package actor FederationServer {
                 )
             }
             let velocity: [Float]
+            let moments: [Float]
             do {
                 velocity = try AggregationCore.velocity(in: state, parameterCount: network.parameterCount)
+                moments = try AggregationCore.moments(in: state, parameterCount: network.parameterCount)
             } catch {
                 throw RuntimeError(.storage, error.message)
             }
@@ -224,7 +229,8 @@ package actor FederationServer {
                 throw RuntimeError(.storage, error.message)
             }
             core = AggregationCore(
-                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity, privacy: privacy,
+                scheduler: scheduler, model: checkpoint.parameters, velocity: velocity,
+                adaptive: try configuration.server.adaptiveOptimizer, moments: moments, privacy: privacy,
                 resumedTasks: tasks, robust: try configuration.server.robust)
             lastEpsilon = checkpoint.epsilon
             if recordLevel != nil {
@@ -252,7 +258,8 @@ package actor FederationServer {
                     configuration: configuration.privacy.makeClientLevelConfiguration(federation: configuration))
             }
             core = AggregationCore(
-                scheduler: scheduler, model: model, privacy: privacy, robust: try configuration.server.robust)
+                scheduler: scheduler, model: model, adaptive: try configuration.server.adaptiveOptimizer,
+                privacy: privacy, robust: try configuration.server.robust)
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             var state = try core.snapshot()
             if let preprocessing { state[Self.preprocessingKey] = Data(try AgreementPhase.encode(preprocessing)) }

@@ -145,6 +145,12 @@ package struct ExperimentRunner {
         guard !clientData.isEmpty, clientData.allSatisfy({ $0.count > 0 }) else {
             throw RuntimeError(.dataUnavailable, "every simulated client needs training data")
         }
+        if let adaptive = try configuration.server.adaptiveOptimizer, options.algorithms.contains(.fedavgm) {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "server.optimizer \(adaptive.rule.rawValue) cannot apply to fedavgm, itself a server optimizer: leave fedavgm out of the algorithms or set server.optimizer none"
+            )
+        }
         self.configuration = configuration
         self.options = options
         self.clientData = clientData
@@ -200,7 +206,7 @@ package struct ExperimentRunner {
         var simulation = SchedulerSimulation(
             scheduler: scheduler, model: federation.initialModel, clients: clients,
             configuration: .init(latency: options.latency, jitter: options.jitter, seed: configuration.run.seed),
-            robust: try configuration.server.robust)
+            robust: try configuration.server.robust, serverOptimizer: try configuration.server.adaptiveOptimizer)
         let maxTime = options.maxTime
         var failure: (any Error)?
         let observer = SchedulerSimulation<S>.Observer(

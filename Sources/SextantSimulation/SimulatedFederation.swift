@@ -54,8 +54,10 @@ final class SimulatedFederation {
         lastModel = initialModel
     }
 
-    /// Trains one task from `model`, as `sextant-client` would: a fresh SGD with the
-    /// configuration's hyper-parameters, `steps` mini-batches of its own data; returns the delta.
+    /// Trains one task from `model`, as `sextant-client` would: a fresh optimizer
+    /// (`training.optimizer`, so momentum or Adam's moments start from zero on every task)
+    /// with the configuration's hyper-parameters, `steps` mini-batches of its own data;
+    /// returns the delta.
     func train(_ task: SchedulerSimulation<some Scheduler>.Task, from model: [Float]) throws -> [Float] {
         let start = clock.now
         defer { trainingSeconds += (clock.now - start).inSeconds }
@@ -63,9 +65,9 @@ final class SimulatedFederation {
             throw RuntimeError(.protocolViolation, "the scheduler assigned unknown client \(task.client)")
         }
         network.loadParameters(model)
-        let optimizer = SGD(
-            learningRate: Float(training.learningRate), momentum: Float(training.momentum),
-            weightDecay: Float(training.weightDecay))
+        let optimizer = try TrainingHyperparameters.makeOptimizer(
+            name: training.optimizer, lr: training.learningRate, momentum: training.momentum,
+            weightDecay: training.weightDecay)
         var trainer = try Trainer(
             network: network, dataset: clientData[index], optimizer: optimizer, batchSize: training.batchSize,
             seed: seed &+ UInt64(task.updateID) &* 0x9E37_79B9_7F4A_7C15)

@@ -2,7 +2,7 @@ import Foundation
 import SextantRuntime
 
 /// One evaluation of the global model during a simulated run.
-package struct SimulationPoint: Sendable, Equatable {
+package struct SimulationPoint: Sendable, Equatable, Codable {
     package var algorithm: String
     package var version: Int
     /// Virtual seconds since the federation started.
@@ -20,7 +20,7 @@ package struct SimulationPoint: Sendable, Equatable {
 }
 
 /// What one algorithm did in a simulation: its accuracy curve and where its time went.
-package struct AlgorithmOutcome: Sendable, Equatable {
+package struct AlgorithmOutcome: Sendable, Equatable, Codable {
     package var algorithm: String
     /// Evaluations in version order, starting with the initial model (version 0, time 0).
     package var points: [SimulationPoint]
@@ -158,7 +158,7 @@ package struct SimulationReport: Sendable, Equatable {
     }
 
     /// Fixed-point formatting independent of the locale.
-    static func format(_ value: Double, digits: Int) -> String {
+    package static func format(_ value: Double, digits: Int) -> String {
         String(format: "%.\(digits)f", locale: Locale(identifier: "en_US_POSIX"), value)
     }
 }

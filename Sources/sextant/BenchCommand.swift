@@ -46,14 +46,16 @@ struct BenchTrainCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print(String(format: "sgemm peak (1024^3, %d thread%@): %.1f GFLOP/s", threads, threads == 1 ? "" : "s", peak))
-        print("model  batch   samples/s   GFLOP/s   of peak")
+        print(
+            String(
+                format: "sgemm peak (1024^3, %d thread%@): %.1f GFLOP per CPU-second", threads, threads == 1 ? "" : "s",
+                peak))
+        print("model  batch  samples/CPU-s  samples/s   GFLOP/CPU-s   of peak")
         for r in results {
             print(
                 String(
-                    format: "%-5@  %5d  %10.0f  %8.1f   %6.1f%%", r.model as NSString, r.batchSize, r.samplesPerSecond,
-                    r.gflops,
-                    r.ratioOfPeak * 100))
+                    format: "%-5@  %5d  %13.0f  %9.0f  %12.1f   %6.1f%%", r.model as NSString, r.batchSize,
+                    r.samplesPerCPUSecond, r.samplesPerSecond, r.gflops, r.ratioOfPeak * 100))
         }
     }
 }

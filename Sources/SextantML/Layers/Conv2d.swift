@@ -131,29 +131,47 @@ package final class Conv2d: Layer {
 
     // MARK: - im2col
 
+    /// The outputs along one side whose input under kernel tap `tap` is inside the image
+    /// (`0 <= o * stride + tap - padding < size`); the others read padding zeros.
+    @inline(__always)
+    private func validOutputs(tap: Int, size: Int, outputs: Int) -> Range<Int> {
+        let offset = tap - padding
+        let low = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let lastInput = size - 1 - offset
+        let high = lastInput < 0 ? 0 : min(outputs, lastInput / stride + 1)
+        return min(low, high)..<high
+    }
+
     /// Row `(c, ky, kx)` of the columns holds, for every image and output pixel, the input
-    /// value under that kernel tap (zero in the padding).
+    /// value under that kernel tap (zero in the padding). Each output row's in-bounds run
+    /// is one contiguous copy (stride 1) or one strided gather; only the padding is zeroed.
     private func imageToColumns(_ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, batchSize: Int) {
         let (h, w, oh, ow) = (inputShape.height, inputShape.width, outputShape.height, outputShape.width)
-        let columnsWidth = batchSize * outPixels
-        for c in 0..<inputShape.channels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth
-                    for b in 0..<batchSize {
-                        let image = input + (b * inputShape.channels + c) * h * w
-                        let out = row + b * outPixels
-                        for oy in 0..<oh {
-                            let iy = oy * stride + ky - padding
+        let (columnsWidth, stride) = (batchSize * outPixels, stride)
+        for b in 0..<batchSize {
+            for c in 0..<inputShape.channels {
+                let image = input + (b * inputShape.channels + c) * h * w
+                for ky in 0..<kernel {
+                    let rows = validOutputs(tap: ky, size: h, outputs: oh)
+                    for kx in 0..<kernel {
+                        let run = validOutputs(tap: kx, size: w, outputs: ow)
+                        let out = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth + b * outPixels
+                        out.initialize(repeating: 0, count: rows.lowerBound * ow)
+                        (out + rows.upperBound * ow).initialize(repeating: 0, count: (oh - rows.upperBound) * ow)
+                        guard !run.isEmpty else {
+                            (out + rows.lowerBound * ow).initialize(repeating: 0, count: rows.count * ow)
+                            continue
+                        }
+                        for oy in rows {
                             let dst = out + oy * ow
-                            guard iy >= 0 && iy < h else {
-                                dst.initialize(repeating: 0, count: ow)
-                                continue
-                            }
-                            let src = image + iy * w
-                            for ox in 0..<ow {
-                                let ix = ox * stride + kx - padding
-                                dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
+                            dst.initialize(repeating: 0, count: run.lowerBound)
+                            (dst + run.upperBound).initialize(repeating: 0, count: ow - run.upperBound)
+                            let src = image + (oy * stride + ky - padding) * w + run.lowerBound * stride + kx - padding
+                            let target = dst + run.lowerBound
+                            if stride == 1 {
+                                VectorRuns.copy(src, to: target, count: run.count)
+                            } else {
+                                for i in 0..<run.count { target[i] = src[i * stride] }
                             }
                         }
                     }
@@ -162,25 +180,28 @@ package final class Conv2d: Layer {
         }
     }
 
-    /// The adjoint of ``imageToColumns``: sums every column entry back into its pixel.
+    /// The adjoint of ``imageToColumns``: sums every in-bounds column entry back into its
+    /// pixel, one image at a time so that its planes stay in cache.
     private func columnsToImage(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, batchSize: Int) {
         let (h, w, oh, ow) = (inputShape.height, inputShape.width, outputShape.height, outputShape.width)
-        let columnsWidth = batchSize * outPixels
+        let (columnsWidth, stride) = (batchSize * outPixels, stride)
         image.initialize(repeating: 0, count: batchSize * inputShape.count)
-        for c in 0..<inputShape.channels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth
-                    for b in 0..<batchSize {
-                        let plane = image + (b * inputShape.channels + c) * h * w
-                        let src = row + b * outPixels
-                        for oy in 0..<oh {
-                            let iy = oy * stride + ky - padding
-                            guard iy >= 0 && iy < h else { continue }
-                            let dst = plane + iy * w
-                            for ox in 0..<ow {
-                                let ix = ox * stride + kx - padding
-                                if ix >= 0 && ix < w { dst[ix] += src[oy * ow + ox] }
+        for b in 0..<batchSize {
+            for c in 0..<inputShape.channels {
+                let plane = image + (b * inputShape.channels + c) * h * w
+                for ky in 0..<kernel {
+                    let rows = validOutputs(tap: ky, size: h, outputs: oh)
+                    for kx in 0..<kernel {
+                        let run = validOutputs(tap: kx, size: w, outputs: ow)
+                        guard !run.isEmpty else { continue }
+                        let row = columns + ((c * kernel + ky) * kernel + kx) * columnsWidth + b * outPixels
+                        for oy in rows {
+                            let src = row + oy * ow + run.lowerBound
+                            let dst = plane + (oy * stride + ky - padding) * w + run.lowerBound * stride + kx - padding
+                            if stride == 1 {
+                                VectorRuns.add(src, into: dst, count: run.count)
+                            } else {
+                                for i in 0..<run.count { dst[i * stride] += src[i] }
                             }
                         }
                     }

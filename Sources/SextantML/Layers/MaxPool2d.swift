@@ -68,6 +68,10 @@ package final class MaxPool2d: Layer {
             argmax = [Int32](repeating: 0, count: planes * oh * ow)
         }
         argmax.withUnsafeMutableBufferPointer { argmax in
+            if windows.padding == 0 && windows.stride == windows.kernel {
+                tiledForward(input, output, argmax.baseAddress!, planes: planes)
+                return
+            }
             for plane in 0..<planes {
                 let src = plane * h * w
                 let dst = plane * oh * ow
@@ -87,6 +91,40 @@ package final class MaxPool2d: Layer {
                         output[dst + oy * ow + ox] = bestValue
                         argmax[dst + oy * ow + ox] = Int32(best)
                     }
+                }
+            }
+        }
+    }
+
+    /// The forward pass when the windows tile the input (no padding, stride = kernel), the
+    /// CNN's case: every window lies inside the image, so there are no bounds to clip. Ties
+    /// go to the first maximum in row-major order, as in the general path.
+    private func tiledForward(
+        _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>,
+        planes: Int
+    ) {
+        let (h, w, oh, ow, k) = (
+            inputShape.height, inputShape.width, outputShape.height, outputShape.width, windows.kernel
+        )
+        for plane in 0..<planes {
+            for oy in 0..<oh {
+                let top = plane * h * w + oy * k * w
+                let out = plane * oh * ow + oy * ow
+                for ox in 0..<ow {
+                    var best = top + ox * k
+                    var bestValue = input[best]
+                    for dy in 0..<k {
+                        let row = top + dy * w + ox * k
+                        for dx in 0..<k {
+                            // Selects, not branches: which tap wins is data-dependent.
+                            let value = input[row + dx]
+                            let wins = value > bestValue
+                            best = wins ? row + dx : best
+                            bestValue = wins ? value : bestValue
+                        }
+                    }
+                    output[out + ox] = bestValue
+                    argmax[out + ox] = Int32(best)
                 }
             }
         }

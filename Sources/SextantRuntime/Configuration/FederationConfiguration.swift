@@ -61,6 +61,12 @@ package struct FederationConfiguration: Sendable, Decodable {
         try privacy.validate(federation: self)
         try security.validate()
         try validateRobustAggregation()
+        if let adaptive = try server.adaptiveOptimizer, scheduler.kind == "fedavgm" {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "server.optimizer \(adaptive.rule.rawValue) cannot be combined with scheduler.kind fedavgm: both are server optimizers; use scheduler.kind fedavg with server.optimizer, or server.optimizer none"
+            )
+        }
     }
 
     /// `clients.data` names each site's own file: only for datasets that are one, and with

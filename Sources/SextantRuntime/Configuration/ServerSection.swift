@@ -34,6 +34,17 @@ package struct ServerSection: Sendable, Codable {
     package var normBoundFactor = 3.0
     /// norm_bound: how many recent norms the median is taken over.
     package var normBoundWindow = 50
+    /// The server optimizer applied to every aggregated step, under any scheduler: none,
+    /// fedadam, fedyogi or fedadagrad (Reddi et al. 2021; ``AdaptiveServerOptimizer``).
+    /// FedAvgM's momentum is `scheduler.kind: fedavgm` instead, and the two do not combine.
+    package var optimizer = "none"
+    /// The adaptive optimizer's server learning rate eta.
+    package var optimizerLearningRate = 0.01
+    /// Its first- and second-moment decay (beta2 unused by fedadagrad).
+    package var optimizerBeta1 = 0.9
+    package var optimizerBeta2 = 0.99
+    /// Its adaptivity bound tau (also the square root of v's initial value).
+    package var optimizerTau = 1e-3
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
@@ -41,6 +52,8 @@ package struct ServerSection: Sendable, Codable {
         "max_messages_per_second": .value, "max_joins_per_minute": .value,
         "metrics_bind": .value, "max_staleness": .value, "robust_aggregation": .value, "trim_fraction": .value,
         "krum_byzantine": .value, "norm_bound_factor": .value, "norm_bound_window": .value,
+        "optimizer": .value, "optimizer_lr": .value, "optimizer_beta1": .value, "optimizer_beta2": .value,
+        "optimizer_tau": .value,
     ])
 
     enum CodingKeys: String, CodingKey {
@@ -50,6 +63,8 @@ package struct ServerSection: Sendable, Codable {
         case metricsBind = "metrics_bind", maxStaleness = "max_staleness"
         case robustAggregation = "robust_aggregation", trimFraction = "trim_fraction", krumByzantine = "krum_byzantine"
         case normBoundFactor = "norm_bound_factor", normBoundWindow = "norm_bound_window"
+        case optimizer, optimizerLearningRate = "optimizer_lr", optimizerBeta1 = "optimizer_beta1"
+        case optimizerBeta2 = "optimizer_beta2", optimizerTau = "optimizer_tau"
     }
 
     package init() {}
@@ -71,6 +86,12 @@ package struct ServerSection: Sendable, Codable {
         krumByzantine = try c.decodeIfPresent(Int.self, forKey: .krumByzantine) ?? krumByzantine
         normBoundFactor = try c.decodeIfPresent(Double.self, forKey: .normBoundFactor) ?? normBoundFactor
         normBoundWindow = try c.decodeIfPresent(Int.self, forKey: .normBoundWindow) ?? normBoundWindow
+        optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? optimizer
+        optimizerLearningRate =
+            try c.decodeIfPresent(Double.self, forKey: .optimizerLearningRate) ?? optimizerLearningRate
+        optimizerBeta1 = try c.decodeIfPresent(Double.self, forKey: .optimizerBeta1) ?? optimizerBeta1
+        optimizerBeta2 = try c.decodeIfPresent(Double.self, forKey: .optimizerBeta2) ?? optimizerBeta2
+        optimizerTau = try c.decodeIfPresent(Double.self, forKey: .optimizerTau) ?? optimizerTau
     }
 
     /// The host part of `bind`, e.g. "127.0.0.1", "*" or "[::1]".
@@ -124,6 +145,7 @@ package struct ServerSection: Sendable, Codable {
                 "server.max_staleness", maxStaleness, "it must be 0 (any age) or a positive number of versions")
         }
         _ = try robust
+        _ = try adaptiveOptimizer
         guard keepEvery > 0, keepLast >= 0 else {
             throw invalid("server.keep_every", keepEvery, "keep_every must be >= 1 and keep_last >= 0")
         }
@@ -161,6 +183,31 @@ extension ServerSection {
                     "server.robust_aggregation", "'\(robustAggregation)'",
                     "use mean, norm_bound, median, trimmed_mean or multi_krum")
             }
+        }
+    }
+}
+
+extension ServerSection {
+    /// The adaptive server optimizer `optimizer` names with its parameters, checked (nil for none).
+    package var adaptiveOptimizer: AdaptiveServerOptimizer? {
+        get throws {
+            guard optimizer != "none" else { return nil }
+            guard let rule = AdaptiveServerOptimizer.Rule(rawValue: optimizer) else {
+                throw invalid("server.optimizer", "'\(optimizer)'", "use none, fedadam, fedyogi or fedadagrad")
+            }
+            guard optimizerLearningRate > 0, optimizerLearningRate.isFinite else {
+                throw invalid("server.optimizer_lr", optimizerLearningRate, "it must be a positive finite number")
+            }
+            for (key, beta) in [("server.optimizer_beta1", optimizerBeta1), ("server.optimizer_beta2", optimizerBeta2)]
+            {
+                guard beta >= 0, beta < 1 else { throw invalid(key, beta, "it must lie in [0, 1)") }
+            }
+            guard optimizerTau > 0, optimizerTau.isFinite else {
+                throw invalid("server.optimizer_tau", optimizerTau, "it must be a positive finite number")
+            }
+            return AdaptiveServerOptimizer(
+                rule: rule, learningRate: optimizerLearningRate, beta1: optimizerBeta1, beta2: optimizerBeta2,
+                tau: optimizerTau)
         }
     }
 }
