@@ -217,7 +217,8 @@ let package = Package(
         .executableTarget(
             name: "sextant",
             dependencies: [
-                "SextantRuntime", "SextantClient", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore", "SextantWire",
+                "SextantRuntime", "SextantClient", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore",
+                "SextantWire",
                 "SextantScheduling", "SextantBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -99,7 +99,7 @@ struct SimulateCommand: ParsableCommand {
         let sweep = SeedSweep(target: target, held: held, runs: runs)
         let cpuSeconds = BenchmarkTiming.processCPUSeconds() - cpuStart + childrenCPUSeconds()
         let setup = """
-            - configuration: `\(config)` (model \(configuration.model), \(configuration.data.partition) partition, \
+            - configuration: `\(config)` (model \(configuration.model.displayName), \(configuration.data.partition) partition, \
             \(configuration.clients.count) clients, \(configuration.clients.speedDistribution) speeds), \
             seeds \(seedList.map(String.init).joined(separator: ", "))
             - algorithms: \(kinds.map(\.rawValue).joined(separator: ", ")); each seed's curves in seed-S/
