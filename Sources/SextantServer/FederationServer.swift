@@ -126,6 +126,8 @@ package actor FederationServer {
         network = architecture.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
+        // Checked before the database is opened: refused weights leave nothing behind.
+        let warmStart = try configuration.initialWeights.map { try Self.initialWeights($0, for: network) }
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {
@@ -135,7 +137,12 @@ package actor FederationServer {
         recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
 
         let previous = try store.latestRun()
-        if let previous, previous.status != .completed {
+        // A completed run continues when the configuration allows more versions than it reached.
+        let continues = try previous.map { run in
+            try run.status == .completed
+                && (store.latestCheckpoint(run: run.id)?.version ?? Int.max) < configuration.stop.maxVersions
+        }
+        if let previous, previous.status != .completed || continues == true {
             guard previous.fingerprint == fingerprint else {
                 throw RuntimeError(
                     .invalidConfiguration,
@@ -209,12 +216,17 @@ package actor FederationServer {
             try store.markRun(id: runID, status: .running)
         } else {
             if let previous {
+                let reached = try store.latestCheckpoint(run: previous.id)?.version
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database"
+                    "\(configuration.server.database) holds run '\(previous.id)', which has completed\(reached.map { " at version \($0): raise stop.max_versions above \($0) to continue it, or" } ?? ";") start a new run with another database"
                 )
             }
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
+            if let warmStart, let path = configuration.initialWeights {
+                network.loadParameters(warmStart)
+                logger.info("warm start from \(path)", metadata: ["model": "\(fingerprint)"])
+            }
             let model = network.parameterVector()
             let scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
             var privacy: ClientLevelPrivacy?

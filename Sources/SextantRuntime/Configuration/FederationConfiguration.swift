@@ -7,6 +7,9 @@ import SextantScheduling
 package struct FederationConfiguration: Sendable, Decodable {
     package var run = RunSection()
     package var model = "mlp"
+    /// `model.initial_weights`: a safetensors file (as `sextant checkpoints export` writes)
+    /// whose tensors are a new run's version 0 instead of seeded random weights.
+    package var initialWeights: String?
     package var data = DataSection()
     package var training = TrainingSection()
     package var scheduler = SchedulerSection()
@@ -85,7 +88,13 @@ package struct FederationConfiguration: Sendable, Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = Self()
         run = try c.decodeIfPresent(RunSection.self, forKey: .run) ?? defaults.run
-        model = try c.decodeIfPresent(String.self, forKey: .model) ?? defaults.model
+        if let name = try? c.decodeIfPresent(String.self, forKey: .model) {
+            model = name
+        } else if c.contains(.model) {
+            let section = try c.decode(ModelSection.self, forKey: .model)
+            model = section.name ?? defaults.model
+            initialWeights = section.initialWeights
+        }
         data = try c.decodeIfPresent(DataSection.self, forKey: .data) ?? defaults.data
         training = try c.decodeIfPresent(TrainingSection.self, forKey: .training) ?? defaults.training
         scheduler = try c.decodeIfPresent(SchedulerSection.self, forKey: .scheduler) ?? defaults.scheduler
@@ -102,6 +111,23 @@ func invalid(_ key: String, _ value: Any, _ allowed: String) -> RuntimeError {
 }
 
 // MARK: - Sections
+
+/// `model` as a mapping: `{name: mlp, initial_weights: FILE.safetensors}` (a plain name is
+/// the short form of `{name: NAME}`).
+struct ModelSection: Decodable {
+    var name: String?
+    var initialWeights: String?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: NamedKey.self)
+        for key in c.allKeys where !["name", "initial_weights"].contains(key.stringValue) {
+            throw RuntimeError(
+                .invalidConfiguration, "unknown key 'model.\(key.stringValue)'; allowed here: initial_weights, name")
+        }
+        name = try c.decodeIfPresent(String.self, forKey: NamedKey("name"))
+        initialWeights = try c.decodeIfPresent(String.self, forKey: NamedKey("initial_weights"))
+    }
+}
 
 package struct RunSection: Sendable, Codable {
     /// A label for logs and the checkpoint database.
