@@ -123,11 +123,12 @@ package actor FederationServer {
         self.logger = logger
         architecture = try configuration.architecture
         testSet = try FederationData.loadTestSet(configuration.data)
-        network = architecture.makeNetwork(
+        let built = architecture.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
+        network = built
         fingerprint = architecture.fingerprint(input: testSet.shape, classCount: testSet.classCount)
         // Checked before the database is opened: refused weights leave nothing behind.
-        let warmStart = try configuration.initialWeights.map { try Self.initialWeights($0, for: network) }
+        let warmStart = try configuration.initialWeights.map { try Self.initialWeights($0, for: built) }
         do {
             store = try CheckpointStore(path: configuration.server.database, logger: logger)
         } catch let error as StoreError {
@@ -138,11 +139,12 @@ package actor FederationServer {
 
         let previous = try store.latestRun()
         // A completed run continues when the configuration allows more versions than it reached.
-        let continues = try previous.map { run in
-            try run.status == .completed
-                && (store.latestCheckpoint(run: run.id)?.version ?? Int.max) < configuration.stop.maxVersions
+        var continues = false
+        if let previous, previous.status == .completed {
+            let reached = try store.latestCheckpoint(run: previous.id)?.version ?? Int.max
+            continues = reached < configuration.stop.maxVersions
         }
-        if let previous, previous.status != .completed || continues == true {
+        if let previous, previous.status != .completed || continues {
             guard previous.fingerprint == fingerprint else {
                 throw RuntimeError(
                     .invalidConfiguration,
@@ -224,10 +226,11 @@ package actor FederationServer {
             }
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
             if let warmStart, let path = configuration.initialWeights {
-                network.loadParameters(warmStart)
-                logger.info("warm start from \(path)", metadata: ["model": "\(fingerprint)"])
+                built.loadParameters(warmStart)
+                let message: Logger.Message = "warm start from \(path) (\(fingerprint))"
+                logger.info(message)
             }
-            let model = network.parameterVector()
+            let model = built.parameterVector()
             let scheduler = try configuration.scheduler.makeScheduler(seed: configuration.run.seed)
             var privacy: ClientLevelPrivacy?
             if configuration.privacy.isClientLevel {
