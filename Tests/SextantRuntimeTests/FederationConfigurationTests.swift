@@ -21,6 +21,15 @@ import Testing
         #expect(configuration.clients.count == 4)
     }
 
+    @Test func modelAsAMappingNamesInitialWeights() throws {
+        let configuration = try decode("model: {name: logreg, initial_weights: w.safetensors}")
+        #expect(configuration.model == "logreg")
+        #expect(configuration.initialWeights == "w.safetensors")
+        #expect(try decode("model: cnn").initialWeights == nil)
+        #expect(
+            message(of: "model: {name: mlp, weights: w.safetensors}")?.contains("unknown key 'model.weights'") == true)
+    }
+
     @Test func theDemoConfigurationIsValid() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("configs/demo.yaml")
