@@ -1,11 +1,11 @@
 # Sextant: the two commands a newcomer needs are `make demo` and `make test`.
 SWIFT ?= swift
-APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client \
+APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fashion-mnist iproute2 python3-prometheus-client python3-pip \
 	shellcheck python3-seccomp python3-yaml systemd python3-venv
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps release test lint validate-deploy demo bench fuzz clean
+.PHONY: all deps python-deps release test lint validate-deploy demo bench fuzz clean
 
 all: release
 
@@ -20,12 +20,20 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# What the export test loads models with, from PyPI: numpy, onnxruntime, safetensors (a user
+# environment's pip, else Debian's system Python, which needs --break-system-packages).
+PYTHON_PACKAGES := numpy onnxruntime safetensors
+python-deps:
+	@python3 -c "import numpy, onnxruntime, safetensors" 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check $(PYTHON_PACKAGES) 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PYTHON_PACKAGES)
+
 release: deps
 	$(SWIFT) build -c release
 
 # Unit tests (debug build, small data), integration tests that start the real release
 # executables on loopback TCP, and a CURVE federation across three network namespaces.
-test: release lint
+test: release lint python-deps
 	SEXTANT_INTEGRATION=1 SEXTANT_BIN=$(BIN) $(SWIFT) test
 	IntegrationTests/multihost.sh $(BIN)
 	$(MAKE) validate-deploy

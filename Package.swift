@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // sextant-server's start, stop and signals.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The ONNX export: the runtime library only; the message code is generated once and
+        // committed (Sources/SextantONNX/onnx.pb.swift, scripts/generate-onnx-swift.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - C system libraries
@@ -53,6 +56,12 @@ let package = Package(
         .target(
             name: "SextantML",
             dependencies: ["SextantBase", "CBLAS", "CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        // The ONNX export of a trained model (safetensors and npz live in SextantML).
+        .target(
+            name: "SextantONNX",
+            dependencies: ["SextantML", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
         // Schedulers as state machines: nothing numeric, so they build without BLAS.
@@ -218,8 +227,7 @@ let package = Package(
             name: "sextant",
             dependencies: [
                 "SextantRuntime", "SextantClient", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore",
-                "SextantWire",
-                "SextantScheduling", "SextantBenchmarks",
+                "SextantWire", "SextantScheduling", "SextantBenchmarks", "SextantONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantMLTests",
-            dependencies: ["SextantML", "SextantTestSupport"],
+            dependencies: ["SextantML", "SextantONNX", "SextantTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -137,8 +137,11 @@ package actor FederationServer {
             self.testSet = testSet
             (input, classCount) = (testSet.shape, testSet.classCount)
         }
-        network = try model.makeNetwork(input: input, classCount: classCount, seed: configuration.run.seed)
+        let built = try model.makeNetwork(input: input, classCount: classCount, seed: configuration.run.seed)
+        network = built
         fingerprint = try model.fingerprint(input: input, classCount: classCount)
+        // Checked before the database is opened: refused weights leave nothing behind.
+        let warmStart = try configuration.model.initialWeights.map { try Self.initialWeights($0, for: built) }
         // Bound before the database exists; should opening it fail, the socket closes as it is released.
         listener = try await ServerListener.bind(
             configuration.server.bind, maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20,
@@ -154,7 +157,13 @@ package actor FederationServer {
         recordLevel = configuration.privacy.isRecordLevel ? RecordLevelLedger(federation: configuration) : nil
 
         let previous = try store.latestRun()
-        if let previous, previous.status != .completed {
+        // A completed run continues when the configuration allows more versions than it reached.
+        var continues = false
+        if let previous, previous.status == .completed {
+            let reached = try store.latestCheckpoint(run: previous.id)?.version ?? Int.max
+            continues = reached < configuration.stop.maxVersions
+        }
+        if let previous, previous.status != .completed || continues {
             guard previous.fingerprint == fingerprint else {
                 throw RuntimeError(
                     .invalidConfiguration,
@@ -243,13 +252,19 @@ package actor FederationServer {
             try store.markRun(id: runID, status: .running)
         } else {
             if let previous {
+                let reached = try store.latestCheckpoint(run: previous.id)?.version
                 throw RuntimeError(
                     .invalidConfiguration,
-                    "\(configuration.server.database) holds run '\(previous.id)', which has completed; start a new run with another database"
+                    "\(configuration.server.database) holds run '\(previous.id)', which has completed\(reached.map { " at version \($0): raise stop.max_versions above \($0) to continue it, or" } ?? ";") start a new run with another database"
                 )
             }
             runID = "\(configuration.run.name)-\(Int(Date().timeIntervalSince1970))"
-            let model = network.parameterVector()
+            if let warmStart, let path = configuration.model.initialWeights {
+                built.loadParameters(warmStart)
+                let message: Logger.Message = "warm start from \(path) (\(fingerprint))"
+                logger.info(message)
+            }
+            let model = built.parameterVector()
             let scheduler = try configuration.scheduler.makeScheduler(
                 seed: configuration.run.seed, fixedDenominator: configuration.privacy.fixedDenominator(configuration))
             var privacy: ClientLevelPrivacy?
@@ -289,7 +304,7 @@ package actor FederationServer {
     }
 
     /// The run-state key of the agreed preprocessing (JSON of ``FeaturePipeline``).
-    package static let preprocessingKey = "preprocessing"
+    package static let preprocessingKey = RunModel.preprocessingKey
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {

@@ -6,6 +6,21 @@ extension CheckpointStore {
     /// `.invalidData` if its stored hash does not match its blob.
     @discardableResult
     package func export(run: String, version: Int? = nil, to url: URL) throws -> ModelFile {
+        let (runRecord, checkpoint) = try checkpointForExport(run: run, version: version)
+        let file = ModelFile(
+            run: run, version: checkpoint.version, fingerprint: runRecord.fingerprint,
+            parameters: checkpoint.parameters)
+        try file.write(to: url)
+        logger.info(
+            "exported checkpoint",
+            metadata: ["run": "\(run)", "version": "\(checkpoint.version)", "file": "\(url.path)"])
+        return file
+    }
+
+    /// The run and checkpoint `version` of it (the latest if nil) for an export in any format.
+    /// Throws `.notFound` if there is no such checkpoint and `.invalidData` if its stored hash
+    /// does not match its blob: a damaged model is never handed out.
+    package func checkpointForExport(run: String, version: Int? = nil) throws -> (Run, Checkpoint) {
         guard let runRecord = try self.run(id: run) else {
             throw StoreError(code: .notFound, "\(path): no run '\(run)'")
         }
@@ -28,13 +43,6 @@ extension CheckpointStore {
                 "\(path): checkpoint \(run)@\(checkpoint.version) fails its SHA-256 check\(hint) (run `sextant checkpoints verify` for the rest)"
             )
         }
-        let file = ModelFile(
-            run: run, version: checkpoint.version, fingerprint: runRecord.fingerprint,
-            parameters: checkpoint.parameters)
-        try file.write(to: url)
-        logger.info(
-            "exported checkpoint",
-            metadata: ["run": "\(run)", "version": "\(checkpoint.version)", "file": "\(url.path)"])
-        return file
+        return (runRecord, checkpoint)
     }
 }

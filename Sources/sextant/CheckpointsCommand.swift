@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SextantML
+import SextantONNX
+import SextantRuntime
 import SextantStore
 
 /// `sextant checkpoints list|export|verify DB`.
@@ -59,11 +62,26 @@ struct CheckpointsCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a checkpoint's model to a file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a checkpoint's model to a file.",
+            discussion: """
+                safetensors: the tensors of the equivalent PyTorch nn.Sequential, with the model, the \
+                preprocessing, the task and the class names as metadata; onnx: the same model with its \
+                preprocessing and head inside (opset 17), for onnxruntime; npz: the tensors for np.load; \
+                sextant: Sextant's own model file. The format defaults to the output file's extension \
+                (.safetensors, .onnx, .npz), else sextant. See docs/design.md 11.
+                """)
+        /// The export formats.
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case safetensors, onnx, npz, sextant
+        }
+
         @Argument(help: "The checkpoint database.") var database: String
         @Option(parsing: .unconditional, help: "Version to export (default: the latest).") var version: Int?
         @Option(name: .customLong("run"), help: "Run id (default: the latest run).") var runID: String?
         @Option(name: .shortAndLong, help: "Output model file.") var output: String
+        @Option(help: "safetensors, onnx, npz or sextant (default: from the output's extension).")
+        var format: Format?
 
         func validate() throws {
             if let version, version < 0 {
@@ -78,8 +96,26 @@ struct CheckpointsCommand: ParsableCommand {
             guard let runID = try runID ?? store.latestRun()?.id else {
                 throw StoreError(code: .notFound, "\(database): holds no run")
             }
-            let file = try store.export(run: runID, version: version, to: URL(fileURLWithPath: output))
-            print("wrote \(output): run \(runID), version \(file.version), \(file.parameters.count) parameters")
+            let url = URL(fileURLWithPath: output)
+            let format = format ?? Format(rawValue: url.pathExtension.lowercased()) ?? .sextant
+            guard format != .sextant else {
+                let file = try store.export(run: runID, version: version, to: url)
+                print("wrote \(output): run \(runID), version \(file.version), \(file.parameters.count) parameters")
+                return
+            }
+            let (run, checkpoint) = try store.checkpointForExport(run: runID, version: version)
+            let model = try RunModel.exportedModel(
+                run: run, checkpoint: checkpoint,
+                storedPipeline: try store.schedulerState(run: run.id)[RunModel.preprocessingKey])
+            switch format {
+            case .safetensors: try model.safeTensors().write(to: url)
+            case .npz: try model.numPyArchive().write(to: url)
+            case .onnx: try ONNXExporter.write(model, to: url)
+            case .sextant: break
+            }
+            print(
+                "wrote \(output) (\(format.rawValue)): run \(runID), version \(checkpoint.version), \(checkpoint.parameters.count) parameters"
+            )
         }
     }
 

@@ -7,6 +7,6 @@ struct SextantCommand: AsyncParsableCommand {
         abstract: "Operator tool for Sextant federations.",
         subcommands: [
             LaunchCommand.self, CheckpointsCommand.self, TrainCommand.self, BenchCommand.self, SimulateCommand.self,
-            PrivacyCommand.self, KeygenCommand.self, StatusCommand.self,
+            PrivacyCommand.self, KeygenCommand.self, StatusCommand.self, PredictCommand.self,
         ])
 }

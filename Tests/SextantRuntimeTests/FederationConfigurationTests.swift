@@ -21,6 +21,14 @@ import Testing
         #expect(configuration.clients.count == 4)
     }
 
+    @Test func modelAsAMappingNamesInitialWeights() throws {
+        let configuration = try decode("model: {name: logreg, initial_weights: w.safetensors}")
+        #expect(configuration.model.spec == ModelArchitecture.logreg.spec)
+        #expect(configuration.model.initialWeights == "w.safetensors")
+        #expect(try decode("model: cnn").model.initialWeights == nil)
+        #expect(message(of: "model: {name: mlp, weights: w.safetensors}")?.contains("unknown keys weights") == true)
+    }
+
     @Test func theDemoConfigurationIsValid() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("configs/demo.yaml")

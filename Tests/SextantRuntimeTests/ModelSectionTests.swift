@@ -41,7 +41,8 @@ import Testing
         for (yaml, needle) in [
             ("model: resnet", "unknown model 'resnet'"),
             ("model: {preset: mlp, layers: [{type: relu}]}", "either preset or layers"),
-            ("model: {name: x}", "must name a preset"),
+            ("model: {name: x}", "unknown model 'x'"),
+            ("model: {task: {type: binary}}", "must name a preset"),
             ("model: {layers: [{type: linear}], optimizer: adam}", "unknown keys"),
         ] {
             let message = refusal(of: yaml) ?? "accepted"

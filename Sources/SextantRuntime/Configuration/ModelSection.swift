@@ -13,13 +13,17 @@ import SextantML
 ///     - {type: linear}         # the task's width
 /// ```
 ///
-/// `model: {preset: cnn}` names a preset too. The input shape and the number of classes come
-/// from the data.
+/// `model: {preset: cnn}` (or `{name: cnn}` without layers) names a preset too. The input
+/// shape and the number of classes come from the data. `initial_weights: FILE.safetensors`
+/// (as `sextant checkpoints export` writes) makes a new run's version 0 those tensors
+/// instead of seeded random weights (docs/design.md 12).
 package struct ModelSection: Sendable, Decodable {
     package var spec: ModelSpec
+    package var initialWeights: String?
 
-    package init(spec: ModelSpec) {
+    package init(spec: ModelSpec, initialWeights: String? = nil) {
         self.spec = spec
+        self.initialWeights = initialWeights
     }
 
     /// A preset by name, or an error that lists the presets.
@@ -35,6 +39,7 @@ package struct ModelSection: Sendable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case preset, name, task, layers
+        case initialWeights = "initial_weights"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -47,14 +52,19 @@ package struct ModelSection: Sendable, Decodable {
         guard unknown.isEmpty else {
             throw RuntimeError(
                 .invalidConfiguration,
-                "key 'model': unknown keys \(unknown.joined(separator: ", ")); allowed: preset, name, task, layers")
+                "key 'model': unknown keys \(unknown.joined(separator: ", ")); allowed: preset, name, task, layers, initial_weights"
+            )
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let preset = try c.decodeIfPresent(String.self, forKey: .preset) {
+        let weights = try c.decodeIfPresent(String.self, forKey: .initialWeights)
+        // `{name: mlp}` without layers is the preset of that name.
+        let named = c.contains(.layers) ? nil : try c.decodeIfPresent(String.self, forKey: .name)
+        if let preset = try c.decodeIfPresent(String.self, forKey: .preset) ?? named {
             guard !c.contains(.layers) else {
                 throw RuntimeError(.invalidConfiguration, "key 'model': give either preset or layers, not both")
             }
             try self.init(preset: preset)
+            initialWeights = weights
             return
         }
         guard c.contains(.layers) else {
@@ -63,7 +73,7 @@ package struct ModelSection: Sendable, Decodable {
                 "key 'model' must name a preset (\(ModelArchitecture.allCases.map(\.rawValue).joined(separator: ", "))) or list layers"
             )
         }
-        self.init(spec: try ModelSpec(from: decoder))
+        self.init(spec: try ModelSpec(from: decoder), initialWeights: weights)
     }
 
     /// The name logs show: the preset's or the declared name, else `declared model`.
