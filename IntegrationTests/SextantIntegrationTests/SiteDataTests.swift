@@ -127,6 +127,56 @@ extension IntegrationTests {
             // The pipeline is stored with the run, for exports and restarts.
             let stored = try store.schedulerState(run: run.id)["preprocessing"]
             #expect(stored.map { String(decoding: $0, as: UTF8.self).contains("\"north\"") } == true)
+
+            // The model leaves with its preprocessing: safetensors, ONNX and npz, and Python
+            // (onnxruntime, numpy on the safetensors weights) predicts on raw rows, quoted
+            // categories and empty cells included, as `sextant predict` does.
+            guard let python = ExportTests.python() else {
+                Issue.record("python3 with numpy, onnxruntime and safetensors is needed (make test installs them)")
+                return
+            }
+            let sextant = try IntegrationEnvironment.executable("sextant")
+            func runProcess(_ name: String, _ executable: URL, _ arguments: [String]) async throws -> ManagedProcess {
+                let process = try ManagedProcess(
+                    name: name, executable: executable, arguments: arguments, directory: fixture.directory)
+                try #require(try await process.waitForExit(timeout: .seconds(120)), "\(name) did not finish")
+                return process
+            }
+            var files: [String: String] = [:]
+            for format in ["safetensors", "onnx", "npz"] {
+                let path = fixture.directory.appendingPathComponent("model.\(format)").path
+                let export = try await runProcess(
+                    "export-\(format)", sextant, ["checkpoints", "export", fixture.databasePath, "-o", path])
+                #expect(export.exitedSuccessfully, "\(export.standardError)")
+                files[format] = path
+            }
+            let rows = try fixture.write(Self.table(rows: 120, seed: 99, missingEvery: 7), to: "raw-rows.csv").path
+            let predictions = fixture.directory.appendingPathComponent("predictions.csv").path
+            let predict = try await runProcess(
+                "predict", sextant,
+                ["predict", "--model", files["safetensors"]!, "--data", rows, "--output", predictions])
+            try #require(predict.exitedSuccessfully, "\(predict.standardError)")
+            let script = IntegrationEnvironment.packageRoot.appendingPathComponent(
+                "IntegrationTests/export/check_export.py")
+            let check = try await runProcess(
+                "check", python,
+                [
+                    script.path, "check", "--safetensors", files["safetensors"]!, "--onnx", files["onnx"]!, "--npz",
+                    files["npz"]!, "--data", rows, "--predictions", predictions, "--tolerance", "1e-5",
+                ])
+            #expect(check.exitedSuccessfully, "\(check.standardOutput)\n\(check.standardError)")
+            #expect(
+                check.standardOutput.contains("onnxruntime probabilities match sextant predict"),
+                "\(check.standardOutput)")
+            // The exported model on fresh rows of the same kind does about as well as the
+            // sites' merged evaluation said.
+            let accuracy = check.standardOutput.split(separator: "\n")
+                .first { $0.hasPrefix("accuracy of the exported model") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+            let storedAccuracy = try #require(last.metrics["federated_accuracy"])
+            #expect(
+                accuracy.map { abs($0 - storedAccuracy) < 0.1 } == true,
+                "exported \(accuracy ?? -1), stored \(storedAccuracy)")
         }
     }
 }

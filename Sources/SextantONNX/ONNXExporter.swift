@@ -100,7 +100,7 @@ package enum ONNXExporter {
             outputs.append(ONNXGraphBuilder.valueInfo("probabilities", elementType: .float, shape: [classes]))
         case .binary:
             let positive = graph.add("Sigmoid", [x])
-            let negative = graph.add("Sub", [graph.constant([1], shape: []), positive])
+            let negative = graph.add("Sub", [graph.constant([Float(1)], shape: []), positive])
             graph.add("Concat", [negative, positive], ["axis": .int(1)], output: "probabilities")
             outputs.append(ONNXGraphBuilder.valueInfo("probabilities", elementType: .float, shape: [2]))
         case .regression(let width, _):

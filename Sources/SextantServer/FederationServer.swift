@@ -338,9 +338,12 @@ package actor FederationServer {
         }
         startLivenessChecks()
         if finalStatus == nil { checkStoppingRule() }
-        for await frames in socket.messages {
-            handle(frames)
-            if finalStatus != nil && farewell == nil { break }
+        // Stopped before it served (a SIGTERM during start-up) or finished at once: no loop.
+        if finalStatus == nil || farewell != nil {
+            for await frames in socket.messages {
+                handle(frames)
+                if finalStatus != nil && farewell == nil { break }
+            }
         }
         await shutdown()
         // Until libzmq has sent the goodbyes, exiting would drop them.

@@ -44,14 +44,20 @@ struct SextantServerCommand: AsyncParsableCommand {
         let handle = ServerHandle()
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
+        // From here to the end, SIGTERM and SIGINT stop the run, whenever they come: during
+        // the agreement, while the database opens, or under the service group (which stops
+        // it too; a second stop does nothing).
+        let agreement = Task { [configuration, insecure, logger] in
+            try await FederationServer.agreedPreprocessing(
+                configuration: configuration, insecure: insecure, logger: logger)
+        }
+        let interrupt = SignalHandler { _ in
+            agreement.cancel()
+            Task { await handle.requestStop() }
+        }
+        defer { withExtendedLifetime(interrupt) {} }
         do {
-            let agreement = Task { [configuration, insecure, logger] in
-                try await FederationServer.agreedPreprocessing(
-                    configuration: configuration, insecure: insecure, logger: logger)
-            }
-            let interrupt = SignalHandler { _ in agreement.cancel() }
             let preprocessing = try await agreement.value
-            withExtendedLifetime(interrupt) {}
             server = try await FederationServer(
                 configuration: configuration, configurationText: text, logger: logger, insecure: insecure,
                 preprocessing: preprocessing?.pipeline, preprocessingRules: preprocessing?.rules)

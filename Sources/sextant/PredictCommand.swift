@@ -48,27 +48,16 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    /// The model inputs of every row of the CSV file `path`. The file's rows are split here
-    /// (a header, then comma-separated fields, no quoting); turning fields into features is
-    /// ``FeaturePipeline/RowEncoder``'s.
+    /// The model inputs of every row of the CSV file `path`, read as RFC 4180 (``CSVParser``);
+    /// turning fields into features is ``FeaturePipeline/RowEncoder``'s.
     static func readFeatures(_ path: String, pipeline: FeaturePipeline) throws -> ([Float], Int) {
-        guard let bytes = FileManager.default.contents(atPath: path), let text = String(data: bytes, encoding: .utf8)
-        else {
-            throw SextantMLError(code: .fileNotFound, "\(path): no such file, or it is not UTF-8 text")
-        }
-        var lines = text.split(whereSeparator: \.isNewline).makeIterator()
-        guard let header = lines.next() else {
-            throw SextantMLError(code: .corruptData, "\(path): the file is empty (expected a header row)")
-        }
-        let names = header.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        let encoder = try FeaturePipeline.RowEncoder(pipeline: pipeline, header: names, file: path)
+        let parser = try CSVParser(contentsOf: URL(fileURLWithPath: path))
+        let encoder = try FeaturePipeline.RowEncoder(pipeline: pipeline, header: parser.header, file: path)
         var features: [Float] = []
-        var rows = 0
-        while let line = lines.next() {
-            rows += 1
-            try encoder.encode(line.split(separator: ",", omittingEmptySubsequences: false), row: rows, into: &features)
+        let columns = parser.header.count
+        let rows = try parser.forEachRecord { record in
+            let fields = (0..<columns).map { Substring(record.text($0)) }
+            try encoder.encode(fields, row: record.row, into: &features)
         }
         return (features, rows)
     }

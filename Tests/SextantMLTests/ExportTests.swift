@@ -159,6 +159,20 @@ struct ExportTests {
         #expect(reread == proto)
     }
 
+    /// Every arithmetic node sees Float32 on both sides: onnxruntime refuses a graph whose
+    /// `Sub` mixes int64 and float (the binary head's `1 - p` once did).
+    @Test func onnxArithmeticNeverMixesTypes() throws {
+        let spec = ModelSpec(task: TaskSpec(type: .binary), layers: [.linear(out: 4), .relu, .linear(out: nil)])
+        let proto = try ONNXExporter.model(for: try Self.model(spec, Self.tablePipeline))
+        let types = Dictionary(uniqueKeysWithValues: proto.graph.initializer.map { ($0.name, $0.dataType) })
+        let float = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        for node in proto.graph.node where ["Sub", "Mul", "Add", "Div"].contains(node.opType) {
+            for input in node.input {
+                if let type = types[input] { #expect(type == float, "\(node.opType) \(node.name) reads \(input)") }
+            }
+        }
+    }
+
     @Test func onnxImageGraphReshapesAndPools() throws {
         let proto = try ONNXExporter.model(for: try Self.model(Self.imageSpec, Self.imagePipeline))
         let nodes = proto.graph.node
