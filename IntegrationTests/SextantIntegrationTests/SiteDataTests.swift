@@ -62,7 +62,13 @@ extension IntegrationTests {
                 clients: {count: 3, data: "\(sites.path)/site-{index}.csv", mean_time_per_step: 0}
                 """)
             let server = try fixture.startServer(config: config)
-            let clients = try (0..<3).map { try fixture.startClient(config: config, index: $0) }
+            // One site first, so that the agreement holds the federation's columns when the
+            // site with other columns arrives; the clients emulate 0.1 s a step, so the run
+            // lasts long enough for the sites refused after the agreement to meet it.
+            var clients = [try fixture.startClient(config: config, index: 0, timePerStep: 0.1)]
+            let first = try await fixture.waitForLogLine(
+                server, containing: "site statistics received", timeout: .seconds(60))
+            try #require(first != nil, "\(fixture.diagnostics())")
 
             // Columns that differ from the others': refused, in one line, before the agreement.
             var wrong = Self.table(rows: 30, seed: 9)
@@ -74,13 +80,14 @@ extension IntegrationTests {
                     "--config", config.path, "--index", "0", "--name", "wrong-columns", "--data",
                     fixture.directory.appendingPathComponent("wrong-columns.csv").path,
                 ])
+            _ = try await wrongSite.waitForExit(timeout: .seconds(60))
+            clients += try (1..<3).map { try fixture.startClient(config: config, index: $0, timePerStep: 0.1) }
 
             let agreed = try await fixture.waitForLogLine(
                 server, containing: "preprocessing agreed", timeout: .seconds(60))
             try #require(agreed != nil, "\(fixture.diagnostics())")
             // x1, x2 and the one-hot of three regions.
             #expect(agreed.flatMap { LogLines.value(of: "inputs", in: $0) } == "5", "\(agreed ?? "")")
-            _ = try await wrongSite.waitForExit(timeout: .seconds(60))
             #expect(!wrongSite.exitedSuccessfully)
             #expect(wrongSite.standardError.contains("feature columns differ"), "\(wrongSite.tail())")
 

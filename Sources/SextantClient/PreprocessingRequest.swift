@@ -58,6 +58,9 @@ package enum PreprocessingRequest {
                 }
             case .error(let error) where error.code == .rejected || error.code == .unsupportedVersion:
                 throw RuntimeError(.rejected, "the server refused this site's data: \(error.text)")
+            case .bye(let bye):
+                throw RuntimeError(
+                    .rejected, "the server ended before this site took part (\(bye.reason): \(bye.text))")
             default:
                 continue
             }

@@ -12,6 +12,13 @@ import Testing
             labels: (0..<count).map { Int32($0 % 3) })
     }
 
+    @Test("regression data has no class histogram (a client's join once trapped on it)")
+    func regressionHasNoHistogram() {
+        let data = Dataset(shape: FeatureShape(channels: 2), features: [1, 2, 3, 4], targets: [0.5, 7])
+        #expect(data.classHistogram() == [])
+        #expect(Self.dataset(count: 6).classHistogram() == [2, 2, 2])
+    }
+
     @Test("a summary of the task's shape and the claimed record count passes")
     func soundSummaries() throws {
         let matrix = ConfusionMatrix(classes: 3, truth: [0, 1, 2, 2], predicted: [0, 2, 2, 1])

@@ -65,10 +65,11 @@ package struct Dataset: Sendable {
         subset(0..<min(count, self.count))
     }
 
-    /// How many examples of each class there are.
+    /// How many examples of each class there are (empty for regression data, which has no classes).
     package func classHistogram() -> [Int] {
+        guard targets == nil, classCount > 0 else { return [] }
         var histogram = [Int](repeating: 0, count: classCount)
-        for label in labels { histogram[Int(label)] += 1 }
+        for label in labels where label >= 0 && Int(label) < classCount { histogram[Int(label)] += 1 }
         return histogram
     }
 }
