@@ -15,9 +15,15 @@ package struct SiteStatisticsRules: PreprocessingRules {
     }
 
     package static func encode(_ statistics: SiteStatistics) throws -> [UInt8] {
+        try canonicalJSON(statistics)
+    }
+
+    /// The JSON that statistics and pipelines travel and are stored as: sorted keys, so
+    /// the same value always gives the same bytes (a resumed run compares them).
+    package static func canonicalJSON(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(statistics))
+        return Array(try encoder.encode(value))
     }
 
     func decode(_ bytes: [UInt8]) throws -> SiteStatistics {

@@ -92,8 +92,6 @@ package enum AgreementPhase {
 
     /// The pipeline as the sites and the run store it.
     package static func encode(_ pipeline: FeaturePipeline) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array(try encoder.encode(pipeline))
+        try SiteStatisticsRules.canonicalJSON(pipeline)
     }
 }
