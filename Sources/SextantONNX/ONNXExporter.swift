@@ -104,7 +104,10 @@ package enum ONNXExporter {
             graph.add("Concat", [negative, positive], ["axis": .int(1)], output: "probabilities")
             outputs.append(ONNXGraphBuilder.valueInfo("probabilities", elementType: .float, shape: [2]))
         case .regression(let width, _):
-            graph.add("Identity", [x], output: "prediction")
+            // The network learnt standardised targets: back to the target's own units.
+            let target = pipeline.target.transform ?? .identity
+            let unscaled = graph.add("Div", [x, graph.constant([target.scale], shape: [])])
+            graph.add("Add", [unscaled, graph.constant([target.shift], shape: [])], output: "prediction")
             outputs.append(ONNXGraphBuilder.valueInfo("prediction", elementType: .float, shape: [width]))
         }
         if model.spec.task.type != .regression {

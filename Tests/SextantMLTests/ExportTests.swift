@@ -192,6 +192,19 @@ struct ExportTests {
         let proto = try ONNXExporter.model(for: try Self.model(spec, pipeline))
         #expect(proto.graph.output.map(\.name) == ["prediction"])
         #expect(proto.graph.output[0].type.tensorType.shape.dim.last?.dimValue == 2)
+        #expect(proto.graph.node.suffix(2).map(\.opType) == ["Div", "Add"], "back to the target's units last")
+    }
+
+    @Test func predictorMapsRegressionOutputsBackToTheTargetsUnits() throws {
+        var pipeline = Self.tablePipeline
+        pipeline.target = .init(
+            name: "score", classes: [], transform: .init(scaling: .standardize, shift: 100, scale: 0.1))
+        let spec = ModelSpec(task: TaskSpec(type: .regression), layers: [.linear(out: nil)])
+        var model = try Self.model(spec, pipeline)
+        model.parameters = [Float](repeating: 0, count: model.parameters.count)
+        let predictor = try Predictor(model: model)
+        #expect(
+            predictor.outputs(features: [Float](repeating: 1, count: 2 * pipeline.inputWidth), rows: 2) == [100, 100])
     }
 
     // MARK: - Rows

@@ -145,6 +145,38 @@ struct SiteDataTests {
         #expect(dataset.targets == [10, 9, -1, 9])
     }
 
+    @Test("regression targets are standardised for training and mapped back in every metric")
+    func regressionTargetsAreStandardised() throws {
+        // Targets 90 and 110: mean 100, population standard deviation 10.
+        let text = "x,score\n1,90\n2,110\n3,90\n4,110\n"
+        let options = SiteDataOptions(label: "score")
+        let pipeline = try FeaturePipeline.fit(
+            statistics: try site(text, options: options).statistics(task: .regression), options: options,
+            task: .regression)
+        let transform = try #require(pipeline.target.transform)
+        #expect(transform.scaling == .standardize && transform.shift == 100 && abs(transform.scale - 0.1) < 1e-7)
+        let dataset = try site(text, options: options).dataset(pipeline: pipeline)
+        #expect(dataset.targets == [-1, 1, -1, 1])
+        #expect(dataset.targetTransform == transform)
+        #expect(try dataset.split(validationFraction: 0.5, seed: 3).validation.targetTransform == transform)
+        // A network whose outputs are all 0 predicts the mean, 100: 10 away from every target in
+        // the target's units (1 in the standardised ones, which the metrics must not report).
+        let network = try ModelSpec(task: TaskSpec(type: .regression), layers: [.linear(out: nil)]).makeNetwork(
+            input: dataset.shape, classCount: 0, seed: 1)
+        network.loadParameters([Float](repeating: 0, count: network.parameterCount))
+        let metrics = try #require(network.evaluate(on: dataset).metrics)
+        #expect(abs(metrics["mae"]! - 10) < 1e-4)
+        #expect(abs(metrics["rmse"]! - 10) < 1e-4)
+        #expect(abs(metrics["r2"]! - 0) < 1e-6)
+        let unscaled = try FeaturePipeline.fit(
+            statistics: try site(text, options: .init(label: "score", scaling: .none)).statistics(task: .regression),
+            options: .init(label: "score", scaling: .none), task: .regression)
+        #expect(
+            try site(text, options: .init(label: "score", scaling: .none)).dataset(pipeline: unscaled).targets == [
+                90, 110, 90, 110,
+            ])
+    }
+
     @Test func selectedFeaturesIgnoreEveryOtherColumn() throws {
         let options = SiteDataOptions(label: "diagnosis", features: ["bp", "age"], missing: .mean)
         let statistics = try site(Self.siteA, options: options).statistics(task: .classification)

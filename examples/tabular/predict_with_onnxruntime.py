@@ -63,11 +63,21 @@ def main():
             truth = [row[header.index(label)] for row in rows]
             accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
             print(f"onnxruntime: {len(rows)} rows, accuracy {accuracy:.4f} against the file's '{label}' column")
+    else:
+        label = pipeline["target"]["name"]
+        if label in header:
+            truth = np.array([float(row[header.index(label)]) for row in rows])
+            error = truth - outputs["prediction"][:, 0]
+            r2 = 1 - np.sum(error**2) / np.sum((truth - truth.mean()) ** 2)
+            print(f"onnxruntime: {len(rows)} rows, MAE {np.mean(np.abs(error)):.4f}, R2 {r2:.4f} "
+                  f"against the file's '{label}' column")
     if args.sextant:
         with open(args.sextant, newline="") as f:
             theirs = list(csv.reader(f))[1:]
         values = outputs.get("probabilities", outputs.get("prediction"))
-        ours = np.array([[float(x) for x in row[1:]] for row in theirs], dtype=np.float64)
+        # Classification: the label, then the probabilities; regression: the predictions.
+        first = 1 if "probabilities" in outputs else 0
+        ours = np.array([[float(x) for x in row[first:]] for row in theirs], dtype=np.float64)
         difference = np.max(np.abs(ours - values))
         print(f"largest difference from sextant predict: {difference:.2e}")
 

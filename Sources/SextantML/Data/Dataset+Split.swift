@@ -32,7 +32,7 @@ extension Dataset {
         }
         for part in parts.dropFirst()
         where part.shape != first.shape || part.classCount != first.classCount
-            || (part.targets == nil) != (first.targets == nil)
+            || (part.targets == nil) != (first.targets == nil) || part.targetTransform != first.targetTransform
         {
             throw SextantMLError(
                 code: .invalidArgument,
@@ -40,8 +40,10 @@ extension Dataset {
             )
         }
         let targets = first.targets == nil ? nil : parts.flatMap { $0.targets! }
-        return Dataset(
+        var pooled = Dataset(
             shape: first.shape, classCount: first.classCount, features: parts.flatMap(\.features),
             labels: parts.flatMap(\.labels), targets: targets)
+        pooled.targetTransform = first.targetTransform
+        return pooled
     }
 }

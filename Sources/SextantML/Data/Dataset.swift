@@ -9,6 +9,10 @@ package struct Dataset: Sendable {
     /// Real-valued targets of a regression task: `count x targetWidth` values, row-major; nil
     /// for labelled data. Regression data keeps `labels` (all 0) so that every record has one.
     package var targets: [Float]?
+    /// How ``targets`` were scaled from the raw values (the agreed pipeline's
+    /// ``FeaturePipeline/Target/transform``); nil: they are the raw values. Metrics invert it
+    /// so that they are reported in the target's own units.
+    package var targetTransform: FeaturePipeline.NumericTransform?
 
     package init(
         shape: FeatureShape, classCount: Int, features: [Float], labels: [Int32], subjects: [Int32]? = nil,
@@ -51,13 +55,15 @@ package struct Dataset: Sendable {
                 selected.append(contentsOf: all[(index * width)..<((index + 1) * width)])
             }
         }
-        return Dataset(
+        var subset = Dataset(
             shape: shape, classCount: classCount, features: selected,
             labels: indices.map { labels[$0] }, subjects: subjects.map { s in indices.map { s[$0] } },
             targets: targets.map { t in
                 let width = targetWidth
                 return indices.flatMap { t[($0 * width)..<(($0 + 1) * width)] }
             })
+        subset.targetTransform = targetTransform
+        return subset
     }
 
     /// The first `count` examples (or all of them), for quick runs and tests.

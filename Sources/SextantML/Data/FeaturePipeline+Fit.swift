@@ -6,7 +6,8 @@ extension FeaturePipeline {
     /// (standardisation with the population standard deviation over all sites; a column of
     /// one value gets scale 1), categorical vocabularies sorted, missing values imputed from
     /// the merged statistics as `options.missing` says, classes sorted (numerically when
-    /// every class is a number).
+    /// every class is a number), regression targets standardised (unless `options.scaling` is
+    /// none) and mapped back wherever a prediction leaves the model.
     package static func fit(
         statistics: SiteStatistics, options: SiteDataOptions, task: TaskSpec.Kind
     ) throws -> FeaturePipeline {
@@ -40,6 +41,7 @@ extension FeaturePipeline {
             }
         }
         let classes: [String]
+        var targetTransform: NumericTransform?
         switch task {
         case .classification, .binary:
             guard let counts = statistics.label.classCounts else {
@@ -47,14 +49,19 @@ extension FeaturePipeline {
             }
             classes = sortedClasses(Array(counts.keys))
         case .regression:
-            guard statistics.label.values != nil else {
+            guard let values = statistics.label.values else {
                 throw fail("the label '\(statistics.label.name)' holds classes, but the task is regression")
             }
             classes = []
+            // Targets in their raw units (a disease score of 25-346) make the squared loss's
+            // gradients hundreds of times larger than the features' and the learning rate
+            // unportable between tasks; standardised targets train like any other.
+            targetTransform = transform(values, options.scaling == .none ? .none : .standardize)
         }
         return FeaturePipeline(
             columns: columns, ignored: options.ignore, ignoresOtherColumns: options.features != nil ? true : nil,
-            target: Target(name: statistics.label.name, classes: classes), arrayShape: statistics.arrayShape,
+            target: Target(name: statistics.label.name, classes: classes, transform: targetTransform),
+            arrayShape: statistics.arrayShape,
             arrayScaling: statistics.arrayShape == nil ? [] : statistics.channels.map { transform($0, options.scaling) }
         )
     }

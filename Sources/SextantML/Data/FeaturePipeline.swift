@@ -119,6 +119,10 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
 
         @inlinable
         package func apply(_ x: Float) -> Float { (x - shift) * scale }
+
+        /// The raw value whose transform is `y`: `y / scale + shift`.
+        @inlinable
+        package func invert(_ y: Float) -> Float { y / scale + shift }
     }
 
     /// The label or regression targets.
@@ -128,10 +132,17 @@ package struct FeaturePipeline: Hashable, Sendable, Codable {
         /// The class names of a classification task, in the order of the model's outputs (the
         /// raw cells' text, sorted as agreed); empty for regression.
         package var classes: [String]
+        /// How a regression target is scaled for training: the network learns
+        /// `(y - shift) * scale` and its outputs are mapped back with
+        /// ``NumericTransform/invert(_:)`` wherever a prediction or a metric leaves the model
+        /// (evaluation, `sextant predict`, the ONNX graph). Nil for classification, and for
+        /// pipelines stored before targets were scaled (their targets are the raw values).
+        package var transform: NumericTransform?
 
-        package init(name: String, classes: [String]) {
+        package init(name: String, classes: [String], transform: NumericTransform? = nil) {
             self.name = name
             self.classes = classes
+            self.transform = transform
         }
     }
 

@@ -197,7 +197,12 @@ struct SiteArrays: Sendable {
         }
         let classes = pipeline.target.classes
         if classes.isEmpty {
-            return Dataset(shape: recordShape, features: output, targets: labels.values)
+            let transform = pipeline.target.transform
+            var dataset = Dataset(
+                shape: recordShape, features: output,
+                targets: transform.map { t in labels.values.map(t.apply) } ?? labels.values)
+            dataset.targetTransform = transform
+            return dataset
         }
         let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
         var labelIndices: [Int32] = []

@@ -177,7 +177,7 @@ struct SiteTable: Sendable {
                         "the regression target is not a finite number: \(record.quoted(labelIndex))", column: labelIndex
                     )
                 }
-                targets.append(Float(value))
+                targets.append(pipeline.target.transform?.apply(Float(value)) ?? Float(value))
             } else {
                 guard let label = record.category(labelIndex) else {
                     throw record.error("the label is missing", column: labelIndex)
@@ -192,7 +192,9 @@ struct SiteTable: Sendable {
         }
         let shape = FeatureShape(channels: width)
         if classes.isEmpty {
-            return Dataset(shape: shape, features: features, targets: targets)
+            var dataset = Dataset(shape: shape, features: features, targets: targets)
+            dataset.targetTransform = pipeline.target.transform
+            return dataset
         }
         return Dataset(shape: shape, classCount: classes.count, features: features, labels: labels)
     }

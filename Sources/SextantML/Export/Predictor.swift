@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs an ``ExportedModel`` on model inputs and applies its task's head, exactly as the
 /// ONNX export does: softmax probabilities for classification, the sigmoid's probability of
-/// each of the two classes for a binary task, raw outputs for regression. Not Sendable: it
+/// each of the two classes for a binary task, outputs mapped back to the target's units for regression. Not Sendable: it
 /// owns a ``Network``.
 package final class Predictor {
     package let model: ExportedModel
@@ -57,7 +57,9 @@ package final class Predictor {
                     case .binary:
                         let positive = Float(1 / (1 + Foundation.exp(-Double(logits[0]))))
                         result.append(contentsOf: [1 - positive, positive])
-                    case .regression: result.append(contentsOf: logits)
+                    case .regression:
+                        let target = model.pipeline.target.transform ?? .identity
+                        result.append(contentsOf: logits.map(target.invert))
                     }
                 }
                 start += count

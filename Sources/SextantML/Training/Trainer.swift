@@ -127,7 +127,17 @@ extension Network {
                 let outputs = forward(x.baseAddress! + start * width, batchSize: size)
                 dataset.withTargets(for: task, from: start) { targets in
                     total += task.evaluate(outputs: outputs, targets: targets, batchSize: size).totalLoss
-                    summary.add(outputs: outputs, targets: targets, batchSize: size)
+                    guard let transform = dataset.targetTransform, case .values(let scaled) = targets else {
+                        summary.add(outputs: outputs, targets: targets, batchSize: size)
+                        return
+                    }
+                    // Metrics in the target's own units: predictions and targets mapped back.
+                    let count = size * dataset.targetWidth
+                    let predictions = (0..<count).map { transform.invert(outputs[$0]) }
+                    let truths = (0..<count).map { transform.invert(scaled[$0]) }
+                    truths.withUnsafeBufferPointer { truth in
+                        summary.add(outputs: predictions, targets: .values(truth.baseAddress!), batchSize: size)
+                    }
                 }
                 start += size
             }
