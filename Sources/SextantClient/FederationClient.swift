@@ -186,7 +186,7 @@ package final class FederationClient {
             "connecting",
             metadata: [
                 "server": "\(settings.server)", "samples": "\(data.count)",
-                "security": "\(settings.curve.map { "CURVE, package key \($0.pair.publicKey.z85)" } ?? "none")",
+                "security": "\(settings.curve.map { "CURVE, public key \($0.pair.publicKey.z85)" } ?? "none")",
             ])
         while outcome == nil {
             try apply(stop.isRaised ? .stopRequested : .tick)

@@ -32,6 +32,20 @@ extension FederationServer {
         return identity
     }
 
+    /// Whether the server asked for `message`: an upload request or an update answering the
+    /// task `name` holds, or the evaluation of a version it is waiting for from `name`. Such
+    /// a message gives its rate-limit token back, so the limit bounds what a client sends
+    /// unasked (a flood), never the pace of an honest federation, however small its model.
+    func isSolicited(_ message: WireMessage, from name: String) -> Bool {
+        switch message {
+        case .uploadRequest(let request): core.task(of: name)?.version == Int(clamping: request.baseVersion)
+        case .update(let update): core.task(of: name)?.version == Int(clamping: update.baseVersion)
+        case .evaluation(let evaluation):
+            evaluations[Int(clamping: evaluation.modelVersion)]?.waitingFor.contains(name) == true
+        default: false
+        }
+    }
+
     /// Whether a join from `identity` is within its rate; refuses it otherwise.
     func admitJoin(_ identity: String, routingID: [UInt8], peer: String) -> Bool {
         guard joinLimiter.allow(identity, now: now) else {

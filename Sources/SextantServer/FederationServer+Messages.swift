@@ -33,6 +33,7 @@ extension FederationServer {
             return
         }
         if farewell != nil { return sayFarewell(to: name, routingID: routingID) }
+        if isSolicited(message, from: name) { messageLimiter.refund(name) }
         switch message {
         case .join(let join):
             guard admitJoin(name, routingID: routingID, peer: peer) else { return }

@@ -30,6 +30,14 @@ struct RateLimiter {
         return allowed
     }
 
+    /// Gives back the token a message took, for a message the server turned out to have
+    /// asked for (never above the burst).
+    mutating func refund(_ key: String) {
+        guard var bucket = buckets[key] else { return }
+        bucket.tokens = min(burst, bucket.tokens + 1)
+        buckets[key] = bucket
+    }
+
     var trackedKeys: Int { buckets.count }
 
     private mutating func pruneIfDue(now: Double) {

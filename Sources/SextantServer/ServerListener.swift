@@ -39,7 +39,7 @@ struct ServerListener: Sendable {
         var authenticator: ZAPHandler?
         if let curve {
             // The handler must listen before the socket accepts: without one, libzmq
-            // would admit any client that knows the server's package key.
+            // would admit any client that knows the server's public key.
             authenticator = try await ZAPHandler(context: context, allowList: curve.allowList, logger: logger)
             options += [.curveServer(true), .curveSecretKey(curve.pair.secretKey), .zapDomain("sextant")]
         }

@@ -17,7 +17,7 @@ struct KeygenCommand: ParsableCommand {
             """)
 
     @Option(help: "Directory to write the key files to (created if missing).") var out = "keys"
-    @Option(help: "Also append the package keys made now to this allow-list file.") var allowList: String?
+    @Option(help: "Also append the public keys made now to this allow-list file.") var allowList: String?
     @Argument(help: "Names of the key pairs, e.g. server client-0 client-1 (the client's identity on the allow-list).")
     var names: [String]
 
@@ -39,7 +39,7 @@ struct KeygenCommand: ParsableCommand {
             let files = try CurveKeyFile.write(pair, name: name, directory: directory)
             lines += "\(pair.publicKey.z85) \(name)\n"
             print(
-                "\(name): \(files.secret.path) (secret, 0600), \(files.public.path) (package key \(pair.publicKey.z85))"
+                "\(name): \(files.secret.path) (secret, 0600), \(files.public.path) (public key \(pair.publicKey.z85))"
             )
         }
         if let allowList {

@@ -32,7 +32,8 @@ struct LaunchCommand: AsyncParsableCommand {
     }
 
     private func dataDescription(_ data: DataSection) -> String {
-        data.dataset == "subject-federation"
+        if data.isSiteData { return "each site's own \(data.dataset == "table" ? "table" : "arrays")" }
+        return data.dataset == "subject-federation"
             ? "subject federation in \(data.directory)" : "\(data.partition) partition of \(data.dataset)"
     }
 

@@ -17,6 +17,21 @@ import Testing
         #expect(log.metadata == ["accuracy": "0.7900", "loss": "0.5706", "version": "9"])
     }
 
+    @Test("a metadata value with spaces (the federated evaluation's metrics) stays whole and is shown")
+    func valuesWithSpaces() throws {
+        let line =
+            "2026-11-29T11:12:10+0000 info sextant.server: complete=true metrics=accuracy 0.9780  balanced_accuracy 0.9750  loss 0.0595 records=91 sites=3 version=15 [SextantServer] federated evaluation"
+        let log = try #require(LogLine(parsing: Substring(line)))
+        #expect(log.message == "federated evaluation")
+        #expect(log.metadata["metrics"] == "accuracy 0.9780  balanced_accuracy 0.9750  loss 0.0595")
+        #expect(log.metadata["sites"] == "3" && log.metadata["version"] == "15")
+        var view = LaunchView(isTerminal: false)
+        #expect(
+            view.ingest(source: "server", line: Substring(line))
+                == "version 15 at 3 sites (91 validation records): accuracy 0.9780  balanced_accuracy 0.9750  loss 0.0595"
+        )
+    }
+
     @Test func aLineWithoutMetadataKeepsItsMessage() throws {
         let log = try #require(
             LogLine(parsing: "2026-11-23T02:45:02+0000 notice sextant.server: [SextantRuntime] stopping on request"))

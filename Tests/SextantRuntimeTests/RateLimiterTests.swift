@@ -26,6 +26,24 @@ struct RateLimiterTests {
         #expect(other, "clients have buckets of their own")
     }
 
+    @Test("a message the server asked for gives its token back; refunds never exceed the burst")
+    func refunds() {
+        var limiter = RateLimiter(perSecond: 1, burst: 2)
+        // 100 solicited messages at one instant: each takes a token and gets it back.
+        var allowed = 0
+        for _ in 0..<100 where limiter.allow("a", now: 0) {
+            allowed += 1
+            limiter.refund("a")
+        }
+        #expect(allowed == 100)
+        limiter.refund("a")
+        limiter.refund("a")
+        let unasked = (0..<10).filter { _ in limiter.allow("a", now: 0) }.count
+        #expect(unasked == 2, "still the burst for what nobody asked for")
+        limiter.refund("never-seen")
+        #expect(limiter.trackedKeys == 1, "a refund creates no bucket")
+    }
+
     @Test("idle clients are forgotten, so invented identities cannot grow the table")
     func pruning() {
         var limiter = RateLimiter(perSecond: 1, burst: 2)

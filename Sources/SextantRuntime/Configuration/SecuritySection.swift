@@ -7,9 +7,9 @@ import SextantWire
 package struct SecuritySection: Sendable, Codable {
     /// Server: its key pair file (NAME.key).
     package var serverSecretKey: String?
-    /// Server: the allow-list, one `<package key> NAME` line per client; reloaded on SIGHUP.
+    /// Server: the allow-list, one `<public key> NAME` line per client; reloaded on SIGHUP.
     package var allowedClients: String?
-    /// Client: the server's package key (server.pub, or the key pair file).
+    /// Client: the server's public key (server.pub, or the key pair file).
     package var serverPublicKey: String?
     /// Client: its key pair file; `{index}` and `{name}` are replaced, e.g. keys/{name}.key.
     package var clientKey: String?
@@ -64,7 +64,7 @@ package struct SecuritySection: Sendable, Codable {
             if keyOverride != nil {
                 throw invalid(
                     "security.server_public_key", "nothing",
-                    "--key needs the server's package key to connect with CURVE")
+                    "--key needs the server's public key to connect with CURVE")
             }
             return nil
         }
