@@ -22,8 +22,10 @@ package enum MaskStream: String, Sendable, CaseIterable, Codable {
 package struct MaskGenerator: Sendable, Equatable {
     package var stream: MaskStream
 
-    /// 32-bit words per chunk (256 KiB): large enough to amortise a call, small enough for L2.
-    package static let chunkWords = 1 << 16
+    /// 32-bit words per chunk (64 KiB): large enough to amortise a call, small enough that the
+    /// keystream is still in the L2 cache when it is added, and below the allocator's mmap
+    /// threshold (a fresh mapping per chunk would cost a page fault per 4 KiB).
+    package static let chunkWords = 1 << 14
     private static let zeros = [UInt8](repeating: 0, count: chunkWords * 4)
 
     package init(stream: MaskStream = .aesCTR) {
@@ -40,20 +42,34 @@ package struct MaskGenerator: Sendable, Equatable {
             let count = min(Self.chunkWords, values.count - start)
             let keystream = try self.keystream(seed: seed, chunk: chunk, bytes: count * 4)
             keystream.withUnsafeBytes { raw in
-                if subtract {
-                    for index in 0..<count {
-                        let word = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-                        values[start + index] &-= word
-                    }
-                } else {
-                    for index in 0..<count {
-                        let word = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-                        values[start + index] &+= word
-                    }
-                }
+                Self.add(
+                    raw, into: UnsafeMutableBufferPointer(rebasing: values[start..<start + count]), subtract: subtract)
             }
             start += count
             chunk += 1
+        }
+    }
+
+    /// `values ±= words(raw)`: over aligned little-endian words a loop the compiler vectorises,
+    /// else word by word.
+    @inline(__always)
+    private static func add(
+        _ raw: UnsafeRawBufferPointer, into values: UnsafeMutableBufferPointer<UInt32>, subtract: Bool
+    ) {
+        #if _endian(little)
+            if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<UInt32>.alignment == 0 {
+                let words = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt32.self), count: values.count)
+                if subtract {
+                    for index in 0..<values.count { values[index] &-= words[index] }
+                } else {
+                    for index in 0..<values.count { values[index] &+= words[index] }
+                }
+                return
+            }
+        #endif
+        for index in 0..<values.count {
+            let word = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+            values[index] = subtract ? values[index] &- word : values[index] &+ word
         }
     }
 
