@@ -249,3 +249,7 @@ package struct SecureAggregationClient {
         return .init(cohort: configuration.cohort, sender: configuration.member, shares: shares)
     }
 }
+
+// Holds a member's private keys and what it has revealed: one owner drives it.
+@available(*, unavailable)
+extension SecureAggregationClient: Sendable {}

@@ -122,6 +122,33 @@ struct SecureAggregationClaimTests {
         #expect(result.sum == cohort.expectedSum(of: ids))
     }
 
+    @Test("a masked input outside a small ring is refused and the sum is untouched")
+    func valuesOutsideTheRing() throws {
+        var cohort = try CohortHarness(
+            members: 4, threshold: 2, dimension: 8, bits: 12,
+            inputs: SecureAggregationProtocolTests.randomInputs(dimension: 8, bits: 12))
+        let ids = cohort.clients.keys.sorted()
+        for id in ids { try cohort.server.receive(.advertiseKeys(try cohort.clients[id]!.advertiseKeys())) }
+        for roster in try cohort.server.closeAdvertising() {
+            try cohort.server.receive(
+                .encryptedShares(try cohort.clients[roster.recipient]!.shareKeys(roster, using: &cohort.generator)))
+        }
+        var masked: [SecureAggregationMessage.MaskedInput] = []
+        for delivery in try cohort.server.closeSharing() {
+            let id = delivery.recipient
+            masked.append(try cohort.clients[id]!.maskInput(delivery, input: cohort.inputs[id]!))
+        }
+        var wide = masked[0]
+        wide.values[3] |= 1 << 20
+        let error = #expect(throws: SecureAggregationError.self) { try cohort.server.receive(wide) }
+        #expect(error?.code == .malformedMessage)
+        for input in masked { try cohort.server.receive(input) }
+        for request in try cohort.server.closeMasking() {
+            try cohort.server.receive(try cohort.clients[request.recipient]!.unmask(request))
+        }
+        #expect(try cohort.server.finish().sum == cohort.expectedSum(of: ids))
+    }
+
     @Test("a member refuses rosters and deliveries that do not add up")
     func clientRefusals() throws {
         var generator = SeededGenerator(seed: 5)
