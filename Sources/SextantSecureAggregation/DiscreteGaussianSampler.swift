@@ -1,3 +1,5 @@
+import SextantPrivacy
+
 /// Exact samples of the discrete Gaussian `N_Z(0, σ²)`, `P(x) ∝ exp(-x² / 2σ²)` on the
 /// integers, by the rejection sampler of Canonne, Kamath and Steinke 2020 (their
 /// algorithms 1-3): a discrete Laplace proposal of scale `t = floor(σ) + 1`, accepted with
@@ -87,6 +89,18 @@ package struct DiscreteGaussianSampler: Sendable, Equatable {
         for index in values.indices {
             values[index] &+= UInt32(truncatingIfNeeded: sample(using: &generator))
         }
+    }
+
+    /// Adds one sample to each value, drawn from the operating system's secure generator: the
+    /// noise a member adds must be unpredictable to the server.
+    package func addNoise(to values: inout [UInt32]) throws(SecureAggregationError) {
+        var generator: SecureRandom
+        do {
+            generator = try SecureRandom()
+        } catch {
+            throw SecureAggregationError(.cryptographicFailure, error.description)
+        }
+        addNoise(to: &values, using: &generator)
     }
 
     /// The discrete Laplace `P(x) ∝ exp(-|x| / t)` (algorithm 2).

@@ -92,6 +92,10 @@ struct DistributedPrivacyTests {
         // Summed noise of deviation 0.01 sqrt(4) = 0.02; the rounding adds far less.
         #expect(abs(spread - 0.02) < 0.003)
         #expect(quantizer.noiseWrapProbabilityBound < 1e-10)
+        // The production path draws from the system's secure generator.
+        var zeros = [UInt32](repeating: 0, count: 100)
+        try sampler.addNoise(to: &zeros)
+        #expect(zeros.contains { $0 != 0 })
     }
 
     /// ε recomputed from the formulas written out here, apart from the module's code: the
