@@ -16,8 +16,9 @@ import SextantPrivacy
 /// encoded update's norm (`RingQuantizer.roundedNormBound`: clipping, scaling and conditional
 /// rounding). Modular clipping (the wrap of the sum into `Z_{2^b}`) is post-processing of the
 /// noised sum, so it costs no privacy; its effect on accuracy is bounded by
-/// `RingQuantizer.noiseWrapProbabilityBound`. Adjacency: one member's update replaced by
-/// another of norm at most `C` (the unit is the member's contribution, participation public).
+/// `RingQuantizer.noiseWrapProbabilityBound`. Adjacency: zero-out, one member's encoded
+/// update replaced by zero (the unit is the member's contribution, participation public);
+/// replacing it by another update of the same bound doubles the sensitivity.
 package enum DistributedDiscreteGaussianAccounting {
     /// What one round releases.
     ///
