@@ -88,6 +88,7 @@ bench: release
 	$(BIN)/sextant bench aggregate
 	$(BIN)/sextant bench wire
 	$(BIN)/sextant bench durable
+	$(BIN)/sextant bench secagg
 
 # Fuzzes the wire decoder with libFuzzer + AddressSanitizer (FuzzTesting/README.md);
 # `make test` replays the committed corpora without the fuzzer.

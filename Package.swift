@@ -85,6 +85,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Secure aggregation (docs/secure-aggregation.md): quantisation to a ring, the
+        // SecAgg/SecAgg+ client and server state machines, distributed discrete Gaussian noise
+        // and its accounting; messages in, messages out, no sockets.
+        .target(
+            name: "SextantSecureAggregation",
+            dependencies: [
+                "SextantBase", "SextantPrivacy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - I/O libraries
 
         .target(
@@ -170,7 +183,8 @@ let package = Package(
             name: "SextantBenchmarks",
             dependencies: [
                 "CBLAS", "SextantML", "SextantAggregation", "SextantScheduling", "SextantRuntime", "SextantWire",
-                "SextantStore", .product(name: "Logging", package: "swift-log"),
+                "SextantStore", "SextantSecureAggregation", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -227,7 +241,7 @@ let package = Package(
             name: "sextant",
             dependencies: [
                 "SextantRuntime", "SextantClient", "SextantLauncher", "SextantSimulation", "SextantML", "SextantStore",
-                "SextantWire", "SextantScheduling", "SextantBenchmarks", "SextantONNX",
+                "SextantWire", "SextantScheduling", "SextantBenchmarks", "SextantONNX", "SextantSecureAggregation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -294,6 +308,15 @@ let package = Package(
         .testTarget(
             name: "SextantSchedulingTests",
             dependencies: ["SextantScheduling", "SextantAggregation", "SextantBase"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SextantSecureAggregationTests",
+            dependencies: [
+                "SextantSecureAggregation", "SextantBase",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self, BenchLoadCommand.self,
             BenchDurableCommand.self,
-            BenchFloodCommand.self,
+            BenchFloodCommand.self, BenchSecAggCommand.self,
         ])
 }
 
