@@ -37,18 +37,10 @@ struct FederationClientLedgerTests {
     /// update reports; the client is stopped once the update has arrived.
     private func stepsOfUpdate(plan: PrivacySection.RecordLevelPlan, ledger: URL) async throws -> Int? {
         let logger = Logger(label: "sextant.tests", factory: { _ in SwiftLogNoOpLogHandler() })
-        let context = try ZMQContext()
-        let server = try await SocketThread(
-            context: context,
-            configuration: .init(
-                type: .router, options: [.routerMandatory(true)], bindEndpoints: ["tcp://127.0.0.1:*"],
-                lingerMilliseconds: 0),
-            logger: logger)
+        let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
         let shape = FeatureShape(channels: 4)
-        let data = Dataset(
-            shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 },
-            labels: (0..<8).map { Int32($0 % 2) })
+        let data = ClientTestServer.data
         let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
         var settings = FederationClient.Settings(
             server: try #require(server.boundEndpoints.first), name: "site", model: ModelArchitecture.logreg.spec,
