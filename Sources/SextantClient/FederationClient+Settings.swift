@@ -22,6 +22,9 @@ extension FederationClient.Settings {
             // DP-SGD samples from the records left for training.
             let training = records - Dataset.validationCount(of: records, fraction: validationFraction)
             recordLevel = try configuration.privacy.recordLevelPlan(federation: configuration, records: training)
+            privacyLedger = URL(
+                fileURLWithPath: configuration.privacy.ledgerPath(configuration, index: index, name: name))
+            runName = configuration.run.name
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SextantML
+import SextantPrivacy
 import SextantRuntime
 import SextantWire
 
@@ -17,7 +18,7 @@ extension FederationClient {
                 let target = plan.targetEpsilon ?? 0
                 try apply(
                     .privacyBudgetSpent(
-                        "record-level privacy budget spent: \(privateSteps) DP-SGD steps reach epsilon "
+                        "\(plan.unit.rawValue)-level privacy budget spent: \(privateSteps) DP-SGD steps reach epsilon "
                             + String(format: "%.3f", recordEpsilon ?? 0)
                             + " of privacy.record_level.target_epsilon \(target) at delta \(plan.delta); one more "
                             + "step would exceed it, so this client stops training"))
@@ -40,7 +41,9 @@ extension FederationClient {
             trainer = .private(
                 try PrivateTrainer(
                     network: network, dataset: data, optimizer: optimizer, clipNorm: plan.clipNorm,
-                    noiseMultiplier: plan.noiseMultiplier, expectedBatchSize: plan.expectedBatchSize,
+                    noiseMultiplier: plan.noiseMultiplier,
+                    sampling: plan.unit == .subject
+                        ? .subjects(sampleRate: plan.sampleRate) : .records(expectedBatchSize: plan.expectedBatchSize),
                     stepsTaken: privateSteps))
         } else {
             trainer = .plain(
@@ -111,6 +114,15 @@ extension FederationClient {
         if case .private(let trainer) = finished.trainer, let plan = settings.recordLevel {
             privateSteps = trainer.stepsTaken
             recordEpsilon = try? trainer.epsilon(delta: plan.delta).epsilon
+            // Kept before the update leaves: a restarted client goes on from this count.
+            if let ledger = settings.privacyLedger {
+                do {
+                    try ClientPrivacyLedger(run: settings.runName, plan: plan, steps: privateSteps).write(to: ledger)
+                } catch {
+                    try apply(.trainingFailed(task: finished.number, reason: "\(error)"))
+                    return
+                }
+            }
         }
         // Under record-level DP the training loss is not private: send none.
         let loss = settings.recordLevel == nil ? finished.progress.meanLoss : 0
@@ -131,7 +143,8 @@ extension FederationClient {
                 "version": "\(finished.assignment.modelVersion)", "steps": "\(finished.stepsDone)",
                 "loss": "\(String(format: "%.4f", finished.progress.meanLoss))",
                 "seconds": "\(String(format: "%.2f", update.computeSeconds))",
-                "record_epsilon": "\(recordEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
+                "\(settings.recordLevel?.unit.rawValue ?? "record")_epsilon":
+                    "\(recordEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
             ])
         try apply(.trained(task: finished.number, update))
     }

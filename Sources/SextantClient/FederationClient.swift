@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SextantML
+import SextantPrivacy
 import SextantRuntime
 import SextantWire
 
@@ -29,6 +30,11 @@ package final class FederationClient {
         package var seed: UInt64
         /// Record-level DP-SGD for local training (nil: plain SGD).
         package var recordLevel: PrivacySection.RecordLevelPlan?
+        /// The file where the client keeps its DP-SGD step count, so that a restarted
+        /// client goes on from what its records have spent (nil: kept in memory only).
+        package var privacyLedger: URL?
+        /// The run the ledger's count belongs to (`run.name`).
+        package var runName = ""
         /// CURVE keys; nil connects in plain TCP.
         package var curve: ClientCurve?
         /// The share of the data held out for federated evaluation (0: none).
@@ -166,6 +172,25 @@ package final class FederationClient {
         // Unique across restarts of this client, so the server's de-duplication never
         // mistakes a new update for a retried one.
         nextSequence = UInt64(Date().timeIntervalSince1970 * 1000) << 16
+        if let plan = settings.recordLevel {
+            if plan.unit == .subject { try plan.check(subjects: Set(self.data.subjects ?? []).count) }
+            if let ledger = settings.privacyLedger {
+                privateSteps = try ClientPrivacyLedger.spentSteps(at: ledger, run: settings.runName, plan: plan)
+            }
+            if privateSteps > 0 {
+                recordEpsilon = try? RDPAccountant.epsilon(
+                    noiseMultiplier: plan.noiseMultiplier, sampleRate: plan.sampleRate, steps: privateSteps,
+                    delta: plan.delta
+                ).epsilon
+                logger.notice(
+                    "privacy ledger: going on from the DP-SGD steps this client spent before it restarted",
+                    metadata: [
+                        "steps": "\(privateSteps)", "unit": "\(plan.unit.rawValue)", "run": "\(settings.runName)",
+                        "ledger": "\(settings.privacyLedger?.path ?? "")",
+                        "epsilon": "\(recordEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
+                    ])
+            }
+        }
     }
 
     var now: Double {

@@ -2,14 +2,23 @@ import SextantML
 import SextantPrivacy
 import SextantRuntime
 
-/// Record-level DP-SGD in a client (Abadi et al. 2016), with the shape of SextantML's
-/// ``Trainer`` so a client can use either.
+/// DP-SGD in a client, record-level (Abadi et al. 2016) or subject-level (user-level DP-SGD,
+/// McMahan et al. 2018), with the shape of SextantML's ``Trainer`` so a client can use either.
 ///
-/// Every step draws a Poisson sample of the client's records with rate `q = B/n`, takes each
-/// sampled example's gradient (``Network/forEachExampleGradient(_:labels:batchSize:_:)``),
-/// clips it to L2 norm C, sums, adds `N(0, (zC)²)` per coordinate, divides by the
-/// *expected* batch size B (not the drawn one, whose size would leak) and lets the
-/// optimizer step. An empty draw still steps on pure noise, as the analysis assumes.
+/// Record level: every step draws a Poisson sample of the client's records with rate
+/// `q = B/n`, takes each sampled example's gradient
+/// (``Network/forEachExampleGradient(_:labels:batchSize:_:)``), clips it to L2 norm C, sums,
+/// adds `N(0, (zC)²)` per coordinate, divides by the *expected* batch size B (not the drawn
+/// one, whose size would leak) and lets the optimizer step. An empty draw still steps on
+/// pure noise, as the analysis assumes.
+///
+/// Subject level (``PrivacyUnit/subject``): every step draws a Poisson sample of the
+/// client's *subjects* with the configured rate q; each sampled subject contributes the mean
+/// gradient of all its records in the silo (one batched pass), clipped to C; the sum gets
+/// `N(0, (zC)²)` and is divided by the expected number of subjects `q·n_s`. The mean rather
+/// than the sum: its norm does not grow with the subject's record count, so one C suits
+/// subjects with one record or a hundred and every sampled subject weighs the same; either
+/// way one subject moves the noised sum by at most C (docs/design.md 7).
 ///
 /// Both the sampling and the noise use one generator: the OS's secure one in production
 /// (an adversary who could predict either could undo the guarantee), a seeded one in tests.
@@ -28,15 +37,19 @@ package struct PrivateTrainer {
     package let clipNorm: Double
     /// z: noise std z·C on each step's sum.
     package let noiseMultiplier: Double
-    /// B, what the sum is divided by.
+    /// B, what the sum is divided by: the expected records (or subjects) of a step.
     package let expectedBatchSize: Double
+    /// What one clipped contribution stands for.
+    package let unit: PrivacyUnit
+    /// With ``PrivacyUnit/subject``: the silo's records grouped by subject.
+    package let subjects: SubjectGroups?
     /// q = B/n.
     package var sampleRate: Double { sampler.sampleRate }
     /// Steps accounted, including those of earlier tasks.
     package private(set) var stepsTaken: Int
-    /// Examples clipped over this trainer's steps.
+    /// Contributions (examples or subjects) clipped over this trainer's steps.
     package private(set) var clippedExamples = 0
-    /// Examples seen over this trainer's steps.
+    /// Contributions (examples or subjects) seen over this trainer's steps.
     package private(set) var sampledExamples = 0
 
     private let sampler: PoissonSampler
@@ -47,13 +60,37 @@ package struct PrivateTrainer {
     private let stepCurve: [Double]
     private let orders: [Double]
 
-    /// - Parameters:
-    ///   - expectedBatchSize: B, in 1...dataset.count; the sampling rate is B / dataset.count.
-    ///   - stepsTaken: steps already accounted for this client's records.
-    ///   - generator: the randomness of sampling and noise; nil: the OS's secure generator.
+    /// How a step samples its contributions.
+    ///
+    /// `Sendable`: a plain value.
+    package enum Sampling: Sendable, Equatable {
+        /// Records with rate `B/n`; the sum is divided by B.
+        case records(expectedBatchSize: Int)
+        /// Subjects with rate q (the same in every silo, so the server can account it); the
+        /// sum is divided by `q·n_s`.
+        case subjects(sampleRate: Double)
+    }
+
+    /// Record-level DP-SGD with expected batch size `expectedBatchSize` (B, in
+    /// 1...dataset.count; the sampling rate is B / dataset.count).
     package init(
         network: Network, dataset: Dataset, optimizer: any Optimizer, clipNorm: Double, noiseMultiplier: Double,
         expectedBatchSize: Int, stepsTaken: Int = 0, generator: (any RandomNumberGenerator)? = nil,
+        orders: [Double] = RDPAccountant.defaultOrders
+    ) throws {
+        try self.init(
+            network: network, dataset: dataset, optimizer: optimizer, clipNorm: clipNorm,
+            noiseMultiplier: noiseMultiplier, sampling: .records(expectedBatchSize: expectedBatchSize),
+            stepsTaken: stepsTaken, generator: generator, orders: orders)
+    }
+
+    /// - Parameters:
+    ///   - sampling: records with an expected batch size, or subjects with a rate.
+    ///   - stepsTaken: steps already accounted for this client's records (or subjects).
+    ///   - generator: the randomness of sampling and noise; nil: the OS's secure generator.
+    package init(
+        network: Network, dataset: Dataset, optimizer: any Optimizer, clipNorm: Double, noiseMultiplier: Double,
+        sampling: Sampling, stepsTaken: Int = 0, generator: (any RandomNumberGenerator)? = nil,
         orders: [Double] = RDPAccountant.defaultOrders
     ) throws {
         guard dataset.shape.count == network.inputShape.count else {
@@ -70,11 +107,6 @@ package struct PrivateTrainer {
         guard noiseMultiplier >= 0, noiseMultiplier.isFinite else {
             throw PrivacyError(.invalidArgument, "the noise multiplier must be finite and >= 0, got \(noiseMultiplier)")
         }
-        guard expectedBatchSize >= 1, expectedBatchSize <= dataset.count else {
-            throw PrivacyError(
-                .invalidArgument,
-                "the expected batch size must lie in 1...\(dataset.count) (the records), got \(expectedBatchSize)")
-        }
         guard stepsTaken >= 0 else {
             throw PrivacyError(.invalidArgument, "steps taken must be >= 0, got \(stepsTaken)")
         }
@@ -85,7 +117,31 @@ package struct PrivateTrainer {
         self.noiseMultiplier = noiseMultiplier
         self.stepsTaken = stepsTaken
         self.orders = orders
-        sampler = PoissonSampler(expectedBatchSize: expectedBatchSize, populationSize: dataset.count)
+        switch sampling {
+        case .records(let expectedBatchSize):
+            guard expectedBatchSize >= 1, expectedBatchSize <= dataset.count else {
+                throw PrivacyError(
+                    .invalidArgument,
+                    "the expected batch size must lie in 1...\(dataset.count) (the records), got \(expectedBatchSize)")
+            }
+            unit = .record
+            subjects = nil
+            sampler = PoissonSampler(expectedBatchSize: expectedBatchSize, populationSize: dataset.count)
+        case .subjects(let sampleRate):
+            guard sampleRate > 0, sampleRate <= 1 else {
+                throw PrivacyError(
+                    .invalidArgument, "the subject sampling rate must lie in (0, 1], got \(sampleRate)")
+            }
+            guard let ids = dataset.subjects else {
+                throw PrivacyError(
+                    .invalidArgument,
+                    "subject-level DP needs each record's subject (data.subject, or a dataset with subjects)")
+            }
+            let groups = try SubjectGroups(subjects: ids)
+            unit = .subject
+            subjects = groups
+            sampler = PoissonSampler(sampleRate: sampleRate, populationSize: groups.count)
+        }
         self.expectedBatchSize = sampler.expectedBatchSize
         if let generator {
             self.generator = AnyRandomSource(generator)
@@ -105,7 +161,17 @@ package struct PrivateTrainer {
         let network = self.network
         for _ in 0..<steps {
             let batch = sampler.sample(using: &generator)
-            if !batch.isEmpty {
+            if let subjects {
+                for subject in batch {
+                    let records = subjects.records[subject]
+                    gather(records)
+                    let statistics = subjectGradient(records: records.count)
+                    progress.totalLoss += statistics.totalLoss
+                    progress.correct += statistics.correct
+                    progress.examples += records.count
+                    dpsgd.accumulateClipped(gradient: UnsafeBufferPointer(network.gradients))
+                }
+            } else if !batch.isEmpty {
                 gather(batch)
                 let statistics = statistics(batchSize: batch.count)
                 progress.totalLoss += statistics.totalLoss
@@ -126,7 +192,7 @@ package struct PrivateTrainer {
             gradient.withUnsafeBufferPointer { optimizer.update(network.parameters, gradients: $0) }
             stepsTaken += 1
             progress.steps += 1
-            progress.examples += batch.count
+            if subjects == nil { progress.examples += batch.count }
         }
         return progress
     }
@@ -145,7 +211,9 @@ package struct PrivateTrainer {
         try RDPAccountant.convert(rdp: stepCurve.map { $0 * Double(stepsTaken) }, orders: orders, delta: delta)
     }
 
-    /// The subject-level guarantee for subjects with `groupSize` records.
+    /// The group-privacy guarantee for subjects with `groupSize` records, from the
+    /// record-level one (meaningful for ``PrivacyUnit/record`` only; a subject-level trainer's
+    /// ``epsilon(delta:)`` is the subject's already).
     package func groupEpsilon(groupSize: Int, delta: Double) throws(PrivacyError) -> RDPAccountant.GroupGuarantee {
         try accountant.groupGuarantee(groupSize: groupSize, delta: delta)
     }
@@ -158,6 +226,16 @@ package struct PrivateTrainer {
             for index in batch {
                 features.append(contentsOf: all[(index * width)..<((index + 1) * width)])
                 labels.append(dataset.labels[index])
+            }
+        }
+    }
+
+    /// One pass over the gathered records of one subject: fills the network's gradients with
+    /// the gradient of their mean loss (the mean of their gradients) and returns the loss.
+    private func subjectGradient(records: Int) -> LossStatistics {
+        features.withUnsafeBufferPointer { x in
+            labels.withUnsafeBufferPointer { y in
+                network.trainingStep(x.baseAddress!, labels: y.baseAddress!, batchSize: records)
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SextantAggregation
 import SextantML
+import SextantPrivacy
 import SextantRuntime
 import SextantScheduling
 import SextantStore
@@ -111,7 +112,8 @@ extension FederationServer {
             if let server = dp.serverObserverEpsilon { privacyMetrics["server_observer_epsilon"] = server }
         }
         if let recordEpsilon = recordLevel?.epsilon() {
-            privacyMetrics["record_epsilon"] = recordEpsilon
+            privacyMetrics[configuration.privacy.unit == .subject ? "subject_epsilon" : "record_epsilon"] =
+                recordEpsilon
             // The checkpoint's epsilon is the client-level one when there is one.
             if core.privacy == nil { lastEpsilon = recordEpsilon }
         }

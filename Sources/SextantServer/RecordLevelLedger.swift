@@ -1,9 +1,14 @@
 import SextantPrivacy
 import SextantRuntime
 
-/// The server's view of record-level DP-SGD: every client runs the same plan from the
+/// The server's view of DP-SGD in the clients: every client runs the same plan from the
 /// shared configuration, so the server can account each client's records from the steps
 /// its updates report, and store the largest epsilon with every checkpoint.
+///
+/// With `privacy.unit: subject` every silo samples subjects at the same configured rate, so
+/// each client's steps are a sampled Gaussian mechanism the server can account without
+/// knowing its subjects; not knowing which silos hold whom, it counts every subject in
+/// every silo (``SubjectLevelAccounting``, docs/design.md 7).
 struct RecordLevelLedger {
     let privacy: PrivacySection
     let federation: FederationConfiguration
@@ -21,8 +26,10 @@ struct RecordLevelLedger {
         samples[client] = records
     }
 
-    /// The largest record-level epsilon over the clients, at the plan's delta.
+    /// The subject-level epsilon (every subject counted in every silo), or the largest
+    /// record-level epsilon over the clients, at the plan's delta.
     func epsilon() -> Double? {
+        if privacy.unit == .subject { return subjectEpsilon() }
         var worst: Double?
         for (client, count) in steps where count > 0 {
             guard let records = samples[client],
@@ -33,5 +40,15 @@ struct RecordLevelLedger {
             worst = max(worst ?? 0, guarantee.epsilon)
         }
         return worst
+    }
+
+    /// Every client's steps composed, as for a subject whose records are in every silo.
+    private func subjectEpsilon() -> Double? {
+        guard let plan = try? privacy.recordLevelPlan(federation: federation, records: nil) else { return nil }
+        let silos = steps.values.filter { $0 > 0 }.map {
+            SubjectLevelAccounting.Silo(noiseMultiplier: plan.noiseMultiplier, sampleRate: plan.sampleRate, steps: $0)
+        }
+        guard !silos.isEmpty else { return nil }
+        return try? SubjectLevelAccounting.epsilon(silos: silos, holdings: nil, delta: plan.delta).epsilon
     }
 }

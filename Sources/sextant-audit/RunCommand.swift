@@ -68,7 +68,7 @@ struct RunCommand: ParsableCommand {
 
         let bar = Mutex(ProgressBar(total: 1, label: "checkpoints"))
         let isTerminal = bar.withLock { $0.isTerminal }
-        let report = try SubjectAudit(configuration: configuration).run(
+        var report = try SubjectAudit(configuration: configuration).run(
             store: store, runID: runID, auditSet: samples, membership: groundTruth.membership,
             independentInclusion: groundTruth.isIndependentInclusion,
             progress: { done, total in
@@ -78,6 +78,7 @@ struct RunCommand: ParsableCommand {
                 }
             })
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        Self.stateGuarantee(of: &report)
 
         print(report.terminalSummary())
         if let json {
@@ -96,6 +97,25 @@ struct RunCommand: ParsableCommand {
                     Data("audit gate failed: \(names.joined(separator: ", ")) above \(failAboveAuc)\n".utf8))
                 throw ExitCode(2)
             }
+        }
+    }
+
+    /// What the run's epsilon protects (unit, adjacency, delta), from its stored
+    /// configuration, so that the verdict compares like with like (docs/design.md 8).
+    static func stateGuarantee(of report: inout AuditReport) {
+        guard report.run.accountantEpsilon != nil,
+            let configuration = try? ConfigurationLoader.decode(
+                FederationConfiguration.self, from: report.run.config, name: "the run's configuration",
+                allowedKeys: FederationConfiguration.keys)
+        else { return }
+        let privacy = configuration.privacy
+        report.run.accountantGuarantee = privacy.guaranteeDescription(configuration)
+        if privacy.isClientLevel {
+            report.run.accountantUnit = "client"
+            report.run.accountantDelta = privacy.delta
+        } else if privacy.isRecordLevel {
+            report.run.accountantUnit = privacy.unit.rawValue
+            report.run.accountantDelta = privacy.recordLevel?.delta ?? privacy.delta
         }
     }
 

@@ -73,8 +73,11 @@ struct SextantClientCommand: ParsableCommand {
             let budget = try plan.stepBudget().map {
                 ", at most \($0) steps (target epsilon \(plan.targetEpsilon ?? 0))"
             }
+            let sampling =
+                plan.unit == .subject
+                ? "subjects sampled at q \(plan.sampleRate)" : "expected batch \(plan.expectedBatchSize)"
             logger.info(
-                "record-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), expected batch \(plan.expectedBatchSize), delta \(plan.delta)\(budget ?? "")"
+                "\(plan.unit.rawValue)-level DP-SGD: C \(plan.clipNorm), z \(String(format: "%.3f", plan.noiseMultiplier)), \(sampling), delta \(plan.delta)\(budget ?? "")"
             )
         }
         if speed.timePerStep > 0 {

@@ -55,4 +55,23 @@ struct ReportTests {
         #expect(summary.contains("TPR at 1% FPR omitted"))
         #expect(summary.contains("Accountant epsilon: 2.500"))
     }
+
+    /// The verdict compares the one-run bound with the accountant's epsilon only in the same
+    /// unit at the same delta, and names what the epsilon protects.
+    @Test func theVerdictComparesLikeWithLike() throws {
+        var report = try report()
+        report.independentInclusion = true
+        report.run.accountantGuarantee = "subject-level, add/remove all of one subject's records, delta=1e-05"
+        report.run.accountantUnit = "subject"
+        report.run.accountantDelta = report.metricsConfiguration.delta
+        #expect(
+            report.verdict.contains("is subject-level at the same delta, so the one-run lower bound must stay below it")
+        )
+        #expect(report.terminalSummary().contains("Accountant epsilon: 2.500 (subject-level, add/remove"))
+        report.run.accountantUnit = "record"
+        #expect(report.verdict.contains("is not a subject-level figure at delta"))
+        report.run.accountantUnit = "subject"
+        report.run.accountantDelta = 1e-3
+        #expect(report.verdict.contains("is not a subject-level figure at delta"))
+    }
 }

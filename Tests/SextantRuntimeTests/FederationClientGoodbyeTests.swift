@@ -18,19 +18,11 @@ struct FederationClientGoodbyeTests {
     @Test("a goodbye during the last training chunk ends the client, with no update sent")
     func goodbyeDuringLastChunk() async throws {
         let logger = Logger(label: "sextant.tests", factory: { _ in SwiftLogNoOpLogHandler() })
-        let context = try ZMQContext()
-        let server = try await SocketThread(
-            context: context,
-            configuration: .init(
-                type: .router, options: [.routerMandatory(true)], bindEndpoints: ["tcp://127.0.0.1:*"],
-                lingerMilliseconds: 0),
-            logger: logger)
+        let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
 
         let shape = FeatureShape(channels: 4)
-        let data = Dataset(
-            shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 },
-            labels: (0..<8).map { Int32($0 % 2) })
+        let data = ClientTestServer.data
         let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
         // 5 steps (one chunk) at 0.3 s each: the client then waits 1.5 s for the last chunk.
         let settings = FederationClient.Settings(

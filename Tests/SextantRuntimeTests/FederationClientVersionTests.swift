@@ -13,18 +13,9 @@ struct FederationClientVersionTests {
     @Test("a version-1 server's refusal ends the client with an incompatibleVersion error")
     func olderServerStopsTheClient() async throws {
         let logger = Logger(label: "sextant.tests", factory: { _ in SwiftLogNoOpLogHandler() })
-        let context = try ZMQContext()
-        let server = try await SocketThread(
-            context: context,
-            configuration: .init(
-                type: .router, options: [.routerMandatory(true)], bindEndpoints: ["tcp://127.0.0.1:*"],
-                lingerMilliseconds: 0),
-            logger: logger)
+        let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
-        let shape = FeatureShape(channels: 4)
-        let data = Dataset(
-            shape: shape, classCount: 2, features: (0..<32).map { Float($0 % 5) / 5 },
-            labels: (0..<8).map { Int32($0 % 2) })
+        let data = ClientTestServer.data
         let settings = FederationClient.Settings(
             server: try #require(server.boundEndpoints.first), name: "new", model: ModelArchitecture.logreg.spec,
             momentum: 0,

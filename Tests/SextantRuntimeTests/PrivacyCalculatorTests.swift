@@ -18,8 +18,50 @@ import Testing
         #expect(abs(report.epsilon - 0.7242234026) < 1e-9)
         #expect(
             report.lines == [
-                "epsilon 0.7242234026 at delta 1e-05 (optimal order 19) for noise 1.3, sample rate 0.0025, 6000 steps"
+                "epsilon 0.7242234026 at delta 1e-05 (optimal order 19) for noise 1.3, sample rate 0.0025, 6000 steps",
+                "unit: record-level: add/remove one record (DP-SGD, Poisson sampling of records at the sample rate); "
+                    + "delta 1e-05",
             ])
+    }
+
+    /// Every report names its unit and adjacency: `sextant privacy epsilon` used to print an
+    /// epsilon without saying what it protects.
+    @Test(arguments: PrivacyCalculator.Unit.allCases)
+    func everyReportStatesItsUnitAndAdjacency(unit: PrivacyCalculator.Unit) throws {
+        let report = try PrivacyCalculator.epsilon(noise: 1.1, sampleRate: 0.05, steps: 100, delta: 1e-5, unit: unit)
+        let statement = try #require(report.lines.first { $0.hasPrefix("unit: ") })
+        #expect(statement.contains("\(unit.rawValue)-level: add/remove"))
+        #expect(statement.hasSuffix("delta 1e-05"))
+    }
+
+    /// A subject in 3 silos of 100 steps each is charged as 300 steps of one mechanism
+    /// (identical silos compose by adding their RDP).
+    @Test func silosComposeForASubject() throws {
+        let report = try PrivacyCalculator.epsilon(
+            noise: 1.1, sampleRate: 0.05, steps: 100, delta: 1e-5, unit: .subject, silos: 3)
+        let direct = try RDPAccountant.epsilon(noiseMultiplier: 1.1, sampleRate: 0.05, steps: 300, delta: 1e-5)
+        #expect(report.epsilon == direct.epsilon)
+        #expect(report.lines[0].hasSuffix("100 steps in each of 3 silos"))
+        let target = try PrivacyCalculator.noiseMultiplier(
+            targetEpsilon: direct.epsilon, sampleRate: 0.05, steps: 100, delta: 1e-5, unit: .subject, silos: 3)
+        #expect(abs(target.noiseMultiplier - 1.1) < 1e-6)
+        #expect(throws: RuntimeError.self) {
+            try PrivacyCalculator.epsilon(noise: 1.1, sampleRate: 0.05, steps: 100, delta: 1e-5, silos: 2)
+        }
+        #expect(throws: RuntimeError.self) {
+            try PrivacyCalculator.epsilon(
+                noise: 1.1, sampleRate: 0.05, steps: 100, delta: 1e-5, groupSize: 3, unit: .subject)
+        }
+    }
+
+    /// Group privacy only where it holds: for 60 records at a record-level epsilon of about
+    /// 1.5 the delta term 60 e^(59 eps) delta exceeds any delta, so no figure is printed.
+    @Test func groupPrivacyIsPrintedOnlyWhereValid() throws {
+        let report = try PrivacyCalculator.epsilon(
+            noise: 1.0, sampleRate: 0.02, steps: 2000, delta: 1e-4, groupSize: 60)
+        #expect(report.epsilon > 1)
+        #expect(report.groupEpsilon == nil)
+        #expect(report.lines.last?.hasPrefix("group privacy: no guarantee for a subject with 60 records") == true)
     }
 
     @Test func theTargetGivesBackTheNoise() throws {
@@ -42,7 +84,8 @@ import Testing
         #expect(report.groupEpsilon == group.epsilon)
         #expect(report.groupDelta == group.delta)
         #expect(report.groupEpsilon! > report.epsilon)
-        #expect(report.lines.count == 2)
+        #expect(report.lines.count == 3)
+        #expect(report.lines[2].hasPrefix("group privacy: epsilon "))
     }
 
     @Test func badArgumentsAreRuntimeErrors() {

@@ -47,7 +47,7 @@ extension AuditReport {
             "Subjects: \(subjects.count); known to the attacker: \(knownSubjectCount) (\(knownMembers) members); evaluated: \(evaluatedMembers) members, \(evaluatedNonMembers) non-members"
         )
         lines.append(
-            "Accountant epsilon: \(run.accountantEpsilon.map { format($0) } ?? "none (not private)"); subject-level figures use delta = \(metricsConfiguration.delta) at \(Int((metricsConfiguration.confidence * 100).rounded()))% joint confidence (one-run: Steinke et al. 2023; threshold: four Clopper-Pearson bounds)"
+            "Accountant epsilon: \(run.accountantEpsilon.map { format($0) + (run.accountantGuarantee.map { " (\($0))" } ?? "") } ?? "none (not private)"); subject-level figures use delta = \(metricsConfiguration.delta) at \(Int((metricsConfiguration.confidence * 100).rounded()))% joint confidence (one-run: Steinke et al. 2023; threshold: four Clopper-Pearson bounds)"
         )
         lines.append("")
         let headers = attacks.map { attack in

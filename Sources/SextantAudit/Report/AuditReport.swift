@@ -13,6 +13,12 @@ package struct AuditReport: Sendable, Codable {
         package var storedCheckpoints: Int
         /// The accountant's epsilon stored with the latest checkpoint; nil: not private.
         package var accountantEpsilon: Double?
+        /// What that epsilon protects: its unit, adjacency and delta, as the run states it
+        /// (nil: not known).
+        package var accountantGuarantee: String?
+        /// Its unit (`record`, `subject` or `client`) and delta, to compare like with like.
+        package var accountantUnit: String?
+        package var accountantDelta: Double?
 
         package init(
             id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?
@@ -100,10 +106,21 @@ package struct AuditReport: Sendable, Codable {
         text +=
             " One-run lower bound on subject-level epsilon: \(format(oneRun)) at delta \(delta) (\(percent)% confidence)."
         if let epsilon = run.accountantEpsilon {
-            text +=
-                " The accountant's epsilon \(format(epsilon)) is record- or client-level at the run's delta; it bounds a subject only when the subject is one record or one client, and compares with the one-run figure only at the same delta."
-            if oneRun > epsilon {
-                text += " The subject-level bound exceeds it: subjects get less protection than one record or client."
+            let stated = run.accountantGuarantee.map { " (\($0))" } ?? ""
+            if run.accountantUnit == "subject", run.accountantDelta == delta {
+                text +=
+                    " The accountant's epsilon \(format(epsilon))\(stated) is subject-level at the same delta, so the one-run lower bound must stay below it"
+                text +=
+                    oneRun <= epsilon
+                    ? "; it does."
+                    : "; it does not: the accounting or the training does not deliver the stated guarantee."
+            } else {
+                text +=
+                    " The accountant's epsilon \(format(epsilon))\(stated) is not a subject-level figure at delta \(delta); it bounds a subject only when the subject is one record or one client, and compares with the one-run figure only in the same unit at the same delta."
+                if oneRun > epsilon {
+                    text +=
+                        " The subject-level bound exceeds it: subjects get less protection than one record or client."
+                }
             }
         } else {
             text += " The run was trained without differential privacy (no accountant epsilon)."

@@ -66,7 +66,7 @@ package struct SiteData: Sendable {
     /// The site's records as the model's inputs and targets, through the agreed pipeline.
     package func dataset(pipeline: FeaturePipeline) throws -> Dataset {
         switch content {
-        case .table(let table): try table.dataset(pipeline: pipeline)
+        case .table(let table): try table.dataset(pipeline: pipeline, subject: options.subject)
         case .arrays(let arrays): try arrays.dataset(pipeline: pipeline)
         }
     }

@@ -43,12 +43,16 @@ package struct SiteDataOptions: Hashable, Sendable, Codable {
     package var labelsArray: String?
     /// The order of image dimensions (nil: inferred, and an error when ambiguous).
     package var layout: Layout?
+    /// The column naming each record's subject (person), for subject-level DP; never a
+    /// feature (nil: records have no subject).
+    package var subject: String?
 
     package init(
         label: String = "label", features: [String]? = nil, ignore: [String] = [], categorical: [String] = [],
         missing: MissingValues = .refuse, scaling: FeaturePipeline.NumericTransform.Scaling = .standardize,
-        featuresArray: String? = nil, labelsArray: String? = nil, layout: Layout? = nil
+        featuresArray: String? = nil, labelsArray: String? = nil, layout: Layout? = nil, subject: String? = nil
     ) {
+        self.subject = subject
         self.label = label
         self.features = features
         self.ignore = ignore
@@ -64,6 +68,12 @@ package struct SiteDataOptions: Hashable, Sendable, Codable {
     package func validate() throws {
         func fail(_ message: String) -> SextantMLError { SextantMLError(code: .invalidArgument, message) }
         if ignore.contains(label) { throw fail("the label column '\(label)' is also in data.ignore") }
+        if let subject {
+            if subject == label { throw fail("the subject column '\(subject)' is also the label") }
+            if features?.contains(subject) == true || categorical.contains(subject) {
+                throw fail("the subject column '\(subject)' is also a feature (data.features or data.categorical)")
+            }
+        }
         if categorical.contains(label) {
             throw fail("the label column '\(label)' is also in data.categorical (labels are classes already)")
         }

@@ -32,7 +32,12 @@ struct SiteTable: Sendable {
             }
             featureIndices = header.indices.filter { features.contains(header[$0]) }
         } else {
-            featureIndices = header.indices.filter { $0 != labelIndex && !options.ignore.contains(header[$0]) }
+            featureIndices = header.indices.filter {
+                $0 != labelIndex && !options.ignore.contains(header[$0]) && header[$0] != options.subject
+            }
+        }
+        if let subject = options.subject, !header.contains(subject) {
+            throw fail("data.subject names '\(subject)', not in the header (\(SiteStatistics.list(header)))")
         }
         let absentCategorical = options.categorical.filter { !header.contains($0) }
         guard absentCategorical.isEmpty else {
@@ -114,15 +119,27 @@ struct SiteTable: Sendable {
 
     // MARK: - Records
 
-    func dataset(pipeline: FeaturePipeline) throws -> Dataset {
+    /// The records through `pipeline`; with `subject`, each record's subject is the cell of
+    /// that column, numbered in order of first appearance (ids local to this site).
+    func dataset(pipeline: FeaturePipeline, subject: String? = nil) throws -> Dataset {
         let header = parser.header
+        let subjectIndex = try subject.map { name in
+            guard let index = header.firstIndex(of: name) else {
+                throw fail("data.subject names '\(name)', not in the header (\(SiteStatistics.list(header)))")
+            }
+            return index
+        }
+        var subjectIDs: [String: Int32] = [:]
+        var subjects: [Int32] = []
         let labelIndex = try labelIndex(pipeline.target.name)
         let expected = pipeline.columns.map(\.name)
         let absent = expected.filter { !header.contains($0) }
         let extra =
             pipeline.ignoresOtherColumns == true
             ? []
-            : header.filter { $0 != pipeline.target.name && !expected.contains($0) && !pipeline.ignored.contains($0) }
+            : header.filter {
+                $0 != pipeline.target.name && !expected.contains($0) && !pipeline.ignored.contains($0) && $0 != subject
+            }
         guard absent.isEmpty, extra.isEmpty else {
             var parts: [String] = []
             if !absent.isEmpty { parts.append("without \(SiteStatistics.list(absent))") }
@@ -144,6 +161,18 @@ struct SiteTable: Sendable {
         var targets: [Float] = []
         var row = [Float](repeating: 0, count: width)
         try parser.forEachRecord { record in
+            if let subjectIndex {
+                guard let name = record.category(subjectIndex) else {
+                    throw record.error("the subject is missing (data.subject)", column: subjectIndex)
+                }
+                if let id = subjectIDs[name] {
+                    subjects.append(id)
+                } else {
+                    let id = Int32(subjectIDs.count)
+                    subjectIDs[name] = id
+                    subjects.append(id)
+                }
+            }
             var offset = 0
             for (k, column) in pipeline.columns.enumerated() {
                 let index = columnIndices[k]
@@ -191,12 +220,13 @@ struct SiteTable: Sendable {
             }
         }
         let shape = FeatureShape(channels: width)
+        let ids = subjectIndex == nil ? nil : subjects
         if classes.isEmpty {
-            var dataset = Dataset(shape: shape, features: features, targets: targets)
+            var dataset = Dataset(shape: shape, features: features, targets: targets, subjects: ids)
             dataset.targetTransform = pipeline.target.transform
             return dataset
         }
-        return Dataset(shape: shape, classCount: classes.count, features: features, labels: labels)
+        return Dataset(shape: shape, classCount: classes.count, features: features, labels: labels, subjects: ids)
     }
 
     /// The one-hot position of a categorical cell, nil for all zeros.

@@ -204,12 +204,14 @@ package struct DataSection: Sendable, Codable {
         static let labelsArray = ConfigurationKey<String>("labels_array", shown: "`y`, or `labels`")
         static let layout = ConfigurationKey<String>(
             "layout", shown: "inferred", check: KeyCheck.oneOf(SiteDataOptions.Layout.self))
+        static let subject = ConfigurationKey<String>("subject", shown: "none")
     }
 
     static let siteDeclared = [
         SiteKeys.label.declared, SiteKeys.features.declared, SiteKeys.ignore.declared, SiteKeys.categorical.declared,
         SiteKeys.missing.declared, SiteKeys.scaling.declared, SiteKeys.validationFraction.declared,
         SiteKeys.featuresArray.declared, SiteKeys.labelsArray.declared, SiteKeys.layout.declared,
+        SiteKeys.subject.declared,
     ]
 
     static let keys = KeySchema.map(
@@ -241,7 +243,8 @@ package struct DataSection: Sendable, Codable {
             missing: try keys.read(SiteKeys.missing, as: SiteDataOptions.MissingValues.self) ?? .refuse,
             scaling: try keys.read(SiteKeys.scaling, as: FeaturePipeline.NumericTransform.Scaling.self) ?? .standardize,
             featuresArray: try keys.read(SiteKeys.featuresArray), labelsArray: try keys.read(SiteKeys.labelsArray),
-            layout: try keys.read(SiteKeys.layout, as: SiteDataOptions.Layout.self))
+            layout: try keys.read(SiteKeys.layout, as: SiteDataOptions.Layout.self),
+            subject: try keys.read(SiteKeys.subject))
         validationFractionSetting = try keys.read(SiteKeys.validationFraction)
     }
 
@@ -252,6 +255,11 @@ package struct DataSection: Sendable, Codable {
         get throws {
             guard (["fashion-mnist", "subject-federation"] + Self.siteDatasets).contains(dataset) else {
                 throw invalid("data.dataset", "'\(dataset)'", "use fashion-mnist, subject-federation, table or arrays")
+            }
+            if let subject = site.subject, dataset != "table" {
+                throw invalid(
+                    "data.subject", "'\(subject)'",
+                    "it names a column of a site's CSV table (data.dataset: table); '\(dataset)' has no such column")
             }
             do {
                 try site.validate()

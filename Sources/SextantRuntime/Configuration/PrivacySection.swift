@@ -60,6 +60,9 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     package var clientNoiseWithoutSecureAggregation = false
     /// Record-level DP-SGD settings (mode record-level or both).
     package var recordLevel: RecordLevelSection?
+    /// What one DP-SGD contribution in a client stands for: a record, or a subject with all
+    /// its records in the silo (subject-level DP-SGD; needs each record's subject).
+    package var unit = PrivacyUnit.record
 
     package init() {}
 
@@ -84,12 +87,14 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
             "client_noise_without_secure_aggregation", default: false, shown: "`false`")
         static let recordLevel = ConfigurationKey<RecordLevelSection>(
             "record_level", shown: "none", schema: .section(RecordLevelSection.declared))
+        static let unit = ConfigurationKey<String>(
+            "unit", default: PrivacyUnit.record.rawValue, shown: "`record`", check: KeyCheck.oneOf(PrivacyUnit.self))
     }
 
     static let declared = [
         Keys.mode.declared, Keys.clipNorm.declared, Keys.adaptiveClipping.declared, Keys.noiseMultiplier.declared,
         Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared,
-        Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared,
+        Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared, Keys.unit.declared,
     ]
     static let keys = KeySchema.section(declared)
 
@@ -107,6 +112,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         noisePlacement = try c.read(Keys.noisePlacement, as: NoisePlacement.self) ?? noisePlacement
         clientNoiseWithoutSecureAggregation = try c.read(Keys.clientNoiseWithoutSecureAggregation) ?? false
         recordLevel = try c.read(Keys.recordLevel)
+        unit = try c.read(Keys.unit, as: PrivacyUnit.self) ?? unit
     }
 
     /// One value from two keys that exclude each other.
@@ -188,6 +194,13 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         /// Local steps a client is expected to take over the run, for a target ε (nil:
         /// stop.max_versions × the steps of a task).
         package var plannedSteps: Int?
+        /// q, the Poisson rate at which every silo samples its subjects (`privacy.unit:
+        /// subject` only; the same in every silo, so the server accounts it without knowing
+        /// how many subjects a silo has).
+        package var sampleRate: Double?
+        /// The file where each client keeps its DP-SGD step count (`{name}`, `{index}`
+        /// replaced; nil: `<server.database>.ledgers/{name}.json`).
+        package var ledger: String?
 
         package init() {}
 
@@ -205,11 +218,17 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
                 "delta", shown: "`privacy.delta`", check: KeyCheck.unitInterval("below 1/n for a client's n records"))
             static let plannedSteps = ConfigurationKey<Int>(
                 "planned_steps", shown: "`max_versions` x steps per task", check: KeyCheck.positiveInteger)
+            static let ledger = ConfigurationKey<String>(
+                "ledger", shown: "`<server.database>.ledgers/{name}.json`",
+                check: { $0.isEmpty ? "name a file, e.g. ledgers/{name}.json" : nil })
+            static let sampleRate = ConfigurationKey<Double>(
+                "sample_rate", shown: "none",
+                check: { $0 > 0 && $0 <= 1 ? nil : "it must lie in (0, 1] (the rate at which subjects are sampled)" })
         }
 
         static let declared = [
             Keys.clipNorm.declared, Keys.noiseMultiplier.declared, Keys.targetEpsilon.declared, Keys.batchSize.declared,
-            Keys.delta.declared, Keys.plannedSteps.declared,
+            Keys.delta.declared, Keys.plannedSteps.declared, Keys.sampleRate.declared, Keys.ledger.declared,
         ]
 
         package init(from decoder: any Decoder) throws {
@@ -221,6 +240,8 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
             batchSize = try c.read(Keys.batchSize)
             delta = try c.read(Keys.delta)
             plannedSteps = try c.read(Keys.plannedSteps)
+            sampleRate = try c.read(Keys.sampleRate)
+            ledger = try c.read(Keys.ledger)
         }
     }
 
@@ -272,7 +293,21 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
                 addRemove: Self.isAddRemove(federation), sampleRate: Self.clientSampleRate(federation), delta: delta)
         }
         guard isRecordLevel else { return nil }
-        return "record-level, add/remove one record, largest over the clients, delta=\(recordLevel?.delta ?? delta)"
+        let recordDelta = recordLevel?.delta ?? delta
+        if unit == .subject { return Self.subjectGuaranteeDescription(delta: recordDelta) }
+        return "record-level, add/remove one record, largest over the clients, delta=\(recordDelta)"
+    }
+
+    /// What a subject-level ε protects, as the server and the audit state it.
+    package static func subjectGuaranteeDescription(delta: Double) -> String {
+        "subject-level, add/remove all of one subject's records in every silo that holds them, "
+            + "each silo charged in full, delta=\(delta)"
+    }
+
+    /// Where client `index`, named `name`, keeps its DP-SGD step count (docs/design.md 7).
+    package func ledgerPath(_ federation: FederationConfiguration, index: Int, name: String) -> String {
+        (recordLevel?.ledger ?? federation.server.database + ".ledgers/{name}.json")
+            .replacingOccurrences(of: "{index}", with: String(index)).replacingOccurrences(of: "{name}", with: name)
     }
 
     /// Local steps a client is expected to take over the whole run (record-level planning).
@@ -310,12 +345,59 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
                 "key 'privacy.\(key)' is a client-level setting but privacy.mode is \(mode.rawValue); use mode both, "
                     + "or put record-level settings under privacy.record_level")
         }
+        try validateUnit(federation: federation)
         if isRecordLevel {
             _ = try recordLevelPlan(federation: federation, records: nil)
         } else if recordLevel != nil {
             throw RuntimeError(
                 .invalidConfiguration,
                 "key 'privacy.record_level' is set but privacy.mode is \(mode.rawValue); use mode record-level or both")
+        }
+    }
+
+    /// `privacy.unit: subject` needs DP-SGD in the clients, a subject for every record and
+    /// the subject sampling rate; `sample_rate` belongs to it alone.
+    private func validateUnit(federation: FederationConfiguration) throws {
+        guard unit == .subject else {
+            if let rate = recordLevel?.sampleRate {
+                throw invalid(
+                    "privacy.record_level.sample_rate", rate,
+                    "it is the subject sampling rate of privacy.unit: subject; record-level DP-SGD samples records "
+                        + "at privacy.record_level.batch_size / n")
+            }
+            return
+        }
+        guard isRecordLevel else {
+            throw invalid(
+                "privacy.unit", "subject",
+                "it applies to DP-SGD in the clients (privacy.mode record-level or both); client-level DP protects a "
+                    + "client's whole contribution already")
+        }
+        let data = federation.data
+        if data.dataset == "subject-federation" {
+            guard data.site.subject == nil else {
+                throw invalid(
+                    "data.subject", "'\(data.site.subject!)'",
+                    "subject-federation files carry each record's subject already; remove the key")
+            }
+        } else if data.dataset != "table" || data.site.subject == nil {
+            throw invalid(
+                "privacy.unit", "subject",
+                "it needs each record's subject: set data.subject to the column that names it (data.dataset: table), "
+                    + "or use data.dataset: subject-federation; data.dataset '\(data.dataset)' has no subjects"
+                    + (data.dataset == "table" ? " without data.subject" : ""))
+        }
+        if let batchSize = recordLevel?.batchSize {
+            throw invalid(
+                "privacy.record_level.batch_size", batchSize,
+                "with privacy.unit: subject every step samples subjects at privacy.record_level.sample_rate; "
+                    + "remove batch_size")
+        }
+        guard recordLevel?.sampleRate != nil else {
+            throw RuntimeError(
+                .invalidConfiguration,
+                "privacy.unit: subject needs 'privacy.record_level.sample_rate', the Poisson rate q in (0, 1] at "
+                    + "which every silo samples its subjects (about 8/n_s for 8 subjects a step out of n_s)")
         }
     }
 
@@ -453,6 +535,39 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         package var plannedSteps: Int
         /// `privacy.record_level.target_epsilon`: a limit as well as a plan (nil with a given z).
         package var targetEpsilon: Double? = nil
+        /// What one contribution stands for; with ``PrivacyUnit/subject``, ``sampleRate`` is
+        /// the subjects' rate and ``expectedBatchSize`` is unused.
+        package var unit = PrivacyUnit.record
+
+        package init(
+            clipNorm: Double, noiseMultiplier: Double, expectedBatchSize: Int, sampleRate: Double, delta: Double,
+            plannedSteps: Int, targetEpsilon: Double? = nil, unit: PrivacyUnit = .record
+        ) {
+            self.clipNorm = clipNorm
+            self.noiseMultiplier = noiseMultiplier
+            self.expectedBatchSize = expectedBatchSize
+            self.sampleRate = sampleRate
+            self.delta = delta
+            self.plannedSteps = plannedSteps
+            self.targetEpsilon = targetEpsilon
+            self.unit = unit
+        }
+
+        /// With ``PrivacyUnit/subject``: refuses a δ of `1/n_s` or more for a silo with `subjects`.
+        package func check(subjects: Int) throws {
+            guard unit == .subject else { return }
+            guard subjects > 0 else {
+                throw RuntimeError(
+                    .invalidConfiguration, "subject-level privacy needs records with subjects, the client has none")
+            }
+            let bound = 1 / Double(subjects)
+            guard delta < bound else {
+                throw invalid(
+                    "privacy.record_level.delta (or privacy.delta)", delta,
+                    "subject-level delta must lie in (0, 1/n) = (0, \(bound)) for this client's n = \(subjects) "
+                        + "subjects: a delta of 1/n or more permits releasing one subject outright")
+            }
+        }
 
         /// The DP-SGD steps a client may take in all before its record-level ε would exceed
         /// the target (nil without a target): at least ``plannedSteps``, since z was
@@ -486,7 +601,12 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         }
         let recordDelta = settings.delta ?? delta
         let deltaKey = settings.delta == nil ? "privacy.delta" : "privacy.record_level.delta"
-        if let records {
+        let subjectRate = unit == .subject ? settings.sampleRate : nil
+        if subjectRate != nil, let records, records <= 0 {
+            throw RuntimeError(
+                .invalidConfiguration, "subject-level privacy needs training records, the client has none")
+        }
+        if subjectRate == nil, let records {
             guard records > 0 else {
                 throw RuntimeError(
                     .invalidConfiguration, "record-level privacy needs training records, the client has none")
@@ -508,7 +628,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         guard planned > 0 else {
             throw invalid("privacy.record_level.planned_steps", planned, "it must be a positive integer")
         }
-        let sampleRate = records.map { Double(batchSize) / Double($0) } ?? 1
+        let sampleRate = subjectRate ?? records.map { Double(batchSize) / Double($0) } ?? 1
         let z: Double
         var target: Double?
         switch settings.noise {
@@ -521,7 +641,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
             z = given
         case .targetEpsilon(let given):
             target = given
-            guard records != nil else {
+            guard records != nil || subjectRate != nil else {
                 z = 0  // calibrated by each client once it knows its records
                 break
             }
@@ -537,6 +657,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         }
         return RecordLevelPlan(
             clipNorm: settings.clipNorm, noiseMultiplier: z, expectedBatchSize: batchSize, sampleRate: sampleRate,
-            delta: recordDelta, plannedSteps: planned, targetEpsilon: target)
+            delta: recordDelta, plannedSteps: planned, targetEpsilon: target,
+            unit: subjectRate == nil ? .record : .subject)
     }
 }
