@@ -52,13 +52,20 @@ final class DurableWriter: @unchecked Sendable {
     private var isStopping = false
     private var isRunning = true
     private let continuation: AsyncStream<Report>.Continuation
+    /// Told on the writer's thread, after each job, how far the writes are durable.
+    private let onDurable: @Sendable (UInt64) -> Void
 
     /// Every report, in order: the server's actor follows it to release held messages.
     let reports: AsyncStream<Report>
 
-    /// Starts the writer's thread, named `name`.
-    init(store: CheckpointStore, logger: Logger, capacity: Int = 256, name: String = "sextant-writer") {
+    /// Starts the writer's thread, named `name`; `onDurable` hears on that thread, after each
+    /// job, the ticket through which every write is durable (the server's ``GatedSender``).
+    init(
+        store: CheckpointStore, logger: Logger, capacity: Int = 256, name: String = "sextant-writer",
+        onDurable: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) {
         self.store = store
+        self.onDurable = onDurable
         self.logger = logger
         self.capacity = max(1, capacity)
         (reports, continuation) = AsyncStream.makeStream(of: Report.self, bufferingPolicy: .unbounded)
@@ -199,6 +206,7 @@ final class DurableWriter: @unchecked Sendable {
             condition.broadcast()
             return Report(durableThrough: durable, failure: failure)
         }
+        onDurable(report.durableThrough)
         continuation.yield(report)
     }
 

@@ -41,11 +41,12 @@ extension FederationServer {
         return (try? store.storedUpdateID(run: runID, client: client, sequence: sequence)) != nil
     }
 
-    /// The writer got as far as `report` says: the messages held for those writes leave, in
-    /// order, and each durable checkpoint is logged. A failed critical write stops the run:
-    /// nothing that waits for it or for a later write is sent, so nothing unsaved is acknowledged.
+    /// The writer got as far as `report` says (the messages held for those writes have left
+    /// already, released by its thread): each durable checkpoint is logged. A failed
+    /// critical write stops the run: nothing that waits for it or for a later write is sent,
+    /// so nothing unsaved is acknowledged.
     func writesReported(_ report: DurableWriter.Report) {
-        for frames in gate.durable(through: report.durableThrough) { socket?.post(frames) }
+        sender.durable(through: report.durableThrough)
         if !unsyncedUpdates.isEmpty {
             unsyncedUpdates = unsyncedUpdates.filter { $0.value > report.durableThrough }
         }
@@ -55,7 +56,7 @@ extension FederationServer {
         }
         guard let failure = report.failure, !hasWriteFailed else { return }
         hasWriteFailed = true
-        gate.dropHeld()
+        sender.dropHeld()
         stopOnStorageFailure(while: failure.action, failure.error, committed: durableVersion)
     }
 

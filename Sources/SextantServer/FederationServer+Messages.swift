@@ -242,11 +242,11 @@ extension FederationServer {
         }
     }
 
-    /// Sends once every write handed to the writer before it is durable (``OutboundGate``).
+    /// Sends once every write handed to the writer before it is durable (``GatedSender``).
     func send(_ message: WireMessage, to routingID: [UInt8]) {
-        guard let socket else { return }
+        guard socket != nil else { return }
         let frames = [.bytes(routingID)] + WireCodec.encode(message)
         metrics.sent(bytes: frames.reduce(0) { $0 + $1.byteCount })
-        for ready in gate.send(frames, after: lastTicket) { socket.post(ready) }
+        sender.send(frames, after: lastTicket)
     }
 }

@@ -90,8 +90,9 @@ package actor FederationServer {
     let writer: DurableWriter
     /// The ticket of the last job handed to the writer (0: none).
     var lastTicket: UInt64 = 0
-    /// Messages waiting for the writes sent before them to become durable.
-    var gate = OutboundGate<[OutboundFrame]>()
+    /// The socket behind a gate: messages leave once the writes sent before them are
+    /// durable, released by the writer's thread.
+    let sender: GatedSender
     /// The id the next stored update gets (the server chooses it, so that the core sees
     /// the update before its row commits).
     var nextUpdateID: Int64
@@ -306,7 +307,9 @@ package actor FederationServer {
         core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
         nextUpdateID = try store.nextUpdateID()
         durableVersion = core.version
-        writer = DurableWriter(store: store, logger: logger)
+        let sender = GatedSender()
+        self.sender = sender
+        writer = DurableWriter(store: store, logger: logger) { sender.durable(through: $0) }
     }
 
     /// The server's CURVE keys and allow-list, or nil in plain TCP, which is refused on a
@@ -348,6 +351,7 @@ package actor FederationServer {
         let socket = listener.socket
         authenticator = listener.authenticator
         self.socket = socket
+        sender.attach(socket)
         writerReports = Task { [weak self, reports = writer.reports] in
             for await report in reports { await self?.writesReported(report) }
         }
@@ -427,6 +431,7 @@ package actor FederationServer {
         try? await Task.sleep(for: .milliseconds(200))
         await socket?.shutdown()
         socket = nil
+        sender.attach(nil)
         authenticator?.stop()
         authenticator = nil
     }
