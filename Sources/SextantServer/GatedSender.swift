@@ -9,24 +9,34 @@ import Synchronization
 /// `Sendable`: the gate and the socket are behind a mutex, which also keeps the messages in
 /// the order they were sent.
 final class GatedSender: Sendable {
-    private let state = Mutex<(gate: OutboundGate<[OutboundFrame]>, socket: SocketThread?)>((OutboundGate(), nil))
+    /// Where a message that may leave goes.
+    typealias Sink = @Sendable ([OutboundFrame]) -> Void
+
+    private let state = Mutex<(gate: OutboundGate<[OutboundFrame]>, sink: Sink?)>((OutboundGate(), nil))
 
     /// Where released messages go from now on (nil: nowhere, they are dropped).
     func attach(_ socket: SocketThread?) {
-        state.withLock { $0.socket = socket }
+        guard let socket else { return attach(sink: nil) }
+        attach(sink: { frames in socket.post(frames) })
+    }
+
+    /// Where released messages go from now on: `sink` is called in the order they were
+    /// sent, under the sender's lock.
+    func attach(sink: Sink?) {
+        state.withLock { $0.sink = sink }
     }
 
     /// Sends `frames` once the writes through `ticket` are durable.
     func send(_ frames: [OutboundFrame], after ticket: UInt64) {
         state.withLock { state in
-            for ready in state.gate.send(frames, after: ticket) { state.socket?.post(ready) }
+            for ready in state.gate.send(frames, after: ticket) { state.sink?(ready) }
         }
     }
 
     /// The writes through `ticket` are durable: what waited for them leaves, in order.
     func durable(through ticket: UInt64) {
         state.withLock { state in
-            for ready in state.gate.durable(through: ticket) { state.socket?.post(ready) }
+            for ready in state.gate.durable(through: ticket) { state.sink?(ready) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import SextantStore
@@ -110,6 +111,34 @@ struct DurableWriterTests {
             #expect(report.durableThrough == 2 && report.failure == nil)
             #expect(try store.pendingUpdates(run: "run").map(\.id) == [1])
             writer.stop()
+        }
+    }
+
+    @Test("the writer's thread releases an ack only after its update's commit, never before")
+    func ackFollowsCommit() async throws {
+        try await withStore { (store: CheckpointStore) async throws in
+            let sender = GatedSender()
+            let writer = DurableWriter(store: store, logger: logger) { sender.durable(through: $0) }
+            // What the socket saw, and whether the update was stored when its ack left.
+            let posted = Mutex<[(ack: String, stored: Bool)]>([])
+            sender.attach(sink: { frames in
+                guard case .bytes(let bytes) = frames.first else { return }
+                let stored = (try? store.storedUpdateID(run: "run", client: "a", sequence: 1)) != nil
+                posted.withLock { $0.append((String(decoding: bytes, as: UTF8.self), stored)) }
+            })
+            // A slow disk: the first write waits until the test lets it go.
+            let release = DispatchSemaphore(value: 0)
+            writer.submit(.write(action: "a slow write", isCritical: false) { _ in release.wait() })
+            let ticket = writer.submit(update(1, client: "a"))
+            sender.send([.bytes(Array("ack 1".utf8))], after: ticket)
+            sender.send([.bytes(Array("grant".utf8))], after: ticket)
+            #expect(posted.withLock { $0.isEmpty })
+            release.signal()
+            // Returns once the thread is done, its last release included.
+            writer.stop()
+            let seen = posted.withLock { $0 }
+            #expect(seen.map(\.ack) == ["ack 1", "grant"])
+            #expect(seen.allSatisfy { $0.stored })
         }
     }
 }
