@@ -13,8 +13,10 @@ import SextantStore
 /// `sextant bench durable`: how fast an update becomes durable, against this disk's own
 /// write-and-fdatasync bandwidth for files of the same size in the same directory, measured
 /// in the same run, interleaved. Two ways of storing a delta are measured: as a SQLite blob,
-/// and as a file beside the database (the store's way from `fileThreshold` bytes). The
-/// commit of a checkpoint of the same size is measured too. Sendable.
+/// and as a file beside the database (the store's way from `fileThreshold` bytes), one at a
+/// time; and all of them as one group commit, stored as the store chooses
+/// (`recordUpdates`, what the server does with updates that arrive together). The commit of
+/// a checkpoint of the same size is measured too. Sendable.
 package struct DurableBenchmark: Sendable {
     package struct Configuration: Sendable {
         package var parameterCounts = [200_000, 10_000_000]
@@ -39,6 +41,8 @@ package struct DurableBenchmark: Sendable {
         package var sqliteBandwidth: Double
         /// `CheckpointStore.recordUpdate` with the delta as a file beside the database.
         package var fileBandwidth: Double
+        /// `CheckpointStore.recordUpdates` of all the updates at once, stored as the store chooses.
+        package var groupBandwidth: Double
         /// `commitAggregation` of a checkpoint of `bytes` (with the updates it applies).
         package var checkpointBandwidth: Double
         /// What the store does for this size (`fileThreshold`), over the disk's bandwidth.
@@ -47,6 +51,7 @@ package struct DurableBenchmark: Sendable {
         package var sqliteRatio: Double { sqliteBandwidth / diskBandwidth }
         package var fileRatio: Double { fileBandwidth / diskBandwidth }
         package var checkpointRatio: Double { checkpointBandwidth / diskBandwidth }
+        package var groupRatio: Double { groupBandwidth / diskBandwidth }
     }
 
     package var configuration: Configuration
@@ -71,6 +76,7 @@ package struct DurableBenchmark: Sendable {
         var disk: [Double] = []
         var sqlite: [Double] = []
         var files: [Double] = []
+        var groups: [Double] = []
         var checkpoints: [Double] = []
         for _ in 0..<configuration.repetitions {
             disk.append(try diskSeconds(delta))
@@ -78,6 +84,7 @@ package struct DurableBenchmark: Sendable {
             sqlite.append(inline.updates)
             let beside = try storeSeconds(delta, fileThreshold: CheckpointStore.defaultFileThreshold)
             files.append(beside.updates)
+            groups.append(try groupSeconds(delta))
             checkpoints += [inline.checkpoint, beside.checkpoint]
         }
         let volume = Double(bytes * configuration.updates)
@@ -86,7 +93,8 @@ package struct DurableBenchmark: Sendable {
         let fileBandwidth = volume / BenchmarkTiming.median(files)
         return Result(
             parameters: parameters, bytes: bytes, diskBandwidth: diskBandwidth, sqliteBandwidth: sqliteBandwidth,
-            fileBandwidth: fileBandwidth, checkpointBandwidth: Double(bytes) / BenchmarkTiming.median(checkpoints),
+            fileBandwidth: fileBandwidth, groupBandwidth: volume / BenchmarkTiming.median(groups),
+            checkpointBandwidth: Double(bytes) / BenchmarkTiming.median(checkpoints),
             ratio: (bytes >= CheckpointStore.defaultFileThreshold ? fileBandwidth : sqliteBandwidth) / diskBandwidth)
     }
 
@@ -127,6 +135,35 @@ package struct DurableBenchmark: Sendable {
             }
         }
         if let failure { throw RuntimeError(.storage, failure) }
+        return seconds
+    }
+
+    /// Seconds to record `updates` updates into a new store in one group commit, each from
+    /// the same buffer, stored where the store's default threshold puts them.
+    private func groupSeconds(_ delta: [Float]) throws -> Double {
+        let directory = configuration.directory.appendingPathComponent("group-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try CheckpointStore(path: directory.appendingPathComponent("bench.sqlite").path, logger: logger)
+        defer { try? store.close() }
+        try store.startRun(id: "bench", config: "", fingerprint: "bench", initialParameters: delta)
+        let first = try store.nextUpdateID()
+        var failure: (any Error)?
+        settle()
+        let seconds = BenchmarkTiming.seconds {
+            delta.withUnsafeBufferPointer { buffer in
+                let records = (0..<configuration.updates).map { index in
+                    CheckpointStore.UpdateRecord(
+                        id: first + Int64(index),
+                        submission: UpdateSubmission(
+                            run: "bench", client: "c\(index)", sequence: 1, baseVersion: 0, steps: 1,
+                            computeSeconds: 0, samples: 1, delta: nil),
+                        delta: buffer)
+                }
+                do { _ = try store.recordUpdates(records) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
         return seconds
     }
 

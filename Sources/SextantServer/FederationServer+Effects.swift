@@ -51,9 +51,10 @@ extension FederationServer {
                 continue
             case .discarded(let id, let reason):
                 logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
-                do { try store.discardUpdates(run: runID, ids: [id]) } catch {
-                    logger.error("could not mark update discarded: \(error)")
-                }
+                submit(
+                    .write(action: "mark update \(id) discarded", isCritical: false) { [runID] in
+                        try $0.discardUpdates(run: runID, ids: [id])
+                    })
             case .aggregated(let outcome):
                 checkpoint(outcome)
             case .setTimer(let timer, let at):
@@ -96,11 +97,10 @@ extension FederationServer {
         perform { try core.timerFired(timer, now: now) }
     }
 
-    /// Evaluates the core's new model and commits the checkpoint, the applied updates and
-    /// the core's state in one transaction.
+    /// Evaluates the core's new model and hands the checkpoint, the applied updates and
+    /// the core's state to the writer, to commit in one transaction.
     private func checkpoint(_ outcome: AggregationOutcome) {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock.now
         let aggregation = outcome.aggregation
         var privacyMetrics: [String: Double] = [:]
         if let dp = outcome.privacy {
@@ -128,44 +128,36 @@ extension FederationServer {
             metrics["accuracy"] = evaluation.accuracy
             metrics["loss"] = evaluation.loss
         }
+        let state: [String: Data]
         do {
-            try store.commitAggregation(
-                run: runID, version: aggregation.newVersion, parameters: outcome.model, metrics: metrics,
-                epsilon: lastEpsilon,
-                appliedUpdates: aggregation.updates.map {
-                    SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness)
-                },
-                schedulerState: core.snapshot())
+            state = try core.snapshot()
         } catch {
             stopOnStorageFailure(
-                while: "commit version \(aggregation.newVersion)", error, committed: aggregation.newVersion - 1)
+                while: "save the state of version \(aggregation.newVersion)", error, committed: durableVersion)
             return
         }
+        // Committed by the writer after the updates it applies, in one transaction; the
+        // next version's assignments leave once it is durable (docs/design.md 3).
+        let applied = aggregation.updates.map { SextantStore.AppliedUpdate(id: $0.id, staleness: $0.staleness) }
         let retention = configuration.server
-        if retention.keepEvery > 1 {
-            do {
-                try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
-            } catch {
-                logger.error("could not prune old checkpoints: \(error)")
-            }
-        }
-        let staleness = aggregation.updates.map(\.staleness)
-        self.metrics.aggregated(
-            version: aggregation.newVersion, staleness: staleness, duration: clock.now - start,
-            accuracy: evaluation?.accuracy,
-            epsilon: lastEpsilon)
-        var line: Logger.Metadata = [
-            "version": "\(aggregation.newVersion)", "updates": "\(aggregation.updates.count)",
-            "staleness": "\(staleness.max() ?? 0)",
-            "epsilon": "\(lastEpsilon.map { String(format: "%.3f", $0) } ?? "none")",
-            "guarantee": "\(configuration.privacy.guaranteeDescription(configuration) ?? "none")",
-            "ms": "\(Int(((clock.now - start) / .milliseconds(1)).rounded()))",
-        ]
-        if let evaluation {
-            line["accuracy"] = "\(String(format: "%.4f", evaluation.accuracy))"
-            line["loss"] = "\(String(format: "%.4f", evaluation.loss))"
-        }
-        logger.info("aggregated", metadata: line)
+        let ticket = submit(
+            .write(action: "commit version \(aggregation.newVersion)", isCritical: true) {
+                [runID, logger, metrics, model = outcome.model, epsilon = lastEpsilon, version = aggregation.newVersion]
+                store in
+                try store.commitAggregation(
+                    run: runID, version: version, parameters: model, metrics: metrics, epsilon: epsilon,
+                    appliedUpdates: applied, schedulerState: state)
+                guard retention.keepEvery > 1 else { return }
+                do {
+                    try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
+                } catch {
+                    logger.error("could not prune old checkpoints: \(error)")
+                }
+            })
+        pendingCommits.append(
+            PendingCommit(
+                ticket: ticket, version: aggregation.newVersion, staleness: aggregation.updates.map(\.staleness),
+                started: start, evaluation: evaluation.map { ($0.accuracy, $0.loss) }, epsilon: lastEpsilon))
         requestEvaluation(version: aggregation.newVersion, model: outcome.model)
         checkStoppingRule()
     }

@@ -121,11 +121,10 @@ extension FederationServer {
         var stored = Dictionary(uniqueKeysWithValues: values.map { ("federated_\($0.key)", $0.value) })
         stored["federated_sites"] = Double(round.sites)
         stored["federated_records"] = Double(round.records)
-        do {
-            try store.addMetrics(run: runID, version: version, stored)
-        } catch {
-            logger.error("could not store the federated evaluation of version \(version): \(error)")
-        }
+        submit(
+            .write(action: "store the federated evaluation of version \(version)", isCritical: false) {
+                [runID, stored] in try $0.addMetrics(run: runID, version: version, stored)
+            })
         metrics.federatedEvaluation(values)
         if lastFederatedEvaluation.map({ $0.version <= version }) ?? true { lastFederatedEvaluation = result }
         let stop = configuration.stop

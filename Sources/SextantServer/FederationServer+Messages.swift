@@ -116,13 +116,12 @@ extension FederationServer {
         }
         let rejoined = clients[name] != nil
         clients[name] = ConnectedClient(routingID: routingID, samples: samples, lastSeen: now, peer: peer)
-        do {
-            try store.upsertClient(
-                run: runID,
-                ClientRecord(id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer]))
-        } catch {
-            logger.error("could not record client: \(error)", metadata: ["client": "\(name)"])
-        }
+        let record = ClientRecord(
+            id: name, displayName: name, samples: samples, lastSeen: Date(), fields: ["peer": peer])
+        submit(
+            .write(action: "record client '\(name)'", isCritical: false) { [runID] in
+                try $0.upsertClient(run: runID, record)
+            })
         logger.info(
             rejoined ? "client rejoined" : "client joined",
             metadata: ["client": "\(name)", "samples": "\(samples)", "peer": "\(peer)", "clients": "\(clients.count)"])
@@ -147,8 +146,7 @@ extension FederationServer {
             samples: Int(clamping: update.sampleCount))
         if let refusal = core.refusal(of: claimed) {
             // A retry of an update stored and acknowledged before is acknowledged again.
-            let sequence = Int(truncatingIfNeeded: update.updateID)
-            if (try? store.storedUpdateID(run: runID, client: client, sequence: sequence)) != nil {
+            if isStored(client: client, sequence: Int(truncatingIfNeeded: update.updateID)) {
                 send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
                 return
             }
@@ -164,30 +162,20 @@ extension FederationServer {
             normAfter: privacy.map { min(update.normBeforeClip, $0.clipNorm(atVersion: Int(update.baseVersion))) },
             delta: nil)
         releaseUploadSlot(of: client)
-        let outcome: RecordOutcome
-        do {
-            // Written straight from the received buffer: the server makes no copy of it.
-            outcome = try update.delta.withUnsafeBufferPointer { try store.recordUpdate(submission, delta: $0) }
-        } catch {
-            // Not stored, so not acknowledged: the client will send it again.
-            send(
-                .error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID
-            )
-            metrics.rejected(.internal, isUpdate: true)
-            if Self.isStorageFailure(error) {
-                stopOnStorageFailure(while: "store an update of \(client)", error, committed: version)
-            } else {
-                logger.error("could not store update: \(error)", metadata: ["client": "\(client)"])
-            }
-            return
-        }
-        send(.ack(AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))), to: routingID)
-        guard case .stored(let id) = outcome else {
+        let ack = AckMessage(updateID: update.updateID, acceptedVersion: UInt64(version))
+        guard !isStored(client: client, sequence: submission.sequence) else {
             logger.info(
                 "duplicate update acknowledged again",
                 metadata: ["client": "\(client)", "update": "\(update.updateID)"])
-            return
+            return send(.ack(ack), to: routingID)
         }
+        // Written by the writer straight from the received buffer, the server makes no copy
+        // of it; the ack leaves once it is durable (the gate), while the core takes it now.
+        let id = nextUpdateID
+        nextUpdateID += 1
+        let ticket = submit(.update(id: id, submission: submission, delta: update.delta))
+        unsyncedUpdates[UpdateKey(client: client, sequence: submission.sequence)] = ticket
+        send(.ack(ack), to: routingID)
         metrics.updateReceived()
         recordLevel?.record(client: client, steps: Int(update.stepsDone), samples: Int(clamping: update.sampleCount))
         let info = UpdateInfo(
@@ -255,10 +243,11 @@ extension FederationServer {
         }
     }
 
+    /// Sends once every write handed to the writer before it is durable (``GatedSender``).
     func send(_ message: WireMessage, to routingID: [UInt8]) {
-        guard let socket else { return }
+        guard socket != nil else { return }
         let frames = [.bytes(routingID)] + WireCodec.encode(message)
         metrics.sent(bytes: frames.reduce(0) { $0 + $1.byteCount })
-        socket.post(frames)
+        sender.send(frames, after: lastTicket)
     }
 }

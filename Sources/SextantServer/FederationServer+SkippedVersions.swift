@@ -13,8 +13,11 @@ extension FederationServer {
             baseVersion: Int(update.baseVersion), steps: Int(update.stepsDone), computeSeconds: update.computeSeconds,
             samples: Int(clamping: update.sampleCount), normBefore: update.normBeforeClip, normAfter: nil, delta: nil)
         releaseUploadSlot(of: client)
+        // Rare: written here, after everything handed to the writer, under an id of the store's choosing.
+        flushWrites()
         do {
             if case .stored(let id) = try store.recordUpdate(submission) {
+                nextUpdateID = max(nextUpdateID, id + 1)
                 try store.discardUpdates(run: runID, ids: [id])
             }
         } catch {
@@ -23,7 +26,7 @@ extension FederationServer {
                 .error(ErrorReplyMessage(code: .internal, text: "the server could not store the update")), to: routingID
             )
             if Self.isStorageFailure(error) {
-                stopOnStorageFailure(while: "store an update of \(client)", error, committed: version)
+                stopOnStorageFailure(while: "store an update of \(client)", error, committed: durableVersion)
             }
             return
         }

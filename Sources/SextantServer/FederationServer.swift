@@ -13,8 +13,10 @@ import SextantWire
 /// An actor on a thread of its own (``ThreadExecutor``): messages, timers and liveness
 /// checks are handled one at a time by synchronous handlers, so the compiler enforces the
 /// single serial order the scheduler's rules assume, and the blocking parts of a handler
-/// (the fsync'd write of an update, a checkpoint's hash, the evaluation) never block the
-/// cooperative pool. Every update goes through one ``AggregationCore``
+/// (the evaluation) never block the cooperative pool. Its writes (updates, checkpoints)
+/// go to a ``DurableWriter`` on a thread of its own, and its messages leave through an
+/// ``OutboundGate`` once the writes before them are durable: the next update is taken
+/// while the previous one is synced. Every update goes through one ``AggregationCore``
 /// (docs/design.md 3).
 package actor FederationServer {
     package struct Summary: Sendable {
@@ -83,6 +85,28 @@ package actor FederationServer {
     var rateLimited = RateLimitReport()
     /// Peers already told that they speak another protocol version (logged once each).
     var versionRefusals = VersionRefusals()
+
+    /// Makes the server's writes durable in order, off this thread (docs/design.md 3).
+    let writer: DurableWriter
+    /// The ticket of the last job handed to the writer (0: none).
+    var lastTicket: UInt64 = 0
+    /// The socket behind a gate: messages leave once the writes sent before them are
+    /// durable, released by the writer's thread.
+    let sender: GatedSender
+    /// The id the next stored update gets (the server chooses it, so that the core sees
+    /// the update before its row commits).
+    var nextUpdateID: Int64
+    /// Updates handed to the writer and not yet reported durable, by client and sequence,
+    /// with their tickets: a retry of one of them is acknowledged, not stored again.
+    var unsyncedUpdates: [UpdateKey: UInt64] = [:]
+    /// Aggregations whose checkpoint is handed to the writer, oldest first.
+    var pendingCommits: [PendingCommit] = []
+    /// The newest version whose checkpoint is durable.
+    var durableVersion: Int
+    /// Set once a critical write failed: the run stops, nothing more is acknowledged.
+    var hasWriteFailed = false
+    /// Follows the writer's reports (started by ``run()``).
+    private var writerReports: Task<Void, Never>?
 
     /// A client the server has admitted.
     struct ConnectedClient {
@@ -281,6 +305,11 @@ package actor FederationServer {
             try store.saveSchedulerState(run: runID, state: state)
         }
         core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
+        nextUpdateID = try store.nextUpdateID()
+        durableVersion = core.version
+        let sender = GatedSender()
+        self.sender = sender
+        writer = DurableWriter(store: store, logger: logger) { sender.durable(through: $0) }
     }
 
     /// The server's CURVE keys and allow-list, or nil in plain TCP, which is refused on a
@@ -322,6 +351,10 @@ package actor FederationServer {
         let socket = listener.socket
         authenticator = listener.authenticator
         self.socket = socket
+        sender.attach(socket)
+        writerReports = Task { [weak self, reports = writer.reports] in
+            for await report in reports { await self?.writesReported(report) }
+        }
         logger.info(
             "serving",
             metadata: [
@@ -374,6 +407,8 @@ package actor FederationServer {
                 .bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")),
                 to: client.routingID)
         }
+        // The run's status follows everything it wrote; held messages (the goodbyes) leave.
+        flushWrites()
         do {
             try store.markRun(id: runID, status: status)
         } catch {
@@ -387,12 +422,16 @@ package actor FederationServer {
     }
 
     private func shutdown() async {
+        flushWrites()
+        writer.stop()
+        writerReports?.cancel()
         timers.values.forEach { $0.cancel() }
         timers = [:]
         // Give the goodbyes a moment to leave before the socket closes.
         try? await Task.sleep(for: .milliseconds(200))
         await socket?.shutdown()
         socket = nil
+        sender.attach(nil)
         authenticator?.stop()
         authenticator = nil
     }

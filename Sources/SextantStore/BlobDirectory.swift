@@ -41,38 +41,76 @@ package struct BlobDirectory: Sendable {
     /// SHA-256 (lower-case hex). The bytes are written from `bytes` itself, while another
     /// thread hashes them, so a write costs about as much as the disk's own write and sync.
     func write(_ bytes: UnsafeRawBufferPointer) throws -> String {
-        let temporary = "\(path)/.incoming-\(UUID().uuidString)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create \(temporary)", errno) }
-        // Two tasks on one buffer that neither changes: one hashes, one writes and syncs.
-        // The buffer travels as its address, valid until this call returns.
-        let address = UInt(bitPattern: bytes.baseAddress)
-        let count = bytes.count
-        let outcome = WriteOutcome()
-        DispatchQueue.concurrentPerform(iterations: 2) { task in
-            let buffer = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: count)
-            if task == 0 {
+        try write([bytes])[0].get()
+    }
+
+    /// Writes each buffer to a new file as ``write(_:)-(UnsafeRawBufferPointer)`` does, all
+    /// side by side, then syncs the directory once for all of them (a group commit's
+    /// files). Returns, in the order given, each file's SHA-256 or why it could not be
+    /// written; the directory's sync failing fails them all.
+    func write(_ buffers: [UnsafeRawBufferPointer]) -> [Result<String, StoreError>] {
+        guard !buffers.isEmpty else { return [] }
+        var descriptors: [Int32] = []
+        var temporaries: [String] = []
+        var openErrors: [Int32] = []
+        for _ in buffers {
+            let temporary = "\(path)/.incoming-\(UUID().uuidString)"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            temporaries.append(temporary)
+            descriptors.append(fd)
+            openErrors.append(fd < 0 ? errno : 0)
+        }
+        // Two tasks per buffer, which nobody changes meanwhile: one hashes it, one writes
+        // and syncs it. The buffers travel as their addresses, valid until this call returns.
+        let spans = buffers.map { (address: UInt(bitPattern: $0.baseAddress), count: $0.count) }
+        let outcome = WriteOutcome(count: buffers.count)
+        DispatchQueue.concurrentPerform(iterations: 2 * buffers.count) { [descriptors, openErrors] task in
+            let index = task / 2
+            let buffer = UnsafeRawBufferPointer(
+                start: UnsafeRawPointer(bitPattern: spans[index].address), count: spans[index].count)
+            if task % 2 == 0 {
                 let sha256 = ParameterBlob.hex(SHA256.hash(data: buffer))
-                outcome.state.withLock { $0.sha256 = sha256 }
+                outcome.state.withLock { $0[index].sha256 = sha256 }
             } else {
-                var error = Self.writeAll(fd, buffer)
+                let fd = descriptors[index]
+                var error = fd < 0 ? openErrors[index] : Self.writeAll(fd, buffer)
                 if error == 0, fdatasync(fd) != 0 { error = errno }
-                outcome.state.withLock { $0.error = error }
+                outcome.state.withLock { $0[index].error = error }
             }
         }
+        let written = outcome.state.withLock { $0 }
+        var results: [Result<String, StoreError>] = []
+        for index in buffers.indices {
+            results.append(
+                finishFile(
+                    temporaries[index], descriptor: descriptors[index], sha256: written[index].sha256,
+                    error: written[index].error, byteCount: buffers[index].count))
+        }
+        do {
+            try syncDirectory(path)
+        } catch {
+            return results.map { _ in .failure(error) }
+        }
+        return results
+    }
+
+    /// Closes a written temporary file and renames it to its SHA-256, or removes it if
+    /// its write failed.
+    private func finishFile(
+        _ temporary: String, descriptor fd: Int32, sha256: String?, error: Int32, byteCount: Int
+    ) -> Result<String, StoreError> {
+        guard fd >= 0 else { return .failure(failure("create \(temporary)", error)) }
         close(fd)
-        let (hashed, writeError) = outcome.state.withLock { ($0.sha256, $0.error) }
-        guard writeError == 0, let sha256 = hashed else {
+        guard error == 0, let sha256 else {
             unlink(temporary)
-            throw failure("write \(bytes.count) bytes to \(temporary)", writeError)
+            return .failure(failure("write \(byteCount) bytes to \(temporary)", error))
         }
         guard rename(temporary, filePath(sha256: sha256)) == 0 else {
-            let error = errno
+            let renameError = errno
             unlink(temporary)
-            throw failure("rename \(temporary)", error)
+            return .failure(failure("rename \(temporary)", renameError))
         }
-        try syncDirectory(path)
-        return sha256
+        return .success(sha256)
     }
 
     /// The floats of the blob `sha256`, if its file exists, has `count` values and still
@@ -157,7 +195,7 @@ package struct BlobDirectory: Sendable {
         return 0
     }
 
-    private func syncDirectory(_ directory: String) throws {
+    private func syncDirectory(_ directory: String) throws(StoreError) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("open the directory \(directory)", errno) }
         defer { close(fd) }
@@ -177,9 +215,14 @@ package struct BlobDirectory: Sendable {
     }
 }
 
-/// What the two tasks of `BlobDirectory.write` found: the hash and the write's errno.
+/// What the two tasks per file of `BlobDirectory.write` found: each file's hash and its
+/// write's errno.
 private final class WriteOutcome: Sendable {
-    let state = Mutex<(sha256: String?, error: Int32)>((nil, 0))
+    let state: Mutex<[(sha256: String?, error: Int32)]>
+
+    init(count: Int) {
+        state = Mutex(Array(repeating: (nil, 0), count: count))
+    }
 }
 
 /// What is wrong with a blob file, in words for a report. Sendable.

@@ -18,12 +18,9 @@ extension CheckpointStore {
     /// commits (docs/design.md 6); a smaller one is bound to SQLite.
     package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
         let bytes = UnsafeRawBufferPointer(delta)
-        guard let base = bytes.baseAddress else { return try insertUpdate(update, delta: .inline(Data())) }
-        guard bytes.count >= fileThreshold, mode == .readWrite else {
+        guard storesAsFile(bytes) else {
             // Valid for the duration of the call, which is all SQLite's binding needs.
-            let data = Data(
-                bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none)
-            return try insertUpdate(update, delta: .inline(data))
+            return try insertUpdate(update, delta: .inline(bytes))
         }
         let sha256 = try blobs.write(bytes)
         let outcome: RecordOutcome
@@ -39,51 +36,69 @@ extension CheckpointStore {
     }
 
     /// Where an update's delta is stored.
-    private enum StoredDelta {
+    enum StoredDelta {
         case inline(Data)
         case file(sha256: String, count: Int)
+
+        /// The delta's bytes bound to SQLite in place, valid while `bytes` is: no copy.
+        static func inline(_ bytes: UnsafeRawBufferPointer) -> StoredDelta {
+            guard let base = bytes.baseAddress else { return .inline(Data()) }
+            return .inline(
+                Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
+        }
+
+        var fileSHA256: String? {
+            if case .file(let sha256, _) = self { sha256 } else { nil }
+        }
     }
 
     /// Inserts the update's row and its delta's, in one transaction.
     private func insertUpdate(_ update: UpdateSubmission, delta: StoredDelta?) throws -> RecordOutcome {
-        let received = now
-        return try write("record update \(update.sequence) of client '\(update.client)'") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO updates (run, client, sequence, base_version, steps,
-                        compute_seconds, samples, norm_before, norm_after, received, state)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'buffered')
-                    ON CONFLICT (run, client, sequence) DO NOTHING
-                    """,
-                arguments: [
-                    update.run, update.client, update.sequence, update.baseVersion, update.steps,
-                    update.computeSeconds, update.samples, update.normBefore, update.normAfter,
-                    received,
-                ])
-            guard db.changesCount == 1 else {
-                let existing = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM updates WHERE run = ? AND client = ? AND sequence = ?",
-                    arguments: [update.run, update.client, update.sequence])
-                guard let existing else {
-                    throw StoreError(code: .ioFailure, "\(path): update was neither stored nor found")
-                }
-                return .duplicate(existing)
-            }
-            let id = db.lastInsertedRowID
-            switch delta {
-            case .inline(let bytes):
-                try db.execute(
-                    sql: "INSERT INTO buffered_updates (update_id, count, delta) VALUES (?, ?, ?)",
-                    arguments: [id, bytes.count / MemoryLayout<Float>.size, bytes])
-            case .file(let sha256, let count):
-                try db.execute(
-                    sql: "INSERT INTO update_files (update_id, count, sha256) VALUES (?, ?, ?)",
-                    arguments: [id, count, sha256])
-            case nil:
-                break
-            }
-            return .stored(id)
+        try write("record update \(update.sequence) of client '\(update.client)'") { db in
+            try insertUpdate(db, update, id: nil, delta: delta, received: now)
         }
+    }
+
+    /// Inserts one update's row (with `id`, or the next autoincremented one) and its
+    /// delta's, inside the caller's transaction; a retry of a stored update inserts nothing.
+    func insertUpdate(
+        _ db: Database, _ update: UpdateSubmission, id: Int64?, delta: StoredDelta?, received: Double
+    ) throws -> RecordOutcome {
+        try db.execute(
+            sql: """
+                INSERT INTO updates (id, run, client, sequence, base_version, steps,
+                    compute_seconds, samples, norm_before, norm_after, received, state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'buffered')
+                ON CONFLICT (run, client, sequence) DO NOTHING
+                """,
+            arguments: [
+                id, update.run, update.client, update.sequence, update.baseVersion, update.steps,
+                update.computeSeconds, update.samples, update.normBefore, update.normAfter,
+                received,
+            ])
+        guard db.changesCount == 1 else {
+            let existing = try Int64.fetchOne(
+                db, sql: "SELECT id FROM updates WHERE run = ? AND client = ? AND sequence = ?",
+                arguments: [update.run, update.client, update.sequence])
+            guard let existing else {
+                throw StoreError(code: .ioFailure, "\(path): update was neither stored nor found")
+            }
+            return .duplicate(existing)
+        }
+        let id = db.lastInsertedRowID
+        switch delta {
+        case .inline(let bytes):
+            try db.execute(
+                sql: "INSERT INTO buffered_updates (update_id, count, delta) VALUES (?, ?, ?)",
+                arguments: [id, bytes.count / MemoryLayout<Float>.size, bytes])
+        case .file(let sha256, let count):
+            try db.execute(
+                sql: "INSERT INTO update_files (update_id, count, sha256) VALUES (?, ?, ?)",
+                arguments: [id, count, sha256])
+        case nil:
+            break
+        }
+        return .stored(id)
     }
 
     /// Updates that were acknowledged but not yet aggregated, oldest first, with their

@@ -10,8 +10,10 @@ struct BenchDurableCommand: ParsableCommand {
         discussion: """
             For each model size, writes and fdatasyncs files of one delta's size in --directory (the disk's own \
             bandwidth), then records the same number of updates into a checkpoint database there, once with \
-            each delta as a SQLite blob and once as a file beside the database, and commits the checkpoint that \
-            applies them; interleaved, medians of --repetitions. "store" is what the server does for that size.
+            each delta as a SQLite blob and once as a file beside the database, one at a time, then all of them \
+            as one group commit (as the server stores updates that arrive together), and commits the checkpoint \
+            that applies them; interleaved, medians of --repetitions. "store" is what the server does for that \
+            size one update at a time, "group" when they arrive together.
             """)
 
     @Option(help: "Model sizes (parameters), comma-separated.") var parameters = "200000,10000000"
@@ -38,14 +40,16 @@ struct BenchDurableCommand: ParsableCommand {
             return
         }
         print(
-            "parameters      MB   disk GB/s   sqlite blob (ratio)   file beside (ratio)   checkpoint (ratio)   store ratio"
+            "parameters      MB   disk GB/s   sqlite blob (ratio)   file beside (ratio)   group (ratio)   checkpoint (ratio)   store ratio"
         )
         for r in results {
             print(
                 String(
-                    format: "%10d  %6.1f  %10.2f  %11.2f (%5.2f)  %11.2f (%5.2f)  %10.2f (%5.2f)  %11.2f",
+                    format:
+                        "%10d  %6.1f  %10.2f  %11.2f (%5.2f)  %11.2f (%5.2f)  %5.2f (%5.2f)  %10.2f (%5.2f)  %11.2f",
                     r.parameters, Double(r.bytes) / 1e6, r.diskBandwidth / 1e9, r.sqliteBandwidth / 1e9, r.sqliteRatio,
-                    r.fileBandwidth / 1e9, r.fileRatio, r.checkpointBandwidth / 1e9, r.checkpointRatio, r.ratio))
+                    r.fileBandwidth / 1e9, r.fileRatio, r.groupBandwidth / 1e9, r.groupRatio,
+                    r.checkpointBandwidth / 1e9, r.checkpointRatio, r.ratio))
         }
     }
 }
