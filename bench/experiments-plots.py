@@ -85,20 +85,28 @@ def seconds(value):
 
 
 def cpu_seconds(setting):
-    totals = {}
+    """CPU seconds per algorithm of the runs that finished, and of those stopped by a signal."""
+    totals, aborted, killed = {}, 0.0, False
     path = os.path.join(setting, "cpu.txt")
     if os.path.exists(path):
         with open(path) as handle:
             for line in handle:
                 fields = line.split()
-                if len(fields) == 5 and not fields[0].startswith("Command"):
-                    totals[fields[1]] = totals.get(fields[1], 0.0) + float(fields[3]) + float(fields[4])
-    return totals
+                if line.startswith("Command terminated"):
+                    killed = True
+                elif len(fields) == 5:
+                    cpu = float(fields[3]) + float(fields[4])
+                    if killed:
+                        aborted += cpu
+                    else:
+                        totals[fields[1]] = totals.get(fields[1], 0.0) + cpu
+                    killed = False
+    return totals, aborted
 
 
 def table(setting, target, count):
     runs = read_runs(setting)
-    cpu = cpu_seconds(setting)
+    cpu, aborted = cpu_seconds(setting)
     percent = f"{target * 100:.0f}%"
     lines = [
         f"| algorithm | seeds run | first crossing of {percent}: median (s) | range (s) | held {count}: median (s) "
@@ -117,7 +125,7 @@ def table(setting, target, count):
             f"[{seconds(held_low)}, {seconds(held_high)}] | {sum(v is not None for v in robust)}/{len(robust)} | "
             f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f} |")
     lines.append("")
-    lines.append(f"CPU time of these runs: {sum(cpu.values()):.0f} s")
+    lines.append(f"CPU time of these runs: {sum(cpu.values()):.0f} s; of runs stopped before their end: {aborted:.0f} s")
     return "\n".join(lines)
 
 
