@@ -5,7 +5,7 @@ APT_PACKAGES := libzmq3-dev libopenblas-dev libsqlite3-dev zlib1g-dev dataset-fa
 BIN := $(CURDIR)/.build/release
 DEMO_DIR := out/demo
 
-.PHONY: all deps python-deps demo-python-deps release test lint validate-deploy demo bench fuzz clean
+.PHONY: all deps python-deps demo-python-deps plot-deps release test lint validate-deploy demo bench experiments sim-vs-real fuzz clean
 
 all: release
 
@@ -34,6 +34,13 @@ demo-python-deps:
 	@python3 -c "import numpy, onnxruntime, safetensors, sklearn" 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check $(DEMO_PYTHON_PACKAGES) 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(DEMO_PYTHON_PACKAGES)
+
+# What the experiment plots are drawn with (bench/experiments-plots.py, bench/sim-vs-real.py),
+# from PyPI like the packages above; not needed by `make test`.
+plot-deps:
+	@python3 -c "import matplotlib" 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check matplotlib 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check --break-system-packages matplotlib
 
 release: deps
 	$(SWIFT) build -c release
@@ -89,6 +96,15 @@ bench: release
 	$(BIN)/sextant bench wire
 	$(BIN)/sextant bench durable
 	$(BIN)/sextant bench secagg
+
+# docs/experiments.md: the CNN comparison (CPU-hours: see the document) and the simulator
+# against a real federation on loopback (a few minutes).
+experiments: release plot-deps
+	sh bench/paper-cnn.sh class-normal
+	python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
+
+sim-vs-real: release plot-deps
+	PLOT=docs/experiments/sim-vs-real.png sh bench/sim-vs-real.sh
 
 # Fuzzes the wire decoder with libFuzzer + AddressSanitizer (FuzzTesting/README.md);
 # `make test` replays the committed corpora without the fuzzer.

@@ -33,6 +33,11 @@ package struct ExperimentRunner {
         /// (negative: sign-flipped), to measure the robust aggregation rules.
         package var attackers = 0
         package var attackScale = -4.0
+        /// Stop an algorithm once this accuracy has held for `stopHeld` consecutive
+        /// evaluations: both times to the target are then known, and later versions would
+        /// only cost CPU (nil: run to the budget).
+        package var stopTarget: Double?
+        package var stopHeld = 3
 
         package init(
             algorithms: [SchedulerKind] = SchedulerKind.allCases, maxTime: Double = .infinity, maxVersions: Int = 50,
@@ -70,6 +75,14 @@ package struct ExperimentRunner {
             guard evaluateEvery > 0 else {
                 throw RuntimeError(
                     .invalidConfiguration, "evaluate-every must be a positive integer, got \(evaluateEvery)")
+            }
+            if let stopTarget {
+                guard stopTarget > 0, stopTarget <= 1, stopHeld > 0 else {
+                    throw RuntimeError(
+                        .invalidConfiguration,
+                        "a run stops at a target in (0, 1] held for a positive number of evaluations, got \(stopTarget) held \(stopHeld)"
+                    )
+                }
             }
             guard defaultMeanTimePerStep > 0, defaultMeanTimePerStep.isFinite else {
                 throw RuntimeError(
@@ -226,7 +239,7 @@ package struct ExperimentRunner {
         federation.evaluate(federation.initialModel, version: 0, at: 0)
         while simulation.scheduler.version < options.maxVersions, simulation.step(observer: observer) {
             if let failure { throw failure }
-            if simulation.now > maxTime { break }
+            if simulation.now > maxTime || federation.heldTarget { break }
         }
         if let failure { throw failure }
         federation.finish()

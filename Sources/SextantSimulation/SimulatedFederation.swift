@@ -22,6 +22,9 @@ final class SimulatedFederation {
     let evaluateEvery: Int
     let attackers: Int
     let attackScale: Float
+    /// The accuracy whose holding for `stopHeld` evaluations ends the run, if any.
+    let stopTarget: Double?
+    let stopHeld: Int
     /// The model every algorithm starts from: same architecture and seed.
     let initialModel: [Float]
 
@@ -34,6 +37,8 @@ final class SimulatedFederation {
     private var lastAggregationTime = 0.0
     private var lastModel: [Float]
     private var evaluatedVersion = -1
+    /// Consecutive evaluations, up to the last, at or above `stopTarget`.
+    private var streak = 0
     private let clock = ContinuousClock()
 
     init(runner: ExperimentRunner, algorithm: String) throws {
@@ -48,6 +53,8 @@ final class SimulatedFederation {
         evaluateEvery = runner.options.evaluateEvery
         attackers = runner.options.attackers
         attackScale = Float(runner.options.attackScale)
+        stopTarget = runner.options.stopTarget
+        stopHeld = runner.options.stopHeld
         network = try runner.model.makeNetwork(
             input: testSet.shape, classCount: testSet.classCount, seed: configuration.run.seed)
         initialModel = network.parameterVector()
@@ -92,6 +99,9 @@ final class SimulatedFederation {
         if version % evaluateEvery == 0 { evaluate(model, version: version, at: record.time) }
     }
 
+    /// Whether the last `stopHeld` evaluations all reached `stopTarget`: the run can stop.
+    var heldTarget: Bool { stopTarget != nil && streak >= stopHeld }
+
     /// Evaluates the last version if the every-k rule skipped it.
     func finish() {
         if evaluatedVersion != version { evaluate(lastModel, version: version, at: lastAggregationTime) }
@@ -103,6 +113,7 @@ final class SimulatedFederation {
         let evaluation = network.evaluate(on: testSet)
         evaluationSeconds += (clock.now - start).inSeconds
         evaluatedVersion = version
+        if let stopTarget { streak = evaluation.accuracy >= stopTarget ? streak + 1 : 0 }
         points.append(
             SimulationPoint(
                 algorithm: algorithm, version: version, virtualSeconds: time, accuracy: evaluation.accuracy,

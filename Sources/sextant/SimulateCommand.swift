@@ -48,6 +48,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seeds to run the comparison under (run.seed, run.seed + 1, ...).") var seeds = 1
     @Option(help: "Processes to spread the seeds over (each runs one seed at a time).") var processes = 1
     @Option(help: "Consecutive evaluations at or above the target for the robust time to target.") var held = 3
+    @Flag(help: "Stop each algorithm once the target has held for --held consecutive evaluations.")
+    var stopWhenHeld = false
     @Option(help: .hidden) var onlySeed: UInt64?
     @Option(help: "OpenBLAS threads.") var threads = 1
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -128,6 +130,14 @@ struct SimulateCommand: ParsableCommand {
             jitter: jitter, evaluateEvery: evaluateEvery)
         options.attackers = attackers
         options.attackScale = attackScale
+        if stopWhenHeld {
+            guard target > 0 else {
+                throw ValidationError(
+                    "--stop-when-held needs a target accuracy (--target-accuracy or stop.target_accuracy)")
+            }
+            options.stopTarget = target
+            options.stopHeld = held
+        }
         let runner = try ExperimentRunner(configuration: configuration, options: options)
         let speeds = runner.secondsPerStep.map { String(format: "%.3f", $0) }.joined(separator: ", ")
         print(
@@ -142,7 +152,8 @@ struct SimulateCommand: ParsableCommand {
             - configuration: `\(config)` (model \(configuration.model.displayName), \(configuration.data.partition) partition, \
             \(runner.clientData.count) clients, \(configuration.clients.speedDistribution) speeds, seed \(configuration.run.seed))
             - client seconds per step: \(speeds)
-            - budget: \(budget.isFinite ? "\(budget) virtual seconds" : "unlimited time"), \(options.maxVersions) versions; \
+            - budget: \(budget.isFinite ? "\(budget) virtual seconds" : "unlimited time"), \(options.maxVersions) versions\
+            \(stopWhenHeld ? ", or until the target has held for \(held) evaluations" : ""); \
             latency \(latency) s, jitter \(jitter), evaluation every \(evaluateEvery) version(s) on \(runner.testSet.count) test examples
             """
         try report.write(to: URL(fileURLWithPath: directory), title: name, setup: setup)

@@ -24,7 +24,9 @@ import Testing
     }
 
     /// Three clients on a seeded synthetic problem (Fashion-MNIST-free, fast).
-    func syntheticRunner(seed: UInt64, maxVersions: Int = 4, maxTime: Double = .infinity) throws -> ExperimentRunner {
+    func syntheticRunner(
+        seed: UInt64, maxVersions: Int = 4, maxTime: Double = .infinity, stopTarget: Double? = nil, stopHeld: Int = 3
+    ) throws -> ExperimentRunner {
         let configuration = try configuration(
             """
             run: {seed: \(seed)}
@@ -36,12 +38,14 @@ import Testing
         let problem = SyntheticClassification(features: 12, classCount: 4, seed: seed)
         let train = problem.makeDataset(count: 240)
         let clients = (0..<3).map { index in train.subset(Array(stride(from: index, to: train.count, by: 3))) }
+        var options = ExperimentRunner.Options(
+            algorithms: try ExperimentRunner.algorithms(named: Self.allAlgorithms), maxTime: maxTime,
+            maxVersions: maxVersions, latency: 0.5)
+        options.stopTarget = stopTarget
+        options.stopHeld = stopHeld
         return try ExperimentRunner(
-            configuration: configuration,
-            options: .init(
-                algorithms: try ExperimentRunner.algorithms(named: Self.allAlgorithms), maxTime: maxTime,
-                maxVersions: maxVersions, latency: 0.5),
-            clientData: clients, testSet: problem.makeDataset(count: 100, stream: 1))
+            configuration: configuration, options: options, clientData: clients,
+            testSet: problem.makeDataset(count: 100, stream: 1))
     }
 
     @Test func aSliceOfFashionMNISTGivesOneCurvePerAlgorithm() throws {
@@ -132,6 +136,25 @@ import Testing
         }
         let async = try #require(report.outcomes.first { $0.algorithm == "fedasync" })
         #expect(async.updatesApplied == async.versions, "FedAsync applies one update per version")
+    }
+
+    @Test func aRunStopsOnceItsTargetHasHeld() throws {
+        let unstopped = try syntheticRunner(seed: 4, maxVersions: 30).run(logger: Logger(label: "test"))
+        // The initial model of four classes is right more often than 1% of the time, so the
+        // target holds from version 0 and every algorithm stops after its second evaluation.
+        let report = try syntheticRunner(seed: 4, maxVersions: 30, stopTarget: 0.01, stopHeld: 2).run(
+            logger: Logger(label: "test"))
+        for (stopped, full) in zip(report.outcomes, unstopped.outcomes) {
+            #expect(stopped.points.map(\.version) == [0, 1], "\(stopped.algorithm) ran past the held target")
+            #expect(stopped.points == Array(full.points.prefix(2)), "\(stopped.algorithm): stopping changed the curve")
+            #expect(TimeToTarget.robust(stopped.points, target: 0.01, held: 2) == 0)
+            #expect(full.versions == 30)
+        }
+    }
+
+    @Test(arguments: [(0.0, 3), (1.5, 3), (0.8, 0)])
+    func aStopTargetOutsideItsRangeIsNamed(_ target: Double, _ held: Int) throws {
+        #expect(throws: RuntimeError.self) { try syntheticRunner(seed: 4, stopTarget: target, stopHeld: held) }
     }
 
     @Test(arguments: ["compass,fedsgd", "scaffold", " ,fedavg,fedprox"])

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Tables and plots of bench/paper-cnn.sh's runs for docs/experiments.md.
+
+For every setting directory given (SETTING/seed-S/ALGORITHM/results.csv, one `sextant
+simulate` run each), prints a Markdown table: per algorithm the median time to the target
+over the seeds run, first crossing and held for --held consecutive evaluations (the same
+statistics as `sextant simulate --seeds`: a seed that never reached the target counts as
+later than any that did; with 3 seeds the order-statistic interval of the median is the
+whole range, which covers the median with probability 75%), the seeds that reached it, the
+median final accuracy, and the CPU seconds of the runs (from SETTING/cpu.txt). Writes into
+--into:
+  SETTING-curves.png  accuracy against virtual time, every seed's curve, one colour per
+                      algorithm, the target as a dashed line;
+  times.png           per setting and algorithm, the median time to the held target (dot) and
+                      the range over seeds (bar); a seed that never reached it is drawn at the
+                      right edge (>).
+
+Needs matplotlib (`make plots` installs it from PyPI). Not part of `make test`.
+    python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
+"""
+
+import argparse
+import csv
+import math
+import os
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ORDER = ["compass", "fedasync", "fedbuff", "fedavg", "fedadam", "fedavgm"]
+COLOURS = {
+    "compass": "#d62728",
+    "fedavg": "#1f77b4",
+    "fedavgm": "#17becf",
+    "fedasync": "#2ca02c",
+    "fedbuff": "#9467bd",
+    "fedadam": "#ff7f0e",
+}
+
+
+def read_runs(setting):
+    """{algorithm: {seed: (times, accuracies)}} of the runs that finished."""
+    runs = {}
+    for seed_entry in sorted(os.listdir(setting)):
+        seed_directory = os.path.join(setting, seed_entry)
+        if not seed_entry.startswith("seed-") or not os.path.isdir(seed_directory):
+            continue
+        for algorithm in os.listdir(seed_directory):
+            path = os.path.join(seed_directory, algorithm, "results.csv")
+            if not os.path.exists(path):
+                continue
+            times, accuracies = [], []
+            with open(path, newline="") as handle:
+                for row in csv.DictReader(handle):
+                    times.append(float(row["virtual_seconds"]))
+                    accuracies.append(float(row["accuracy"]))
+            runs.setdefault(algorithm, {})[int(seed_entry[5:])] = (times, accuracies)
+    return {a: runs[a] for a in ORDER if a in runs}
+
+
+def first_crossing(times, accuracies, target):
+    return next((t for t, a in zip(times, accuracies) if a >= target), None)
+
+
+def held(times, accuracies, target, count):
+    """The first of `count` consecutive evaluations at or above the target."""
+    streak = 0
+    for index, accuracy in enumerate(accuracies):
+        streak = streak + 1 if accuracy >= target else 0
+        if streak == count:
+            return times[index - count + 1]
+    return None
+
+
+def median_range(values):
+    ordered = sorted(math.inf if v is None else v for v in values)
+    return statistics.median(ordered), ordered[0], ordered[-1]
+
+
+def seconds(value):
+    return f"{value:.1f}" if math.isfinite(value) else "not reached"
+
+
+def cpu_seconds(setting):
+    """CPU seconds per algorithm of the runs that finished, and of those stopped by a signal."""
+    totals, aborted, killed = {}, 0.0, False
+    path = os.path.join(setting, "cpu.txt")
+    if os.path.exists(path):
+        with open(path) as handle:
+            for line in handle:
+                fields = line.split()
+                if line.startswith("Command terminated"):
+                    killed = True
+                elif len(fields) == 5:
+                    cpu = float(fields[3]) + float(fields[4])
+                    if killed:
+                        aborted += cpu
+                    else:
+                        totals[fields[1]] = totals.get(fields[1], 0.0) + cpu
+                    killed = False
+    return totals, aborted
+
+
+def table(setting, target, count):
+    runs = read_runs(setting)
+    cpu, aborted = cpu_seconds(setting)
+    percent = f"{target * 100:.0f}%"
+    lines = [
+        f"| algorithm | seeds run | first crossing of {percent}: median (s) | range (s) | held {count}: median (s) "
+        f"| range (s) | seeds reaching (held) | final accuracy (median) | CPU (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for algorithm, by_seed in runs.items():
+        firsts = [first_crossing(t, a, target) for t, a in by_seed.values()]
+        robust = [held(t, a, target, count) for t, a in by_seed.values()]
+        first_median, first_low, first_high = median_range(firsts)
+        held_median, held_low, held_high = median_range(robust)
+        final = statistics.median(a[-1] for _, a in by_seed.values())
+        lines.append(
+            f"| {algorithm} | {', '.join(map(str, sorted(by_seed)))} | {seconds(first_median)} | "
+            f"[{seconds(first_low)}, {seconds(first_high)}] | {seconds(held_median)} | "
+            f"[{seconds(held_low)}, {seconds(held_high)}] | {sum(v is not None for v in robust)}/{len(robust)} | "
+            f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f} |")
+    lines.append("")
+    lines.append(f"CPU time of these runs: {sum(cpu.values()):.0f} s; of runs stopped before their end: {aborted:.0f} s")
+    return "\n".join(lines)
+
+
+def plot_curves(setting, target, into):
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    for algorithm, by_seed in read_runs(setting).items():
+        for index, (times, accuracies) in enumerate(by_seed.values()):
+            axes.plot(
+                times, accuracies, color=COLOURS.get(algorithm, "grey"), linewidth=0.9, alpha=0.8,
+                label=algorithm if index == 0 else None)
+    axes.axhline(target, color="black", linestyle="--", linewidth=0.8, label=f"target {target:.0%}")
+    axes.set_xlabel("virtual time (s)")
+    axes.set_ylabel("test accuracy")
+    axes.set_ylim(0, 1)
+    axes.set_title(f"{os.path.basename(os.path.normpath(setting))}: every seed's curve (runs stop once the target held)")
+    axes.title.set_size(9)
+    axes.legend(fontsize=8, loc="lower right")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path = os.path.join(into, f"{os.path.basename(os.path.normpath(setting))}-curves.png")
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def plot_times(settings, target, count, into):
+    rows, right = [], 0.0
+    for setting in settings:
+        name = os.path.basename(os.path.normpath(setting))
+        for algorithm, by_seed in read_runs(setting).items():
+            robust = [held(t, a, target, count) for t, a in by_seed.values()]
+            rows.append((f"{name}  {algorithm}", algorithm, *median_range(robust)))
+            right = max([right] + [v for v in robust if v is not None])
+        rows.append(None)
+    edge = right * 1.1 if right > 0 else 1
+    figure, axes = plt.subplots(figsize=(7, 0.8 + 0.3 * len(rows)), dpi=100)
+    ticks, names = [], []
+    for y, row in enumerate(rows):
+        if row is None:
+            continue
+        name, algorithm, median, low, high = row
+        colour = COLOURS.get(algorithm, "grey")
+        if math.isfinite(low):
+            axes.plot([low, min(high, edge)], [y, y], color=colour, linewidth=3, alpha=0.4)
+        axes.plot([median if math.isfinite(median) else edge], [y], "o" if math.isfinite(median) else ">", color=colour)
+        ticks.append(y)
+        names.append(name)
+    axes.set_yticks(ticks, names, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(0, edge * 1.03)
+    axes.set_xlabel(
+        f"virtual seconds to {target:.0%} held for {count} evaluations (dot: median; bar: range over seeds; >: not reached)")
+    axes.xaxis.label.set_size(8)
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    path = os.path.join(into, "times.png")
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("settings", nargs="+", help="setting directories of bench/paper-cnn.sh")
+    parser.add_argument("--target", type=float, required=True, help="the runs' target accuracy")
+    parser.add_argument("--held", type=int, default=3, help="consecutive evaluations the target must hold")
+    parser.add_argument("--into", help="directory for the PNG files (none: tables only)")
+    arguments = parser.parse_args()
+    for setting in arguments.settings:
+        print(f"### {os.path.basename(os.path.normpath(setting))}\n")
+        print(table(setting, arguments.target, arguments.held) + "\n")
+    if arguments.into:
+        os.makedirs(arguments.into, exist_ok=True)
+        for setting in arguments.settings:
+            print("wrote", plot_curves(setting, arguments.target, arguments.into))
+        print("wrote", plot_times(arguments.settings, arguments.target, arguments.held, arguments.into))
+
+
+if __name__ == "__main__":
+    main()
