@@ -15,7 +15,7 @@ median final accuracy, and the CPU seconds of the runs (from SETTING/cpu.txt). W
                       the range over seeds (bar); a seed that never reached it is drawn at the
                       right edge (>).
 
-Needs matplotlib (`make plots` installs it from PyPI). Not part of `make test`.
+Needs matplotlib (`make plot-deps` installs it from PyPI). Not part of `make test`.
     python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
 """
 

@@ -9,7 +9,7 @@ is in the simulator. Prints, per client, the real seconds per local step (comput
 over steps, from the updates table) beside the emulated ones, which is where most of a gap
 comes from on a busy machine.
 
-Needs matplotlib (`make plots` installs it from PyPI). Not part of `make test`.
+Needs matplotlib (`make plot-deps` installs it from PyPI). Not part of `make test`.
     python3 bench/sim-vs-real.py --simulated out/sim-vs-real/simulated/results.csv \
         --database out/sim-vs-real/real.sqlite --algorithm compass --into docs/experiments/sim-vs-real.png
 """
