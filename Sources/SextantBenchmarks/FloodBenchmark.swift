@@ -64,10 +64,7 @@ package struct FloodBenchmark: Sendable {
         guard c.runs > 0, c.roundsPerRun > 0, c.connections > 0, c.messagesPerConnection > 0 else {
             throw RuntimeError(.invalidArgument, "--runs, --rounds, --connections and --messages must be positive")
         }
-        let path = c.binDirectory.appendingPathComponent("sextant-server").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw RuntimeError(.invalidConfiguration, "\(path) not found: build the package first (swift build)")
-        }
+        _ = try RuntimeError.executable("sextant-server", in: c.binDirectory)
         return try (1...c.runs).map { number in
             let result = try run(number)
             progress(result)

@@ -97,11 +97,7 @@ package struct LoadBenchmark: Sendable {
             )
         }
         for name in ["sextant-server", "sextant-client"] {
-            let path = c.binDirectory.appendingPathComponent(name).path
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw RuntimeError(
-                    .invalidConfiguration, "\(path) not found: build the package first (swift build -c release)")
-            }
+            _ = try RuntimeError.executable(name, in: c.binDirectory)
         }
     }
 

@@ -143,11 +143,7 @@ package final class Launcher: Sendable {
     private func start(_ name: String, executable: String, arguments: [String], sink: AsyncStream<Event>.Continuation)
         throws
     {
-        let url = plan.binDirectory.appendingPathComponent(executable)
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw RuntimeError(
-                .invalidConfiguration, "\(url.path) not found: build the package first (swift build -c release)")
-        }
+        let url = try RuntimeError.executable(executable, in: plan.binDirectory)
         let process = Process()
         process.executableURL = url
         process.arguments = arguments

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error of the server or client runtime, with a code and a message a user can act on.
 package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     package enum Code: String, Sendable {
@@ -25,4 +27,18 @@ package struct RuntimeError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     package var description: String { message }
+}
+
+extension RuntimeError {
+    /// The executable `name` in `directory` (the package's build products), or an error that
+    /// says to build the package first: what the launcher and the benchmarks that start
+    /// Sextant's own processes check before they start one.
+    package static func executable(_ name: String, in directory: URL) throws(RuntimeError) -> URL {
+        let url = directory.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw RuntimeError(
+                .invalidConfiguration, "\(url.path) not found: build the package first (swift build -c release)")
+        }
+        return url
+    }
 }

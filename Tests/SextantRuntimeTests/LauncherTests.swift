@@ -1,4 +1,5 @@
 import Foundation
+import SextantRuntime
 import SextantTestSupport
 import Testing
 
@@ -25,6 +26,18 @@ struct LauncherTests {
     static func install(_ script: String, as name: String, in directory: TemporaryDirectory) throws {
         let url = try directory.write(Array(script.utf8), to: name)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+
+    @Test("a missing executable is named, with the step that makes it")
+    func missingExecutableIsNamed() throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory())
+        let error = #expect(throws: RuntimeError.self) {
+            _ = try RuntimeError.executable("no-such-sextant-binary", in: directory)
+        }
+        #expect(
+            error?.message.hasSuffix(
+                "no-such-sextant-binary not found: build the package first (swift build -c release)") == true)
+        #expect(try RuntimeError.executable("sh", in: URL(fileURLWithPath: "/bin")).path == "/bin/sh")
     }
 
     @Test("a failed process is reported with its error line and status, not only 'see logs'")
