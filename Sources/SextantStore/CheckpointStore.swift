@@ -37,9 +37,9 @@ package final class CheckpointStore: Sendable {
     /// Device and inode of the database and its -wal file as opened: a write that finds
     /// either gone or different fails with `.fileReplaced` instead of being acknowledged.
     let openedFiles: Mutex<[String: FileIdentity]>
-    /// Where deltas of at least `fileThreshold` bytes are stored (docs/design.md 6).
+    /// Where deltas and checkpoints of at least `fileThreshold` bytes are stored (docs/design.md 6).
     package let blobs: BlobDirectory
-    /// Deltas this large or larger go to a file in `blobs`; smaller ones into SQLite.
+    /// Deltas and checkpoints this large or larger go to a file in `blobs`; smaller ones into SQLite.
     package let fileThreshold: Int
 
     /// The default `fileThreshold`, 2 MiB. A SQLite blob goes through the WAL and is copied
@@ -120,15 +120,19 @@ package final class CheckpointStore: Sendable {
         }
     }
 
-    /// Removes the blob files no row refers to (written for an update whose row never
-    /// committed, or left behind when a crash interrupted a removal) and returns how many.
+    /// Removes the blob files no row refers to (written for an update or a checkpoint whose
+    /// row never committed, or left behind when a crash interrupted a removal) and returns how many.
     /// Only the server calls it, when it starts and before it records anything: a file is
     /// written before the row that names it, so another process that opens the database
     /// while a server runs must not call it.
     @discardableResult
     package func removeOrphanBlobs() throws -> Int {
-        let referenced = try read("list the delta files rows refer to") { db in
-            Set(try String.fetchAll(db, sql: "SELECT sha256 FROM update_files"))
+        let referenced = try read("list the blob files rows refer to") { db in
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT sha256 FROM update_files UNION SELECT sha256 FROM checkpoints WHERE parameters IS NULL"
+                ))
         }
         let removed = blobs.removeOrphans(keeping: referenced)
         if removed > 0 {
