@@ -4,21 +4,28 @@ import GRDB
 extension CheckpointStore {
     /// Commits one aggregation event in a single transaction: the new checkpoint (with the
     /// SHA-256 of its parameters; from `fileThreshold` bytes on in a file beside the
-    /// database, docs/design.md 6), the applied updates (version, staleness; their deltas are
+    /// database, docs/design.md 6), its metrics with those `awaitingMetrics` returns once the
+    /// parameters are written (the server's evaluation, computed meanwhile), the applied updates (version, staleness; their deltas are
     /// dropped) and the scheduler's state. If anything fails (a version that exists
     /// already, an update that is not buffered, a full disk) nothing of it is saved and
     /// the `StoreError` says why.
     package func commitAggregation(
         run: String, version: Int, parameters: [Float], metrics: [String: Double] = [:],
         epsilon: Double? = nil, appliedUpdates: [AppliedUpdate],
-        schedulerState: [String: Data] = [:]
+        schedulerState: [String: Data] = [:], awaitingMetrics: () throws -> [String: Double] = { [:] }
     ) throws {
-        // A large model is written to its file (and synced) before the transaction begins.
+        // A large model is written to its file (and synced) before the transaction begins;
+        // metrics still being computed meanwhile are awaited then.
+        var late: [String: Double] = [:]
         let files = try parameters.withUnsafeBytes { bytes in
-            try writing(bytes, "commit version \(version) of run '\(run)'") { db, stored in
+            try writing(
+                bytes, "commit version \(version) of run '\(run)'", beforeCommit: { late = try awaitingMetrics() }
+            ) {
+                db, stored in
                 try requireParameterCount(db, run: run, count: parameters.count)
                 try insertCheckpoint(
-                    db, run: run, version: version, parameters: stored, metrics: metrics, epsilon: epsilon)
+                    db, run: run, version: version, parameters: stored,
+                    metrics: metrics.merging(late) { _, awaited in awaited }, epsilon: epsilon)
                 let files = try appliedUpdates.compactMap { update in
                     try finishUpdate(
                         db, run: run, id: update.id,

@@ -32,15 +32,18 @@ extension CheckpointStore {
     /// durable (file and directory synced) before the transaction that names it begins, so
     /// a row never names a file a crash could lose; if the transaction fails, the file is
     /// removed unless another row names it. Smaller vectors are bound to SQLite in place,
-    /// valid for the call, which is all SQLite's binding needs.
+    /// valid for the call, which is all SQLite's binding needs. `beforeCommit` runs between
+    /// the two steps, outside the transaction.
     func writing<T>(
-        _ bytes: UnsafeRawBufferPointer, _ action: String, _ body: (Database, StoredBlob) throws -> T
+        _ bytes: UnsafeRawBufferPointer, _ action: String, beforeCommit: () throws -> Void = {},
+        _ body: (Database, StoredBlob) throws -> T
     ) throws -> T {
         let stored: StoredBlob =
             storesAsFile(bytes)
             ? .file(sha256: try blobs.write(bytes), count: bytes.count / MemoryLayout<Float>.size)
             : .inline(bytes)
         do {
+            try beforeCommit()
             return try write(action) { db in try body(db, stored) }
         } catch {
             if let sha256 = stored.fileSHA256 { removeUnreferencedBlobs([sha256]) }
