@@ -1,7 +1,10 @@
+import Dispatch
 import Foundation
 import Logging
 import SextantRuntime
 import SextantStore
+import SextantWire
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +33,10 @@ package struct LoadBenchmark: Sendable {
         package var dataDirectory: String?
         /// Seconds one client count may take before it counts as failed.
         package var timeout: Double = 1_800
+        /// Clients that train nothing: each sends one delta made before the run, from a
+        /// thread of this process (``PremadeDeltaClient``), so the rate measured is the
+        /// server's rather than that of the clients training on the same cores.
+        package var premadeDeltas = false
 
         package init(binDirectory: URL, outputDirectory: URL) {
             self.binDirectory = binDirectory
@@ -146,7 +153,9 @@ package struct LoadBenchmark: Sendable {
         }
         let cpuAtServing = server.cpuSecondsSoFar() ?? 0
         let residentAtServing = server.residentBytes() ?? 0
-        for first in stride(from: 0, to: count, by: c.sessionsPerProcess) {
+        let ownCPUAtStart = Self.ownCPUSeconds()
+        let premade = c.premadeDeltas ? try startPremadeClients(count, endpoint: endpoint, database: database) : nil
+        for first in stride(from: 0, to: c.premadeDeltas ? 0 : count, by: c.sessionsPerProcess) {
             let sessions = min(c.sessionsPerProcess, count - first)
             clients.append(
                 try SpawnedProcess(
@@ -173,11 +182,20 @@ package struct LoadBenchmark: Sendable {
             }
             if !client.succeeded { problems.append("\(client.name): \(client.statusDescription)") }
         }
-        let wall = Date().timeIntervalSince(started)
-        let finished = clients.map {
+        var finished = clients.map {
             Self.countLines(containing: ": done after", in: directory.appendingPathComponent("\($0.name).out").path)
         }
         .reduce(0, +)
+        var clientCPU = clients.map(\.cpuSeconds).reduce(0, +)
+        if let premade {
+            let outcomes = premade.wait(timeout: 30)
+            finished = outcomes.filter { (try? $0.get()) != nil }.count
+            problems += outcomes.compactMap { outcome in
+                if case .failure(let error) = outcome { "\(error)" } else { nil }
+            }
+            clientCPU = Self.ownCPUSeconds() - ownCPUAtStart
+        }
+        let wall = Date().timeIntervalSince(started)
         if finished != count { problems.append("\(finished) of \(count) client sessions finished") }
 
         let store = try CheckpointStore(path: database, logger: logger)
@@ -206,7 +224,7 @@ package struct LoadBenchmark: Sendable {
             secondsToFirstVersion: seconds.first ?? 0, medianSecondsPerAggregation: Self.median(intervals),
             maxSecondsPerAggregation: intervals.max() ?? 0,
             medianAggregateMilliseconds: Self.median(aggregateMilliseconds),
-            clientCPUSeconds: clients.map(\.cpuSeconds).reduce(0, +), wallSeconds: wall,
+            clientCPUSeconds: clientCPU, wallSeconds: wall,
             finalAccuracy: summaries.last?.accuracy, updatesPerSecond: span > 0 ? Double(appliedAfterFirst) / span : 0,
             problems: problems)
     }
@@ -226,6 +244,37 @@ package struct LoadBenchmark: Sendable {
             clients: {count: \(count), speed_distribution: fixed, threads: 1}
 
             """
+    }
+
+    // MARK: - Clients with pre-made deltas
+
+    /// Starts `count` clients with pre-made deltas, each on a thread of its own, once the
+    /// server has stored its run (its fingerprint and parameter count come from there).
+    private func startPremadeClients(_ count: Int, endpoint: String, database: String) throws -> PremadeClients {
+        let store = try CheckpointStore(path: database, logger: logger, mode: .readOnly)
+        defer { try? store.close() }
+        guard let run = try store.latestRun() else { throw RuntimeError(.storage, "\(database) holds no run") }
+        // Small values of every sign, the same for every client: norm and content matter
+        // to no part of the update path measured here.
+        let values = (0..<run.parameterCount).map { Float($0 % 7 - 3) * 1e-5 }
+        let norm = values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let delta = FloatPayload(values)
+        let clients = PremadeClients()
+        for index in 0..<count {
+            let client = PremadeDeltaClient(
+                name: "client-\(index)", endpoint: endpoint, fingerprint: run.fingerprint,
+                samples: configuration.samplesPerClient, delta: delta, norm: norm)
+            clients.start { try client.run() }
+        }
+        return clients
+    }
+
+    /// CPU seconds (user and system) this process has used so far.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     // MARK: - Helpers
@@ -279,5 +328,29 @@ package struct LoadBenchmark: Sendable {
         }
         guard ok else { throw RuntimeError(.invalidConfiguration, "could not find a free port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The threads of the clients with pre-made deltas and what each ended with. Sendable: its
+/// state is behind a mutex.
+private final class PremadeClients: Sendable {
+    private let outcomes = Mutex<[Result<Int, any Error>]>([])
+    private let group = DispatchGroup()
+
+    /// Runs `body` on a new thread.
+    func start(_ body: @escaping @Sendable () throws -> Int) {
+        group.enter()
+        Thread { [self] in
+            let outcome = Result { try body() }
+            outcomes.withLock { $0.append(outcome) }
+            group.leave()
+        }.start()
+    }
+
+    /// Waits up to `timeout` seconds for every client to finish; returns how each ended
+    /// (one still running is left to end with the process).
+    func wait(timeout: Double) -> [Result<Int, any Error>] {
+        _ = group.wait(timeout: .now() + timeout)
+        return outcomes.withLock { $0 }
     }
 }
