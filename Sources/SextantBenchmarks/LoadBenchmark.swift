@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import SextantRuntime
 import SextantStore
-import SextantWire
 import Synchronization
 
 #if canImport(Glibc)
@@ -154,7 +153,7 @@ package struct LoadBenchmark: Sendable {
         let cpuAtServing = server.cpuSecondsSoFar() ?? 0
         let residentAtServing = server.residentBytes() ?? 0
         let ownCPUAtStart = Self.ownCPUSeconds()
-        let premade = c.premadeDeltas ? try startPremadeClients(count, endpoint: endpoint, database: database) : nil
+        let premade = c.premadeDeltas ? try startPremadeClients(count, endpoint: endpoint, serverLog: serverLog) : nil
         for first in stride(from: 0, to: c.premadeDeltas ? 0 : count, by: c.sessionsPerProcess) {
             let sessions = min(c.sessionsPerProcess, count - first)
             clients.append(
@@ -248,22 +247,20 @@ package struct LoadBenchmark: Sendable {
 
     // MARK: - Clients with pre-made deltas
 
-    /// Starts `count` clients with pre-made deltas, each on a thread of its own, once the
-    /// server has stored its run (its fingerprint and parameter count come from there).
-    private func startPremadeClients(_ count: Int, endpoint: String, database: String) throws -> PremadeClients {
-        let store = try CheckpointStore(path: database, logger: logger, mode: .readOnly)
-        defer { try? store.close() }
-        guard let run = try store.latestRun() else { throw RuntimeError(.storage, "\(database) holds no run") }
-        // Small values of every sign, the same for every client: norm and content matter
-        // to no part of the update path measured here.
-        let values = (0..<run.parameterCount).map { Float($0 % 7 - 3) * 1e-5 }
-        let norm = values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
-        let delta = FloatPayload(values)
+    /// Starts `count` clients with pre-made deltas, each on a thread of its own, with the
+    /// model fingerprint the server announced in its "serving" line (read from the log, so
+    /// that a server of any schema can be measured).
+    private func startPremadeClients(_ count: Int, endpoint: String, serverLog: String) throws -> PremadeClients {
+        let serving = Self.lines(containing: " serving", in: serverLog).first ?? ""
+        guard let field = serving.split(separator: " ").first(where: { $0.hasPrefix("model=") }) else {
+            throw RuntimeError(.storage, "the server's serving line names no model: see \(serverLog)")
+        }
+        let deltas = PremadeDelta()
         let clients = PremadeClients()
         for index in 0..<count {
             let client = PremadeDeltaClient(
-                name: "client-\(index)", endpoint: endpoint, fingerprint: run.fingerprint,
-                samples: configuration.samplesPerClient, delta: delta, norm: norm)
+                name: "client-\(index)", endpoint: endpoint, fingerprint: String(field.dropFirst(6)),
+                samples: configuration.samplesPerClient, deltas: deltas)
             clients.start { try client.run() }
         }
         return clients

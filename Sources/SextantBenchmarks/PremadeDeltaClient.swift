@@ -1,6 +1,7 @@
 import Foundation
 import SextantRuntime
 import SextantWire
+import Synchronization
 
 /// A client for `sextant bench load --premade-deltas`: it speaks the protocol as
 /// `sextant-client` does (join, upload request, update, ack; docs/design.md 4) but trains
@@ -12,9 +13,8 @@ struct PremadeDeltaClient: Sendable {
     var endpoint: String
     var fingerprint: String
     var samples: Int
-    var delta: FloatPayload
-    /// The delta's L2 norm, reported as a trained client reports it.
-    var norm: Double
+    /// The delta every client sends, made at the first assignment from the model's size.
+    var deltas: PremadeDelta
 
     /// Runs until the server says goodbye; returns the number of updates acknowledged. Blocks:
     /// call it on a thread of its own.
@@ -40,6 +40,7 @@ struct PremadeDeltaClient: Sendable {
                         .uploadRequest(UploadRequestMessage(updateID: sequence, baseVersion: assignment.modelVersion))))
             case .uploadGrant:
                 guard let assignment = task else { continue }
+                let (delta, norm) = deltas.delta(count: assignment.model.count)
                 let update = UpdateMessage(
                     updateID: sequence, baseVersion: assignment.modelVersion, stepsDone: assignment.localSteps,
                     computeSeconds: 0.001, sampleCount: UInt64(samples), trainLoss: 0, normBeforeClip: norm,
@@ -56,6 +57,24 @@ struct PremadeDeltaClient: Sendable {
             default:
                 continue
             }
+        }
+    }
+}
+
+/// The one delta the clients with pre-made deltas send, made once: small values of every
+/// sign (their content matters to no part of the update path measured). Sendable: behind a
+/// mutex.
+final class PremadeDelta: Sendable {
+    private let made = Mutex<(delta: FloatPayload, norm: Double)?>(nil)
+
+    /// The delta of `count` values and its L2 norm.
+    func delta(count: Int) -> (FloatPayload, Double) {
+        made.withLock { made in
+            if let made, made.delta.count == count { return made }
+            let values = (0..<count).map { Float($0 % 7 - 3) * 1e-5 }
+            let norm = values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            made = (FloatPayload(values), norm)
+            return made!
         }
     }
 }
