@@ -173,7 +173,8 @@ package actor FederationServer {
             configuration.server.bind, maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20,
             curve: keys, logger: logger)
         do {
-            store = try CheckpointStore(path: configuration.server.database, logger: logger)
+            store = try CheckpointStore(
+                path: configuration.server.database, logger: logger, fileThreshold: configuration.server.fileThreshold)
             // Files whose rows never committed before a crash (docs/design.md 6).
             try store.removeOrphanBlobs()
         } catch let error as StoreError {

@@ -67,3 +67,12 @@ struct ServerEvaluatorTests {
         evaluator.stop()
     }
 }
+
+@Suite("server.file_threshold")
+struct FileThresholdConfigurationTests {
+    @Test func defaultValueAndRefusal() throws {
+        #expect(try decodeConfiguration("model: mlp").server.fileThreshold == 2 << 20)
+        #expect(try decodeConfiguration("server: {file_threshold: 0}").server.fileThreshold == 0)
+        #expect(refusal(of: "server: {file_threshold: -1}")?.contains("server.file_threshold") == true)
+    }
+}
