@@ -50,6 +50,15 @@ package final class CheckpointStore: Sendable {
     /// 0.8 MB (docs/design.md 6).
     package static let defaultFileThreshold = 2 << 20
 
+    /// SQLite's page size for a new database: 64 KiB instead of SQLite's 4 KiB, so that a
+    /// 0.8 MB delta stored as a blob is written in 13 pages rather than 200 (each page a
+    /// `pwrite` to the WAL, and again to the database at the WAL checkpoint). In a FedAvg
+    /// round of 16 clients with 0.8 MB deltas, `bench/round-timeline --page-size 65536`
+    /// stored the round's updates in 23-29 ms against 81-115 ms with 4 KiB pages and 59-66
+    /// ms with every delta a file (`--file-threshold 0`), interleaved (docs/design.md 6).
+    /// A database keeps the page size it was created with (WAL mode cannot change it).
+    package static let newDatabasePageSize = 65_536
+
     /// Opens the database at `path`, creating it (mode 0600) and its tables if needed, or
     /// with `mode: .readOnly` opening an existing one without writing anything.
     ///
@@ -77,6 +86,7 @@ package final class CheckpointStore: Sendable {
             return
         }
         try Self.createPrivateFile(at: path, logger: logger)
+        try Self.setPageSizeIfEmpty(path: path)
 
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -279,6 +289,24 @@ package final class CheckpointStore: Sendable {
             code: .fileReplaced,
             "\(path): could not \(action): \(what) while the database was open\(rescue). Nothing more is acknowledged: find what removes files under the server, then start it again (it resumes from what \(path) holds)"
         )
+    }
+
+    /// Gives a database file that is still empty (new, or created by a start that went no
+    /// further) ``newDatabasePageSize`` and WAL mode, which writes its header and fixes the
+    /// page size for good. A file with content keeps its own.
+    private static func setPageSizeIfEmpty(path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size == 0 else { return }
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA page_size = \(newDatabasePageSize)")
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            try queue.close()
+        } catch {
+            throw StoreError(wrapping: error, path: path, action: "create the database")
+        }
     }
 
     /// Creates the file with mode 0600 before SQLite does, so it is never readable by
