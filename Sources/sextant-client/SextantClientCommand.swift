@@ -47,6 +47,7 @@ struct SextantClientCommand: ParsableCommand {
         if let data { configuration.clients.data = data }
         try configuration.validate()
         setBLASThreads(configuration.clients.threads)
+        LargeBufferReuse.enable()
         if sessions != 1 {
             guard name == nil, key == nil else {
                 throw ValidationError("--name and --key belong to one client; they cannot be used with --sessions")

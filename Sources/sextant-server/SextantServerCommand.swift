@@ -41,6 +41,7 @@ struct SextantServerCommand: AsyncParsableCommand {
         // Past a file-size limit (ulimit -f) the kernel would kill the daemon mid-write with
         // SIGXFSZ; ignored, the write fails with EFBIG and the server stops with a message.
         signal(SIGXFSZ, SIG_IGN)
+        LargeBufferReuse.enable()
         let handle = ServerHandle()
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer

@@ -60,6 +60,9 @@ struct BenchLoadCommand: ParsableCommand {
         settings.dataDirectory = data
         settings.timeout = timeout
         settings.premadeDeltas = premadeDeltas
+        // The pre-made clients are threads of this process: they receive the 40 MB models as
+        // sextant-client does, so they reuse their buffers as sextant-client does.
+        if premadeDeltas { LargeBufferReuse.enable() }
         var logger = Logger(label: "sextant.bench")
         logger.logLevel = .warning
         let benchmark = LoadBenchmark(configuration: settings, logger: logger)
