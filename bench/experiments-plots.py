@@ -14,6 +14,11 @@ median final accuracy, and the CPU seconds of the runs (from SETTING/cpu.txt). W
   times.png           per setting and algorithm, the median time to the held target (dot) and
                       the range over seeds (bar); a seed that never reached it is drawn at the
                       right edge (>).
+With --pairs, also Compass against each baseline paired by seed (the same partition, speeds
+and initial model): who crosses each of the --pairs accuracies first, and who is ahead at the
+end (the accuracy of each at the last virtual time both runs reached), per setting and over
+all settings, with one-sided sign-test p-values (ties and pairs where neither reached the
+accuracy left out).
 
 Needs matplotlib (`make plot-deps` installs it from PyPI). Not part of `make test`.
     python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
@@ -129,6 +134,76 @@ def table(setting, target, count):
     return "\n".join(lines)
 
 
+def accuracy_at(times, accuracies, moment):
+    """The accuracy of the last evaluation at or before `moment`."""
+    return next(a for t, a in zip(reversed(times), reversed(accuracies)) if t <= moment)
+
+
+def pair_outcomes(settings, marks):
+    """{(setting, baseline, seed): {mark or "end": +1 Compass first/ahead, -1 baseline, 0 tie or neither}}."""
+    outcomes = {}
+    for setting in settings:
+        name = os.path.basename(os.path.normpath(setting))
+        runs = read_runs(setting)
+        for baseline, by_seed in runs.items():
+            if baseline == "compass":
+                continue
+            for seed, (times, accuracies) in sorted(by_seed.items()):
+                if seed not in runs.get("compass", {}):
+                    continue
+                compass_times, compass_accuracies = runs["compass"][seed]
+                outcome = {}
+                for mark in marks:
+                    mine = first_crossing(compass_times, compass_accuracies, mark)
+                    theirs = first_crossing(times, accuracies, mark)
+                    mine = math.inf if mine is None else mine
+                    theirs = math.inf if theirs is None else theirs
+                    outcome[mark] = 0 if mine == theirs else (1 if mine < theirs else -1)
+                end = min(compass_times[-1], times[-1])
+                difference = accuracy_at(compass_times, compass_accuracies, end) - accuracy_at(times, accuracies, end)
+                outcome["end"] = 0 if difference == 0 else (1 if difference > 0 else -1)
+                outcomes[(name, baseline, seed)] = outcome
+    return outcomes
+
+
+def sign_test(wins, losses):
+    """One-sided sign-test p: the chance of at least `wins` of wins + losses under a fair coin."""
+    n = wins + losses
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n if n else 1.0
+
+
+def pairs_table(settings, marks):
+    outcomes = pair_outcomes(settings, marks)
+    columns = [*marks, "end"]
+    heading = [f"first to {m * 100:g}%" for m in marks] + ["ahead at the end"]
+    lines = [
+        "Compass against each baseline, paired by seed: Compass wins-baseline wins (ties or neither reached), "
+        "one-sided sign-test p",
+        "",
+        "| setting | baseline | seeds | " + " | ".join(heading) + " |",
+        "|---|---|---|" + "---:|" * len(columns),
+    ]
+    groups = {}
+    for (setting, baseline, seed), outcome in outcomes.items():
+        groups.setdefault((setting, baseline), []).append((seed, outcome))
+        groups.setdefault(("all settings", baseline), []).append((seed, outcome))
+        groups.setdefault(("all settings", "every baseline"), []).append((seed, outcome))
+
+    def cell(results, column):
+        wins = sum(o[column] == 1 for _, o in results)
+        losses = sum(o[column] == -1 for _, o in results)
+        ties = len(results) - wins - losses
+        return f"{wins}-{losses}" + (f" ({ties})" if ties else "") + f", p = {sign_test(wins, losses):.3g}"
+
+    order = sorted(groups, key=lambda key: (key[0] == "all settings", key[1] == "every baseline", key[0],
+                                             ORDER.index(key[1]) if key[1] in ORDER else 0))
+    for key in order:
+        results = groups[key]
+        seeds = ", ".join(str(seed) for seed, _ in results) if key[1] != "every baseline" else f"{len(results)} pairs"
+        lines.append(f"| {key[0]} | {key[1]} | {seeds} | " + " | ".join(cell(results, c) for c in columns) + " |")
+    return "\n".join(lines)
+
+
 def plot_curves(setting, target, into):
     figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
     for algorithm, by_seed in read_runs(setting).items():
@@ -193,10 +268,13 @@ def main():
     parser.add_argument("--target", type=float, required=True, help="the runs' target accuracy")
     parser.add_argument("--held", type=int, default=3, help="consecutive evaluations the target must hold")
     parser.add_argument("--into", help="directory for the PNG files (none: tables only)")
+    parser.add_argument("--pairs", help="accuracies for the paired comparison, comma-separated (e.g. 0.7,0.75,0.8)")
     arguments = parser.parse_args()
     for setting in arguments.settings:
         print(f"### {os.path.basename(os.path.normpath(setting))}\n")
         print(table(setting, arguments.target, arguments.held) + "\n")
+    if arguments.pairs:
+        print(pairs_table(arguments.settings, [float(m) for m in arguments.pairs.split(",")]) + "\n")
     if arguments.into:
         os.makedirs(arguments.into, exist_ok=True)
         for setting in arguments.settings:
