@@ -2,12 +2,13 @@
 """Tables and plots of bench/paper-cnn.sh's runs for docs/experiments.md.
 
 For every setting directory given (SETTING/seed-S/ALGORITHM/results.csv, one `sextant
-simulate` run each), prints a Markdown table: per algorithm the median time to the target
-over the seeds run, first crossing and held for --held consecutive evaluations (the same
-statistics as `sextant simulate --seeds`: a seed that never reached the target counts as
-later than any that did; with 3 seeds the order-statistic interval of the median is the
-whole range, which covers the median with probability 75%), the seeds that reached it, the
-median final accuracy, and the CPU seconds of the runs (from SETTING/cpu.txt). Writes into
+simulate` run each), prints a Markdown table: per accuracy (--target, then each of --also)
+and algorithm the median time to it over the seeds run, first crossing and held for --held
+consecutive evaluations (the same statistics as `sextant simulate --seeds`: a seed that never
+reached it counts as later than any that did; with 3 seeds the order-statistic interval of
+the median is the whole range, which covers the median with probability 75%), the seeds that
+reached it, the median accuracy at the end of the runs, and their CPU seconds (from
+SETTING/cpu.txt). Writes into
 --into:
   SETTING-curves.png  accuracy against virtual time, every seed's curve, one colour per
                       algorithm, the target as a dashed line;
@@ -21,7 +22,8 @@ all settings, with one-sided sign-test p-values (ties and pairs where neither re
 accuracy left out).
 
 Needs matplotlib (`make plot-deps` installs it from PyPI). Not part of `make test`.
-    python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
+    python3 bench/experiments-plots.py --target 0.8 --also 0.75,0.7 --pairs 0.7,0.75,0.8 \
+        --into docs/experiments out/paper-cnn/class-normal
 """
 
 import argparse
@@ -89,6 +91,11 @@ def seconds(value):
     return f"{value:.1f}" if math.isfinite(value) else "not reached"
 
 
+def median_and_range(values):
+    median, low, high = median_range(values)
+    return seconds(median) if low == high else f"{seconds(median)} [{seconds(low)}, {seconds(high)}]"
+
+
 def cpu_seconds(setting):
     """CPU seconds per algorithm of the runs that finished, and of those stopped by a signal."""
     totals, aborted, killed = {}, 0.0, False
@@ -109,26 +116,27 @@ def cpu_seconds(setting):
     return totals, aborted
 
 
-def table(setting, target, count):
+def table(setting, targets, count):
+    """One row per target and algorithm; the first target's rows carry the final accuracy and CPU."""
     runs = read_runs(setting)
     cpu, aborted = cpu_seconds(setting)
-    percent = f"{target * 100:.0f}%"
     lines = [
-        f"| algorithm | seeds run | first crossing of {percent}: median (s) | range (s) | held {count}: median (s) "
-        f"| range (s) | seeds reaching (held) | final accuracy (median) | CPU (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | algorithm | seeds run | first crossing: median [range] (s) | held for "
+        f"{count} evaluations: median [range] (s) | seeds reaching (first / held) | accuracy at the end (median) | CPU (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for algorithm, by_seed in runs.items():
-        firsts = [first_crossing(t, a, target) for t, a in by_seed.values()]
-        robust = [held(t, a, target, count) for t, a in by_seed.values()]
-        first_median, first_low, first_high = median_range(firsts)
-        held_median, held_low, held_high = median_range(robust)
-        final = statistics.median(a[-1] for _, a in by_seed.values())
-        lines.append(
-            f"| {algorithm} | {', '.join(map(str, sorted(by_seed)))} | {seconds(first_median)} | "
-            f"[{seconds(first_low)}, {seconds(first_high)}] | {seconds(held_median)} | "
-            f"[{seconds(held_low)}, {seconds(held_high)}] | {sum(v is not None for v in robust)}/{len(robust)} | "
-            f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f} |")
+    for index, target in enumerate(targets):
+        for row, (algorithm, by_seed) in enumerate(runs.items()):
+            firsts = [first_crossing(t, a, target) for t, a in by_seed.values()]
+            robust = [held(t, a, target, count) for t, a in by_seed.values()]
+            final = statistics.median(a[-1] for _, a in by_seed.values())
+            label = f"{target * 100:g}%" if row == 0 else ""
+            extra = f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f}" if index == 0 else " | "
+            lines.append(
+                f"| {label} | {algorithm} | {', '.join(map(str, sorted(by_seed)))} | "
+                f"{median_and_range(firsts)} | {median_and_range(robust)} | "
+                f"{sum(v is not None for v in firsts)}/{len(firsts)} / {sum(v is not None for v in robust)}/{len(robust)} | "
+                f"{extra} |")
     lines.append("")
     lines.append(f"CPU time of these runs: {sum(cpu.values()):.0f} s; of runs stopped before their end: {aborted:.0f} s")
     return "\n".join(lines)
@@ -266,13 +274,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("settings", nargs="+", help="setting directories of bench/paper-cnn.sh")
     parser.add_argument("--target", type=float, required=True, help="the runs' target accuracy")
+    parser.add_argument("--also", help="more accuracies for the table, comma-separated (e.g. 0.75,0.7)")
     parser.add_argument("--held", type=int, default=3, help="consecutive evaluations the target must hold")
     parser.add_argument("--into", help="directory for the PNG files (none: tables only)")
     parser.add_argument("--pairs", help="accuracies for the paired comparison, comma-separated (e.g. 0.7,0.75,0.8)")
     arguments = parser.parse_args()
     for setting in arguments.settings:
         print(f"### {os.path.basename(os.path.normpath(setting))}\n")
-        print(table(setting, arguments.target, arguments.held) + "\n")
+        targets = [arguments.target] + ([float(m) for m in arguments.also.split(",")] if arguments.also else [])
+        print(table(setting, targets, arguments.held) + "\n")
     if arguments.pairs:
         print(pairs_table(arguments.settings, [float(m) for m in arguments.pairs.split(",")]) + "\n")
     if arguments.into:
