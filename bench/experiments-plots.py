@@ -207,7 +207,7 @@ def pairs_table(settings, marks):
                                              ORDER.index(key[1]) if key[1] in ORDER else 0))
     for key in order:
         results = groups[key]
-        seeds = ", ".join(str(seed) for seed, _ in results) if key[1] != "every baseline" else f"{len(results)} pairs"
+        seeds = ", ".join(str(seed) for seed, _ in results) if key[0] != "all settings" else f"{len(results)} pairs"
         lines.append(f"| {key[0]} | {key[1]} | {seeds} | " + " | ".join(cell(results, c) for c in columns) + " |")
     return "\n".join(lines)
 
