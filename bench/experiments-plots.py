@@ -2,21 +2,28 @@
 """Tables and plots of bench/paper-cnn.sh's runs for docs/experiments.md.
 
 For every setting directory given (SETTING/seed-S/ALGORITHM/results.csv, one `sextant
-simulate` run each), prints a Markdown table: per algorithm the median time to the target
-over the seeds run, first crossing and held for --held consecutive evaluations (the same
-statistics as `sextant simulate --seeds`: a seed that never reached the target counts as
-later than any that did; with 3 seeds the order-statistic interval of the median is the
-whole range, which covers the median with probability 75%), the seeds that reached it, the
-median final accuracy, and the CPU seconds of the runs (from SETTING/cpu.txt). Writes into
+simulate` run each), prints a Markdown table: per accuracy (--target, then each of --also)
+and algorithm the median time to it over the seeds run, first crossing and held for --held
+consecutive evaluations (the same statistics as `sextant simulate --seeds`: a seed that never
+reached it counts as later than any that did; with 3 seeds the order-statistic interval of
+the median is the whole range, which covers the median with probability 75%), the seeds that
+reached it, the median accuracy at the end of the runs, and their CPU seconds (from
+SETTING/cpu.txt). Writes into
 --into:
   SETTING-curves.png  accuracy against virtual time, every seed's curve, one colour per
                       algorithm, the target as a dashed line;
   times.png           per setting and algorithm, the median time to the held target (dot) and
                       the range over seeds (bar); a seed that never reached it is drawn at the
                       right edge (>).
+With --pairs, also Compass against each baseline paired by seed (the same partition, speeds
+and initial model): who crosses each of the --pairs accuracies first, and who is ahead at the
+end (the accuracy of each at the last virtual time both runs reached), per setting and over
+all settings, with one-sided sign-test p-values (ties and pairs where neither reached the
+accuracy left out).
 
 Needs matplotlib (`make plot-deps` installs it from PyPI). Not part of `make test`.
-    python3 bench/experiments-plots.py --target 0.8 --into docs/experiments out/paper-cnn/class-normal
+    python3 bench/experiments-plots.py --target 0.8 --also 0.75,0.7 --pairs 0.7,0.75,0.8 \
+        --into docs/experiments out/paper-cnn/class-normal
 """
 
 import argparse
@@ -84,6 +91,11 @@ def seconds(value):
     return f"{value:.1f}" if math.isfinite(value) else "not reached"
 
 
+def median_and_range(values):
+    median, low, high = median_range(values)
+    return seconds(median) if low == high else f"{seconds(median)} [{seconds(low)}, {seconds(high)}]"
+
+
 def cpu_seconds(setting):
     """CPU seconds per algorithm of the runs that finished, and of those stopped by a signal."""
     totals, aborted, killed = {}, 0.0, False
@@ -104,28 +116,99 @@ def cpu_seconds(setting):
     return totals, aborted
 
 
-def table(setting, target, count):
+def table(setting, targets, count):
+    """One row per target and algorithm; the first target's rows carry the final accuracy and CPU."""
     runs = read_runs(setting)
     cpu, aborted = cpu_seconds(setting)
-    percent = f"{target * 100:.0f}%"
     lines = [
-        f"| algorithm | seeds run | first crossing of {percent}: median (s) | range (s) | held {count}: median (s) "
-        f"| range (s) | seeds reaching (held) | final accuracy (median) | CPU (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | algorithm | seeds run | first crossing: median [range] (s) | held for "
+        f"{count} evaluations: median [range] (s) | seeds reaching (first / held) | accuracy at the end (median) | CPU (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for algorithm, by_seed in runs.items():
-        firsts = [first_crossing(t, a, target) for t, a in by_seed.values()]
-        robust = [held(t, a, target, count) for t, a in by_seed.values()]
-        first_median, first_low, first_high = median_range(firsts)
-        held_median, held_low, held_high = median_range(robust)
-        final = statistics.median(a[-1] for _, a in by_seed.values())
-        lines.append(
-            f"| {algorithm} | {', '.join(map(str, sorted(by_seed)))} | {seconds(first_median)} | "
-            f"[{seconds(first_low)}, {seconds(first_high)}] | {seconds(held_median)} | "
-            f"[{seconds(held_low)}, {seconds(held_high)}] | {sum(v is not None for v in robust)}/{len(robust)} | "
-            f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f} |")
+    for index, target in enumerate(targets):
+        for row, (algorithm, by_seed) in enumerate(runs.items()):
+            firsts = [first_crossing(t, a, target) for t, a in by_seed.values()]
+            robust = [held(t, a, target, count) for t, a in by_seed.values()]
+            final = statistics.median(a[-1] for _, a in by_seed.values())
+            label = f"{target * 100:g}%" if row == 0 else ""
+            extra = f"{final * 100:.2f}% | {cpu.get(algorithm, 0):.0f}" if index == 0 else " | "
+            lines.append(
+                f"| {label} | {algorithm} | {', '.join(map(str, sorted(by_seed)))} | "
+                f"{median_and_range(firsts)} | {median_and_range(robust)} | "
+                f"{sum(v is not None for v in firsts)}/{len(firsts)} / {sum(v is not None for v in robust)}/{len(robust)} | "
+                f"{extra} |")
     lines.append("")
     lines.append(f"CPU time of these runs: {sum(cpu.values()):.0f} s; of runs stopped before their end: {aborted:.0f} s")
+    return "\n".join(lines)
+
+
+def accuracy_at(times, accuracies, moment):
+    """The accuracy of the last evaluation at or before `moment`."""
+    return next(a for t, a in zip(reversed(times), reversed(accuracies)) if t <= moment)
+
+
+def pair_outcomes(settings, marks):
+    """{(setting, baseline, seed): {mark or "end": +1 Compass first/ahead, -1 baseline, 0 tie or neither}}."""
+    outcomes = {}
+    for setting in settings:
+        name = os.path.basename(os.path.normpath(setting))
+        runs = read_runs(setting)
+        for baseline, by_seed in runs.items():
+            if baseline == "compass":
+                continue
+            for seed, (times, accuracies) in sorted(by_seed.items()):
+                if seed not in runs.get("compass", {}):
+                    continue
+                compass_times, compass_accuracies = runs["compass"][seed]
+                outcome = {}
+                for mark in marks:
+                    mine = first_crossing(compass_times, compass_accuracies, mark)
+                    theirs = first_crossing(times, accuracies, mark)
+                    mine = math.inf if mine is None else mine
+                    theirs = math.inf if theirs is None else theirs
+                    outcome[mark] = 0 if mine == theirs else (1 if mine < theirs else -1)
+                end = min(compass_times[-1], times[-1])
+                difference = accuracy_at(compass_times, compass_accuracies, end) - accuracy_at(times, accuracies, end)
+                outcome["end"] = 0 if difference == 0 else (1 if difference > 0 else -1)
+                outcomes[(name, baseline, seed)] = outcome
+    return outcomes
+
+
+def sign_test(wins, losses):
+    """One-sided sign-test p: the chance of at least `wins` of wins + losses under a fair coin."""
+    n = wins + losses
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n if n else 1.0
+
+
+def pairs_table(settings, marks):
+    outcomes = pair_outcomes(settings, marks)
+    columns = [*marks, "end"]
+    heading = [f"first to {m * 100:g}%" for m in marks] + ["ahead at the end"]
+    lines = [
+        "Compass against each baseline, paired by seed: Compass wins-baseline wins (ties or neither reached), "
+        "one-sided sign-test p",
+        "",
+        "| setting | baseline | seeds | " + " | ".join(heading) + " |",
+        "|---|---|---|" + "---:|" * len(columns),
+    ]
+    groups = {}
+    for (setting, baseline, seed), outcome in outcomes.items():
+        groups.setdefault((setting, baseline), []).append((seed, outcome))
+        groups.setdefault(("all settings", baseline), []).append((seed, outcome))
+        groups.setdefault(("all settings", "every baseline"), []).append((seed, outcome))
+
+    def cell(results, column):
+        wins = sum(o[column] == 1 for _, o in results)
+        losses = sum(o[column] == -1 for _, o in results)
+        ties = len(results) - wins - losses
+        return f"{wins}-{losses}" + (f" ({ties})" if ties else "") + f", p = {sign_test(wins, losses):.3g}"
+
+    order = sorted(groups, key=lambda key: (key[0] == "all settings", key[1] == "every baseline", key[0],
+                                             ORDER.index(key[1]) if key[1] in ORDER else 0))
+    for key in order:
+        results = groups[key]
+        seeds = ", ".join(str(seed) for seed, _ in results) if key[0] != "all settings" else f"{len(results)} pairs"
+        lines.append(f"| {key[0]} | {key[1]} | {seeds} | " + " | ".join(cell(results, c) for c in columns) + " |")
     return "\n".join(lines)
 
 
@@ -191,12 +274,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("settings", nargs="+", help="setting directories of bench/paper-cnn.sh")
     parser.add_argument("--target", type=float, required=True, help="the runs' target accuracy")
+    parser.add_argument("--also", help="more accuracies for the table, comma-separated (e.g. 0.75,0.7)")
     parser.add_argument("--held", type=int, default=3, help="consecutive evaluations the target must hold")
     parser.add_argument("--into", help="directory for the PNG files (none: tables only)")
+    parser.add_argument("--pairs", help="accuracies for the paired comparison, comma-separated (e.g. 0.7,0.75,0.8)")
     arguments = parser.parse_args()
     for setting in arguments.settings:
         print(f"### {os.path.basename(os.path.normpath(setting))}\n")
-        print(table(setting, arguments.target, arguments.held) + "\n")
+        targets = [arguments.target] + ([float(m) for m in arguments.also.split(",")] if arguments.also else [])
+        print(table(setting, targets, arguments.held) + "\n")
+    if arguments.pairs:
+        print(pairs_table(arguments.settings, [float(m) for m in arguments.pairs.split(",")]) + "\n")
     if arguments.into:
         os.makedirs(arguments.into, exist_ok=True)
         for setting in arguments.settings:

@@ -71,4 +71,4 @@ for setting in "$@"; do
     done
 done
 
-xargs -P "$JOBS" -L 1 sh "$0" --run <"$queue"
+xargs -r -P "$JOBS" -L 1 sh "$0" --run <"$queue"
