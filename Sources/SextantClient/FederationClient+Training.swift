@@ -124,6 +124,8 @@ extension FederationClient {
                 }
             }
         }
+        // Under secure aggregation the update leaves masked, in its cohort (docs/design.md 13).
+        if cohort != nil { return try contribute(delta, of: finished) }
         // Under record-level DP the training loss is not private: send none.
         let loss = settings.recordLevel == nil ? finished.progress.meanLoss : 0
         // With client-side noise the server must learn nothing of the update but its noised

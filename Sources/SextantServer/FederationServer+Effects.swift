@@ -69,6 +69,8 @@ extension FederationServer {
                 timers.removeValue(forKey: id)?.cancel()
             }
         }
+        // A round's members form a secure aggregation cohort (docs/design.md 13).
+        if secureCohorts != nil { openCohort(for: assigned) }
     }
 
     /// Compass forms arrival groups: say which clients were just given how many steps so

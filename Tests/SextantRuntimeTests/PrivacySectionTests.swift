@@ -293,6 +293,10 @@ import Testing
                 for child in PrivacySection.RecordLevelSection.declared {
                     declared["record_level." + child.name] = child.defaultText
                 }
+            case "secure_aggregation":
+                for child in SecureAggregationSection.declared {
+                    declared["secure_aggregation." + child.name] = child.defaultText
+                }
             default:
                 declared[key.name] = key.defaultText
             }

@@ -63,6 +63,8 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// What one DP-SGD contribution in a client stands for: a record, or a subject with all
     /// its records in the silo (subject-level DP-SGD; needs each record's subject).
     package var unit = PrivacyUnit.record
+    /// `secure_aggregation:`: the server learns only the sum of a cohort (docs/design.md 13).
+    package var secureAggregation = SecureAggregationSection()
 
     package init() {}
 
@@ -89,12 +91,15 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
             "record_level", shown: "none", schema: .section(RecordLevelSection.declared))
         static let unit = ConfigurationKey<String>(
             "unit", default: PrivacyUnit.record.rawValue, shown: "`record`", check: KeyCheck.oneOf(PrivacyUnit.self))
+        static let secureAggregation = ConfigurationKey<SecureAggregationSection>(
+            "secure_aggregation", shown: "none", schema: .section(SecureAggregationSection.declared))
     }
 
     static let declared = [
         Keys.mode.declared, Keys.clipNorm.declared, Keys.adaptiveClipping.declared, Keys.noiseMultiplier.declared,
         Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared,
         Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared, Keys.unit.declared,
+        Keys.secureAggregation.declared,
     ]
     static let keys = KeySchema.section(declared)
 
@@ -113,6 +118,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         clientNoiseWithoutSecureAggregation = try c.read(Keys.clientNoiseWithoutSecureAggregation) ?? false
         recordLevel = try c.read(Keys.recordLevel)
         unit = try c.read(Keys.unit, as: PrivacyUnit.self) ?? unit
+        secureAggregation = try c.read(Keys.secureAggregation) ?? secureAggregation
     }
 
     /// One value from two keys that exclude each other.
@@ -325,6 +331,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// and whatever depends on the rest of the federation (run again, per client, in
     /// ``recordLevelPlan(federation:records:)`` once its records are known).
     func validate(federation: FederationConfiguration) throws {
+        try secureAggregation.validate(federation: federation)
         let clientLevelKeys = [
             clipping.map { if case .fixed = $0 { Keys.clipNorm.name } else { Keys.adaptiveClipping.name } },
             noise.map { if case .noiseMultiplier = $0 { Keys.noiseMultiplier.name } else { Keys.targetEpsilon.name } },

@@ -1,0 +1,85 @@
+import SextantRuntime
+import SextantScheduling
+import SextantSecureAggregation
+import SextantWire
+
+/// One open cohort of secure aggregation on the server (docs/design.md 13): the members
+/// invited with their protocol ids and weights, the protocol's server state machine, who
+/// answered the current stage, and the rows of the masked inputs stored so far. Lives on the
+/// server's actor; its stage deadlines are timers tagged with ``stageGeneration``.
+///
+/// `Sendable`: plain values.
+struct SecureCohort: Sendable {
+    /// A masked input as stored: its row and what its member reported.
+    struct StoredInput: Sendable {
+        var updateID: Int64
+        var report: CohortMessage.Report
+    }
+
+    let id: UInt64
+    let version: Int
+    /// Client -> member id (1-based), and back.
+    let members: [ClientID: UInt32]
+    let clients: [UInt32: ClientID]
+    /// The scheduler's weight of each member, which the member multiplied its delta by.
+    let weights: [ClientID: Double]
+    let quantizer: RingQuantizer
+    var machine: SecureAggregationServer
+    /// Members that left the federation: they will not answer.
+    var gone: Set<ClientID> = []
+    /// Members that answered the current stage.
+    var answered: Set<ClientID> = []
+    var stored: [ClientID: StoredInput] = [:]
+    var stageGeneration: UInt64 = 0
+    /// Whether the masking stage's deadline is armed (at the first masked input).
+    var maskingDeadlineArmed = false
+
+    var timerID: TimerID { "secure-aggregation-\(id)" }
+
+    /// Whether every member the current stage waits for has answered or left.
+    var stageComplete: Bool {
+        let expected = machine.survivors.compactMap { clients[$0] }.filter { !gone.contains($0) }
+        return expected.allSatisfy { answered.contains($0) }
+    }
+
+    /// The sender id a protocol message claims, and its cohort.
+    static func sender(of message: SecureAggregationMessage) -> (cohort: UInt64, member: UInt32)? {
+        switch message {
+        case .advertiseKeys(let m): (m.cohort, m.member)
+        case .encryptedShares(let m): (m.cohort, m.sender)
+        case .maskedInput(let m): (m.cohort, m.member)
+        case .unmaskShares(let m): (m.cohort, m.sender)
+        case .keyRoster, .shareDelivery, .unmaskRequest: nil
+        }
+    }
+}
+
+/// Secure aggregation's state on the server: the open cohorts and what the run has done so
+/// far, for the status and the logs.
+///
+/// `Sendable`: plain values.
+struct SecureCohorts: Sendable {
+    let section: SecureAggregationSection
+    var open: [UInt64: SecureCohort] = [:]
+    var completed = 0
+    var abandoned = 0
+    /// Members that dropped from cohorts that completed.
+    var droppedMembers = 0
+    /// Makes cohort ids unique in a process; a cohort id is also the salt of its keys.
+    var sequence: UInt32
+
+    init(section: SecureAggregationSection, sequence: UInt32) {
+        self.section = section
+        self.sequence = sequence
+    }
+
+    mutating func nextID(version: Int) -> UInt64 {
+        sequence &+= 1
+        return UInt64(truncatingIfNeeded: version) << 32 | UInt64(sequence)
+    }
+
+    /// The open cohort `client` is a member of, if any.
+    func cohort(of client: ClientID) -> UInt64? {
+        open.first { $0.value.members[client] != nil && !$0.value.gone.contains(client) }?.key
+    }
+}
