@@ -244,6 +244,7 @@ extension FederationServer {
         let dropped = cohort.members.count - weighted.count
         secureCohorts?.completed += 1
         secureCohorts?.droppedMembers += dropped
+        metrics.cohortEnded(completed: true, dropped: dropped)
         logger.info(
             "secure aggregation cohort unmasked",
             metadata: [
@@ -264,6 +265,7 @@ extension FederationServer {
     private func forget(_ cohort: SecureCohort, because reason: String) {
         timers.removeValue(forKey: cohort.timerID)?.cancel()
         secureCohorts?.abandoned += 1
+        metrics.cohortEnded(completed: false)
         logger.warning(
             "secure aggregation cohort abandoned: nothing unmasked, its masked inputs discarded",
             metadata: ["cohort": "\(cohort.id)", "version": "\(cohort.version)", "reason": "\(reason)"])

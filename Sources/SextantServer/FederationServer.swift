@@ -383,6 +383,8 @@ package actor FederationServer {
                 "resumed": "\(resumedFrom.map(String.init) ?? "no")",
                 "security":
                     "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
+                "secure_aggregation":
+                    "\(secureCohorts.map { "on, \($0.section.bits)-bit ring, clip norm \($0.section.clipNorm ?? 0)" } ?? "off")",
             ])
         metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
         if resumedFrom != nil {
