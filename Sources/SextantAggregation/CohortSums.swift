@@ -36,12 +36,6 @@ package struct CohortSums: Sendable {
         for (update, weight) in weighted { members[update.id] = (key, weight) }
     }
 
-    /// Forgets a cohort the scheduler did not take (its members were refused).
-    mutating func remove(_ weighted: [(update: UpdateInfo, weight: Double)]) {
-        for (update, _) in weighted { members[update.id] = nil }
-        sums[weighted[0].update.id] = nil
-    }
-
     mutating func accumulate(
         _ id: Int64, bucket: BucketID, weight: Double, into accumulator: inout DeltaAccumulator
     ) throws(CoreError) {

@@ -114,7 +114,7 @@ extension FederationServer {
         guard let claimed = SecureCohort.sender(of: step), claimed.cohort == message.cohort, claimed.member == member
         else {
             return reject(
-                .rejected,
+                .unsolicited,
                 "client \(client) is member \(member) of cohort \(message.cohort), its message claims otherwise",
                 to: routingID, peer: peer)
         }
@@ -138,7 +138,7 @@ extension FederationServer {
         do {
             try cohort.machine.receive(step)
         } catch {
-            return reject(.rejected, error.message, to: routingID, peer: peer)
+            return reject(.unsolicited, error.message, to: routingID, peer: peer)
         }
         cohort.answered.insert(client)
         if case .maskedInput(let input) = step, let report, let info {

@@ -77,9 +77,4 @@ struct SecureCohorts: Sendable {
         sequence &+= 1
         return UInt64(truncatingIfNeeded: version) << 32 | UInt64(sequence)
     }
-
-    /// The open cohort `client` is a member of, if any.
-    func cohort(of client: ClientID) -> UInt64? {
-        open.first { $0.value.members[client] != nil && !$0.value.gone.contains(client) }?.key
-    }
 }
