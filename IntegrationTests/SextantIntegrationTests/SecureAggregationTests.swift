@@ -48,7 +48,8 @@ extension IntegrationTests {
                 let config = try fixture.write(configuration.yaml)
                 let logs = fixture.directory.appendingPathComponent("logs")
                 let launch = try fixture.start(
-                    "launch", executable: "sextant", arguments: ["launch", "--config", config.path, "--logs", logs.path])
+                    "launch", executable: "sextant",
+                    arguments: ["launch", "--config", config.path, "--logs", logs.path])
                 let ended = try await launch.waitForExit(timeout: .seconds(240))
                 let serverLog =
                     (try? String(contentsOf: logs.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
@@ -175,9 +176,12 @@ extension IntegrationTests {
                     frames: WireCodec.encode(
                         .join(JoinMessage(clientName: "prober", sampleCount: 10, modelFingerprint: fingerprint))),
                     expectation: .admitted),
-                Probe(name: "step of another run", frames: cohort(1, step, run: "other"), expectation: .error(.unsolicited)),
+                Probe(
+                    name: "step of another run", frames: cohort(1, step, run: "other"),
+                    expectation: .error(.unsolicited)),
                 Probe(name: "step of a cohort not open", frames: cohort(77, step), expectation: .error(.unsolicited)),
-                Probe(name: "invitation to the server", frames: cohort(77, invitation), expectation: .error(.malformed)),
+                Probe(
+                    name: "invitation to the server", frames: cohort(77, invitation), expectation: .error(.malformed)),
                 Probe(
                     name: "plain update",
                     frames: WireCodec.encode(

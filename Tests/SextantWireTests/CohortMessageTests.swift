@@ -22,7 +22,8 @@ struct CohortMessageTests {
             .cohort(CohortMessage(runID: "r", cohort: 1 << 40, content: .invitation(Self.invitation))),
             .cohort(CohortMessage(runID: "r", cohort: 5, content: .step(body: [0x53, 0x41, 1, 2], report: nil))),
             .cohort(
-                CohortMessage(runID: "r", cohort: 5, content: .step(body: [UInt8](repeating: 7, count: 40), report: Self.report))),
+                CohortMessage(
+                    runID: "r", cohort: 5, content: .step(body: [UInt8](repeating: 7, count: 40), report: Self.report))),
         ]
         for message in messages {
             let frames = receivedFrames(WireCodec.encode(message))

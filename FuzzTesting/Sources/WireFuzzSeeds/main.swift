@@ -92,7 +92,8 @@ let seeds: [(name: String, message: WireMessage)] = [
                 runID: "run-1", cohort: 9,
                 content: .step(
                     body: [0x53, 0x41, 1, 4] + [UInt8](repeating: 0xA5, count: 4 * FuzzFrames.parameterCount),
-                    report: .init(updateID: 9, baseVersion: 6, stepsDone: 50, computeSeconds: 7.25, sampleCount: 1000))))
+                    report: .init(updateID: 9, baseVersion: 6, stepsDone: 50, computeSeconds: 7.25, sampleCount: 1000)))
+        )
     ),
 ]
 
