@@ -145,6 +145,78 @@ extension IntegrationTests {
             #expect(updates.allSatisfy { $0.state != .buffered })
         }
 
+        /// docs/design.md 13 and docs/secure-aggregation.md 4: with `noise_multiplier` each
+        /// member adds discrete Gaussian noise in the ring; every checkpoint's epsilon is
+        /// recomputed here from the configuration alone, with the formulas written out: the
+        /// quantiser's scale and sensitivity bound, each member's variance, the RDP of the
+        /// survivors' summed noise per round, composed and converted at the run's delta.
+        @Test("distributed DP: the stored epsilon of every version is recomputed independently")
+        func distributedEpsilonIsRecomputed() async throws {
+            try IntegrationEnvironment.requireDataset()
+            let fixture = try FederationFixture(name: "secagg-dp")
+            defer { fixture.tearDown() }
+            var configuration = fixture.configuration(name: "secagg-dp")
+            configuration.maxVersions = 3
+            configuration.trainingLimit = 8_000
+            configuration.evaluationLimit = 500
+            let (clip, z) = (1.0, 2.0)
+            configuration.extraYAML = """
+                privacy:
+                  delta: 1.0e-5
+                  secure_aggregation: {enabled: true, clip_norm: \(clip), noise_multiplier: \(z), stage_timeout_seconds: 20}
+
+                """
+            let config = try fixture.write(configuration.yaml)
+            let logs = fixture.directory.appendingPathComponent("logs")
+            let launch = try fixture.start(
+                "launch", executable: "sextant", arguments: ["launch", "--config", config.path, "--logs", logs.path])
+            let ended = try await launch.waitForExit(timeout: .seconds(400))
+            try #require(ended && launch.exitedSuccessfully, "\(fixture.diagnostics())")
+            let store = try fixture.openStore()
+            let run = try #require(try store.latestRun())
+            let summaries = try store.checkpointSummaries(run: run.id).dropFirst()
+            #expect(summaries.count == configuration.maxVersions)
+            let dimension = try #require(run.fingerprint.split(separator: ":").last.flatMap { Int($0) })
+
+            // The quantiser of docs/secure-aggregation.md 1 for n = clients.count members.
+            let n = Double(configuration.clientCount)
+            let d = Double(dimension)
+            let memberNoise = z * clip / n.squareRoot()
+            let scale = (Double(Int32.max) - n) / (n * clip + 8 * memberNoise * n.squareRoot()) * (1 - 1e-9)
+            let sc = scale * clip
+            // Conditional rounding with beta = e^{-1/2}: sqrt(2 ln(1/beta)) = 1.
+            let sensitivity = min(sc + d.squareRoot(), (sc * sc + d / 4 + (sc + d.squareRoot() / 2)).squareRoot())
+            let sigma = memberNoise * scale
+            // The sampler keeps the variance as an integer once it is at least 2^20.
+            let variance =
+                sigma * sigma >= 1_048_576 ? (sigma * sigma).rounded() : (sigma * sigma * 1024).rounded() / 1024
+            let orders = (11...109).map { Double($0) / 10 } + (11...63).map(Double.init) + [128, 256, 512, 1024]
+            var rdp = [Double](repeating: 0, count: orders.count)
+            for summary in summaries {
+                let members = try #require(summary.metrics["updates"])
+                var tau = 0.0
+                for k in stride(from: 1.0, to: members, by: 1) {
+                    tau += exp(-2 * Double.pi * Double.pi * variance * k / (k + 1))
+                }
+                tau *= 10
+                for (index, alpha) in orders.enumerated() {
+                    let ratio = sensitivity / (members * variance).squareRoot()
+                    rdp[index] += min(
+                        alpha * ratio * ratio / 2 + tau * d,
+                        alpha / 2 * (ratio + tau * d.squareRoot()) * (ratio + tau * d.squareRoot()))
+                }
+                let epsilon = zip(orders, rdp).map { alpha, value in
+                    value + log((alpha - 1) / alpha) - (log(1e-5) + log(alpha)) / (alpha - 1)
+                }.min()!
+                let stored = try #require(summary.epsilon, "version \(summary.version) has no epsilon")
+                #expect(
+                    abs(stored - max(0, epsilon)) <= 1e-9 * max(1, epsilon),
+                    "version \(summary.version): stored \(stored), recomputed \(epsilon)")
+                let storedSensitivity = try #require(summary.metrics["distributed_sensitivity"])
+                #expect(abs(storedSensitivity - sensitivity) <= 1e-6 * sensitivity)
+            }
+        }
+
         /// docs/design.md 13, "Who may say what": a cohort message before joining, for a cohort
         /// that is not open, or an invitation sent to the server, and a plain update in a run
         /// under secure aggregation, are each refused with one error and change nothing.

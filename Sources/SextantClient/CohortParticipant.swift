@@ -17,6 +17,8 @@ struct CohortParticipant {
         var invitation: CohortMessage.Invitation
         var machine: SecureAggregationClient
         var quantizer: RingQuantizer
+        /// Distributed DP: this member's discrete Gaussian in ring units (nil: none).
+        var noise: DiscreteGaussianSampler?
         var delivery: SecureAggregationMessage.ShareDelivery?
         /// The update in the ring, once trained, with what the server is told of it.
         var input: (values: [UInt32], report: CohortMessage.Report)?
@@ -53,21 +55,34 @@ struct CohortParticipant {
                 "cohort \(cohort): the server asks for threshold \(invitation.threshold) of \(members) members, this client's rule needs at least \(minimum)"
             )
         }
+        guard invitation.noiseMultiplier == section.noiseMultiplier ?? 0 else {
+            throw RuntimeError(
+                .rejected,
+                "cohort \(cohort): the server asks for noise multiplier \(invitation.noiseMultiplier), this client's configuration says \(section.noiseMultiplier ?? 0)"
+            )
+        }
         guard invitation.weight > 0, invitation.weight <= 1 else {
             throw RuntimeError(.rejected, "cohort \(cohort): the weight \(invitation.weight) is not a share in (0, 1]")
         }
+        let quantizer: RingQuantizer
+        let noise: DiscreteGaussianSampler?
         do {
-            let quantizer = try RingQuantizer(
-                configuration: .init(
-                    bits: section.bits, clipNorm: invitation.clipNorm, maxMembers: Int(invitation.maxMembers)),
-                dimension: dimension)
+            quantizer = try section.quantizer(members: Int(invitation.maxMembers), dimension: dimension)
+            noise = try section.sampler(for: quantizer)
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError(.rejected, "cohort \(cohort): \(error)")
+        }
+        do {
             var machine = try SecureAggregationClient(
                 configuration: .init(
                     cohort: cohort, member: invitation.member, threshold: Int(invitation.threshold),
                     bits: section.bits, dimension: dimension))
             let keys = try machine.advertiseKeys()
             membership = Membership(
-                runID: runID, cohort: cohort, invitation: invitation, machine: machine, quantizer: quantizer)
+                runID: runID, cohort: cohort, invitation: invitation, machine: machine, quantizer: quantizer,
+                noise: noise)
             return Self.message(runID: runID, cohort: cohort, .advertiseKeys(keys))
         } catch {
             throw RuntimeError(.rejected, "cohort \(cohort): \(error.message)")
@@ -119,8 +134,14 @@ struct CohortParticipant {
         var generator = SystemRandomNumberGenerator()
         do throws(SecureAggregationError) {
             let weighted = delta.map { $0 * factor }
-            let values = try weighted.withUnsafeBufferPointer { (buffer) throws(SecureAggregationError) in
+            var values = try weighted.withUnsafeBufferPointer { (buffer) throws(SecureAggregationError) in
                 try current.quantizer.encode(buffer, using: &generator)
+            }
+            if let noise = current.noise {
+                // From the system's secure generator: the server must not predict it.
+                try noise.addNoise(to: &values)
+                let ring = current.quantizer.mask
+                for index in values.indices { values[index] &= ring }
             }
             current.input = (values, report)
             membership = current

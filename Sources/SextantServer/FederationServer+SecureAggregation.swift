@@ -43,8 +43,10 @@ extension FederationServer {
         let weights = Dictionary(uniqueKeysWithValues: members.map { ($0, core.scheduler.contributionWeight(of: $0)!) })
         let machine: SecureAggregationServer
         let quantizer: RingQuantizer
+        let noise: DiscreteGaussianSampler?
         do {
             quantizer = try section.quantizer(members: maxMembers, dimension: network.parameterCount)
+            noise = try section.sampler(for: quantizer)
             machine = try SecureAggregationServer(
                 configuration: .init(
                     cohort: id, members: members.map { ids[$0]! }, threshold: threshold, bits: section.bits,
@@ -55,7 +57,7 @@ extension FederationServer {
         }
         state.open[id] = SecureCohort(
             id: id, version: version, members: ids, clients: Dictionary(uniqueKeysWithValues: ids.map { ($1, $0) }),
-            weights: weights, quantizer: quantizer, machine: machine)
+            weights: weights, quantizer: quantizer, noise: noise, machine: machine)
         secureCohorts = state
         logger.info(
             "secure aggregation cohort opened",
@@ -68,7 +70,7 @@ extension FederationServer {
             let invitation = CohortMessage.Invitation(
                 member: ids[member]!, members: UInt32(members.count), threshold: UInt32(threshold),
                 bits: UInt8(section.bits), clipNorm: section.clipNorm ?? 1, maxMembers: UInt32(maxMembers),
-                weight: weights[member]!, baseVersion: UInt64(version))
+                weight: weights[member]!, baseVersion: UInt64(version), noiseMultiplier: section.noiseMultiplier ?? 0)
             send(
                 .cohort(CohortMessage(runID: runID, cohort: id, content: .invitation(invitation))), to: target.routingID
             )
@@ -242,6 +244,10 @@ extension FederationServer {
             weighted.append((update, cohort.weights[client] ?? 0))
         }
         let dropped = cohort.members.count - weighted.count
+        if let noise = cohort.noise {
+            // The survivors' noise is what the sum carries: charged before it is applied.
+            secureCohorts?.charge(.init(quantizer: cohort.quantizer, sampler: noise, members: weighted.count))
+        }
         secureCohorts?.completed += 1
         secureCohorts?.droppedMembers += dropped
         metrics.cohortEnded(completed: true, dropped: dropped)

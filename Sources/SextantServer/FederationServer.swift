@@ -319,9 +319,19 @@ package actor FederationServer {
         }
         core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
         if configuration.privacy.secureAggregation.enabled {
-            secureCohorts = SecureCohorts(
+            var secure = SecureCohorts(
                 section: configuration.privacy.secureAggregation,
                 sequence: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
+            // Distributed DP's account goes on from the one committed with the last checkpoint.
+            if let saved = try store.schedulerState(run: runID)[Self.distributedPrivacyKey] {
+                do {
+                    try secure.restoreAccount(from: saved)
+                } catch {
+                    throw RuntimeError(.storage, "the saved distributed DP account cannot be read: \(error)")
+                }
+            }
+            secureCohorts = secure
+            lastEpsilon = secure.epsilon(delta: configuration.privacy.delta) ?? lastEpsilon
         }
         nextUpdateID = try store.nextUpdateID()
         durableVersion = core.version
@@ -354,6 +364,8 @@ package actor FederationServer {
     package static let preprocessingKey = RunModel.preprocessingKey
     /// The run-state key present when the run's updates are masked inputs (docs/design.md 13).
     package static let secureAggregationKey = "secure-aggregation"
+    /// The run-state key of distributed DP's RDP curve (JSON), committed with each checkpoint.
+    package static let distributedPrivacyKey = "secure-aggregation-rdp"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {

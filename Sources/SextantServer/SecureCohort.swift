@@ -1,3 +1,5 @@
+import Foundation
+import SextantPrivacy
 import SextantRuntime
 import SextantScheduling
 import SextantSecureAggregation
@@ -24,6 +26,8 @@ struct SecureCohort: Sendable {
     /// The scheduler's weight of each member, which the member multiplied its delta by.
     let weights: [ClientID: Double]
     let quantizer: RingQuantizer
+    /// Distributed DP: each member's discrete Gaussian, in ring units (nil: no noise).
+    let noise: DiscreteGaussianSampler?
     var machine: SecureAggregationServer
     /// Members that left the federation: they will not answer.
     var gone: Set<ClientID> = []
@@ -68,9 +72,42 @@ struct SecureCohorts: Sendable {
     /// Makes cohort ids unique in a process; a cohort id is also the salt of its keys.
     var sequence: UInt32
 
+    /// Distributed DP: the RDP of every cohort unmasked so far, at
+    /// `RDPAccountant.defaultOrders` (nil without noise), and the last cohort's round.
+    private(set) var rdp: [Double]?
+    private(set) var lastRound: DistributedDiscreteGaussianAccounting.Round?
+
     init(section: SecureAggregationSection, sequence: UInt32) {
         self.section = section
         self.sequence = sequence
+    }
+
+    /// Charges one unmasked cohort: its survivors' summed noise against one member's
+    /// sensitivity (`DistributedDiscreteGaussianAccounting`, docs/secure-aggregation.md 4).
+    mutating func charge(_ round: DistributedDiscreteGaussianAccounting.Round) {
+        let orders = RDPAccountant.defaultOrders
+        let previous = rdp ?? [Double](repeating: 0, count: orders.count)
+        rdp = zip(orders, previous).map { $1 + DistributedDiscreteGaussianAccounting.rdp(order: $0, round: round) }
+        lastRound = round
+    }
+
+    /// The RDP curve, to commit with a checkpoint (nil before the first charge).
+    func savedAccount() throws -> Data? {
+        try rdp.map { try JSONEncoder().encode($0) }
+    }
+
+    mutating func restoreAccount(from data: Data) throws {
+        let curve = try JSONDecoder().decode([Double].self, from: data)
+        guard curve.count == RDPAccountant.defaultOrders.count else {
+            throw RuntimeError(.storage, "\(curve.count) RDP values, expected \(RDPAccountant.defaultOrders.count)")
+        }
+        rdp = curve
+    }
+
+    /// ε at `delta` of every cohort charged so far (nil before the first, or without noise).
+    func epsilon(delta: Double) -> Double? {
+        guard let rdp else { return nil }
+        return try? RDPAccountant.convert(rdp: rdp, orders: RDPAccountant.defaultOrders, delta: delta).epsilon
     }
 
     mutating func nextID(version: Int) -> UInt64 {

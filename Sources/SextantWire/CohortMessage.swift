@@ -24,11 +24,14 @@ public struct CohortMessage: Sendable, Equatable {
         public var weight: Double
         /// The model version of the task this cohort sums.
         public var baseVersion: UInt64
+        /// Distributed DP's z (0: no noise); each member adds its share of the noise.
+        public var noiseMultiplier: Double
 
         public init(
             member: UInt32, members: UInt32, threshold: UInt32, bits: UInt8, clipNorm: Double, maxMembers: UInt32,
-            weight: Double, baseVersion: UInt64
+            weight: Double, baseVersion: UInt64, noiseMultiplier: Double = 0
         ) {
+            self.noiseMultiplier = noiseMultiplier
             self.member = member
             self.members = members
             self.threshold = threshold
@@ -102,8 +105,10 @@ extension CohortMessage {
                 clipNorm: try reader.readDouble(field: "cohort.clipNorm"),
                 maxMembers: try reader.read(UInt32.self, field: "cohort.maxMembers"),
                 weight: try reader.readDouble(field: "cohort.weight"),
-                baseVersion: try reader.read(UInt64.self, field: "cohort.baseVersion"))
+                baseVersion: try reader.read(UInt64.self, field: "cohort.baseVersion"),
+                noiseMultiplier: try reader.readDouble(field: "cohort.noiseMultiplier"))
             try requireNonNegative(invitation.clipNorm, "cohort.clipNorm")
+            try requireNonNegative(invitation.noiseMultiplier, "cohort.noiseMultiplier")
             try requireNonNegative(invitation.weight, "cohort.weight")
             guard (2...32).contains(invitation.bits) else {
                 throw WireError(.malformed, "cohort.bits is \(invitation.bits), must be 2 to 32")
@@ -151,6 +156,7 @@ extension CohortMessage {
             writer.write(invitation.maxMembers)
             writer.write(invitation.weight)
             writer.write(invitation.baseVersion)
+            writer.write(invitation.noiseMultiplier)
         case .step(_, let report):
             writer.write(UInt8(1))
             writer.write(report != nil)

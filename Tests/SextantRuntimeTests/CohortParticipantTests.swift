@@ -90,6 +90,7 @@ import Testing
         ("clip", "clip norm 5.0"),
         ("threshold", "threshold 1 of 3 members"),
         ("weight", "the weight 1.5 is not a share"),
+        ("noise", "noise multiplier 1.0, this client's configuration says 0.0"),
     ])
     func anInvitationAgainstTheClientsRulesIsRefused(field: String, expected: String) {
         var invitation = Self.invitation(member: 1, weight: 0.5)
@@ -97,6 +98,7 @@ import Testing
         case "bits": invitation.bits = 24
         case "clip": invitation.clipNorm = 5
         case "threshold": invitation.threshold = 1
+        case "noise": invitation.noiseMultiplier = 1
         default: invitation.weight = 1.5
         }
         var member = CohortParticipant(section: Self.section, dimension: Self.dimension)

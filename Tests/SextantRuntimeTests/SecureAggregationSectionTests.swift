@@ -21,6 +21,21 @@ import Testing
         #expect(section.threshold(cohort: 4) == 3)
     }
 
+    @Test func distributedNoiseIsEachMembersShareAndStatesItsGuarantee() throws {
+        let configuration = try decodeConfiguration(
+            Self.base + "privacy: {delta: 1e-6, secure_aggregation: {enabled: true, clip_norm: 2, noise_multiplier: 1}}"
+        )
+        let section = configuration.privacy.secureAggregation
+        #expect(section.noiseMultiplier == 1)
+        #expect(section.memberNoise(members: 4) == 1)  // z C / sqrt(n): the sum of 4 carries z C = 2
+        let quantizer = try section.quantizer(members: 4, dimension: 10)
+        #expect(quantizer.configuration.noiseStandardDeviation == 1)
+        let sampler = try #require(try section.sampler(for: quantizer))
+        #expect(abs(sampler.variance.squareRoot() / quantizer.scale - 1) < 1e-6)
+        let guarantee = try #require(configuration.privacy.guaranteeDescription(configuration))
+        #expect(guarantee.contains("distributed discrete Gaussian") && guarantee.contains("delta=1e-06"))
+    }
+
     @Test func aFractionalThresholdIsOfTheCohortAndNeverBelowTwo() {
         var section = SecureAggregationSection()
         section.threshold = .fraction(0.6)

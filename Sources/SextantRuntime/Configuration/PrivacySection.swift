@@ -294,6 +294,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// logs and reports; nil without privacy. The client-level one when there is one (the
     /// checkpoints' ε is then client-level).
     package func guaranteeDescription(_ federation: FederationConfiguration) -> String? {
+        if let distributed = secureAggregation.guaranteeDescription(delta: delta) { return distributed }
         if isClientLevel {
             return ClientLevelPrivacy.guaranteeDescription(
                 addRemove: Self.isAddRemove(federation), sampleRate: Self.clientSampleRate(federation), delta: delta)

@@ -44,6 +44,9 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
     package var clipNorm: Double?
     /// Seconds a stage waits for answers before the members that did not answer have dropped.
     package var stageTimeout = 30.0
+    /// Distributed DP: z, the summed discrete Gaussian noise of a full cohort over the L2
+    /// sensitivity of one member's encoded update (nil: no noise). Each member adds its share.
+    package var noiseMultiplier: Double?
 
     package init() {}
 
@@ -67,11 +70,13 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
             "clip_norm", shown: "none", check: KeyCheck.positive("each member clips its update to it"))
         static let stageTimeout = ConfigurationKey<Double>(
             "stage_timeout_seconds", default: 30, shown: "`30`", check: KeyCheck.positive())
+        static let noiseMultiplier = ConfigurationKey<Double>(
+            "noise_multiplier", shown: "none", check: KeyCheck.positive("0 adds no noise: no privacy"))
     }
 
     static let declared = [
         Keys.enabled.declared, Keys.bits.declared, Keys.threshold.declared, Keys.graph.declared,
-        Keys.degree.declared, Keys.clipNorm.declared, Keys.stageTimeout.declared,
+        Keys.degree.declared, Keys.clipNorm.declared, Keys.stageTimeout.declared, Keys.noiseMultiplier.declared,
     ]
 
     /// The keys written in the file, for the check that nothing is set while disabled.
@@ -87,10 +92,12 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
         degree = try c.read(Keys.degree)
         clipNorm = try c.read(Keys.clipNorm)
         stageTimeout = try c.read(Keys.stageTimeout) ?? stageTimeout
+        noiseMultiplier = try c.read(Keys.noiseMultiplier)
         written = [
             c.has(Keys.bits) ? Keys.bits.name : nil, c.has(Keys.threshold) ? Keys.threshold.name : nil,
             c.has(Keys.graph) ? Keys.graph.name : nil, c.has(Keys.degree) ? Keys.degree.name : nil,
             c.has(Keys.clipNorm) ? Keys.clipNorm.name : nil, c.has(Keys.stageTimeout) ? Keys.stageTimeout.name : nil,
+            c.has(Keys.noiseMultiplier) ? Keys.noiseMultiplier.name : nil,
         ].compactMap { $0 }
     }
 
@@ -113,15 +120,44 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
         return min(threshold.resolved(members: neighbourhood), max(2, members - 1))
     }
 
-    /// The quantiser every member and the server use for a cohort of `members`.
+    /// Each member's noise standard deviation in the update's units for cohorts of at most
+    /// `members`: `z C / sqrt(members)`, so that a full cohort's summed noise is `z C`.
+    package func memberNoise(members: Int) -> Double {
+        guard let noiseMultiplier else { return 0 }
+        return noiseMultiplier * (clipNorm ?? 1) / Double(max(members, 1)).squareRoot()
+    }
+
+    /// The quantiser every member and the server use for cohorts of at most `members`; its
+    /// ring keeps room for the members' noise.
     package func quantizer(members: Int, dimension: Int) throws -> RingQuantizer {
         do {
             return try RingQuantizer(
-                configuration: .init(bits: bits, clipNorm: clipNorm ?? 1, maxMembers: max(members, 1)),
+                configuration: .init(
+                    bits: bits, clipNorm: clipNorm ?? 1, maxMembers: max(members, 1),
+                    noiseStandardDeviation: memberNoise(members: members)),
                 dimension: dimension)
         } catch {
             throw Self.refuse(error.message)
         }
+    }
+
+    /// Each member's discrete Gaussian in ring units (nil without noise): `memberNoise` times
+    /// the quantiser's scale.
+    package func sampler(for quantizer: RingQuantizer) throws -> DiscreteGaussianSampler? {
+        guard noiseMultiplier != nil else { return nil }
+        do {
+            return try DiscreteGaussianSampler(
+                standardDeviation: memberNoise(members: quantizer.configuration.maxMembers) * quantizer.scale)
+        } catch {
+            throw Self.refuse("noise_multiplier: \(error.message)")
+        }
+    }
+
+    /// The guarantee distributed DP states (nil without noise).
+    package func guaranteeDescription(delta: Double) -> String? {
+        guard noiseMultiplier != nil else { return nil }
+        return
+            "client-level, zero-out of one member's update in each cohort (distributed discrete Gaussian under secure aggregation, no amplification by sampling), delta=\(delta)"
     }
 
     /// Refuses, one line each, what the runtime cannot honour with the rest of `federation`.
@@ -152,7 +188,7 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
         }
         if federation.privacy.isClientLevel {
             throw Self.refuse(
-                "client-level differential privacy clips and noises each update on the server, which sees only the cohort's sum; use privacy.mode none or record-level"
+                "client-level differential privacy clips and noises each update on the server, which sees only the cohort's sum; use privacy.mode none or record-level, and privacy.secure_aggregation.noise_multiplier for noise added by the members (distributed DP)"
             )
         }
         let rule = try federation.server.robust
@@ -179,6 +215,6 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
         } else if degree != nil {
             throw Self.refuse("degree applies to graph harary only; remove it or set graph: harary")
         }
-        _ = try quantizer(members: members, dimension: 1)
+        _ = try sampler(for: try quantizer(members: members, dimension: 1))
     }
 }
