@@ -159,7 +159,7 @@ extension IntegrationTests {
             configuration.maxVersions = 3
             configuration.trainingLimit = 8_000
             configuration.evaluationLimit = 500
-            let (clip, z) = (1.0, 2.0)
+            let (clip, z) = (0.1, 1.0)
             configuration.extraYAML = """
                 privacy:
                   delta: 1.0e-5
@@ -170,7 +170,7 @@ extension IntegrationTests {
             let logs = fixture.directory.appendingPathComponent("logs")
             let launch = try fixture.start(
                 "launch", executable: "sextant", arguments: ["launch", "--config", config.path, "--logs", logs.path])
-            let ended = try await launch.waitForExit(timeout: .seconds(400))
+            let ended = try await launch.waitForExit(timeout: .seconds(180))
             try #require(ended && launch.exitedSuccessfully, "\(fixture.diagnostics())")
             let store = try fixture.openStore()
             let run = try #require(try store.latestRun())
