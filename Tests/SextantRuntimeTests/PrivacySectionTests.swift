@@ -159,7 +159,7 @@ import Testing
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: client}",
-            "key 'privacy.noise_placement' has value 'client'; Sextant has no secure aggregation yet, so the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, or set privacy.client_noise_without_secure_aggregation: true"
+            "key 'privacy.noise_placement' has value 'client'; without secure aggregation the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, privacy.secure_aggregation with its noise_multiplier (distributed DP), or set privacy.client_noise_without_secure_aggregation: true"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, client_noise_without_secure_aggregation: true}",

@@ -472,7 +472,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     }
 
     /// Client-side noise only protects the updates from the server under secure
-    /// aggregation, which Sextant does not have yet: it runs only with the operator's
+    /// aggregation (whose own noise is `secure_aggregation.noise_multiplier`): it runs only with the operator's
     /// explicit consent, and then reports the ε against the server too. Adaptive clipping
     /// would send each client's clipped bit to the server unnoised, so the two are refused
     /// together.
@@ -482,10 +482,11 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         case (.client, false):
             throw invalid(
                 "privacy.noise_placement", "'client'",
-                "Sextant has no secure aggregation yet, so the server would see each update with only its own "
+                "without secure aggregation the server would see each update with only its own "
                     + "noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use "
-                    + "noise_placement: server, or set \(consent): true to run it anyway (the run then also reports "
-                    + "the epsilon against the server)")
+                    + "noise_placement: server, privacy.secure_aggregation with its noise_multiplier (distributed "
+                    + "DP), or set \(consent): true to run it anyway (the run then also reports the epsilon against "
+                    + "the server)")
         case (.server, true):
             throw invalid(
                 consent, true, "it only applies to privacy.noise_placement: client; remove it or use client placement")
