@@ -103,22 +103,11 @@ extension FederationServer {
                 .unsolicited, "cohort \(message.cohort) is not open (it finished or was abandoned)", to: routingID,
                 peer: peer)
         }
-        guard let member = cohort.members[client], !cohort.gone.contains(client) else {
-            return reject(
-                .unsolicited, "client \(client) is not a member of cohort \(message.cohort)", to: routingID, peer: peer)
-        }
         let step: SecureAggregationMessage
-        do {
-            step = try SecureAggregationMessage(decoding: body)
-        } catch {
-            return reject(.malformed, "cohort \(message.cohort): \(error.message)", to: routingID, peer: peer)
-        }
-        guard let claimed = SecureCohort.sender(of: step), claimed.cohort == message.cohort, claimed.member == member
-        else {
-            return reject(
-                .unsolicited,
-                "client \(client) is member \(member) of cohort \(message.cohort), its message claims otherwise",
-                to: routingID, peer: peer)
+        switch cohort.check(body, from: client) {
+        case .success(let decoded): step = decoded
+        case .failure(let refusal):
+            return reject(refusal.code, refusal.text, to: routingID, peer: peer)
         }
         var info: UpdateInfo?
         if case .maskedInput = step {

@@ -46,6 +46,34 @@ struct SecureCohort: Sendable {
         return expected.allSatisfy { answered.contains($0) }
     }
 
+    /// Why a protocol message from `client` is refused before the state machine sees it.
+    struct Refusal: Error, Equatable {
+        var code: ErrorReplyMessage.Code
+        var text: String
+    }
+
+    /// Checks who sent `body` (docs/design.md 10 and 13): a member of this cohort that has
+    /// not left, whose message decodes and names this cohort and the sender's own member id.
+    /// The state machine then checks stage, duplicates and contents.
+    func check(_ body: [UInt8], from client: ClientID) -> Result<SecureAggregationMessage, Refusal> {
+        guard let member = members[client], !gone.contains(client) else {
+            return .failure(Refusal(code: .unsolicited, text: "client \(client) is not a member of cohort \(id)"))
+        }
+        let step: SecureAggregationMessage
+        do {
+            step = try SecureAggregationMessage(decoding: body)
+        } catch {
+            return .failure(Refusal(code: .malformed, text: "cohort \(id): \(error.message)"))
+        }
+        guard let claimed = Self.sender(of: step), claimed.cohort == id, claimed.member == member else {
+            return .failure(
+                Refusal(
+                    code: .unsolicited,
+                    text: "client \(client) is member \(member) of cohort \(id), its message claims otherwise"))
+        }
+        return .success(step)
+    }
+
     /// The sender id a protocol message claims, and its cohort.
     static func sender(of message: SecureAggregationMessage) -> (cohort: UInt64, member: UInt32)? {
         switch message {
