@@ -318,5 +318,10 @@ import Testing
         let record = try FederationConfiguration.load(from: directory.appendingPathComponent("record-level.yaml"))
         #expect(record.privacy.mode == .recordLevel)
         #expect(record.privacy.recordLevel?.noise == .noiseMultiplier(1))
+        let secure = try FederationConfiguration.load(from: directory.appendingPathComponent("secure-aggregation.yaml"))
+        #expect(secure.privacy.secureAggregation.enabled && secure.privacy.secureAggregation.clipNorm == 100)
+        #expect(secure.privacy.secureAggregation.threshold(cohort: 4) == 3)
+        let quantizer = try secure.privacy.secureAggregation.quantizer(members: 4, dimension: 1)
+        #expect(abs(quantizer.sumErrorBound(members: 4) - 7.45e-7) < 1e-9)
     }
 }
