@@ -129,6 +129,10 @@ extension IntegrationTests {
                 second, containing: "masked inputs of cohorts interrupted by the restart discarded",
                 timeout: .seconds(60))
             #expect(discarded.flatMap { LogLines.value(of: "count", in: $0) } != nil, "\(fixture.diagnostics())")
+            // The members, re-assigned one by one as they rejoin, gather into a fresh cohort.
+            let reopened = try await fixture.waitForLogLine(
+                second, containing: "secure aggregation cohort opened", timeout: .seconds(60))
+            #expect(reopened != nil, "\(fixture.diagnostics())")
             for process in clients + [second] {
                 let ended = try await process.waitForExit(timeout: .seconds(180))
                 try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")

@@ -28,10 +28,21 @@ struct CohortParticipant {
     let section: SecureAggregationSection
     let dimension: Int
     private(set) var membership: Membership?
+    /// A trained update whose cohort has not invited this member yet (it was re-assigned
+    /// alone and waits for the others, docs/design.md 13): quantised once the invitation for
+    /// its version comes.
+    private(set) var waiting: (delta: [Float], report: CohortMessage.Report)?
 
     init(section: SecureAggregationSection, dimension: Int) {
         self.section = section
         self.dimension = dimension
+    }
+
+    /// A new task starts: a cohort of an earlier task is over for this member (the
+    /// invitation for the new task follows its assignment), and so is an update waiting for it.
+    mutating func taskStarted() {
+        membership = nil
+        waiting = nil
     }
 
     /// The invitation's parameters must be the client's own (bits, clip norm), its threshold
@@ -83,6 +94,10 @@ struct CohortParticipant {
             membership = Membership(
                 runID: runID, cohort: cohort, invitation: invitation, machine: machine, quantizer: quantizer,
                 noise: noise)
+            if let waiting, waiting.report.baseVersion == invitation.baseVersion {
+                self.waiting = nil
+                try encode(waiting.delta, report: waiting.report)
+            }
             return Self.message(runID: runID, cohort: cohort, .advertiseKeys(keys))
         } catch {
             throw RuntimeError(.rejected, "cohort \(cohort): \(error.message)")
@@ -120,35 +135,41 @@ struct CohortParticipant {
 
     /// The task's delta is trained: clipped to the clip norm, multiplied by the member's
     /// weight, quantised into the ring; returns the masked input if the shares are here.
+    /// Without an invitation for its version yet, it waits for one (nil).
     mutating func trained(_ delta: [Float], report: CohortMessage.Report) throws(RuntimeError) -> CohortMessage? {
-        guard var current = membership, current.invitation.baseVersion == report.baseVersion else {
-            throw RuntimeError(
-                .rejected,
-                "no secure aggregation cohort for the task of version \(report.baseVersion): its update cannot be sent")
+        guard let current = membership, current.invitation.baseVersion == report.baseVersion else {
+            waiting = (delta, report)
+            return nil
         }
+        do throws(SecureAggregationError) {
+            try encode(delta, report: report)
+            return try maskIfReady()
+        } catch {
+            throw RuntimeError(.rejected, "cohort \(current.cohort): \(error.message)")
+        }
+    }
+
+    /// Clips, weighs, quantises (and noises) `delta` as the membership's input.
+    private mutating func encode(_ delta: [Float], report: CohortMessage.Report) throws(SecureAggregationError) {
+        guard var current = membership else { return }
         var squared = 0.0
         for value in delta { squared += Double(value) * Double(value) }
         let norm = squared.squareRoot()
         let clip = current.invitation.clipNorm
         let factor = Float((norm > clip ? clip / norm : 1) * current.invitation.weight)
         var generator = SystemRandomNumberGenerator()
-        do throws(SecureAggregationError) {
-            let weighted = delta.map { $0 * factor }
-            var values = try weighted.withUnsafeBufferPointer { (buffer) throws(SecureAggregationError) in
-                try current.quantizer.encode(buffer, using: &generator)
-            }
-            if let noise = current.noise {
-                // From the system's secure generator: the server must not predict it.
-                try noise.addNoise(to: &values)
-                let ring = current.quantizer.mask
-                for index in values.indices { values[index] &= ring }
-            }
-            current.input = (values, report)
-            membership = current
-            return try maskIfReady()
-        } catch {
-            throw RuntimeError(.rejected, "cohort \(current.cohort): \(error.message)")
+        let weighted = delta.map { $0 * factor }
+        var values = try weighted.withUnsafeBufferPointer { (buffer) throws(SecureAggregationError) in
+            try current.quantizer.encode(buffer, using: &generator)
         }
+        if let noise = current.noise {
+            // From the system's secure generator: the server must not predict it.
+            try noise.addNoise(to: &values)
+            let ring = current.quantizer.mask
+            for index in values.indices { values[index] &= ring }
+        }
+        current.input = (values, report)
+        membership = current
     }
 
     /// Masks the input once both the trained update and the neighbours' shares are here.

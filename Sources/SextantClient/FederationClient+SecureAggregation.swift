@@ -50,6 +50,10 @@ extension FederationClient {
             if let answer {
                 send(.cohort(answer))
                 maskedInputSent(report)
+            } else if participant.membership?.invitation.baseVersion != report.baseVersion {
+                logger.info(
+                    "update ready, waiting for its secure aggregation cohort",
+                    metadata: ["version": "\(report.baseVersion)"])
             }
         } catch {
             cohort = participant

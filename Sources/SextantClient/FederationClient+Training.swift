@@ -31,6 +31,7 @@ extension FederationClient {
                 steps = remaining
             }
         }
+        cohort?.taskStarted()
         let base = assignment.model.floats
         network.loadParameters(base)
         let optimizer = try TrainingHyperparameters.makeOptimizer(

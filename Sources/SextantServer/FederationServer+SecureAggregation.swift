@@ -15,13 +15,14 @@ extension FederationServer {
     // MARK: - Opening
 
     /// The clients just assigned form a cohort when there are at least 3 of them with a
-    /// weight fixed at assignment. A client re-assigned alone (it rejoined) leaves its open
-    /// cohort: its keys are gone. An open cohort sharing a member with the new one is
-    /// abandoned: its members train afresh, with fresh masks.
+    /// weight fixed at assignment. An open cohort sharing a member with the new one is
+    /// abandoned: its members train afresh, with fresh masks. A client re-assigned alone (it
+    /// rejoined, or the server restarted) leaves its open cohort, whose keys it lost, and
+    /// waits with the others re-assigned to the same round: `stage_timeout_seconds` after the
+    /// first of them, those gathered form one cohort.
     func openCohort(for assigned: [ClientID: Int]) {
-        guard var state = secureCohorts, !assigned.isEmpty else { return }
+        guard let state = secureCohorts, !assigned.isEmpty else { return }
         let members = assigned.keys.sorted().filter { core.scheduler.contributionWeight(of: $0) != nil }
-        let section = state.section
         for (id, cohort) in state.open where members.contains(where: { cohort.members[$0] != nil }) {
             if members.count >= 3 {
                 abandonCohort(id, because: "its members were given new tasks")
@@ -29,13 +30,48 @@ extension FederationServer {
                 for member in members where cohort.members[member] != nil { memberLeft(member, cohort: id) }
             }
         }
-        state = secureCohorts ?? state
-        guard members.count >= 3 else {
+        if members.count >= 3 {
+            secureCohorts?.gathering = nil
+            return startCohort(members)
+        }
+        guard !members.isEmpty else { return }
+        if secureCohorts?.gathering?.version != version {
+            secureCohorts?.gathering = (version, [])
+            let timeout = state.section.stageTimeout
+            let round = version
+            timers[SecureCohorts.gatheringTimer]?.cancel()
+            timers[SecureCohorts.gatheringTimer] = Task { [weak self] in
+                try? await Task.sleep(for: .seconds(timeout))
+                guard !Task.isCancelled else { return }
+                await self?.gatheringEnded(version: round)
+            }
+        }
+        secureCohorts?.gathering?.members.formUnion(members)
+    }
+
+    /// The members re-assigned one by one to the round of `version` form one cohort, if
+    /// the round is still on and they are enough.
+    func gatheringEnded(version round: Int) {
+        timers[SecureCohorts.gatheringTimer] = nil
+        guard let gathering = secureCohorts?.gathering, gathering.version == round else { return }
+        secureCohorts?.gathering = nil
+        let members = gathering.members.sorted().filter {
+            clients[$0] != nil && core.task(of: $0)?.version == round
+                && core.scheduler.contributionWeight(of: $0) != nil
+        }
+        guard round == version, members.count >= 3 else {
             logger.warning(
                 "too few members for a secure aggregation cohort: their updates cannot be sent",
                 metadata: ["members": "\(members.joined(separator: ","))", "needed": "3"])
             return
         }
+        startCohort(members)
+    }
+
+    /// Opens a cohort of `members` (at least 3) on the current version and invites them.
+    private func startCohort(_ members: [ClientID]) {
+        guard var state = secureCohorts else { return }
+        let section = state.section
         let id = state.nextID(version: version)
         let threshold = section.threshold(cohort: members.count)
         let maxMembers = max(configuration.clients.count, members.count)

@@ -99,6 +99,10 @@ struct SecureCohorts: Sendable {
     var droppedMembers = 0
     /// Makes cohort ids unique in a process; a cohort id is also the salt of its keys.
     var sequence: UInt32
+    /// Members re-assigned one by one to the round of `version` (they rejoined, or the
+    /// server restarted), waiting to form one cohort.
+    var gathering: (version: Int, members: Set<ClientID>)?
+    static let gatheringTimer: TimerID = "secure-aggregation-gathering"
 
     /// Distributed DP: the RDP of every cohort unmasked so far, at
     /// `RDPAccountant.defaultOrders` (nil without noise), and the last cohort's round.

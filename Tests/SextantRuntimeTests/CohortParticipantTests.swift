@@ -107,11 +107,26 @@ import Testing
         #expect(member.membership == nil)
     }
 
-    @Test func aMessageOfAnotherCohortOrATaskWithoutOneIsRefused() throws {
+    @Test func aMessageOfAnotherCohortIsRefused() throws {
         var member = CohortParticipant(section: Self.section, dimension: Self.dimension)
         _ = try member.invited(runID: "r", cohort: 1, Self.invitation(member: 1, weight: 0.5))
         #expect(throws: RuntimeError.self) { try member.received([1, 2, 3], runID: "r", cohort: 2) }
-        let report = CohortMessage.Report(updateID: 1, baseVersion: 9, stepsDone: 1, computeSeconds: 0, sampleCount: 1)
-        #expect(throws: RuntimeError.self) { try member.trained([0, 0, 0, 0, 0, 0], report: report) }
+    }
+
+    /// A member re-assigned alone trains before its cohort forms: the update waits for the
+    /// invitation of its version and is quantised then.
+    @Test func anUpdateTrainedBeforeItsInvitationWaitsForIt() throws {
+        var member = CohortParticipant(section: Self.section, dimension: Self.dimension)
+        let report = CohortMessage.Report(updateID: 1, baseVersion: 4, stepsDone: 1, computeSeconds: 0, sampleCount: 1)
+        #expect(try member.trained([1, 0, 0, 0, 0, 0], report: report) == nil)
+        #expect(member.waiting?.report == report)
+        _ = try member.invited(runID: "r", cohort: 1, Self.invitation(member: 1, weight: 0.5))
+        #expect(member.waiting == nil)
+        #expect(member.membership?.input?.report == report)
+        // A new task ends that cohort for this member; its next update waits for a new one.
+        member.taskStarted()
+        #expect(member.membership == nil)
+        #expect(try member.trained([0, 1, 0, 0, 0, 0], report: report) == nil)
+        #expect(member.waiting?.report == report)
     }
 }
