@@ -1,7 +1,9 @@
+import Dispatch
 import Foundation
 import Logging
 import SextantRuntime
 import SextantStore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +32,10 @@ package struct LoadBenchmark: Sendable {
         package var dataDirectory: String?
         /// Seconds one client count may take before it counts as failed.
         package var timeout: Double = 1_800
+        /// Clients that train nothing: each sends one delta made before the run, from a
+        /// thread of this process (``PremadeDeltaClient``), so the rate measured is the
+        /// server's rather than that of the clients training on the same cores.
+        package var premadeDeltas = false
 
         package init(binDirectory: URL, outputDirectory: URL) {
             self.binDirectory = binDirectory
@@ -146,7 +152,9 @@ package struct LoadBenchmark: Sendable {
         }
         let cpuAtServing = server.cpuSecondsSoFar() ?? 0
         let residentAtServing = server.residentBytes() ?? 0
-        for first in stride(from: 0, to: count, by: c.sessionsPerProcess) {
+        let ownCPUAtStart = Self.ownCPUSeconds()
+        let premade = c.premadeDeltas ? try startPremadeClients(count, endpoint: endpoint, serverLog: serverLog) : nil
+        for first in stride(from: 0, to: c.premadeDeltas ? 0 : count, by: c.sessionsPerProcess) {
             let sessions = min(c.sessionsPerProcess, count - first)
             clients.append(
                 try SpawnedProcess(
@@ -173,11 +181,20 @@ package struct LoadBenchmark: Sendable {
             }
             if !client.succeeded { problems.append("\(client.name): \(client.statusDescription)") }
         }
-        let wall = Date().timeIntervalSince(started)
-        let finished = clients.map {
+        var finished = clients.map {
             Self.countLines(containing: ": done after", in: directory.appendingPathComponent("\($0.name).out").path)
         }
         .reduce(0, +)
+        var clientCPU = clients.map(\.cpuSeconds).reduce(0, +)
+        if let premade {
+            let outcomes = premade.wait(timeout: 30)
+            finished = outcomes.filter { (try? $0.get()) != nil }.count
+            problems += outcomes.compactMap { outcome in
+                if case .failure(let error) = outcome { "\(error)" } else { nil }
+            }
+            clientCPU = Self.ownCPUSeconds() - ownCPUAtStart
+        }
+        let wall = Date().timeIntervalSince(started)
         if finished != count { problems.append("\(finished) of \(count) client sessions finished") }
 
         let store = try CheckpointStore(path: database, logger: logger)
@@ -206,7 +223,7 @@ package struct LoadBenchmark: Sendable {
             secondsToFirstVersion: seconds.first ?? 0, medianSecondsPerAggregation: Self.median(intervals),
             maxSecondsPerAggregation: intervals.max() ?? 0,
             medianAggregateMilliseconds: Self.median(aggregateMilliseconds),
-            clientCPUSeconds: clients.map(\.cpuSeconds).reduce(0, +), wallSeconds: wall,
+            clientCPUSeconds: clientCPU, wallSeconds: wall,
             finalAccuracy: summaries.last?.accuracy, updatesPerSecond: span > 0 ? Double(appliedAfterFirst) / span : 0,
             problems: problems)
     }
@@ -226,6 +243,35 @@ package struct LoadBenchmark: Sendable {
             clients: {count: \(count), speed_distribution: fixed, threads: 1}
 
             """
+    }
+
+    // MARK: - Clients with pre-made deltas
+
+    /// Starts `count` clients with pre-made deltas, each on a thread of its own, with the
+    /// model fingerprint the server announced in its "serving" line (read from the log, so
+    /// that a server of any schema can be measured).
+    private func startPremadeClients(_ count: Int, endpoint: String, serverLog: String) throws -> PremadeClients {
+        let serving = Self.lines(containing: " serving", in: serverLog).first ?? ""
+        guard let field = serving.split(separator: " ").first(where: { $0.hasPrefix("model=") }) else {
+            throw RuntimeError(.storage, "the server's serving line names no model: see \(serverLog)")
+        }
+        let deltas = PremadeDelta()
+        let clients = PremadeClients()
+        for index in 0..<count {
+            let client = PremadeDeltaClient(
+                name: "client-\(index)", endpoint: endpoint, fingerprint: String(field.dropFirst(6)),
+                samples: configuration.samplesPerClient, deltas: deltas)
+            clients.start { try client.run() }
+        }
+        return clients
+    }
+
+    /// CPU seconds (user and system) this process has used so far.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let seconds = { (time: timeval) in Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     // MARK: - Helpers
@@ -279,5 +325,29 @@ package struct LoadBenchmark: Sendable {
         }
         guard ok else { throw RuntimeError(.invalidConfiguration, "could not find a free port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The threads of the clients with pre-made deltas and what each ended with. Sendable: its
+/// state is behind a mutex.
+private final class PremadeClients: Sendable {
+    private let outcomes = Mutex<[Result<Int, any Error>]>([])
+    private let group = DispatchGroup()
+
+    /// Runs `body` on a new thread.
+    func start(_ body: @escaping @Sendable () throws -> Int) {
+        group.enter()
+        Thread { [self] in
+            let outcome = Result { try body() }
+            outcomes.withLock { $0.append(outcome) }
+            group.leave()
+        }.start()
+    }
+
+    /// Waits up to `timeout` seconds for every client to finish; returns how each ended
+    /// (one still running is left to end with the process).
+    func wait(timeout: Double) -> [Result<Int, any Error>] {
+        _ = group.wait(timeout: .now() + timeout)
+        return outcomes.withLock { $0 }
     }
 }

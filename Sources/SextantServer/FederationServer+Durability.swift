@@ -17,7 +17,8 @@ extension FederationServer {
         var version: Int
         var staleness: [Int]
         var started: ContinuousClock.Instant
-        var evaluation: (accuracy: Double, loss: Double)?
+        /// The test set's evaluation, in by the time the commit is durable (the commit waits for it).
+        var evaluation: ServerEvaluator.Pending?
         var epsilon: Double?
     }
 
@@ -61,13 +62,16 @@ extension FederationServer {
     }
 
     /// A checkpoint is durable: publishes it and logs the aggregation, with the time from
-    /// the aggregation to the durable commit (evaluation included).
+    /// the aggregation to the durable commit (evaluation included). Its evaluation is in:
+    /// the writer waited for it before committing.
     private func committed(_ commit: PendingCommit) {
         durableVersion = commit.version
         let duration = ContinuousClock.now - commit.started
+        let evaluation = commit.evaluation?.wait()
+        if let evaluation { lastAccuracy = evaluation.accuracy }
         metrics.aggregated(
             version: commit.version, staleness: commit.staleness, duration: duration,
-            accuracy: commit.evaluation?.accuracy, epsilon: commit.epsilon)
+            accuracy: evaluation?.accuracy, epsilon: commit.epsilon)
         var line: Logger.Metadata = [
             "version": "\(commit.version)", "updates": "\(commit.staleness.count)",
             "staleness": "\(commit.staleness.max() ?? 0)",
@@ -75,7 +79,7 @@ extension FederationServer {
             "guarantee": "\(configuration.privacy.guaranteeDescription(configuration) ?? "none")",
             "ms": "\(Int((duration / .milliseconds(1)).rounded()))",
         ]
-        if let evaluation = commit.evaluation {
+        if let evaluation {
             line["accuracy"] = "\(String(format: "%.4f", evaluation.accuracy))"
             line["loss"] = "\(String(format: "%.4f", evaluation.loss))"
         }

@@ -99,8 +99,9 @@ extension FederationServer {
         perform { try core.timerFired(timer, now: now) }
     }
 
-    /// Evaluates the core's new model and hands the checkpoint, the applied updates and
-    /// the core's state to the writer, to commit in one transaction.
+    /// Hands the core's new model to the evaluator, and the checkpoint, the applied updates
+    /// and the core's state to the writer, to commit in one transaction with the
+    /// evaluation's metrics once the evaluator has them (docs/design.md 3).
     private func checkpoint(_ outcome: AggregationOutcome) {
         let start = ContinuousClock.now
         let aggregation = outcome.aggregation
@@ -129,17 +130,16 @@ extension FederationServer {
             privacyMetrics["distributed_variance"] = round.variance
             privacyMetrics["distributed_members"] = Double(round.members)
         }
-        network.loadParameters(outcome.model)
-        // Sites' own data leaves the server without a test set: federated evaluation tells
-        // how the model does (FederationServer+Evaluation).
-        let evaluation = testSet.map { network.evaluate(on: $0) }
-        lastAccuracy = evaluation?.accuracy
-        var metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
-            .merging(privacyMetrics) { first, _ in first }
-        if let evaluation {
-            metrics["accuracy"] = evaluation.accuracy
-            metrics["loss"] = evaluation.loss
+        // Evaluated on the evaluator's thread while this one takes the next events. Sites' own
+        // data leaves the server without a test set: federated evaluation tells how the model
+        // does (FederationServer+Evaluation).
+        let evaluation = evaluator?.evaluate(outcome.model)
+        if configuration.stop.targetAccuracy > 0, let evaluation {
+            // Whether the run goes on depends on this evaluation: wait for it here.
+            lastAccuracy = evaluation.wait().accuracy
         }
+        let metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
+            .merging(privacyMetrics) { first, _ in first }
         let state: [String: Data]
         do {
             var snapshot = try core.snapshot()
@@ -160,7 +160,12 @@ extension FederationServer {
                 store in
                 try store.commitAggregation(
                     run: runID, version: version, parameters: model, metrics: metrics, epsilon: epsilon,
-                    appliedUpdates: applied, schedulerState: state)
+                    appliedUpdates: applied, schedulerState: state
+                ) {
+                    // Waits, once the model's file is written, for the evaluation running meanwhile.
+                    guard let result = evaluation?.wait() else { return [:] }
+                    return ["accuracy": result.accuracy, "loss": result.loss]
+                }
                 guard retention.keepEvery > 1 else { return }
                 do {
                     try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
@@ -171,7 +176,7 @@ extension FederationServer {
         pendingCommits.append(
             PendingCommit(
                 ticket: ticket, version: aggregation.newVersion, staleness: aggregation.updates.map(\.staleness),
-                started: start, evaluation: evaluation.map { ($0.accuracy, $0.loss) }, epsilon: lastEpsilon))
+                started: start, evaluation: evaluation, epsilon: lastEpsilon))
         requestEvaluation(version: aggregation.newVersion, model: outcome.model)
         checkStoppingRule()
     }

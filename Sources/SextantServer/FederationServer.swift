@@ -88,6 +88,8 @@ package actor FederationServer {
 
     /// Makes the server's writes durable in order, off this thread (docs/design.md 3).
     let writer: DurableWriter
+    /// Evaluates each new model on the test set, off this thread (nil without a test set).
+    let evaluator: ServerEvaluator?
     /// The ticket of the last job handed to the writer (0: none).
     var lastTicket: UInt64 = 0
     /// The socket behind a gate: messages leave once the writes sent before them are
@@ -173,7 +175,8 @@ package actor FederationServer {
             configuration.server.bind, maxMessageSize: Int64(network.parameterCount) * 4 + 1 << 20,
             curve: keys, logger: logger)
         do {
-            store = try CheckpointStore(path: configuration.server.database, logger: logger)
+            store = try CheckpointStore(
+                path: configuration.server.database, logger: logger, fileThreshold: configuration.server.fileThreshold)
             // Files whose rows never committed before a crash (docs/design.md 6).
             try store.removeOrphanBlobs()
         } catch let error as StoreError {
@@ -338,6 +341,14 @@ package actor FederationServer {
         let sender = GatedSender()
         self.sender = sender
         writer = DurableWriter(store: store, logger: logger) { sender.durable(through: $0) }
+        // Its own network, so that evaluating never touches one this thread uses.
+        if let testSet {
+            let network = try configuration.model.makeNetwork(
+                input: input, classCount: classCount, seed: configuration.run.seed)
+            evaluator = ServerEvaluator(network: network, testSet: testSet)
+        } else {
+            evaluator = nil
+        }
     }
 
     /// The server's CURVE keys and allow-list, or nil in plain TCP, which is refused on a
@@ -458,6 +469,7 @@ package actor FederationServer {
     private func shutdown() async {
         flushWrites()
         writer.stop()
+        evaluator?.stop()
         writerReports?.cancel()
         timers.values.forEach { $0.cancel() }
         timers = [:]

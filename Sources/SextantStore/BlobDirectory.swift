@@ -116,6 +116,19 @@ package struct BlobDirectory: Sendable {
     /// The floats of the blob `sha256`, if its file exists, has `count` values and still
     /// hashes to `sha256`; otherwise what is wrong with it.
     func read(sha256: String, count: Int) -> Result<[Float], BlobProblem> {
+        readValues(sha256: sha256, count: count).flatMap { values in
+            let actual = ParameterBlob.sha256Hex(values)
+            guard actual == sha256 else {
+                return .failure(
+                    BlobProblem("its file \(filePath(sha256: sha256)) hashes to \(actual), not to its name"))
+            }
+            return .success(values)
+        }
+    }
+
+    /// The floats of the blob `sha256`, if its file exists and has `count` values, without
+    /// checking their hash (for a caller that checks it itself); otherwise what is wrong.
+    func readValues(sha256: String, count: Int) -> Result<[Float], BlobProblem> {
         let file = filePath(sha256: sha256)
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -139,10 +152,6 @@ package struct BlobDirectory: Sendable {
         }
         guard readError == 0 else {
             return .failure(BlobProblem("cannot read \(file): \(String(cString: strerror(readError)))"))
-        }
-        let actual = ParameterBlob.sha256Hex(values)
-        guard actual == sha256 else {
-            return .failure(BlobProblem("its file \(file) hashes to \(actual), not to its name"))
         }
         return .success(values)
     }

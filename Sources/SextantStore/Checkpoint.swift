@@ -36,13 +36,16 @@ extension Checkpoint {
 
     static let columns = "run, version, created, parameters, count, sha256, metrics, epsilon"
 
-    /// Decodes a row of `columns`; the blob is read without an intermediate copy.
-    init(row: Row) throws {
+    /// Decodes a row of `columns`: the parameters from its blob without an intermediate
+    /// copy, or, when the row holds none, from their file in `blobs` (docs/design.md 6).
+    /// Their hash is not checked here: ``isSound`` does that where the checkpoint is used.
+    init(row: Row, blobs: BlobDirectory) throws {
         let run: String = try row.decode(forColumn: "run")
         let version: Int = try row.decode(forColumn: "version")
         let count: Int = try row.decode(forColumn: "count")
-        let parameters = try row.withUnsafeData(named: "parameters") { blob in
-            let blob = blob ?? Data()
+        let sha256: String = try row.decode(forColumn: "sha256")
+        let inline = try row.withUnsafeData(named: "parameters") { blob -> [Float]? in
+            guard let blob else { return nil }
             guard blob.count == count * MemoryLayout<Float>.size else {
                 throw StoreError(
                     code: .invalidData,
@@ -50,12 +53,26 @@ extension Checkpoint {
             }
             return try ParameterBlob.decode(blob)
         }
+        let parameters: [Float]
+        if let inline {
+            parameters = inline
+        } else {
+            switch blobs.readValues(sha256: sha256, count: count) {
+            case .success(let values):
+                parameters = values
+            case .failure(let problem):
+                throw StoreError(
+                    code: .invalidData,
+                    "checkpoint \(run)@\(version) cannot be read: \(problem.message) (run `sextant checkpoints verify` for the rest)"
+                )
+            }
+        }
         self.init(
             run: run,
             version: version,
             created: Date(timeIntervalSince1970: try row.decode(forColumn: "created")),
             parameters: parameters,
-            sha256: try row.decode(forColumn: "sha256"),
+            sha256: sha256,
             metrics: try StoreJSON.decode([String: Double].self, from: try row.decode(forColumn: "metrics")),
             epsilon: try row.decode(Double?.self, forColumn: "epsilon"))
     }

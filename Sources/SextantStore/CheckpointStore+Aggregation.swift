@@ -3,28 +3,38 @@ import GRDB
 
 extension CheckpointStore {
     /// Commits one aggregation event in a single transaction: the new checkpoint (with the
-    /// SHA-256 of its blob), the applied updates (version, staleness; their deltas are
+    /// SHA-256 of its parameters; from `fileThreshold` bytes on in a file beside the
+    /// database, docs/design.md 6), its metrics with those `awaitingMetrics` returns once the
+    /// parameters are written (the server's evaluation, computed meanwhile), the applied updates (version, staleness; their deltas are
     /// dropped) and the scheduler's state. If anything fails (a version that exists
     /// already, an update that is not buffered, a full disk) nothing of it is saved and
     /// the `StoreError` says why.
     package func commitAggregation(
         run: String, version: Int, parameters: [Float], metrics: [String: Double] = [:],
         epsilon: Double? = nil, appliedUpdates: [AppliedUpdate],
-        schedulerState: [String: Data] = [:]
+        schedulerState: [String: Data] = [:], awaitingMetrics: () throws -> [String: Double] = { [:] }
     ) throws {
-        let files = try write("commit version \(version) of run '\(run)'") { db in
-            try requireParameterCount(db, run: run, count: parameters.count)
-            try insertCheckpoint(
-                db, run: run, version: version, parameters: parameters, metrics: metrics,
-                epsilon: epsilon)
-            let files = try appliedUpdates.compactMap { update in
-                try finishUpdate(
-                    db, run: run, id: update.id,
-                    sql: "state = 'applied', applied_version = ?, staleness = ?",
-                    arguments: [version, update.staleness])
+        // A large model is written to its file (and synced) before the transaction begins;
+        // metrics still being computed meanwhile are awaited then.
+        var late: [String: Double] = [:]
+        let files = try parameters.withUnsafeBytes { bytes in
+            try writing(
+                bytes, "commit version \(version) of run '\(run)'", beforeCommit: { late = try awaitingMetrics() }
+            ) {
+                db, stored in
+                try requireParameterCount(db, run: run, count: parameters.count)
+                try insertCheckpoint(
+                    db, run: run, version: version, parameters: stored,
+                    metrics: metrics.merging(late) { _, awaited in awaited }, epsilon: epsilon)
+                let files = try appliedUpdates.compactMap { update in
+                    try finishUpdate(
+                        db, run: run, id: update.id,
+                        sql: "state = 'applied', applied_version = ?, staleness = ?",
+                        arguments: [version, update.staleness])
+                }
+                try upsertSchedulerState(db, run: run, state: schedulerState)
+                return files
             }
-            try upsertSchedulerState(db, run: run, state: schedulerState)
-            return files
         }
         removeUnreferencedBlobs(files)
         logger.debug(

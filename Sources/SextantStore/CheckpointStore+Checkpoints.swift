@@ -9,7 +9,7 @@ extension CheckpointStore {
                 sql:
                     "SELECT \(Checkpoint.columns) FROM checkpoints WHERE run = ? ORDER BY version DESC LIMIT 1",
                 arguments: [run]
-            ).map(Checkpoint.init(row:))
+            ).map { try Checkpoint(row: $0, blobs: blobs) }
         }
     }
 
@@ -19,7 +19,7 @@ extension CheckpointStore {
             try Row.fetchOne(
                 db, sql: "SELECT \(Checkpoint.columns) FROM checkpoints WHERE run = ? AND version = ?",
                 arguments: [run, version]
-            ).map(Checkpoint.init(row:))
+            ).map { try Checkpoint(row: $0, blobs: blobs) }
         }
     }
 
@@ -61,7 +61,7 @@ extension CheckpointStore {
                     """,
                 arguments: [run, fromVersion])
             while let row = try rows.next() {
-                let checkpoint = try Checkpoint(row: row)
+                let checkpoint = try Checkpoint(row: row, blobs: blobs)
                 do {
                     guard try body(checkpoint) else { return }
                 } catch {
@@ -76,8 +76,9 @@ extension CheckpointStore {
     /// Deletes checkpoints outside the retention policy and returns the deleted versions.
     /// Kept: version 0, the latest, every version divisible by `keepEvery` and the
     /// `keepLast` newest. With both nil everything is kept (the default: the audit needs
-    /// the model after each round). Space is reused by later checkpoints; the file does
-    /// not shrink without a VACUUM.
+    /// the model after each round). A checkpoint's file is removed once no row names it; space
+    /// a blob held in SQLite is reused by later rows, the database does not shrink without a
+    /// VACUUM.
     @discardableResult
     package func prune(run: String, keepEvery: Int? = nil, keepLast: Int? = nil) throws -> [Int] {
         if let keepEvery, keepEvery < 1 {
@@ -87,7 +88,7 @@ extension CheckpointStore {
             throw StoreError(code: .invalidData, "keep_last must not be negative, not \(keepLast)")
         }
         guard keepEvery != nil || keepLast != nil else { return [] }
-        let removed = try write("prune checkpoints of run '\(run)'") { db in
+        let (removed, files) = try write("prune checkpoints of run '\(run)'") { db in
             let versions = try Int.fetchAll(
                 db, sql: "SELECT version FROM checkpoints WHERE run = ? ORDER BY version",
                 arguments: [run])
@@ -96,13 +97,12 @@ extension CheckpointStore {
             if let keepLast { keep.formUnion(versions.suffix(keepLast)) }
             if let keepEvery { keep.formUnion(versions.filter { $0 % keepEvery == 0 }) }
             let removed = versions.filter { !keep.contains($0) }
-            for version in removed {
-                try db.execute(
-                    sql: "DELETE FROM checkpoints WHERE run = ? AND version = ?",
-                    arguments: [run, version])
+            let files = try removed.flatMap { version in
+                try deleteCheckpoints(db, run: run, where: "version = ?", arguments: [version])
             }
-            return removed
+            return (removed, files)
         }
+        removeUnreferencedBlobs(files)
         if !removed.isEmpty {
             logger.info("pruned checkpoints", metadata: ["run": "\(run)", "removed": "\(removed.count)"])
         }
@@ -145,12 +145,11 @@ extension CheckpointStore {
             var found = try newestSound(db, run: run)
             guard let sound = found.checkpoint, !found.skipped.isEmpty else { return found }
             let version = sound.version
-            try db.execute(
-                sql: "DELETE FROM checkpoints WHERE run = ? AND version > ?", arguments: [run, version])
+            files = try deleteCheckpoints(db, run: run, where: "version > ?", arguments: [version])
             let pending = try Int64.fetchAll(
                 db, sql: "SELECT id FROM updates WHERE run = ? AND state = 'buffered' AND base_version > ?",
                 arguments: [run, version])
-            files = try pending.compactMap { id in
+            files += try pending.compactMap { id in
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
             }
             try db.execute(
@@ -187,7 +186,7 @@ extension CheckpointStore {
                 result.skipped.append(problem)
                 continue
             }
-            result.checkpoint = try Checkpoint(row: row)
+            result.checkpoint = try Checkpoint(row: row, blobs: blobs)
             break
         }
         return result

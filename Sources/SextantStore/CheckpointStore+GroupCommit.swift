@@ -40,7 +40,7 @@ extension CheckpointStore {
         let large = bytes.indices.filter { storesAsFile(bytes[$0]) }
         let written = blobs.write(large.map { bytes[$0] })
         let hashes = written.compactMap { try? $0.get() }
-        var deltas = bytes.map(StoredDelta.inline)
+        var deltas = bytes.map(StoredBlob.inline)
         for (index, result) in zip(large, written) {
             switch result {
             case .success(let sha256):
@@ -70,9 +70,4 @@ extension CheckpointStore {
         return outcomes
     }
 
-    /// Whether a delta of these bytes goes to a file beside the database (from
-    /// `fileThreshold` bytes on) rather than into SQLite.
-    func storesAsFile(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        bytes.baseAddress != nil && bytes.count >= fileThreshold && mode == .readWrite
-    }
 }

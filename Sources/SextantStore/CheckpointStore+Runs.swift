@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension CheckpointStore {
@@ -7,15 +8,16 @@ extension CheckpointStore {
         id: String, config: String, fingerprint: String, initialParameters: [Float]
     ) throws -> Run {
         let started = now
-        try write("start run '\(id)'") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO runs (id, config, fingerprint, parameter_count, started, status)
-                    VALUES (?, ?, ?, ?, ?, 'running')
-                    """,
-                arguments: [id, config, fingerprint, initialParameters.count, started])
-            try insertCheckpoint(
-                db, run: id, version: 0, parameters: initialParameters, metrics: [:], epsilon: nil)
+        try initialParameters.withUnsafeBytes { bytes in
+            try writing(bytes, "start run '\(id)'") { db, stored in
+                try db.execute(
+                    sql: """
+                        INSERT INTO runs (id, config, fingerprint, parameter_count, started, status)
+                        VALUES (?, ?, ?, ?, ?, 'running')
+                        """,
+                    arguments: [id, config, fingerprint, initialParameters.count, started])
+                try insertCheckpoint(db, run: id, version: 0, parameters: stored, metrics: [:], epsilon: nil)
+            }
         }
         logger.info(
             "started run",
@@ -65,21 +67,40 @@ extension CheckpointStore {
         }
     }
 
-    /// Inserts one checkpoint row; the SHA-256 is computed from the exact bytes stored.
+    /// Inserts one checkpoint row. Its SHA-256 is that of the exact bytes stored: hashed here
+    /// for a blob, while it was written for a file (whose name it is).
     func insertCheckpoint(
-        _ db: Database, run: String, version: Int, parameters: [Float],
+        _ db: Database, run: String, version: Int, parameters: StoredBlob,
         metrics: [String: Double], epsilon: Double?
     ) throws {
-        let blob = ParameterBlob.encode(parameters)
+        let (blob, sha256, count): (Data?, String, Int)
+        switch parameters {
+        case .inline(let bytes):
+            (blob, sha256, count) = (bytes, ParameterBlob.sha256Hex(bytes), bytes.count / MemoryLayout<Float>.size)
+        case .file(let name, let values):
+            (blob, sha256, count) = (nil, name, values)
+        }
         try db.execute(
             sql: """
                 INSERT INTO checkpoints
-                    (run, version, created, parameters, count, dtype, sha256, metrics, epsilon)
+                    (run, version, created, count, dtype, sha256, metrics, epsilon, parameters)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                run, version, now, blob, parameters.count, ParameterBlob.dtype,
-                ParameterBlob.sha256Hex(blob), try StoreJSON.encode(metrics), epsilon,
+                run, version, now, count, ParameterBlob.dtype, sha256, try StoreJSON.encode(metrics), epsilon, blob,
             ])
+    }
+
+    /// Deletes the checkpoints of `run` that `condition` selects, inside the caller's
+    /// transaction; returns the SHA-256s of the files that held their parameters, to remove
+    /// once it commits (``removeUnreferencedBlobs(_:)``).
+    func deleteCheckpoints(
+        _ db: Database, run: String, where condition: String, arguments: StatementArguments
+    ) throws -> [String] {
+        let files = try String.fetchAll(
+            db, sql: "SELECT sha256 FROM checkpoints WHERE run = ? AND parameters IS NULL AND \(condition)",
+            arguments: [run] + arguments)
+        try db.execute(sql: "DELETE FROM checkpoints WHERE run = ? AND \(condition)", arguments: [run] + arguments)
+        return files
     }
 }

@@ -17,43 +17,18 @@ extension CheckpointStore {
     /// written to a file named by its SHA-256 and synced before the row that refers to it
     /// commits (docs/design.md 6); a smaller one is bound to SQLite.
     package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
-        let bytes = UnsafeRawBufferPointer(delta)
-        guard storesAsFile(bytes) else {
-            // Valid for the duration of the call, which is all SQLite's binding needs.
-            return try insertUpdate(update, delta: .inline(bytes))
-        }
-        let sha256 = try blobs.write(bytes)
-        let outcome: RecordOutcome
-        do {
-            outcome = try insertUpdate(update, delta: .file(sha256: sha256, count: delta.count))
-        } catch {
-            removeUnreferencedBlobs([sha256])
-            throw error
+        let (outcome, stored) = try writing(
+            UnsafeRawBufferPointer(delta), "record update \(update.sequence) of client '\(update.client)'"
+        ) { db, stored in
+            (try insertUpdate(db, update, id: nil, delta: stored, received: now), stored)
         }
         // A retry whose first copy is stored already: its file is an extra one.
-        if case .duplicate = outcome { removeUnreferencedBlobs([sha256]) }
+        if outcome.isDuplicate, let sha256 = stored.fileSHA256 { removeUnreferencedBlobs([sha256]) }
         return outcome
     }
 
-    /// Where an update's delta is stored.
-    enum StoredDelta {
-        case inline(Data)
-        case file(sha256: String, count: Int)
-
-        /// The delta's bytes bound to SQLite in place, valid while `bytes` is: no copy.
-        static func inline(_ bytes: UnsafeRawBufferPointer) -> StoredDelta {
-            guard let base = bytes.baseAddress else { return .inline(Data()) }
-            return .inline(
-                Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
-        }
-
-        var fileSHA256: String? {
-            if case .file(let sha256, _) = self { sha256 } else { nil }
-        }
-    }
-
-    /// Inserts the update's row and its delta's, in one transaction.
-    private func insertUpdate(_ update: UpdateSubmission, delta: StoredDelta?) throws -> RecordOutcome {
+    /// Inserts the update's row without a delta, in one transaction.
+    private func insertUpdate(_ update: UpdateSubmission, delta: StoredBlob?) throws -> RecordOutcome {
         try write("record update \(update.sequence) of client '\(update.client)'") { db in
             try insertUpdate(db, update, id: nil, delta: delta, received: now)
         }
@@ -62,7 +37,7 @@ extension CheckpointStore {
     /// Inserts one update's row (with `id`, or the next autoincremented one) and its
     /// delta's, inside the caller's transaction; a retry of a stored update inserts nothing.
     func insertUpdate(
-        _ db: Database, _ update: UpdateSubmission, id: Int64?, delta: StoredDelta?, received: Double
+        _ db: Database, _ update: UpdateSubmission, id: Int64?, delta: StoredBlob?, received: Double
     ) throws -> RecordOutcome {
         try db.execute(
             sql: """
@@ -172,13 +147,13 @@ extension CheckpointStore {
     }
 
     /// Removes, after the transaction that dropped their last rows has committed, the blob
-    /// files no row refers to any more (two identical deltas share one file).
+    /// files no row refers to any more (two identical deltas, or a delta and a checkpoint,
+    /// share one file).
     func removeUnreferencedBlobs(_ sha256s: [String]) {
         guard !sha256s.isEmpty else { return }
-        let unreferenced = try? read("find unreferenced delta files") { db in
+        let unreferenced = try? read("find unreferenced blob files") { db in
             try sha256s.filter { sha256 in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM update_files WHERE sha256 = ?", arguments: [sha256])
-                    == 0
+                try Int.fetchOne(db, sql: Self.fileReferences, arguments: [sha256, sha256]) == 0
             }
         }
         // Left in place when unsure: the next opening removes whatever no row names.
@@ -203,4 +178,10 @@ extension CheckpointStore {
         if file != nil { try db.execute(sql: "DELETE FROM update_files WHERE update_id = ?", arguments: [id]) }
         return file
     }
+
+    /// How many rows name the file of a SHA-256 (bound twice): update deltas and checkpoints.
+    private static let fileReferences = """
+        SELECT (SELECT count(*) FROM update_files WHERE sha256 = ?)
+            + (SELECT count(*) FROM checkpoints WHERE sha256 = ? AND parameters IS NULL)
+        """
 }

@@ -151,7 +151,10 @@ extension CheckpointStore {
         var issues: [String] = []
         try row.withUnsafeData(named: "parameters") { blob in
             guard let blob else {
-                issues.append("parameter blob is missing")
+                // The parameters are in the file their hash names (docs/design.md 6).
+                if let stored, let count, case .failure(let problem) = blobs.read(sha256: stored, count: count) {
+                    issues.append(problem.message)
+                }
                 return
             }
             if let count, count * MemoryLayout<Float>.size != blob.count {

@@ -7,7 +7,7 @@ package struct CheckpointSummary: Sendable, Equatable {
     package var version: Int
     package var created: Date
     package var parameterCount: Int
-    /// Size of the stored parameter blob in bytes.
+    /// Size of the stored parameters in bytes (in SQLite or in their file).
     package var byteSize: Int
     package var sha256: String
     package var metrics: [String: Double]
@@ -19,7 +19,7 @@ package struct CheckpointSummary: Sendable, Equatable {
 
 extension CheckpointSummary {
     static let columns =
-        "run, version, created, count, length(parameters) AS bytes, sha256, metrics, epsilon"
+        "run, version, created, count, count * 4 AS bytes, sha256, metrics, epsilon"
 
     init(row: Row) throws {
         self.init(

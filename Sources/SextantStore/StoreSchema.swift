@@ -11,6 +11,7 @@ enum StoreSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial-schema", migrate: createInitialSchema)
         migrator.registerMigration("v2-update-files", migrate: createUpdateFiles)
+        migrator.registerMigration("v3-checkpoint-files", migrate: allowCheckpointFiles)
         return migrator
     }
 
@@ -100,6 +101,38 @@ enum StoreSchema {
                     sha256 TEXT NOT NULL
                 );
                 CREATE INDEX update_files_by_hash ON update_files(sha256);
+                """)
+    }
+
+    /// Large checkpoints live in files beside the database too, named by the SHA-256 the row
+    /// records: `parameters` is NULL for them (docs/design.md 6). SQLite cannot relax a
+    /// CHECK in place, so the table is rebuilt; rows of older databases keep their blobs,
+    /// which are read as before. The blob becomes the last column, so that reading the
+    /// others (the hash, the metrics) never walks its overflow pages, and an index on the
+    /// hash finds the rows that name a file.
+    private static func allowCheckpointFiles(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE new_checkpoints (
+                    run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    version INTEGER NOT NULL CHECK (version >= 0),
+                    created REAL NOT NULL,
+                    count INTEGER NOT NULL CHECK (count >= 0),
+                    dtype TEXT NOT NULL DEFAULT 'f32' CHECK (dtype = 'f32'),
+                    sha256 TEXT NOT NULL,
+                    metrics TEXT NOT NULL DEFAULT '{}',
+                    epsilon REAL,
+                    parameters BLOB,
+                    CHECK (parameters IS NULL OR count * 4 = length(parameters)),
+                    PRIMARY KEY (run, version)
+                );
+                INSERT INTO new_checkpoints
+                    (run, version, created, count, dtype, sha256, metrics, epsilon, parameters)
+                SELECT run, version, created, count, dtype, sha256, metrics, epsilon, parameters
+                FROM checkpoints;
+                DROP TABLE checkpoints;
+                ALTER TABLE new_checkpoints RENAME TO checkpoints;
+                CREATE INDEX checkpoints_by_hash ON checkpoints(sha256);
                 """)
     }
 }

@@ -13,15 +13,7 @@ struct DurableWriterTests {
     private let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     private func withStore<T>(_ body: (CheckpointStore) async throws -> T) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sextant-writer-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try CheckpointStore(
-            path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: logger, fileThreshold: 256)
-        try store.startRun(
-            id: "run", config: "", fingerprint: "f", initialParameters: [Float](repeating: 0, count: 100))
-        return try await body(store)
+        try await withWriterStore(logger: logger, body)
     }
 
     private func update(_ id: Int64, client: String) -> DurableWriter.Job {
@@ -141,4 +133,17 @@ struct DurableWriterTests {
             #expect(seen.allSatisfy { $0.stored })
         }
     }
+}
+
+/// Calls `body` with a store in a new directory (vectors of 64 values and more in files),
+/// holding run "run" at version 0 with 100 zeros; removes the directory afterwards.
+func withWriterStore<T>(logger: Logger, _ body: (CheckpointStore) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("sextant-writer-tests-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let store = try CheckpointStore(
+        path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: logger, fileThreshold: 256)
+    try store.startRun(id: "run", config: "", fingerprint: "f", initialParameters: [Float](repeating: 0, count: 100))
+    return try await body(store)
 }

@@ -6,21 +6,12 @@ import Testing
 
 @Suite("Deltas stored as files beside the database")
 struct DeltaFileTests {
-    /// Deltas of 64 values (256 bytes) and more go to files.
-    private func makeFileStore(in directory: URL, mode: CheckpointStore.OpenMode = .readWrite) throws
-        -> CheckpointStore
-    {
-        try CheckpointStore(
-            path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: testLogger, mode: mode,
-            fileThreshold: 256)
-    }
-
     private func startRun(_ store: CheckpointStore) throws {
         try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(100, seed: 0))
     }
 
     private func files(of store: CheckpointStore) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: store.blobs.path).sorted()
+        try deltaFiles(of: store)
     }
 
     @Test func largeDeltaIsAFileNamedByItsHashUntilApplied() throws {

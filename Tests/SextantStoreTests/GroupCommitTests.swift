@@ -6,10 +6,9 @@ import Testing
 
 @Suite("Updates that arrive together share one commit")
 struct GroupCommitTests {
-    /// Deltas of 64 values (256 bytes) and more go to files.
-    private func makeFileStore(in directory: URL) throws -> CheckpointStore {
-        let store = try CheckpointStore(
-            path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: testLogger, fileThreshold: 256)
+    /// A store whose deltas of 64 values and more go to files, with run-1 started.
+    private func makeRun(in directory: URL) throws -> CheckpointStore {
+        let store = try makeFileStore(in: directory)
         try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(100, seed: 0))
         return store
     }
@@ -40,13 +39,13 @@ struct GroupCommitTests {
     }
 
     private func files(of store: CheckpointStore) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: store.blobs.path).sorted()
+        try deltaFiles(of: store)
     }
 
     @Test("a group stores every update under the ids given, large deltas as files, small ones inline")
     func groupStoresEveryUpdate() throws {
         try withTemporaryDirectory { directory in
-            let store = try makeFileStore(in: directory)
+            let store = try makeRun(in: directory)
             #expect(try store.nextUpdateID() == 1)
             let deltas = [vector(100, seed: 1), vector(10, seed: 2), vector(100, seed: 3)]
             let outcomes = try record(
@@ -65,7 +64,7 @@ struct GroupCommitTests {
     @Test("a retry in a group is a duplicate and leaves no file of its own")
     func retryIsDuplicate() throws {
         try withTemporaryDirectory { directory in
-            let store = try makeFileStore(in: directory)
+            let store = try makeRun(in: directory)
             _ = try record(store, [(1, "a", 5, vector(100, seed: 1))])
             let outcomes = try record(store, [(2, "b", 1, vector(100, seed: 2)), (3, "a", 5, vector(100, seed: 9))])
             #expect(outcomes == [.stored(2), .duplicate(1)])
@@ -78,7 +77,7 @@ struct GroupCommitTests {
     @Test("a group that fails stores none of its updates and leaves none of their files")
     func failedGroupStoresNothing() throws {
         try withTemporaryDirectory { directory in
-            let store = try makeFileStore(in: directory)
+            let store = try makeRun(in: directory)
             _ = try record(store, [(4, "a", 1, vector(100, seed: 1))])
             // The second update's id is taken: the whole group is refused.
             #expect(throws: StoreError.self) {

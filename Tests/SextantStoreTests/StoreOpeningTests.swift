@@ -129,4 +129,23 @@ struct StoreOpeningTests {
             #expect(try store.latestCheckpoint(run: "run-1")?.parameters == [3])
         }
     }
+
+    @Test("a new database gets 64 KiB pages; an existing one keeps its own")
+    func pageSize() throws {
+        try withTemporaryDirectory { directory in
+            let pageSize = { (store: CheckpointStore) in
+                try store.read("page size") { try Int.fetchOne($0, sql: "PRAGMA page_size") }
+            }
+            let fresh = try makeStore(in: directory)
+            #expect(try pageSize(fresh) == CheckpointStore.newDatabasePageSize)
+            let path = directory.appendingPathComponent("old.sqlite").path
+            do {
+                let queue = try DatabaseQueue(path: path)
+                try StoreSchema.migrator.migrate(queue)
+                try queue.close()
+            }
+            let old = try CheckpointStore(path: path, logger: testLogger)
+            #expect(try pageSize(old) == 4096)
+        }
+    }
 }

@@ -19,6 +19,14 @@ func makeStore(in directory: URL, name: String = "checkpoints.sqlite") throws ->
     try CheckpointStore(path: directory.appendingPathComponent(name).path, logger: testLogger)
 }
 
+/// A store in `directory` that keeps vectors of 64 values (256 bytes) and more, deltas and
+/// checkpoints, in files beside the database.
+func makeFileStore(in directory: URL, mode: CheckpointStore.OpenMode = .readWrite) throws -> CheckpointStore {
+    try CheckpointStore(
+        path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: testLogger, mode: mode,
+        fileThreshold: 256)
+}
+
 /// A short deterministic vector; `seed` makes different vectors differ in every element.
 func vector(_ count: Int, seed: Float) -> [Float] {
     (0..<count).map { Float($0) * 0.25 + seed }
@@ -32,4 +40,12 @@ func submission(
     UpdateSubmission(
         run: run, client: client, sequence: sequence, baseVersion: baseVersion, steps: 20,
         computeSeconds: 1.5, samples: 100, normBefore: 2.0, normAfter: 1.0, delta: delta)
+}
+
+/// The files in `store`'s blob directory, sorted, but those of its checkpoints: what its
+/// deltas (and writes no row names) left there.
+func deltaFiles(of store: CheckpointStore) throws -> [String] {
+    let checkpoints = try store.checkpointSummaries(run: "run-1").map { "\($0.sha256).f32" }
+    return try FileManager.default.contentsOfDirectory(atPath: store.blobs.path).filter { !checkpoints.contains($0) }
+        .sorted()
 }

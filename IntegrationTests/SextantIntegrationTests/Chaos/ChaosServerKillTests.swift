@@ -30,6 +30,8 @@ extension IntegrationTests {
             var configuration = fixture.configuration(name: "chaos-server")
             // Compass keeps the most state across a crash: groups, speeds and buffered updates.
             configuration.scheduler = "compass"
+            // Every delta and checkpoint in a file beside the database, as a large model's are.
+            configuration.fileThreshold = 0
             configuration.minLocalSteps = 10
             configuration.maxLocalSteps = 40
             configuration.maxVersions = size.versions

@@ -35,6 +35,9 @@ struct TestConfiguration {
     var maxUpdateNorm = 1_000.0
     /// HOST:PORT of /metrics and /status; empty: off.
     var metricsBind = ""
+    /// `server.file_threshold`: from this many bytes deltas and checkpoints are files
+    /// beside the database (nil: the default, 2 MiB).
+    var fileThreshold: Int?
     var clientCount = 4
     var meanTimePerStep = 0.0
     var speedDistribution = "fixed"
@@ -78,6 +81,7 @@ struct TestConfiguration {
           client_timeout: \(clientTimeout)
           max_update_norm: \(maxUpdateNorm)
           metrics_bind: '\(metricsBind)'
+        \(fileThreshold.map { "  file_threshold: \($0)" } ?? "")
         clients:
           count: \(clientCount)
           mean_time_per_step: \(meanTimePerStep)

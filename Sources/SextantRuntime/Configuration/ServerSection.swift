@@ -1,4 +1,5 @@
 import SextantAggregation
+import SextantStore
 
 /// `server:` — where the daemon listens and keeps its checkpoints.
 package struct ServerSection: Sendable, Codable {
@@ -15,6 +16,9 @@ package struct ServerSection: Sendable, Codable {
     package var keepLast = 0
     /// Clients allowed to upload an update at the same time; the others wait for a slot.
     package var maxConcurrentUploads = 4
+    /// Deltas and checkpoints of at least this many bytes are files beside the database
+    /// instead of SQLite blobs (docs/design.md 6); 0 puts every one in a file.
+    package var fileThreshold = CheckpointStore.defaultFileThreshold
     /// Messages per second one client may send (bursts of twice that); more are dropped.
     package var maxMessagesPerSecond = 20.0
     /// Joins per minute one client may send; more are refused.
@@ -48,7 +52,7 @@ package struct ServerSection: Sendable, Codable {
 
     static let keys = KeySchema.map([
         "bind": .value, "database": .value, "client_timeout": .value, "max_update_norm": .value,
-        "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value,
+        "keep_every": .value, "keep_last": .value, "max_concurrent_uploads": .value, "file_threshold": .value,
         "max_messages_per_second": .value, "max_joins_per_minute": .value,
         "metrics_bind": .value, "max_staleness": .value, "robust_aggregation": .value, "trim_fraction": .value,
         "krum_byzantine": .value, "norm_bound_factor": .value, "norm_bound_window": .value,
@@ -59,6 +63,7 @@ package struct ServerSection: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case bind, database, clientTimeout = "client_timeout", maxUpdateNorm = "max_update_norm"
         case keepEvery = "keep_every", keepLast = "keep_last", maxConcurrentUploads = "max_concurrent_uploads"
+        case fileThreshold = "file_threshold"
         case maxMessagesPerSecond = "max_messages_per_second", maxJoinsPerMinute = "max_joins_per_minute"
         case metricsBind = "metrics_bind", maxStaleness = "max_staleness"
         case robustAggregation = "robust_aggregation", trimFraction = "trim_fraction", krumByzantine = "krum_byzantine"
@@ -77,6 +82,7 @@ package struct ServerSection: Sendable, Codable {
         keepEvery = try c.decodeIfPresent(Int.self, forKey: .keepEvery) ?? keepEvery
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? keepLast
         maxConcurrentUploads = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentUploads) ?? maxConcurrentUploads
+        fileThreshold = try c.decodeIfPresent(Int.self, forKey: .fileThreshold) ?? fileThreshold
         maxMessagesPerSecond = try c.decodeIfPresent(Double.self, forKey: .maxMessagesPerSecond) ?? maxMessagesPerSecond
         maxJoinsPerMinute = try c.decodeIfPresent(Double.self, forKey: .maxJoinsPerMinute) ?? maxJoinsPerMinute
         metricsBind = try c.decodeIfPresent(String.self, forKey: .metricsBind) ?? metricsBind
@@ -133,6 +139,10 @@ package struct ServerSection: Sendable, Codable {
         guard maxUpdateNorm > 0 else { throw invalid("server.max_update_norm", maxUpdateNorm, "it must be positive") }
         guard maxConcurrentUploads > 0 else {
             throw invalid("server.max_concurrent_uploads", maxConcurrentUploads, "it must be a positive integer")
+        }
+        guard fileThreshold >= 0 else {
+            throw invalid(
+                "server.file_threshold", fileThreshold, "it must be 0 (every vector a file) or a number of bytes")
         }
         guard maxMessagesPerSecond > 0, maxMessagesPerSecond.isFinite else {
             throw invalid("server.max_messages_per_second", maxMessagesPerSecond, "it must be a positive number")

@@ -1,0 +1,78 @@
+import Dispatch
+import Foundation
+import Logging
+import SextantStore
+import SextantWire
+import Synchronization
+import Testing
+
+@testable import SextantServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("The server's evaluation on a thread of its own")
+struct ServerEvaluatorTests {
+    private let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    @Test("updates are taken while an evaluation runs, and the checkpoint commits with its metrics once it is in")
+    func updatesFlowWhileEvaluating() async throws {
+        try await withWriterStore(logger: logger) { store in try check(store) }
+    }
+
+    private func check(_ store: CheckpointStore) throws {
+        // An evaluation that lasts until the test lets it finish, and the thread it ran on.
+        let release = DispatchSemaphore(value: 0)
+        let evaluatedOn = Mutex<UInt?>(nil)
+        let evaluator = ServerEvaluator { _ in
+            release.wait()
+            evaluatedOn.withLock { $0 = UInt(pthread_self()) }
+            return ServerEvaluator.Result(accuracy: 0.5, loss: 1.25)
+        }
+        let writer = DurableWriter(store: store, logger: logger)
+        // What the server's thread does at an aggregation, then with the next updates.
+        let model = (0..<100).map { Float($0) }
+        let evaluation = evaluator.evaluate(model)
+        writer.submit(
+            .write(action: "commit version 1", isCritical: true) { store in
+                try store.commitAggregation(
+                    run: "run", version: 1, parameters: model, metrics: ["updates": 0], appliedUpdates: []
+                ) {
+                    let result = evaluation.wait()
+                    return ["accuracy": result.accuracy, "loss": result.loss]
+                }
+            })
+        for id in Int64(1)...3 {
+            let submission = UpdateSubmission(
+                run: "run", client: "c\(id)", sequence: 1, baseVersion: 1, steps: 1, computeSeconds: 0, samples: 1,
+                delta: nil)
+            writer.submit(.update(id: id, submission: submission, delta: FloatPayload(model)))
+        }
+        // Every update was handed over, none had to wait for the evaluation to be taken.
+        #expect(writer.lastSubmitted == 4)
+        #expect(evaluation.resultIfDone == nil)
+        #expect(try store.checkpoint(run: "run", version: 1) == nil)
+
+        release.signal()
+        let report = writer.drain()
+        #expect(report.durableThrough == 4 && report.failure == nil)
+        let checkpoint = try #require(try store.checkpoint(run: "run", version: 1))
+        #expect(checkpoint.metrics == ["updates": 0, "accuracy": 0.5, "loss": 1.25])
+        #expect(checkpoint.parameters == model)
+        #expect(try store.pendingUpdates(run: "run").map(\.id) == [1, 2, 3])
+        // Not on the thread that handed it over (the server's), which went on meanwhile.
+        #expect(evaluatedOn.withLock { $0 } != nil && evaluatedOn.withLock { $0 } != UInt(pthread_self()))
+        writer.stop()
+        evaluator.stop()
+    }
+}
+
+@Suite("server.file_threshold")
+struct FileThresholdConfigurationTests {
+    @Test func defaultValueAndRefusal() throws {
+        #expect(try decodeConfiguration("model: mlp").server.fileThreshold == 2 << 20)
+        #expect(try decodeConfiguration("server: {file_threshold: 0}").server.fileThreshold == 0)
+        #expect(refusal(of: "server: {file_threshold: -1}")?.contains("server.file_threshold") == true)
+    }
+}
