@@ -130,7 +130,7 @@ let package = Package(
             name: "SextantRuntime",
             dependencies: [
                 "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy", "SextantWire", "SextantStore",
-                "SextantAudit",
+                "SextantAudit", "SextantSecureAggregation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
@@ -143,7 +143,7 @@ let package = Package(
             name: "SextantServer",
             dependencies: [
                 "SextantRuntime", "SextantML", "SextantScheduling", "SextantAggregation", "SextantPrivacy",
-                "SextantWire",
+                "SextantWire", "SextantSecureAggregation",
                 "SextantStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -154,7 +154,7 @@ let package = Package(
         .target(
             name: "SextantClient",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire",
+                "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire", "SextantSecureAggregation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -292,7 +292,7 @@ let package = Package(
             dependencies: [
                 "SextantRuntime", "SextantServer", "SextantClient", "SextantLauncher", "SextantSimulation",
                 "SextantBenchmarks", "SextantAudit", "SextantPrivacy", "SextantWire", "SextantAggregation",
-                "SextantScheduling", "SextantTestSupport",
+                "SextantScheduling", "SextantSecureAggregation", "SextantTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

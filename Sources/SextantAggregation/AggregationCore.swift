@@ -54,6 +54,9 @@ package struct AggregationCore: Sendable {
     package private(set) var normHistory: NormHistory?
     /// Deltas kept whole until their event, by bucket, for the rules that compare updates.
     private var held: [BucketID: [(delta: any DeltaBuffer, weight: Double)]] = [:]
+    /// Secure aggregation's cohort sums and the members' updates that stand for them
+    /// (``cohortArrived(_:sum:now:)``).
+    var cohorts = CohortSums()
 
     /// A task as the core handed it out: the model version and the steps asked for.
     package struct AssignedTask: Sendable, Codable, Equatable {
@@ -151,6 +154,23 @@ package struct AggregationCore: Sendable {
         return nil
     }
 
+    /// Marks `update` delivered and its task answered (an update or a cohort member).
+    mutating func answerTask(of update: UpdateInfo) {
+        if tasks[update.client]?.version == update.baseVersion {
+            tasks[update.client] = nil
+        } else if tasks[update.client] == nil, update.baseVersion == unrecordedTaskVersion {
+            // The one answer a resumed run takes without a recorded task: a second is refused.
+            unrecordedClients.insert(update.client)
+        }
+    }
+
+    /// Hands the scheduler an update that a cohort's sum stands for (``cohortArrived(_:sum:now:)``).
+    mutating func deliverMember(_ update: UpdateInfo, now: Double) throws(CoreError) -> [CoreEffect] {
+        guard delivered.insert(update.id).inserted else { return [] }
+        answerTask(of: update)
+        return try deliver(.updateArrived(update), now: now)
+    }
+
     /// An update arrived (or is replayed after a restart) with its delta.
     ///
     /// - Parameters:
@@ -166,12 +186,7 @@ package struct AggregationCore: Sendable {
             throw CoreError(.wrongSize, "update \(update.id) has \(delta.count) values, the model \(model.count)")
         }
         guard pending[update.id] == nil, delivered.insert(update.id).inserted else { return [] }
-        if tasks[update.client]?.version == update.baseVersion {
-            tasks[update.client] = nil
-        } else if tasks[update.client] == nil, update.baseVersion == unrecordedTaskVersion {
-            // The one answer a resumed run takes without a recorded task: a second is refused.
-            unrecordedClients.insert(update.client)
-        }
+        answerTask(of: update)
         if let privacy {
             var clipped = delta.withFloats { Array($0) }
             let admission = clipped.withUnsafeMutableBufferPointer {
@@ -282,6 +297,11 @@ package struct AggregationCore: Sendable {
             case .wait(let client):
                 effects.append(.wait(client))
             case .accumulate(let id, let bucket, let weight):
+                if cohorts.holds(id) {
+                    try cohorts.accumulate(id, bucket: bucket, weight: weight, into: &accumulator)
+                    effects.append(.accumulated(updateID: id, bucket: bucket, weight: weight))
+                    continue
+                }
                 guard let delta = pending.removeValue(forKey: id) else {
                     throw CoreError(
                         .unknownUpdate, "the scheduler accumulated update \(id), which the core does not hold")
@@ -294,6 +314,12 @@ package struct AggregationCore: Sendable {
                 privacyLedger.accumulated(updateID: id, bucket: bucket, weight: weight)
                 effects.append(.accumulated(updateID: id, bucket: bucket, weight: weight))
             case .discard(let id, let reason):
+                if cohorts.holds(id) {
+                    throw CoreError(
+                        .cohortMismatch,
+                        "the scheduler discarded update \(id) (\(reason)), a member of a cohort whose sum cannot be split"
+                    )
+                }
                 pending[id] = nil
                 privacyLedger.discarded(updateID: id)
                 effects.append(.discarded(updateID: id, reason: reason))
@@ -410,6 +436,9 @@ package struct CoreError: Error, Sendable, CustomStringConvertible {
         case budgetSpent
         /// Saved state does not fit the model.
         case corruptState
+        /// A cohort's sum was refused, or the scheduler treated its members otherwise than
+        /// they were weighted (secure aggregation, docs/design.md 13).
+        case cohortMismatch
     }
 
     package var code: Code

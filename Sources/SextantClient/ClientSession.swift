@@ -53,6 +53,9 @@ package struct ClientSession: Sendable {
         case trained(task: Int, UpdateMessage)
         /// Task `task` produced no update (its privatization failed, say).
         case trainingFailed(task: Int, reason: String)
+        /// Task `task`'s update went into its secure aggregation cohort, masked, instead of
+        /// an upload (docs/design.md 13).
+        case contributed(task: Int)
         case stopRequested
         case handshakeFailed(HandshakeFailure)
         /// The client's record-level budget allows no more DP-SGD steps (`reason` says how
@@ -149,6 +152,10 @@ package struct ClientSession: Sendable {
             guard number == task else { break }
             task = nil
             actions.append(.log(LogLine(.error, "\(reason); dropping the task")))
+        case .contributed(let number):
+            guard number == task else { break }
+            task = nil
+            summary.tasks += 1
         case .stopRequested:
             actions.append(.send(.bye(ByeMessage(reason: .shutdown, text: "client stopping"))))
             finish(.interrupted, into: &actions)

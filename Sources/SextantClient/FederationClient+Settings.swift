@@ -18,6 +18,9 @@ extension FederationClient.Settings {
         curve = try configuration.security.loadClientKeys(index: index, name: name, keyOverride: keyOverride)
         validationFraction = configuration.data.validationFraction
         validationSeed = FederationData.validationSeed(configuration, index: index)
+        if configuration.privacy.secureAggregation.enabled {
+            secureAggregation = configuration.privacy.secureAggregation
+        }
         if configuration.privacy.isRecordLevel {
             // DP-SGD samples from the records left for training.
             let training = records - Dataset.validationCount(of: records, fraction: validationFraction)

@@ -31,6 +31,7 @@ extension FederationClient {
                 steps = remaining
             }
         }
+        cohort?.taskStarted()
         let base = assignment.model.floats
         network.loadParameters(base)
         let optimizer = try TrainingHyperparameters.makeOptimizer(
@@ -124,6 +125,8 @@ extension FederationClient {
                 }
             }
         }
+        // Under secure aggregation the update leaves masked, in its cohort (docs/design.md 13).
+        if cohort != nil { return try contribute(delta, of: finished) }
         // Under record-level DP the training loss is not private: send none.
         let loss = settings.recordLevel == nil ? finished.progress.meanLoss : 0
         // With client-side noise the server must learn nothing of the update but its noised

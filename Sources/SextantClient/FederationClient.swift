@@ -42,6 +42,8 @@ package final class FederationClient {
         /// The seed of the validation split (``FederationData/validationSeed(_:index:)``, as
         /// `sextant train` draws it).
         package var validationSeed: UInt64 = 0
+        /// Secure aggregation (nil: off): updates leave masked, in cohorts (docs/design.md 13).
+        package var secureAggregation: SecureAggregationSection?
 
         package init(
             server: String, name: String, model: ModelSpec, momentum: Double, weightDecay: Double,
@@ -135,6 +137,9 @@ package final class FederationClient {
         }
     }
 
+    /// This client's side of secure aggregation (nil: off).
+    var cohort: CohortParticipant?
+
     /// DP-SGD steps this client's records have been used in, across tasks.
     var privateSteps = 0
     var recordEpsilon: Double?
@@ -162,6 +167,8 @@ package final class FederationClient {
             input: data.shape, classCount: data.classCount, seed: settings.seed)
         fingerprint = try ModelSection(spec: settings.model).fingerprint(
             input: data.shape, classCount: data.classCount)
+        let dimension = network.parameterCount
+        cohort = settings.secureAggregation.map { CohortParticipant(section: $0, dimension: dimension) }
         let join = JoinMessage(
             clientName: settings.name, sampleCount: UInt64(self.data.count), modelFingerprint: fingerprint,
             lastModelVersion: 0, classHistogram: self.data.classHistogram().map { UInt32(clamping: $0) })
@@ -296,6 +303,10 @@ package final class FederationClient {
                     frames, options: WireDecodingOptions(expectedPayloadCount: network.parameterCount))
             } catch {
                 try apply(.undecodable(error))
+                continue
+            }
+            if case .cohort(let step) = message {
+                takePart(step)
                 continue
             }
             try apply(.received(message))

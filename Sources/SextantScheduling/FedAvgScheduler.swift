@@ -131,6 +131,12 @@ package struct FedAvgScheduler: Scheduler, Codable {
         try TaggedSnapshot.encode(self, kind: kind)
     }
 
+    /// A participant's share of the current round, fixed when the round starts: the weight
+    /// its update is accumulated with.
+    package func contributionWeight(of client: ClientID) -> Double? {
+        participants?[client]
+    }
+
     private var bucket: BucketID { "round-\(version)" }
 
     package mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {

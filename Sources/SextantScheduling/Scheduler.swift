@@ -26,10 +26,17 @@ package protocol Scheduler: Sendable {
     /// reaches ``handle(_:now:)`` twice. Schedulers that buffer nothing across events
     /// return nil (the default).
     func heldAccumulation(of update: Int64) -> BucketWeight?
+
+    /// The weight with which this scheduler will accumulate the update `client` is now
+    /// training, when it is fixed at assignment; nil when it is only known at arrival (the
+    /// default). Under secure aggregation a member multiplies its delta by this weight
+    /// before masking, since the server only ever holds the cohort's sum (docs/design.md 13).
+    func contributionWeight(of client: ClientID) -> Double?
 }
 
 extension Scheduler {
     package func heldAccumulation(of update: Int64) -> BucketWeight? { nil }
+    package func contributionWeight(of client: ClientID) -> Double? { nil }
 }
 
 /// What a client's claimed number of training samples can buy it. A claim is the client's

@@ -42,6 +42,7 @@ extension FederationServer {
         case .update(let update): core.task(of: name)?.version == Int(clamping: update.baseVersion)
         case .evaluation(let evaluation):
             evaluations[Int(clamping: evaluation.modelVersion)]?.waitingFor.contains(name) == true
+        case .cohort(let cohort): secureCohorts?.open[cohort.cohort]?.members[name] != nil
         default: false
         }
     }

@@ -69,6 +69,8 @@ extension FederationServer {
                 timers.removeValue(forKey: id)?.cancel()
             }
         }
+        // A round's members form a secure aggregation cohort (docs/design.md 13).
+        if secureCohorts != nil { openCohort(for: assigned) }
     }
 
     /// Compass forms arrival groups: say which clients were just given how many steps so
@@ -118,6 +120,16 @@ extension FederationServer {
             // The checkpoint's epsilon is the client-level one when there is one.
             if core.privacy == nil { lastEpsilon = recordEpsilon }
         }
+        // Distributed DP under secure aggregation (docs/design.md 13): the checkpoint's epsilon.
+        if let secure = secureCohorts, let epsilon = secure.epsilon(delta: configuration.privacy.delta),
+            let round = secure.lastRound
+        {
+            lastEpsilon = epsilon
+            privacyMetrics["epsilon"] = epsilon
+            privacyMetrics["distributed_sensitivity"] = round.sensitivity
+            privacyMetrics["distributed_variance"] = round.variance
+            privacyMetrics["distributed_members"] = Double(round.members)
+        }
         // Evaluated on the evaluator's thread while this one takes the next events. Sites' own
         // data leaves the server without a test set: federated evaluation tells how the model
         // does (FederationServer+Evaluation).
@@ -130,7 +142,9 @@ extension FederationServer {
             .merging(privacyMetrics) { first, _ in first }
         let state: [String: Data]
         do {
-            state = try core.snapshot()
+            var snapshot = try core.snapshot()
+            if let account = try secureCohorts?.savedAccount() { snapshot[Self.distributedPrivacyKey] = account }
+            state = snapshot
         } catch {
             stopOnStorageFailure(
                 while: "save the state of version \(aggregation.newVersion)", error, committed: durableVersion)

@@ -42,6 +42,11 @@ extension FederationServer {
             guard clients[name] != nil else {
                 return reject(.notJoined, "join before sending updates", to: routingID, peer: peer, isUpdate: true)
             }
+            guard secureCohorts == nil else {
+                return reject(
+                    .rejected, "this run uses secure aggregation: updates travel masked, in cohort messages",
+                    to: routingID, peer: peer, isUpdate: true)
+            }
             // The last version exists and waits for its evaluation: no update is stored or
             // acknowledged any more; the client hears goodbye when the run completes.
             guard !awaitingFinalEvaluation else { return }
@@ -53,6 +58,8 @@ extension FederationServer {
             }
             clients[name]?.lastSeen = now
             if case .uploadRequest = message { requestUploadSlot(for: name) }
+        case .cohort(let cohort):
+            handleCohort(cohort, client: name, routingID: routingID, peer: peer)
         case .statistics(let statistics):
             answerStatistics(statistics, client: name, routingID: routingID, peer: peer)
         case .evaluation(let evaluation):
@@ -209,6 +216,8 @@ extension FederationServer {
     func replayPendingUpdates() throws {
         let pending = try store.pendingUpdates(run: runID)
         guard !pending.isEmpty else { return }
+        // Masked inputs are never replayed: their cohorts' protocol state did not survive.
+        if secureCohorts != nil { return try discardInterruptedMaskedInputs() }
         logger.info("replaying acknowledged updates", metadata: ["count": "\(pending.count)"])
         for update in pending {
             guard let delta = update.delta, delta.count == network.parameterCount else {

@@ -18,13 +18,19 @@ extension FederationServer {
                 secondsPerStep: compass?.estimatedSpeed(of: name), arrivalGroup: compass?.group(of: name),
                 assignedSteps: client.assignedSteps)
         }
-        return ServerStatus(
+        var status = ServerStatus(
             runID: runID, status: finalStatus?.rawValue ?? "running", modelVersion: version,
             maxVersions: configuration.stop.maxVersions, accuracy: lastAccuracy, epsilon: lastEpsilon,
             scheduler: configuration.scheduler.kind, uptimeSeconds: current,
             clients: listed.sorted { $0.name < $1.name },
             guarantee: configuration.privacy.guaranteeDescription(configuration),
             federatedEvaluation: lastFederatedEvaluation)
+        status.secureAggregation = secureCohorts.map {
+            .init(
+                cohortsCompleted: $0.completed, cohortsAbandoned: $0.abandoned, membersDropped: $0.droppedMembers,
+                cohortsOpen: $0.open.count)
+        }
+        return status
     }
 
     /// Whether an undecodable message's header says it is an update, so that its rejection

@@ -107,6 +107,8 @@ package actor FederationServer {
     var durableVersion: Int
     /// Set once a critical write failed: the run stops, nothing more is acknowledged.
     var hasWriteFailed = false
+    /// Secure aggregation's open cohorts and counts (docs/design.md 13); nil when it is off.
+    var secureCohorts: SecureCohorts?
     /// Follows the writer's reports (started by ``run()``).
     private var writerReports: Task<Void, Never>?
 
@@ -226,6 +228,14 @@ package actor FederationServer {
                     "run '\(previous.id)' was started with \(stored == nil ? "no" : "another") agreed preprocessing than this start has; use another database"
                 )
             }
+            // Masked inputs must never be replayed as deltas, nor deltas dropped as masked inputs.
+            let secure = configuration.privacy.secureAggregation.enabled
+            guard (state[Self.secureAggregationKey] != nil) == secure else {
+                throw RuntimeError(
+                    .invalidConfiguration,
+                    "run '\(previous.id)' was started \(secure ? "without" : "with") secure aggregation and this start has it \(secure ? "on" : "off"); a run cannot switch it: use another database"
+                )
+            }
             let scheduler: any Scheduler
             if let snapshot = state[AggregationCore.schedulerKey] {
                 scheduler = try configuration.scheduler.restoreScheduler(from: [UInt8](snapshot))
@@ -305,9 +315,27 @@ package actor FederationServer {
             try store.startRun(id: runID, config: configurationText, fingerprint: fingerprint, initialParameters: model)
             var state = try core.snapshot()
             if let preprocessing { state[Self.preprocessingKey] = Data(try AgreementPhase.encode(preprocessing)) }
+            if configuration.privacy.secureAggregation.enabled {
+                state[Self.secureAggregationKey] = Data("masked".utf8)
+            }
             try store.saveSchedulerState(run: runID, state: state)
         }
         core.maxStaleness = configuration.server.maxStaleness > 0 ? configuration.server.maxStaleness : nil
+        if configuration.privacy.secureAggregation.enabled {
+            var secure = SecureCohorts(
+                section: configuration.privacy.secureAggregation,
+                sequence: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)))
+            // Distributed DP's account goes on from the one committed with the last checkpoint.
+            if let saved = try store.schedulerState(run: runID)[Self.distributedPrivacyKey] {
+                do {
+                    try secure.restoreAccount(from: saved)
+                } catch {
+                    throw RuntimeError(.storage, "the saved distributed DP account cannot be read: \(error)")
+                }
+            }
+            secureCohorts = secure
+            lastEpsilon = secure.epsilon(delta: configuration.privacy.delta) ?? lastEpsilon
+        }
         nextUpdateID = try store.nextUpdateID()
         durableVersion = core.version
         let sender = GatedSender()
@@ -345,6 +373,10 @@ package actor FederationServer {
 
     /// The run-state key of the agreed preprocessing (JSON of ``FeaturePipeline``).
     package static let preprocessingKey = RunModel.preprocessingKey
+    /// The run-state key present when the run's updates are masked inputs (docs/design.md 13).
+    package static let secureAggregationKey = "secure-aggregation"
+    /// The run-state key of distributed DP's RDP curve (JSON), committed with each checkpoint.
+    package static let distributedPrivacyKey = "secure-aggregation-rdp"
 
     /// Seconds since this process started: the scheduler's clock.
     var now: Double {
@@ -374,6 +406,8 @@ package actor FederationServer {
                 "resumed": "\(resumedFrom.map(String.init) ?? "no")",
                 "security":
                     "\(curvePair.map { "CURVE, server key \($0.publicKey.z85), \(allowList?.count ?? 0) clients allowed" } ?? "none")",
+                "secure_aggregation":
+                    "\(secureCohorts.map { "on, \($0.section.bits)-bit ring, clip norm \($0.section.clipNorm ?? 0)" } ?? "off")",
             ])
         metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
         if resumedFrom != nil {
@@ -479,6 +513,7 @@ package actor FederationServer {
         releaseUploadSlot(of: name)
         guard removed != nil else { return nil }
         stopWaitingForEvaluations(of: name)
+        cohortMemberLost(name)
         perform { try core.clientLost(name, now: now) }
         return removed
     }

@@ -23,6 +23,10 @@ package struct ServerMetrics: Sendable {
         package static let accuracy = "sextant_accuracy"
         package static let epsilon = "sextant_epsilon"
         package static let arrivalGroupSize = "sextant_arrival_group_size"
+        /// Secure aggregation's cohorts by outcome (`completed`, `abandoned`), and the
+        /// members that dropped from completed ones (docs/design.md 13).
+        package static let secureCohorts = "sextant_secure_aggregation_cohorts_total"
+        package static let secureDroppedMembers = "sextant_secure_aggregation_dropped_members_total"
     }
 
     /// Histogram buckets per metric, for a backend that asks (the Prometheus factory's
@@ -126,6 +130,16 @@ package struct ServerMetrics: Sendable {
         aggregationDuration.record(duration: duration)
         if let accuracy { self.accuracy.record(accuracy) }
         if let epsilon { record(epsilon: epsilon) }
+    }
+
+    /// A secure aggregation cohort ended: unmasked (with `dropped` members that dropped from
+    /// it), or abandoned. Made on first use: a run without it has no such series.
+    package func cohortEnded(completed: Bool, dropped: Int = 0) {
+        Counter(
+            label: Name.secureCohorts, dimensions: [("outcome", completed ? "completed" : "abandoned")],
+            factory: factory
+        ).increment()
+        if completed { Counter(label: Name.secureDroppedMembers, factory: factory).increment(by: dropped) }
     }
 
     /// Made on first use, so that a run without differential privacy has no epsilon

@@ -12,6 +12,15 @@ public enum WireCodec {
 
     /// Header, metadata and, for assignments and updates, the payload sent zero-copy.
     public static func encode(_ message: WireMessage) -> [OutboundFrame] {
+        if case .cohort(let cohort) = message {
+            var writer = ByteWriter(capacity: 128)
+            cohort.write(to: &writer)
+            let body = cohort.body
+            let header = WireHeader(
+                type: .cohort, flags: .hasPayload, metadataLength: UInt32(writer.bytes.count),
+                payloadCount: UInt32(clamping: body.count))
+            return [.bytes(header.encoded), .bytes(writer.bytes), .bytes(body)]
+        }
         let metadata = metadata(of: message)
         var writer = ByteWriter(capacity: 128)
         metadata.write(to: &writer)
@@ -64,7 +73,14 @@ public enum WireCodec {
                 "metadata frame is \(metadataFrame.count) bytes, header says \(header.metadataLength)")
         }
         var payload: FloatPayload?
-        if header.type.hasPayload {
+        if header.type == .cohort {
+            let body = try decodeCohortBody(
+                frames[frames.index(before: frames.endIndex)], header: header, options: options)
+            var reader = ByteReader(metadataFrame.bytes, maxStringBytes: options.maxStringBytes)
+            let message = try CohortMessage(reading: &reader, body: body)
+            try reader.expectEnd(of: "cohort")
+            return .cohort(message)
+        } else if header.type.hasPayload {
             payload = try decodePayload(frames[frames.index(before: frames.endIndex)], header: header, options: options)
         } else if header.payloadCount != 0 {
             throw WireError(.malformed, "\(header.type) message declares a payload count of \(header.payloadCount)")
@@ -73,6 +89,23 @@ public enum WireCodec {
         let message = try decodeMetadata(header.type, reader: &reader, payload: payload)
         try reader.expectEnd(of: "\(header.type)")
         return message
+    }
+
+    /// A cohort message's body: at most the model's ring values (4 bytes each) and the
+    /// protocol's keys and shares; the module checks the rest.
+    private static func decodeCohortBody(
+        _ frame: ZMQFrame, header: WireHeader, options: WireDecodingOptions
+    ) throws(WireError) -> [UInt8] {
+        let limit = (options.expectedPayloadCount ?? options.maxPayloadCount) * 4 + CohortMessage.maxProtocolBytes
+        guard Int(header.payloadCount) <= limit else {
+            throw WireError(
+                .wrongPayloadSize, "cohort body of \(header.payloadCount) bytes exceeds the limit of \(limit)")
+        }
+        guard frame.count == Int(header.payloadCount) else {
+            throw WireError(
+                .wrongPayloadSize, "cohort body frame is \(frame.count) bytes, header says \(header.payloadCount)")
+        }
+        return frame.bytes
     }
 
     private static func decodePayload(
@@ -128,6 +161,7 @@ public enum WireCodec {
         case .evaluation(let evaluation): evaluation
         case .statistics(let statistics): statistics
         case .agreement(let agreement): agreement
+        case .cohort: preconditionFailure("cohort messages are encoded by encode(_:)")
         }
     }
 
@@ -149,6 +183,7 @@ public enum WireCodec {
         case .evaluation: .evaluation(try EvaluationMessage(reading: &reader, payload: payload))
         case .statistics: .statistics(try StatisticsMessage(reading: &reader, payload: payload))
         case .agreement: .agreement(try AgreementMessage(reading: &reader, payload: payload))
+        case .cohort: throw WireError(.malformed, "cohort messages are decoded with their body")
         }
     }
 }

@@ -28,6 +28,8 @@ public enum WireMessage: Sendable, Equatable {
     case statistics(StatisticsMessage)
     /// Server -> client: the agreed preprocessing.
     case agreement(AgreementMessage)
+    /// Either way: a step of secure aggregation in a cohort (docs/design.md 13).
+    case cohort(CohortMessage)
 
     public var type: WireMessageType {
         switch self {
@@ -45,6 +47,7 @@ public enum WireMessage: Sendable, Equatable {
         case .evaluation: .evaluation
         case .statistics: .statistics
         case .agreement: .agreement
+        case .cohort: .cohort
         }
     }
 }
@@ -86,7 +89,9 @@ public enum WireMessageType: UInt8, Sendable, CaseIterable {
     case evaluation = 12
     case statistics = 13
     case agreement = 14
+    case cohort = 15
 
-    /// Whether messages of this type carry a Float32 payload frame.
-    public var hasPayload: Bool { self == .assignment || self == .update || self == .evaluate }
+    /// Whether messages of this type carry a third frame: Float32 values, or for `cohort`
+    /// the protocol's bytes (the header's payload count is then a byte count).
+    public var hasPayload: Bool { self == .assignment || self == .update || self == .evaluate || self == .cohort }
 }

@@ -103,12 +103,18 @@ struct RunCommand: ParsableCommand {
     /// What the run's epsilon protects (unit, adjacency, delta), from its stored
     /// configuration, so that the verdict compares like with like (docs/design.md 8).
     static func stateGuarantee(of report: inout AuditReport) {
-        guard report.run.accountantEpsilon != nil,
+        guard
             let configuration = try? ConfigurationLoader.decode(
                 FederationConfiguration.self, from: report.run.config, name: "the run's configuration",
                 allowedKeys: FederationConfiguration.keys)
         else { return }
         let privacy = configuration.privacy
+        if privacy.secureAggregation.enabled {
+            let secure = privacy.secureAggregation
+            report.run.secureAggregation =
+                "on: the server held each round's masked inputs and their sum, never one update (\(secure.bits)-bit ring, clip norm \(secure.clipNorm ?? 0), \(secure.graph.rawValue) graph)"
+        }
+        guard report.run.accountantEpsilon != nil else { return }
         report.run.accountantGuarantee = privacy.guaranteeDescription(configuration)
         if privacy.isClientLevel {
             report.run.accountantUnit = "client"

@@ -56,6 +56,14 @@ struct ReportTests {
         #expect(summary.contains("Accountant epsilon: 2.500"))
     }
 
+    /// A run under secure aggregation says so under the accountant's line.
+    @Test func secureAggregationIsStated() throws {
+        var report = try report()
+        #expect(!report.terminalSummary().contains("Secure aggregation"))
+        report.run.secureAggregation = "on: the server held each round's masked inputs and their sum, never one update"
+        #expect(report.terminalSummary().contains("Secure aggregation: on: the server held each round's masked inputs"))
+    }
+
     /// The verdict compares the one-run bound with the accountant's epsilon only in the same
     /// unit at the same delta, and names what the epsilon protects.
     @Test func theVerdictComparesLikeWithLike() throws {

@@ -34,6 +34,20 @@ import Testing
         #expect(text.types["sextant_epsilon"] == nil)
     }
 
+    /// Secure aggregation's cohorts, by outcome, and the members that dropped from those
+    /// unmasked; a run without it has no such series.
+    @Test func secureAggregationCohortsAreCountedByOutcome() throws {
+        metrics.started(version: 0, accuracy: nil, epsilon: nil)
+        #expect(try scrape().types["sextant_secure_aggregation_cohorts_total"] == nil)
+        metrics.cohortEnded(completed: true, dropped: 0)
+        metrics.cohortEnded(completed: true, dropped: 2)
+        metrics.cohortEnded(completed: false)
+        let text = try scrape()
+        #expect(text.samples[#"sextant_secure_aggregation_cohorts_total{outcome="completed"}"#] == 2)
+        #expect(text.samples[#"sextant_secure_aggregation_cohorts_total{outcome="abandoned"}"#] == 1)
+        #expect(text.samples["sextant_secure_aggregation_dropped_members_total"] == 2)
+    }
+
     @Test func aSequenceOfEventsIsCounted() throws {
         metrics.started(version: 0, accuracy: nil, epsilon: nil)
         metrics.clientsConnected(1)

@@ -159,7 +159,7 @@ import Testing
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, noise_placement: client}",
-            "key 'privacy.noise_placement' has value 'client'; Sextant has no secure aggregation yet, so the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, or set privacy.client_noise_without_secure_aggregation: true"
+            "key 'privacy.noise_placement' has value 'client'; without secure aggregation the server would see each update with only its own noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use noise_placement: server, privacy.secure_aggregation with its noise_multiplier (distributed DP), or set privacy.client_noise_without_secure_aggregation: true"
         ),
         (
             equal + "privacy: {mode: client-level, noise_multiplier: 1, client_noise_without_secure_aggregation: true}",
@@ -293,6 +293,10 @@ import Testing
                 for child in PrivacySection.RecordLevelSection.declared {
                     declared["record_level." + child.name] = child.defaultText
                 }
+            case "secure_aggregation":
+                for child in SecureAggregationSection.declared {
+                    declared["secure_aggregation." + child.name] = child.defaultText
+                }
             default:
                 declared[key.name] = key.defaultText
             }
@@ -314,5 +318,10 @@ import Testing
         let record = try FederationConfiguration.load(from: directory.appendingPathComponent("record-level.yaml"))
         #expect(record.privacy.mode == .recordLevel)
         #expect(record.privacy.recordLevel?.noise == .noiseMultiplier(1))
+        let secure = try FederationConfiguration.load(from: directory.appendingPathComponent("secure-aggregation.yaml"))
+        #expect(secure.privacy.secureAggregation.enabled && secure.privacy.secureAggregation.clipNorm == 100)
+        #expect(secure.privacy.secureAggregation.threshold(cohort: 4) == 3)
+        let quantizer = try secure.privacy.secureAggregation.quantizer(members: 4, dimension: 1)
+        #expect(abs(quantizer.sumErrorBound(members: 4) - 7.45e-7) < 1e-9)
     }
 }

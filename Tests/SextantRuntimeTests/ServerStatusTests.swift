@@ -59,6 +59,7 @@ import Testing
                   "model_version" : 7,
                   "run_id" : "demo-1767225600",
                   "scheduler" : "compass",
+                  "secure_aggregation" : null,
                   "status" : "running",
                   "uptime_seconds" : 65.5
                 }
@@ -94,6 +95,18 @@ import Testing
             lines[1]
                 == "federated evaluation of version 6 (3 sites, 340 records): accuracy 0.9000  loss 0.2500  macro_f1 0.8750"
         )
+    }
+
+    @Test("secure aggregation's cohorts are in the JSON and under the summary line")
+    func secureAggregation() throws {
+        var status = Self.sample
+        status.secureAggregation = .init(cohortsCompleted: 5, cohortsAbandoned: 1, membersDropped: 2, cohortsOpen: 1)
+        let data = try ServerStatus.makeEncoder().encode(status)
+        #expect(try ServerStatus.makeDecoder().decode(ServerStatus.self, from: data) == status)
+        let json = String(decoding: data, as: UTF8.self)
+        #expect(json.contains(#""cohorts_completed" : 5"#) && json.contains(#""members_dropped" : 2"#))
+        let lines = StatusText.render(status).split(separator: "\n").map(String.init)
+        #expect(lines[1] == "secure aggregation: 5 cohorts unmasked, 1 abandoned, 2 members dropped, 1 open")
     }
 
     @Test(arguments: [(0.4, "0s"), (59.9, "59s"), (60, "1m00s"), (3599, "59m59s"), (3600, "1h00m"), (-3, "0s")])

@@ -56,7 +56,7 @@ struct WireDecoderRobustnessTests {
 
     @Test("unknown message type and unknown flags")
     func unknownTypeAndFlags() {
-        for type: UInt8 in [0, 15, 200, 255] {
+        for type: UInt8 in [0, 16, 200, 255] {
             var frames = update
             frames[0][6] = type
             #expect(decodeError(frames)?.code == .unknownType)

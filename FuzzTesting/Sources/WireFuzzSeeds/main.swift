@@ -71,6 +71,30 @@ let seeds: [(name: String, message: WireMessage)] = [
             StatisticsMessage(clientName: "site-0", statistics: Array(#"{"recordCount":3,"columns":[]}"#.utf8)))
     ),
     ("agreement", .agreement(AgreementMessage(preprocessing: Array(#"{"columns":[]}"#.utf8)))),
+    (
+        "cohort-invitation",
+        .cohort(
+            CohortMessage(
+                runID: "run-1", cohort: 7 << 32 | 3,
+                content: .invitation(
+                    .init(
+                        member: 2, members: 4, threshold: 3, bits: 32, clipNorm: 10, maxMembers: 4, weight: 0.25,
+                        baseVersion: 7))))
+    ),
+    (
+        "cohort-step",
+        .cohort(CohortMessage(runID: "run-1", cohort: 9, content: .step(body: [0x53, 0x41, 1, 0, 9], report: nil)))
+    ),
+    (
+        "cohort-masked-input",
+        .cohort(
+            CohortMessage(
+                runID: "run-1", cohort: 9,
+                content: .step(
+                    body: [0x53, 0x41, 1, 4] + [UInt8](repeating: 0xA5, count: 4 * FuzzFrames.parameterCount),
+                    report: .init(updateID: 9, baseVersion: 6, stepsDone: 50, computeSeconds: 7.25, sampleCount: 1000)))
+        )
+    ),
 ]
 
 let directory = URL(fileURLWithPath: #filePath)

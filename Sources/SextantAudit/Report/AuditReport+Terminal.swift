@@ -49,6 +49,7 @@ extension AuditReport {
         lines.append(
             "Accountant epsilon: \(run.accountantEpsilon.map { format($0) + (run.accountantGuarantee.map { " (\($0))" } ?? "") } ?? "none (not private)"); subject-level figures use delta = \(metricsConfiguration.delta) at \(Int((metricsConfiguration.confidence * 100).rounded()))% joint confidence (one-run: Steinke et al. 2023; threshold: four Clopper-Pearson bounds)"
         )
+        if let secure = run.secureAggregation { lines.append("Secure aggregation: \(secure)") }
         lines.append("")
         let headers = attacks.map { attack in
             attack.attack.title + (attack.statistic.map { " (\($0.rawValue))" } ?? "")

@@ -19,6 +19,9 @@ package struct AuditReport: Sendable, Codable {
         /// Its unit (`record`, `subject` or `client`) and delta, to compare like with like.
         package var accountantUnit: String?
         package var accountantDelta: Double?
+        /// How the run used secure aggregation, from its configuration (nil: it did not, or
+        /// not known): the server then held only cohorts' sums (docs/design.md 13).
+        package var secureAggregation: String?
 
         package init(
             id: String, fingerprint: String, config: String, storedCheckpoints: Int, accountantEpsilon: Double?

@@ -63,6 +63,8 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// What one DP-SGD contribution in a client stands for: a record, or a subject with all
     /// its records in the silo (subject-level DP-SGD; needs each record's subject).
     package var unit = PrivacyUnit.record
+    /// `secure_aggregation:`: the server learns only the sum of a cohort (docs/design.md 13).
+    package var secureAggregation = SecureAggregationSection()
 
     package init() {}
 
@@ -89,12 +91,15 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
             "record_level", shown: "none", schema: .section(RecordLevelSection.declared))
         static let unit = ConfigurationKey<String>(
             "unit", default: PrivacyUnit.record.rawValue, shown: "`record`", check: KeyCheck.oneOf(PrivacyUnit.self))
+        static let secureAggregation = ConfigurationKey<SecureAggregationSection>(
+            "secure_aggregation", shown: "none", schema: .section(SecureAggregationSection.declared))
     }
 
     static let declared = [
         Keys.mode.declared, Keys.clipNorm.declared, Keys.adaptiveClipping.declared, Keys.noiseMultiplier.declared,
         Keys.targetEpsilon.declared, Keys.delta.declared, Keys.noisePlacement.declared,
         Keys.clientNoiseWithoutSecureAggregation.declared, Keys.recordLevel.declared, Keys.unit.declared,
+        Keys.secureAggregation.declared,
     ]
     static let keys = KeySchema.section(declared)
 
@@ -113,6 +118,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         clientNoiseWithoutSecureAggregation = try c.read(Keys.clientNoiseWithoutSecureAggregation) ?? false
         recordLevel = try c.read(Keys.recordLevel)
         unit = try c.read(Keys.unit, as: PrivacyUnit.self) ?? unit
+        secureAggregation = try c.read(Keys.secureAggregation) ?? secureAggregation
     }
 
     /// One value from two keys that exclude each other.
@@ -288,6 +294,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// logs and reports; nil without privacy. The client-level one when there is one (the
     /// checkpoints' ε is then client-level).
     package func guaranteeDescription(_ federation: FederationConfiguration) -> String? {
+        if let distributed = secureAggregation.guaranteeDescription(delta: delta) { return distributed }
         if isClientLevel {
             return ClientLevelPrivacy.guaranteeDescription(
                 addRemove: Self.isAddRemove(federation), sampleRate: Self.clientSampleRate(federation), delta: delta)
@@ -325,6 +332,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     /// and whatever depends on the rest of the federation (run again, per client, in
     /// ``recordLevelPlan(federation:records:)`` once its records are known).
     func validate(federation: FederationConfiguration) throws {
+        try secureAggregation.validate(federation: federation)
         let clientLevelKeys = [
             clipping.map { if case .fixed = $0 { Keys.clipNorm.name } else { Keys.adaptiveClipping.name } },
             noise.map { if case .noiseMultiplier = $0 { Keys.noiseMultiplier.name } else { Keys.targetEpsilon.name } },
@@ -464,7 +472,7 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
     }
 
     /// Client-side noise only protects the updates from the server under secure
-    /// aggregation, which Sextant does not have yet: it runs only with the operator's
+    /// aggregation (whose own noise is `secure_aggregation.noise_multiplier`): it runs only with the operator's
     /// explicit consent, and then reports the ε against the server too. Adaptive clipping
     /// would send each client's clipped bit to the server unnoised, so the two are refused
     /// together.
@@ -474,10 +482,11 @@ package struct PrivacySection: Sendable, Decodable, Equatable {
         case (.client, false):
             throw invalid(
                 "privacy.noise_placement", "'client'",
-                "Sextant has no secure aggregation yet, so the server would see each update with only its own "
+                "without secure aggregation the server would see each update with only its own "
                     + "noise share (multiplier z/sqrt(n)) and the run's epsilon would not hold against it; use "
-                    + "noise_placement: server, or set \(consent): true to run it anyway (the run then also reports "
-                    + "the epsilon against the server)")
+                    + "noise_placement: server, privacy.secure_aggregation with its noise_multiplier (distributed "
+                    + "DP), or set \(consent): true to run it anyway (the run then also reports the epsilon against "
+                    + "the server)")
         case (.server, true):
             throw invalid(
                 consent, true, "it only applies to privacy.noise_placement: client; remove it or use client placement")

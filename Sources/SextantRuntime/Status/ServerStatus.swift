@@ -60,6 +60,29 @@ package struct ServerStatus: Sendable, Codable, Equatable {
     package var clients: [Client]
     /// The newest complete federated evaluation, nil before the first (or without one).
     package var federatedEvaluation: FederatedEvaluation?
+    /// Secure aggregation's cohorts so far, nil when the run does not use it.
+    package var secureAggregation: SecureAggregation?
+
+    /// What secure aggregation has done in this server process (docs/design.md 13).
+    package struct SecureAggregation: Sendable, Codable, Equatable {
+        package var cohortsCompleted: Int
+        package var cohortsAbandoned: Int
+        /// Members that dropped from cohorts that completed.
+        package var membersDropped: Int
+        package var cohortsOpen: Int
+
+        package init(cohortsCompleted: Int, cohortsAbandoned: Int, membersDropped: Int, cohortsOpen: Int) {
+            self.cohortsCompleted = cohortsCompleted
+            self.cohortsAbandoned = cohortsAbandoned
+            self.membersDropped = membersDropped
+            self.cohortsOpen = cohortsOpen
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cohortsCompleted = "cohorts_completed", cohortsAbandoned = "cohorts_abandoned"
+            case membersDropped = "members_dropped", cohortsOpen = "cohorts_open"
+        }
+    }
 
     /// The sites' validation summaries of one version, merged (docs/design.md 3).
     package struct FederatedEvaluation: Sendable, Codable, Equatable {
@@ -100,6 +123,7 @@ package struct ServerStatus: Sendable, Codable, Equatable {
         case runID = "run_id", status, modelVersion = "model_version", maxVersions = "max_versions", accuracy, epsilon
         case guarantee, scheduler, uptimeSeconds = "uptime_seconds", clients
         case federatedEvaluation = "federated_evaluation"
+        case secureAggregation = "secure_aggregation"
     }
 
     /// The encoder behind `/status`: ISO 8601 dates, sorted keys (stable for diffs and tests).
@@ -133,6 +157,7 @@ extension ServerStatus {
         try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try c.encode(clients, forKey: .clients)
         try c.encode(federatedEvaluation, forKey: .federatedEvaluation)
+        try c.encode(secureAggregation, forKey: .secureAggregation)
     }
 }
 

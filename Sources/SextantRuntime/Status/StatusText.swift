@@ -19,6 +19,11 @@ package enum StatusText {
                 "federated evaluation of version \(evaluation.version) (\(evaluation.sites) sites, \(evaluation.records) records): \(describe(evaluation.metrics))"
             )
         }
+        if let secure = status.secureAggregation {
+            lines.append(
+                "secure aggregation: \(secure.cohortsCompleted) cohorts unmasked, \(secure.cohortsAbandoned) abandoned, \(secure.membersDropped) members dropped, \(secure.cohortsOpen) open"
+            )
+        }
         lines.append("\(status.clients.count) client\(status.clients.count == 1 ? "" : "s")")
         guard !status.clients.isEmpty else { return lines.joined(separator: "\n") + "\n" }
         let header = ["CLIENT", "SAMPLES", "PEER", "LAST SEEN", "S/STEP", "GROUP", "STEPS"]
