@@ -154,38 +154,31 @@ package final class Launcher: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        let buffer = Mutex<[UInt8]>([])
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            let lines: [String] = buffer.withLock { pending in
+        // One reader per child reads its output to the end and only then reports the exit,
+        // so every line, the last one included, comes before the exit (a readability handler
+        // still running when the termination handler fired used to lose the last line).
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        children.withLock { $0[name] = process }
+        let output = pipe.fileHandleForReading
+        let reader = Thread {
+            var pending: [UInt8] = []
+            while case let data = output.availableData, !data.isEmpty {
                 pending.append(contentsOf: data)
-                var lines: [String] = []
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+                    sink.yield(.line(source: name, text: String(decoding: pending[..<newline], as: UTF8.self)))
                     pending.removeSubrange(...newline)
                 }
-                return lines
             }
-            for line in lines { sink.yield(.line(source: name, text: line)) }
-        }
-        process.terminationHandler = { process in
-            // Drain what is left in the pipe before reporting the exit.
-            pipe.fileHandleForReading.readabilityHandler = nil
-            let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-            let tail = buffer.withLock { $0 } + Array(rest)
-            for line in String(decoding: tail, as: UTF8.self).split(separator: "\n") {
-                sink.yield(.line(source: name, text: String(line)))
-            }
+            if !pending.isEmpty { sink.yield(.line(source: name, text: String(decoding: pending, as: UTF8.self))) }
+            exited.wait()
             let status = process.terminationStatus
             let ending =
                 process.terminationReason == .uncaughtSignal ? "killed by signal \(status)" : "exit status \(status)"
             sink.yield(.exited(source: name, status: status, ending: ending))
         }
-        try process.run()
-        children.withLock { $0[name] = process }
+        reader.name = "sextant.launch.\(name)"
+        reader.start()
     }
 }

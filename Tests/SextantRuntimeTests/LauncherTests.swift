@@ -59,6 +59,31 @@ struct LauncherTests {
             ])
     }
 
+    @Test("every line a child writes comes before its exit, the last one included")
+    func lastLinesArriveBeforeTheExit() async throws {
+        let chatty = """
+            #!/bin/sh
+            i=0
+            while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done
+            echo "2026-11-29T08:00:02+0000 error sextant.client: [SextantRuntime] no data for client $4"
+            exit 3
+            """
+        for _ in 0..<5 {
+            let bin = try TemporaryDirectory(prefix: "sextant-launcher-bin")
+            let logs = try TemporaryDirectory(prefix: "sextant-launcher-logs")
+            try Self.install(Self.serverScript, as: "sextant-server", in: bin)
+            try Self.install(chatty, as: "sextant-client", in: bin)
+            let launcher = Launcher(
+                plan: Launcher.Plan(
+                    configPath: "federation.yaml", binDirectory: bin.url, logDirectory: logs.url, remoteServer: nil,
+                    clientCount: 1))
+            let outcome = try await launcher.run(isTerminal: false)
+            #expect(outcome.failureReport.first == "client-0 failed (exit status 3): no data for client 0")
+            let log = try String(contentsOf: logs.url(for: "client-0.log"), encoding: .utf8)
+            #expect(log.split(separator: "\n").count == 3001)
+        }
+    }
+
     @Test("children crash without Swift's backtracer, which could hold them and their ports")
     func childrenCrashPromptly() async throws {
         let bin = try TemporaryDirectory(prefix: "sextant-launcher-bin")
