@@ -9,7 +9,7 @@ import Testing
 @Suite("Large buffer reuse")
 struct LargeBufferReuseTests {
     /// A 40 MB buffer (a 10M-parameter message) freed and allocated again is touched
-    /// without faulting its 9,766 pages in a second time.
+    /// without faulting its 9,766 pages in again.
     @Test("a freed 40 MB buffer comes back without page faults")
     func freedBufferIsReusedWithoutFaults() {
         #if canImport(Glibc)
@@ -22,9 +22,11 @@ struct LargeBufferReuseTests {
                 free(buffer)
                 return minorFaults() - before
             }
-            _ = touchFresh()
-            let second = touchFresh()
-            #expect(second < size / 4096 / 10, "\(second) page faults for a reused 40 MB buffer")
+            // The first touch maps the buffer. A thread that meets a busy arena may be moved to
+            // another (tests run in parallel), so of four more touches, the best must be reuse;
+            // without reuse every touch faults in all 9,766 pages.
+            let faults = (0..<5).map { _ in touchFresh() }
+            #expect(faults.dropFirst().min()! < size / 4096 / 10, "page faults per touch: \(faults)")
         #endif
     }
 
