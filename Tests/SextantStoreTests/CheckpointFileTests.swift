@@ -146,14 +146,8 @@ struct CheckpointFileTests {
         try withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("checkpoints.sqlite").path
             do {
-                let queue = try DatabaseQueue(path: path)
-                try StoreSchema.migrator.migrate(queue, upTo: "v2-update-files")
+                let queue = try olderSchemaDatabase(at: path, upTo: "v2-update-files")
                 try queue.write { db in
-                    try db.execute(
-                        sql: """
-                            INSERT INTO runs (id, config, fingerprint, parameter_count, started, status)
-                            VALUES ('run-1', '', 'f', 100, 0, 'running')
-                            """)
                     let blob = ParameterBlob.encode(vector(100, seed: 0))
                     try db.execute(
                         sql: """

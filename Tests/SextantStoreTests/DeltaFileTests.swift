@@ -129,13 +129,10 @@ struct DeltaFileTests {
         try withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("checkpoints.sqlite").path
             do {
-                let queue = try DatabaseQueue(path: path)
-                try StoreSchema.migrator.migrate(queue, upTo: "v1-initial-schema")
+                let queue = try olderSchemaDatabase(at: path, upTo: "v1-initial-schema")
                 try queue.write { db in
                     try db.execute(
                         sql: """
-                            INSERT INTO runs (id, config, fingerprint, parameter_count, started, status)
-                            VALUES ('run-1', '', 'f', 100, 0, 'running');
                             INSERT INTO updates (run, client, sequence, base_version, steps, compute_seconds,
                                 samples, received) VALUES ('run-1', 'a', 1, 0, 1, 0, 1, 0);
                             """)
