@@ -97,6 +97,21 @@ import Testing
         #expect(Set(speeds).count > 400)
     }
 
+    /// Each seed of an experiment draws its clients' speeds afresh: no client of one seed
+    /// has the speed of any client of a neighbouring seed.
+    @Test func neighbouringSeedsDrawUnrelatedSpeeds() {
+        var clients = ClientsSection()
+        clients.count = 5
+        clients.meanTimePerStep = 1
+        func speeds(seed: UInt64) -> Set<Double> {
+            Set((0..<5).map { clients.speed(ofClient: $0, seed: seed).timePerStep })
+        }
+        for seed: UInt64 in 1...4 {
+            #expect(speeds(seed: seed).count == 5)
+            #expect(speeds(seed: seed).isDisjoint(with: speeds(seed: seed + 1)), "seeds \(seed) and \(seed + 1)")
+        }
+    }
+
     @Test(arguments: [SpeedModel.Distribution.fixed, .normal, .exponential])
     func zeroMeanMeansNoEmulation(distribution: SpeedModel.Distribution) {
         var speed = SpeedModel(meanTimePerStep: 0, distribution: distribution, seed: 4)

@@ -1,4 +1,5 @@
 import Foundation
+import SextantBase
 import SextantML
 
 /// `clients:` — the clients a local launch starts, and how they emulate heterogeneous silos.
@@ -58,12 +59,14 @@ package struct ClientsSection: Sendable, Codable {
         }
     }
 
-    /// The emulated speed of client `index`.
+    /// The emulated speed of client `index`: a stream of its own, derived from the run's seed
+    /// and the index, so that no two clients of any two seeds share one.
     package func speed(ofClient index: Int, seed: UInt64) -> SpeedModel {
-        SpeedModel(
+        var stream = SeededGenerator(seed: seed ^ 0x5EED_5BEE_D000_0002).derived(UInt64(index))
+        return SpeedModel(
             meanTimePerStep: meanTimePerStep,
             distribution: SpeedModel.Distribution(rawValue: speedDistribution) ?? .fixed,
-            seed: seed &+ 0x5EED &+ UInt64(index))
+            seed: stream.next())
     }
 }
 
