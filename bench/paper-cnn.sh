@@ -66,9 +66,17 @@ for setting in "$@"; do
                 configs/experiments/paper-cnn.yaml >"$OUT/$setting/seed-$seed-$optimizer.yaml"
         done
     done
-    for algorithm in $ALGORITHMS; do
-        for seed in $(seq 1 "$SEEDS"); do echo "$setting $algorithm $seed" >>"$queue"; done
-    done
+    # The queue: every seed of one algorithm, then the next algorithm; with ORDER=seed every
+    # algorithm of one seed, then the next seed, so that a queue cut short leaves paired runs.
+    if [ "${ORDER:-algorithm}" = seed ]; then
+        for seed in $(seq 1 "$SEEDS"); do
+            for algorithm in $ALGORITHMS; do echo "$setting $algorithm $seed" >>"$queue"; done
+        done
+    else
+        for algorithm in $ALGORITHMS; do
+            for seed in $(seq 1 "$SEEDS"); do echo "$setting $algorithm $seed" >>"$queue"; done
+        done
+    fi
 done
 
 xargs -r -P "$JOBS" -L 1 sh "$0" --run <"$queue"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs `swift test` with its whole output kept in out/swift-test.log. When the run fails,
+# its last lines are a summary: the failed tests, and a crash's header and crashed thread
+# (the backtracer's register and image dumps would otherwise be all that a short tail of
+# the output shows).
+set -uo pipefail
+SWIFT=${SWIFT:-swift}
+mkdir -p out
+log=out/swift-test.log
+# A crash report that names the crashed thread's frames and leaves out registers and images.
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=yes,interactive=no,color=no,threads=all,registers=none,images=none}
+"$SWIFT" test "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+    echo
+    echo "==== swift test failed (exit $status); summary of $log ===="
+    grep -n -E "Fatal error|Program crashed|crashed:|malloc\(\)|double free|corrupted|Assertion failed|^✘ Test [^r]|error:" "$log" | head -60
+    if grep -q "Program crashed" "$log"; then
+        echo "---- the crash ----"
+        sed -n '/Program crashed/,/Backtrace took/{p}' "$log" | head -150
+    fi
+fi
+exit "$status"
