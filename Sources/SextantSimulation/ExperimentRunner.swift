@@ -250,3 +250,14 @@ package struct ExperimentRunner {
             trainingSeconds: federation.trainingSeconds, evaluationSeconds: federation.evaluationSeconds)
     }
 }
+
+extension ExperimentRunner {
+    /// What of `privacy` the simulator does not apply (it trains and aggregates plain
+    /// deltas), named as the configuration names it; nil when nothing.
+    package static func unmodelledPrivacy(_ privacy: PrivacySection) -> String? {
+        var parts: [String] = []
+        if privacy.mode != .none { parts.append("privacy.mode \(privacy.mode.rawValue)") }
+        if privacy.secureAggregation.enabled { parts.append("privacy.secure_aggregation") }
+        return parts.isEmpty ? nil : parts.joined(separator: " and ")
+    }
+}

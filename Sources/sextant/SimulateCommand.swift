@@ -71,6 +71,11 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--target-accuracy must lie in [0, 1], got \(target)")
         }
         if let onlySeed { configuration.run.seed = onlySeed }
+        if let ignored = ExperimentRunner.unmodelledPrivacy(configuration.privacy) {
+            logger.warning(
+                "sextant simulate trains without \(ignored): its curves are those of the run without it; run the federation (sextant launch) to see its effect"
+            )
+        }
         guard seeds > 1, onlySeed == nil else {
             let report = try simulate(configuration, kinds: kinds, target: target, into: output, logger: logger)
             print(report.table)

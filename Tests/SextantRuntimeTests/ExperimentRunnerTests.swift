@@ -23,6 +23,21 @@ import Testing
         return configuration
     }
 
+    /// The simulator trains plain deltas: a configuration asking for privacy is named in its
+    /// warning, so nobody reads its curves as those of a private run.
+    @Test func privacyTheSimulatorDoesNotModelIsNamed() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../configs").standardized
+        let plain = try FederationConfiguration.load(from: directory.appendingPathComponent("demo.yaml"))
+        #expect(ExperimentRunner.unmodelledPrivacy(plain.privacy) == nil)
+        let secure = try FederationConfiguration.load(
+            from: directory.appendingPathComponent("privacy/secure-aggregation.yaml"))
+        #expect(ExperimentRunner.unmodelledPrivacy(secure.privacy) == "privacy.secure_aggregation")
+        var clientLevel = plain.privacy
+        clientLevel.mode = .clientLevel
+        #expect(ExperimentRunner.unmodelledPrivacy(clientLevel) == "privacy.mode client-level")
+    }
+
     /// Three clients on a seeded synthetic problem (Fashion-MNIST-free, fast).
     func syntheticRunner(
         seed: UInt64, maxVersions: Int = 4, maxTime: Double = .infinity, stopTarget: Double? = nil, stopHeld: Int = 3
