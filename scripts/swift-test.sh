@@ -7,6 +7,10 @@ set -uo pipefail
 SWIFT=${SWIFT:-swift}
 mkdir -p out
 log=out/swift-test.log
+# The suites run in parallel threads, each training its own small networks: one BLAS thread
+# per caller, as the executables run under the launcher and the integration tests, instead
+# of every caller also sharing OpenBLAS's thread pool.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # A crash report that names the crashed thread's frames and leaves out registers and images.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=yes,interactive=no,color=no,threads=all,registers=none,images=none}
 "$SWIFT" test "$@" 2>&1 | tee "$log"
