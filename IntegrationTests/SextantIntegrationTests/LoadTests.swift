@@ -46,5 +46,31 @@ extension IntegrationTests {
             #expect(result.updatesStored >= result.updatesApplied)
             #expect(result.serverPeakMemoryBytes > 0 && result.serverCPUMillisecondsPerUpdate > 0)
         }
+
+        /// The server and client keep freed large buffers (`LargeBufferReuse`): in a process
+        /// of its own, as they turn it on, a freed 40 MB buffer (a 10M-parameter message) comes
+        /// back without faulting its 9,766 pages in again, while with the C library's defaults
+        /// every round faults them all in.
+        @Test("a freed 40 MB buffer comes back without page faults under reuse, not without it")
+        func largeBuffersAreReused() async throws {
+            _ = try IntegrationEnvironment.executable("sextant")
+            let fixture = try FederationFixture(name: "reuse")
+            defer { fixture.tearDown() }
+            let bench = try fixture.start(
+                "bench-reuse", executable: "sextant", arguments: ["bench", "reuse", "--json"])
+            let ended = try await bench.waitForExit(timeout: .seconds(60))
+            try #require(ended, "sextant bench reuse did not finish\n\(fixture.diagnostics())")
+            #expect(bench.exitedSuccessfully, "\(bench.tail())")
+            struct Mode: Decodable { var faults: [Int] }
+            struct Result: Decodable {
+                var pages: Int
+                var fresh: Mode
+                var reused: Mode?
+            }
+            let result = try JSONDecoder().decode(Result.self, from: Data(bench.standardOutput.utf8))
+            #expect(result.fresh.faults.min()! > result.pages * 9 / 10, "defaults: \(result.fresh.faults)")
+            let reused = try #require(result.reused, "reuse is not available")
+            #expect(reused.faults.max()! < result.pages / 10, "reuse: \(reused.faults)")
+        }
     }
 }

@@ -13,8 +13,51 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchTrainCommand.self, BenchAggregateCommand.self, BenchWireCommand.self, BenchLoadCommand.self,
             BenchDurableCommand.self,
-            BenchFloodCommand.self, BenchSecAggCommand.self,
+            BenchFloodCommand.self, BenchSecAggCommand.self, BenchReuseCommand.self,
         ])
+}
+
+struct BenchReuseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reuse",
+        abstract:
+            "Page faults and time of a message-sized buffer allocated, filled and freed, with the C library's defaults and with the large-buffer reuse the server and client turn on."
+    )
+
+    @Option(help: "The buffer's size in bytes (a 10M-parameter model: 40,000,000).") var bytes = 40_000_000
+    @Option(help: "Rounds per mode after the first.") var rounds = 4
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() throws {
+        guard bytes > 0, rounds > 0 else { throw ValidationError("--bytes and --rounds must be positive") }
+        let result = BufferReuseBenchmark(bytes: bytes, rounds: rounds).run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print("buffer \(result.bytes) bytes, \(result.pages) pages; rounds after the first")
+        print("mode       faults per round (median)   ms per round (median)")
+        for (name, mode) in [("defaults", result.fresh), ("reuse", result.reused)] {
+            guard let mode else {
+                print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) not available in this C library")
+                continue
+            }
+            let faults = mode.faults.sorted()[mode.faults.count / 2]
+            let milliseconds = mode.seconds.sorted()[mode.seconds.count / 2] * 1000
+            print(
+                String(
+                    format: "%-10@ %24d   %21.2f", name as NSString, faults, milliseconds))
+        }
+        if let reused = result.reused {
+            let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+            print(
+                String(
+                    format: "a round under reuse takes %.2f of the defaults' time",
+                    median(reused.seconds) / median(result.fresh.seconds)))
+        }
+    }
 }
 
 struct BenchTrainCommand: ParsableCommand {
