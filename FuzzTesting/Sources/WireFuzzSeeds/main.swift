@@ -95,6 +95,14 @@ let seeds: [(name: String, message: WireMessage)] = [
                     report: .init(updateID: 9, baseVersion: 6, stepsDone: 50, computeSeconds: 7.25, sampleCount: 1000)))
         )
     ),
+    (
+        "cohort-ready",
+        .cohort(
+            CohortMessage(
+                runID: "run-1", cohort: 0,
+                content: .ready(
+                    .init(updateID: 10, baseVersion: 6, stepsDone: 40, computeSeconds: 3.5, sampleCount: 1000))))
+    ),
 ]
 
 let directory = URL(fileURLWithPath: #filePath)
