@@ -96,10 +96,12 @@ extension AggregationCore {
 
     /// The cohort of the aggregation to `version` ended: `sum` is its decoded sum of the
     /// survivors' weighted deltas (`survivors`: their update ids), or nil when it was
-    /// abandoned. The aggregations that waited in order up to it are applied, each followed
-    /// by the actions that waited for it.
+    /// abandoned. If it is the oldest waiting, it is applied now, followed by the actions
+    /// that waited for it; a later one waits for those before it. Each call applies at most
+    /// one aggregation, since the driver sends an assignment with the model it holds when it
+    /// carries the assignment out: while ``hasEndedCohort``, call ``applyEndedCohort(now:)``.
     package mutating func cohortEnded(
-        version: Int, sum: [Float]?, survivors: Set<Int64> = []
+        version: Int, sum: [Float]?, survivors: Set<Int64> = [], now: Double
     ) throws(CoreError) -> [CoreEffect] {
         guard let index = groupCohorts.waiting.firstIndex(where: { $0.planned.newVersion == version }) else {
             throw CoreError(.cohortMismatch, "no aggregation to version \(version) waits for a cohort")
@@ -111,26 +113,38 @@ extension AggregationCore {
             throw CoreError(.wrongSize, "a cohort sum of \(sum.count) values, the model has \(parameterCount)")
         }
         groupCohorts.waiting[index].outcome = .some(sum.map { ($0, survivors) })
-        var effects: [CoreEffect] = []
-        while let first = groupCohorts.waiting.first, let outcome = first.outcome {
-            groupCohorts.waiting.removeFirst()
-            groupCohorts.appliedSchedulerState = groupCohorts.waiting.isEmpty ? nil : first.schedulerState
-            var aggregation = first.planned
-            aggregation.serverMomentum = nil
-            if let (sum, survivors) = outcome {
-                let bucket = "cohort-v\(aggregation.newVersion)"
-                sum.withUnsafeBufferPointer { accumulator.accumulate($0, weight: 1, into: bucket) }
-                aggregation.buckets = [BucketWeight(bucket: bucket, coefficient: 1)]
-                aggregation.updates = aggregation.updates.filter { survivors.contains($0.id) }
-                model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
-            } else {
-                // Abandoned: nothing was unmasked; the version advances with the model as it was.
-                aggregation.buckets = []
-                aggregation.updates = []
-            }
-            effects.append(.aggregated(AggregationOutcome(aggregation: aggregation, model: model, privacy: nil)))
-            effects += release(first.deferred)
+        return try applyEndedCohort(now: now)
+    }
+
+    /// Whether the oldest waiting aggregation's cohort has ended (``applyEndedCohort(now:)``).
+    package var hasEndedCohort: Bool { groupCohorts.waiting.first?.outcome != nil }
+
+    /// Applies the oldest waiting aggregation if its cohort has ended: its sum as the new
+    /// version with coefficient 1, or (abandoned) the version with the model unchanged;
+    /// then the assignments and waits that waited for it, and the scheduler hears that the
+    /// model exists (``SchedulerEvent/modelApplied(version:)``: Compass gives out the tasks
+    /// it held back, timed from now).
+    package mutating func applyEndedCohort(now: Double) throws(CoreError) -> [CoreEffect] {
+        guard let first = groupCohorts.waiting.first, let outcome = first.outcome else { return [] }
+        groupCohorts.waiting.removeFirst()
+        groupCohorts.appliedSchedulerState = groupCohorts.waiting.isEmpty ? nil : first.schedulerState
+        var aggregation = first.planned
+        aggregation.serverMomentum = nil
+        if let (sum, survivors) = outcome {
+            let bucket = "cohort-v\(aggregation.newVersion)"
+            sum.withUnsafeBufferPointer { accumulator.accumulate($0, weight: 1, into: bucket) }
+            aggregation.buckets = [BucketWeight(bucket: bucket, coefficient: 1)]
+            aggregation.updates = aggregation.updates.filter { survivors.contains($0.id) }
+            model.withUnsafeMutableBufferPointer { optimizer.apply(aggregation, accumulator: &accumulator, to: $0) }
+        } else {
+            // Abandoned: nothing was unmasked; the version advances with the model as it was.
+            aggregation.buckets = []
+            aggregation.updates = []
         }
-        return effects
+        let applied: [CoreEffect] = [
+            .aggregated(AggregationOutcome(aggregation: aggregation, model: model, privacy: nil))
+        ]
+        return try applied + release(first.deferred)
+            + deliver(.modelApplied(version: aggregation.newVersion), now: now)
     }
 }

@@ -141,9 +141,16 @@ package struct CompassScheduler: Scheduler, Codable {
     var clock: Double = 0
     /// Set by a restore: the next call shifts stored times to the new clock.
     var needsClockShift = false
+    /// ``Configuration/groupsOnly``: the version whose model exists (nil: ``version``'s).
+    /// An aggregation is applied once its cohort's sum is decoded; until then tasks wait.
+    var modelVersion: Int?
+    /// ``Configuration/groupsOnly``: clients whose next task waits for the model of
+    /// ``version``, fastest first.
+    var awaitingModel: [ClientID]?
 
     enum CodingKeys: String, CodingKey {
-        case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock
+        case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock, modelVersion,
+            awaitingModel
     }
 
     package init(configuration: Configuration = Configuration(), version: Int = 0) {
@@ -154,6 +161,9 @@ package struct CompassScheduler: Scheduler, Codable {
     package init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.compass])
         needsClockShift = true
+        // A restored scheduler starts from a checkpoint's model; its clients rejoin for tasks.
+        modelVersion = nil
+        awaitingModel = nil
     }
 
     package mutating func limitClaims(_ limits: ClaimLimits) {
@@ -181,6 +191,8 @@ package struct CompassScheduler: Scheduler, Codable {
             }
         case .lost(let client):
             actions += lose(client, now: now)
+        case .modelApplied(let applied):
+            actions += modelApplied(applied, now: now)
         }
         return actions
     }
@@ -346,6 +358,7 @@ package struct CompassScheduler: Scheduler, Codable {
 
     private mutating func lose(_ client: ClientID, now: Double) -> [SchedulerAction] {
         guard clients[client] != nil else { return [] }
+        awaitingModel?.removeAll { $0 == client }
         clients[client]!.isConnected = false
         clients[client]!.hasTask = false
         if let id = clients[client]!.group, let group = groups.first(where: { $0.id == id }),
@@ -409,6 +422,8 @@ package struct CompassScheduler: Scheduler, Codable {
         var actions: [SchedulerAction] = [
             .aggregate(Aggregation(newVersion: version + 1, buckets: buckets, updates: applied))
         ]
+        // Under groupsOnly the new model exists once its cohort's sum is decoded.
+        if groupsOnly, modelVersion == nil { modelVersion = version }
         version += 1
         generalBuffer = []
 
@@ -418,15 +433,29 @@ package struct CompassScheduler: Scheduler, Codable {
         if groups[index].pending.isEmpty { groups.remove(at: index) }
 
         for client in group.arrived { clients[client]?.group = nil }
-        let fastestFirst = group.arrived.sorted {
+        for client in fastestFirst(group.arrived) where clients[client]?.isConnected == true {
+            actions += assignTask(to: client, now: now)
+        }
+        return actions
+    }
+
+    /// ``Configuration/groupsOnly``: the model of `applied` exists; once it is ``version``'s,
+    /// the tasks that waited for it go out, fastest first.
+    private mutating func modelApplied(_ applied: Int, now: Double) -> [SchedulerAction] {
+        guard groupsOnly else { return [] }
+        modelVersion = applied >= version ? nil : applied
+        guard modelVersion == nil, let waiting = awaitingModel else { return [] }
+        awaitingModel = nil
+        return fastestFirst(waiting).flatMap { assignTask(to: $0, now: now) }
+    }
+
+    /// `ids` by estimated speed, fastest first (unknown speeds last; ties by id).
+    private func fastestFirst(_ ids: [ClientID]) -> [ClientID] {
+        ids.sorted {
             let a = clients[$0]?.speed ?? .infinity
             let b = clients[$1]?.speed ?? .infinity
             return a != b ? a < b : $0 < $1
         }
-        for client in fastestFirst where clients[client]?.isConnected == true {
-            actions += assignTask(to: client, now: now)
-        }
-        return actions
     }
 
     private func coefficient(staleness: Int) -> Double {
@@ -444,6 +473,13 @@ package struct CompassScheduler: Scheduler, Codable {
     /// (a first task) Qmax steps with no group.
     private mutating func assignTask(to client: ClientID, now: Double) -> [SchedulerAction] {
         guard var state = clients[client], state.isConnected else { return [] }
+        if let modelVersion, modelVersion < version {
+            // The task's model waits for its cohort: the task starts, and is timed, once it exists.
+            if awaitingModel?.contains(client) != true { awaitingModel = (awaitingModel ?? []) + [client] }
+            clients[client]!.group = nil
+            clients[client]!.hasTask = false
+            return []
+        }
         state.startTime = now
         state.baseVersion = version
         state.hasTask = true

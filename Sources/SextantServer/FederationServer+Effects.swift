@@ -52,6 +52,9 @@ extension FederationServer {
                 continue
             case .discarded(let id, let reason):
                 logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
+                // An announced update (Compass under secure aggregation) has no row: its values
+                // never left the member (docs/design.md 13).
+                guard !core.formsCohortsAtAggregation else { continue }
                 submit(
                     .write(action: "mark update \(id) discarded", isCritical: false) { [runID] in
                         try $0.discardUpdates(run: runID, ids: [id])

@@ -65,7 +65,17 @@ extension FederationServer {
         logger.warning(
             "secure aggregation: version \(version) keeps the model unchanged, its cohort is not summed",
             metadata: ["reason": "\(reason)"])
-        perform { try core.cohortEnded(version: version, sum: nil) }
+        endGroupCohort(version: version, sum: nil)
+    }
+
+    /// Hands the core a cohort's end (its sum, or nil: abandoned), then applies, one event
+    /// at a time, every later aggregation whose cohort had ended already, so that each
+    /// assignment leaves with the model of its own version.
+    func endGroupCohort(version: Int, sum: [Float]?, survivors: Set<Int64> = []) {
+        perform { try core.cohortEnded(version: version, sum: sum, survivors: survivors, now: now) }
+        while core.hasEndedCohort, finalStatus == nil {
+            perform { try core.applyEndedCohort(now: now) }
+        }
     }
 
     /// Why a Compass member's masked input is refused: it must report the update it announced.

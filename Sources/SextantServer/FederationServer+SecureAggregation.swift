@@ -110,6 +110,7 @@ extension FederationServer {
         cohort.announced = announced
         // Members that trained already: masking's deadline runs from its start.
         cohort.maskingDeadlineArmed = announced != nil
+        cohort.opened = now
         state.open[id] = cohort
         secureCohorts = state
         logger.info(
@@ -319,11 +320,12 @@ extension FederationServer {
                 "cohort": "\(id)", "version": "\(cohort.version)", "survivors": "\(weighted.count)",
                 "dropped": "\(dropped)",
                 "error_bound": "\(String(format: "%.2e", cohort.quantizer.sumErrorBound(members: weighted.count)))",
+                "seconds": "\(String(format: "%.3f", now - cohort.opened))",
             ])
         if cohort.announced != nil {
             // Formed at aggregation: the sum is the aggregation's whole step.
             let survivors = Set(weighted.map(\.update.id))
-            return perform { try core.cohortEnded(version: cohort.version, sum: sum, survivors: survivors) }
+            return endGroupCohort(version: cohort.version, sum: sum, survivors: survivors)
         }
         perform { try core.cohortArrived(weighted, sum: sum, now: now) }
     }
@@ -354,7 +356,7 @@ extension FederationServer {
         }
         if cohort.announced != nil {
             // Formed at aggregation: the version advances with the model unchanged.
-            perform { try core.cohortEnded(version: cohort.version, sum: nil) }
+            endGroupCohort(version: cohort.version, sum: nil)
         }
     }
 

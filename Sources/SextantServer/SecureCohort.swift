@@ -46,6 +46,8 @@ struct SecureCohort: Sendable {
     var answered: Set<ClientID> = []
     var stored: [ClientID: StoredInput] = [:]
     var stageGeneration: UInt64 = 0
+    /// When it opened, on the server's clock (its unmasking logs the seconds since).
+    var opened = 0.0
     /// Whether the masking stage's deadline is armed (at the first masked input).
     var maskingDeadlineArmed = false
 

@@ -16,6 +16,7 @@ import Testing
         var version = 0
 
         mutating func handle(_ event: SchedulerEvent, now: Double) -> [SchedulerAction] {
+            if case .modelApplied = event { return [] }
             guard !script.isEmpty else { return [] }
             let actions = script.removeFirst()
             version += actions.filter { if case .aggregate = $0 { true } else { false } }.count
@@ -91,9 +92,13 @@ import Testing
     @Test func sumsApplyInOrderWithCoefficientOneAndAnAbandonedCohortKeepsTheModel() throws {
         var (core, _) = try Self.twoWaitingAggregations()
         // The later cohort's sum waits for the earlier one.
-        #expect(try core.cohortEnded(version: 2, sum: [10, 20], survivors: [3]).isEmpty)
+        #expect(try core.cohortEnded(version: 2, sum: [10, 20], survivors: [3], now: 1).isEmpty)
         #expect(core.version == 0 && core.model == [1, 2])
-        let effects = try core.cohortEnded(version: 1, sum: nil)
+        // One aggregation per call: the driver sends each assignment with the model it holds.
+        let firstEffects = try core.cohortEnded(version: 1, sum: nil, now: 1)
+        #expect(firstEffects.count == 2 && core.version == 1 && core.hasEndedCohort)
+        let effects = try firstEffects + core.applyEndedCohort(now: 2)
+        #expect(try !core.hasEndedCohort && core.applyEndedCohort(now: 2).isEmpty)
         #expect(effects.count == 5)
         guard case .aggregated(let first) = effects[0], case .aggregated(let second) = effects[2] else {
             Issue.record("expected two aggregations, got \(effects)")
@@ -111,7 +116,7 @@ import Testing
 
     @Test func onlyTheSurvivorsAreRecordedAsApplied() throws {
         var (core, _) = try Self.twoWaitingAggregations()
-        let effects = try core.cohortEnded(version: 1, sum: [0.5, 0.5], survivors: [2])
+        let effects = try core.cohortEnded(version: 1, sum: [0.5, 0.5], survivors: [2], now: 1)
         guard case .aggregated(let outcome) = effects.first else {
             Issue.record("expected an aggregation, got \(effects)")
             return
@@ -123,10 +128,10 @@ import Testing
 
     @Test func aSecondEndOrAnUnknownVersionOrAWrongLengthIsRefused() throws {
         var (core, _) = try Self.twoWaitingAggregations()
-        #expect(throws: CoreError.self) { try core.cohortEnded(version: 7, sum: nil) }
-        #expect(throws: CoreError.self) { try core.cohortEnded(version: 1, sum: [1, 2, 3]) }
-        _ = try core.cohortEnded(version: 2, sum: nil)
-        #expect(throws: CoreError.self) { try core.cohortEnded(version: 2, sum: nil) }
+        #expect(throws: CoreError.self) { try core.cohortEnded(version: 7, sum: nil, now: 1) }
+        #expect(throws: CoreError.self) { try core.cohortEnded(version: 1, sum: [1, 2, 3], now: 1) }
+        _ = try core.cohortEnded(version: 2, sum: nil, now: 1)
+        #expect(throws: CoreError.self) { try core.cohortEnded(version: 2, sum: nil, now: 1) }
         #expect(core.version == 0)
     }
 

@@ -28,7 +28,7 @@ import Testing
         #expect(s.arrivalGroups.first?.isOpen == true)
     }
 
-    @Test func theFirstArrivalIsNeverAggregatedAlone() {
+    @Test func theFirstArrivalIsNeverAggregatedAlone() throws {
         var s = started()
         let first = s.handle(update(1, "a", base: 0), now: 100)
         // The deadline: lambda (1.5) times the 100 s since the group opened.
@@ -46,9 +46,28 @@ import Testing
                         AppliedUpdate(id: 3, client: "c", staleness: 0),
                     ])
             ])
-        // Every member, fastest first, is given a group and steps.
-        #expect(last.assignments.map(\.client) == ["a", "b", "c"])
+        // The new model exists once the cohort's sum is decoded: the tasks wait for it.
+        #expect(last.assignments.isEmpty)
         #expect(s.version == 1)
+        // Then every member, fastest first, is given a group and steps, timed from then.
+        let tasks = s.handle(.modelApplied(version: 1), now: 145)
+        #expect(tasks.assignments.map(\.client) == ["a", "b", "c"])
+        let group = try #require(s.arrivalGroups.last)
+        let q = Double(try #require(tasks.steps(for: "a")))
+        // a's speed: 100 s for 100 steps, 1 s per step.
+        #expect(abs(group.expectedArrival - (145 + q)) < tolerance)
+    }
+
+    @Test func aModelAppliedBeforeTheLatestAggregationReleasesNothing() {
+        var s = started()
+        _ = s.handle(update(1, "a", base: 0), now: 100)
+        _ = s.handle(update(2, "b", base: 0), now: 110)
+        _ = s.handle(update(3, "c", base: 0), now: 120)
+        #expect(s.handle(.modelApplied(version: 0), now: 121).isEmpty)
+        #expect(s.handle(.modelApplied(version: 1), now: 122).assignments.count == 3)
+        // Tasks go out at once again while no aggregation waits.
+        _ = s.handle(.lost("a"), now: 123)
+        #expect(s.handle(.joined("a", samples: 100), now: 124).assignments.map(\.client) == ["a"])
     }
 
     @Test func aLateUpdateIsDiscardedAndItsClientGetsANewTask() {
@@ -62,9 +81,11 @@ import Testing
             late.first == .discard(updateID: 3, reason: "late for its arrival group, whose cohort is summed without it")
         )
         #expect(late.accumulations.isEmpty && late.aggregations.isEmpty)
-        #expect(late.steps(for: "c") != nil)
         #expect(s.lateUpdates.isEmpty)
         #expect(s.version == 1)
+        // c's new task, like a's and b's, waits for the model of version 1.
+        #expect(late.steps(for: "c") == nil)
+        #expect(s.handle(.modelApplied(version: 1), now: 170).assignments.map(\.client).sorted() == ["a", "b", "c"])
     }
 
     @Test func anUpdateWithoutAGroupIsDiscardedInsteadOfAggregatedAlone() {
