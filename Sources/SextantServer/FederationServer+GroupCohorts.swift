@@ -18,7 +18,8 @@ extension FederationServer {
     /// A member's `ready` claim, checked like an update's (its task, its version); under a
     /// round's cohort (FedAvg) it says only that the member waits for its invitation.
     func handleReady(_ report: CohortMessage.Report, client: ClientID, routingID: [UInt8], peer: String) {
-        guard core.formsCohortsAtAggregation else { return }
+        // Under a round's cohort the claim changes nothing; after the last version, neither.
+        guard core.formsCohortsAtAggregation, !awaitingFinalEvaluation, finalStatus == nil else { return }
         let claim = UpdateInfo(
             id: nextUpdateID, client: client, baseVersion: Int(clamping: report.baseVersion),
             steps: Int(report.stepsDone), samples: Int(clamping: report.sampleCount))

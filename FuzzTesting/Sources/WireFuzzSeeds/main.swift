@@ -14,7 +14,7 @@ let seeds: [(name: String, message: WireMessage)] = [
         .join(
             JoinMessage(
                 clientName: "silo-α", sampleCount: 60_000, modelFingerprint: "cnn-v1:abcd",
-                lastModelVersion: 42, classHistogram: [6000, 5900, 0, 12]))
+                lastModelVersion: 42, classHistogram: [6000, 5900, 0, 12], secureAggregation: true))
     ),
     ("join-minimal", .join(JoinMessage(clientName: "b", sampleCount: 0, modelFingerprint: ""))),
     (
