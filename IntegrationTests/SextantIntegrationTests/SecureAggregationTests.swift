@@ -250,7 +250,10 @@ extension IntegrationTests {
                 Probe(
                     name: "join",
                     frames: WireCodec.encode(
-                        .join(JoinMessage(clientName: "prober", sampleCount: 10, modelFingerprint: fingerprint))),
+                        .join(
+                            JoinMessage(
+                                clientName: "prober", sampleCount: 10, modelFingerprint: fingerprint,
+                                secureAggregation: true))),
                     expectation: .admitted),
                 Probe(
                     name: "step of another run", frames: cohort(1, step, run: "other"),

@@ -25,8 +25,8 @@ import SextantScheduling
 package struct AggregationCore: Sendable {
     package private(set) var scheduler: any Scheduler
     /// The global model at ``version``.
-    package private(set) var model: [Float]
-    package private(set) var optimizer: ServerOptimizer
+    package internal(set) var model: [Float]
+    package internal(set) var optimizer: ServerOptimizer
     /// Client-level differential privacy (nil without it).
     package private(set) var privacy: ClientLevelPrivacy?
     /// The last aggregation's privacy account (nil before one, or without client-level DP).
@@ -34,10 +34,10 @@ package struct AggregationCore: Sendable {
     /// What the scheduler returned for the last event delivered to it (for traces).
     package private(set) var lastSchedulerActions: [SchedulerAction] = []
 
-    private var accumulator: DeltaAccumulator
+    var accumulator: DeltaAccumulator
     private var privacyLedger = PrivacyLedger()
     private var pending: [Int64: any DeltaBuffer] = [:]
-    private var delivered: Set<Int64> = []
+    var delivered: Set<Int64> = []
     private var armed: [TimerID: (generation: UInt64, at: Double)] = [:]
     private var nextGeneration: UInt64 = 0
     /// The task each client was given last and has not answered: an update must answer one.
@@ -57,6 +57,9 @@ package struct AggregationCore: Sendable {
     /// Secure aggregation's cohort sums and the members' updates that stand for them
     /// (``cohortArrived(_:sum:now:)``).
     var cohorts = CohortSums()
+    /// Secure aggregation's cohorts formed at aggregation (Compass): announced updates and
+    /// the aggregations waiting for their sums (``updateAnnounced(_:now:)``).
+    var groupCohorts = GroupCohorts()
 
     /// A task as the core handed it out: the model version and the steps asked for.
     package struct AssignedTask: Sendable, Codable, Equatable {
@@ -91,7 +94,9 @@ package struct AggregationCore: Sendable {
             parameterCount: model.count, velocity: velocity, adaptive: adaptive, moments: moments)
     }
 
-    package var version: Int { scheduler.version }
+    /// The model's version: the scheduler's, less the aggregations that wait for a cohort's
+    /// sum (``cohortEnded(version:sum:survivors:)``).
+    package var version: Int { scheduler.version - groupCohorts.waiting.count }
     package var parameterCount: Int { model.count }
     /// Updates that arrived and were neither accumulated nor discarded yet.
     package var pendingCount: Int { pending.count }
@@ -114,7 +119,7 @@ package struct AggregationCore: Sendable {
     /// Hands `event` to the scheduler and carries out its actions. When client-level DP
     /// refuses the aggregation (its budget would be exceeded) the scheduler is put back as
     /// it was, so that ``version`` stays the model's; the driver then stops the run.
-    private mutating func deliver(_ event: SchedulerEvent, now: Double) throws(CoreError) -> [CoreEffect] {
+    mutating func deliver(_ event: SchedulerEvent, now: Double) throws(CoreError) -> [CoreEffect] {
         let before = scheduler
         do {
             return try perform(scheduler.handle(event, now: now))
@@ -250,7 +255,9 @@ package struct AggregationCore: Sendable {
     /// What a restarted driver needs besides the model: the scheduler, client-level
     /// privacy's state and any server momentum. Stored with each aggregation.
     package func snapshot() throws -> [String: Data] {
-        var state = [Self.schedulerKey: try scheduler.snapshot()]
+        // While a later aggregation waits for its cohort, the scheduler has moved past the
+        // model: the checkpoint keeps the scheduler as it was at the applied aggregation.
+        var state = [Self.schedulerKey: try groupCohorts.appliedSchedulerState ?? scheduler.snapshot()]
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         state[Self.tasksKey] = try encoder.encode(tasks)
@@ -291,12 +298,27 @@ package struct AggregationCore: Sendable {
         for action in actions {
             switch action {
             case .assign(let client, let steps):
-                tasks[client] = AssignedTask(version: scheduler.version, steps: steps)
+                // The model the task trains from: the last aggregation's, even if it waits.
+                let version = groupCohorts.waiting.last?.planned.newVersion ?? scheduler.version
+                tasks[client] = AssignedTask(version: version, steps: steps)
                 unrecordedClients.remove(client)
+                if !groupCohorts.waiting.isEmpty {
+                    groupCohorts.waiting[groupCohorts.waiting.count - 1].deferred.append(action)
+                    continue
+                }
                 effects.append(.assign(client, localSteps: steps))
             case .wait(let client):
+                if !groupCohorts.waiting.isEmpty {
+                    groupCohorts.waiting[groupCohorts.waiting.count - 1].deferred.append(action)
+                    continue
+                }
                 effects.append(.wait(client))
             case .accumulate(let id, let bucket, let weight):
+                if let update = groupCohorts.announced.removeValue(forKey: id) {
+                    groupCohorts.buffered[bucket, default: []].append((update, weight))
+                    effects.append(.accumulated(updateID: id, bucket: bucket, weight: weight))
+                    continue
+                }
                 if cohorts.holds(id) {
                     try cohorts.accumulate(id, bucket: bucket, weight: weight, into: &accumulator)
                     effects.append(.accumulated(updateID: id, bucket: bucket, weight: weight))
@@ -320,9 +342,17 @@ package struct AggregationCore: Sendable {
                         "the scheduler discarded update \(id) (\(reason)), a member of a cohort whose sum cannot be split"
                     )
                 }
+                groupCohorts.announced[id] = nil
                 pending[id] = nil
                 privacyLedger.discarded(updateID: id)
                 effects.append(.discarded(updateID: id, reason: reason))
+            case .aggregate(let planned) where groupCohorts.isActive:
+                let request = groupCohorts.request(for: planned)
+                groupCohorts.waiting.append(
+                    .init(
+                        planned: planned,
+                        schedulerState: scheduler.version == planned.newVersion ? try? scheduler.snapshot() : nil))
+                effects.append(.cohortNeeded(request))
             case .aggregate(let planned):
                 effects.append(.aggregated(try aggregate(planned)))
             case .setTimer(let id, let at):
@@ -338,6 +368,17 @@ package struct AggregationCore: Sendable {
             }
         }
         return effects
+    }
+
+    /// Deferred assignments and waits, released once the model they need exists.
+    mutating func release(_ actions: [SchedulerAction]) -> [CoreEffect] {
+        actions.compactMap {
+            switch $0 {
+            case .assign(let client, let steps): .assign(client, localSteps: steps)
+            case .wait(let client): .wait(client)
+            default: nil
+            }
+        }
     }
 
     private mutating func aggregate(_ planned: Aggregation) throws(CoreError) -> AggregationOutcome {

@@ -22,6 +22,11 @@ package enum CoreEffect: Sendable, Equatable {
     case discarded(updateID: Int64, reason: String)
     /// The model moved to a new version: checkpoint it, with ``AggregationCore/snapshot()``.
     case aggregated(AggregationOutcome)
+    /// Secure aggregation forms a cohort when the scheduler aggregates (docs/design.md 13):
+    /// run it and hand its decoded sum, or its end, to
+    /// ``AggregationCore/cohortEnded(version:sum:survivors:)``. The aggregation and the
+    /// assignments after it wait until then.
+    case cohortNeeded(CohortRequest)
 }
 
 /// A timer as the core arms it: its id and the generation of that arming, so that a fire

@@ -281,7 +281,7 @@ package struct SchedulerSimulation<S: Scheduler> {
                 observer.aggregated?(record, outcome.model)
             case .setTimer(let timer, let at):
                 push(.timer(timer), at: max(at, now))
-            case .cancelTimer, .wait:
+            case .cancelTimer, .wait, .cohortNeeded:
                 continue
             }
         }

@@ -24,6 +24,8 @@ extension FederationClient {
                         "version": "\(invitation.baseVersion)",
                     ])
                 send(.cohort(answer))
+            case .ready:
+                logger.warning("ignored a secure aggregation ready claim: it is a client-to-server message")
             case .step(let body, _):
                 if let answer = try participant.received(body, runID: message.runID, cohort: message.cohort) {
                     send(.cohort(answer))
@@ -51,6 +53,9 @@ extension FederationClient {
                 send(.cohort(answer))
                 maskedInputSent(report)
             } else if participant.membership?.invitation.baseVersion != report.baseVersion {
+                // No invitation yet: the server learns the update is ready (a Compass group's
+                // cohort is formed from the members that said so, docs/design.md 13).
+                send(.cohort(CohortMessage(runID: finished.assignment.runID, cohort: 0, content: .ready(report))))
                 logger.info(
                     "update ready, waiting for its secure aggregation cohort",
                     metadata: ["version": "\(report.baseVersion)"])

@@ -171,7 +171,8 @@ package final class FederationClient {
         cohort = settings.secureAggregation.map { CohortParticipant(section: $0, dimension: dimension) }
         let join = JoinMessage(
             clientName: settings.name, sampleCount: UInt64(self.data.count), modelFingerprint: fingerprint,
-            lastModelVersion: 0, classHistogram: self.data.classHistogram().map { UInt32(clamping: $0) })
+            lastModelVersion: 0, classHistogram: self.data.classHistogram().map { UInt32(clamping: $0) },
+            secureAggregation: cohort != nil)
         session = ClientSession(
             configuration: ClientSession.Configuration(
                 join: join, heartbeatInterval: settings.heartbeatInterval, ackTimeout: settings.ackTimeout,

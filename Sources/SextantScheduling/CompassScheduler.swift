@@ -42,11 +42,16 @@ package struct CompassScheduler: Scheduler, Codable {
         package var weighting: Weighting
         /// Bounds on what claimed sample counts buy (nil in snapshots from before them: none).
         package var claimLimits: ClaimLimits?
+        /// Every aggregation is an arrival group's, of the updates that arrived in it
+        /// (secure aggregation, docs/design.md 13, where a group is a cohort): first tasks
+        /// form a group instead of being aggregated alone, and a late update is discarded
+        /// instead of waiting in the general buffer. Nil or false: the rules of 5.1.
+        package var groupsOnly: Bool?
 
         package init(
             minimumClients: Int = 1, minLocalSteps: Int = 20, maxLocalSteps: Int = 100, speedMomentum: Double = 0.9,
             latestTimeFactor: Double = 1.5, alpha: Double = 0.9, staleness: StalenessFunction = .polynomial(a: 0.5),
-            weighting: Weighting = .samples, claimLimits: ClaimLimits = .none
+            weighting: Weighting = .samples, claimLimits: ClaimLimits = .none, groupsOnly: Bool = false
         ) {
             self.minimumClients = minimumClients
             self.minLocalSteps = minLocalSteps
@@ -57,6 +62,7 @@ package struct CompassScheduler: Scheduler, Codable {
             self.staleness = staleness
             self.weighting = weighting
             self.claimLimits = claimLimits
+            self.groupsOnly = groupsOnly ? true : nil
         }
 
         /// Throws when the parameters cannot schedule anything.
@@ -113,6 +119,12 @@ package struct CompassScheduler: Scheduler, Codable {
         /// False once aggregated or past its deadline: members still pending will be late.
         var isOpen = true
         var updates: [BufferedUpdate] = []
+        /// ``Configuration/groupsOnly``: a group of first tasks (no speed known) opened at
+        /// this time, whose arrival times are set by its first arrival (nil: an ordinary group).
+        var firstTasksSince: Double?
+
+        /// A group of first tasks that no member has reached yet: it has no deadline.
+        var awaitsFirstArrival: Bool { firstTasksSince != nil && arrived.isEmpty && isOpen }
 
         var timer: TimerID { CompassScheduler.timerID(group: id) }
     }
@@ -129,9 +141,16 @@ package struct CompassScheduler: Scheduler, Codable {
     var clock: Double = 0
     /// Set by a restore: the next call shifts stored times to the new clock.
     var needsClockShift = false
+    /// ``Configuration/groupsOnly``: the version whose model exists (nil: ``version``'s).
+    /// An aggregation is applied once its cohort's sum is decoded; until then tasks wait.
+    var modelVersion: Int?
+    /// ``Configuration/groupsOnly``: clients whose next task waits for the model of
+    /// ``version``, fastest first.
+    var awaitingModel: [ClientID]?
 
     enum CodingKeys: String, CodingKey {
-        case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock
+        case configuration, version, clients, groups, generalBuffer, nextGroupID, isStarted, clock, modelVersion,
+            awaitingModel
     }
 
     package init(configuration: Configuration = Configuration(), version: Int = 0) {
@@ -142,6 +161,9 @@ package struct CompassScheduler: Scheduler, Codable {
     package init(restoring data: Data) throws {
         self = try TaggedSnapshot<Self>.decode(data, expecting: [.compass])
         needsClockShift = true
+        // A restored scheduler starts from a checkpoint's model; its clients rejoin for tasks.
+        modelVersion = nil
+        awaitingModel = nil
     }
 
     package mutating func limitClaims(_ limits: ClaimLimits) {
@@ -169,13 +191,15 @@ package struct CompassScheduler: Scheduler, Codable {
             }
         case .lost(let client):
             actions += lose(client, now: now)
+        case .modelApplied(let applied):
+            actions += modelApplied(applied, now: now)
         }
         return actions
     }
 
     package mutating func resume(now: Double) -> [SchedulerAction] {
         var actions = advanceClock(to: now)
-        for group in groups where group.isOpen {
+        for group in groups where group.isOpen && !group.awaitsFirstArrival {
             actions.append(.setTimer(group.timer, at: group.latestArrival))
         }
         return actions
@@ -191,7 +215,7 @@ package struct CompassScheduler: Scheduler, Codable {
         }
         clock = now
         var actions: [SchedulerAction] = []
-        while let index = groups.firstIndex(where: { $0.isOpen && $0.latestArrival < now }) {
+        while let index = groups.firstIndex(where: { $0.isOpen && !$0.awaitsFirstArrival && $0.latestArrival < now }) {
             actions.append(.cancelTimer(groups[index].timer))
             actions += expire(groupAt: index, now: now)
         }
@@ -206,6 +230,7 @@ package struct CompassScheduler: Scheduler, Codable {
         for index in groups.indices {
             groups[index].expectedArrival += offset
             groups[index].latestArrival += offset
+            if let since = groups[index].firstTasksSince { groups[index].firstTasksSince = since + offset }
         }
         clock += offset
     }
@@ -258,6 +283,7 @@ package struct CompassScheduler: Scheduler, Codable {
         guard let id = state.group, let index = groups.firstIndex(where: { $0.id == id }),
             groups[index].pending.contains(client)
         else {
+            if groupsOnly { return dropLate(update, now: now) }
             // 2. No group yet (first arrival): aggregate this update alone, at once.
             clients[client]!.group = nil
             let bucket = "solo-u\(update.id)"
@@ -271,7 +297,8 @@ package struct CompassScheduler: Scheduler, Codable {
                 + assignTask(to: client, now: now)
         }
 
-        if now > groups[index].latestArrival || !groups[index].isOpen {
+        if !groups[index].awaitsFirstArrival, now > groups[index].latestArrival || !groups[index].isOpen {
+            if groupsOnly { return dropLate(update, now: now) }
             // 3. Late: into the general buffer; the client gets a new group and the current model.
             generalBuffer.append(buffered)
             var actions: [SchedulerAction] = [
@@ -282,18 +309,36 @@ package struct CompassScheduler: Scheduler, Codable {
         }
 
         // 4. On time: into the group buffer; the last pending member triggers the aggregation.
+        var actions: [SchedulerAction] = []
+        if let since = groups[index].firstTasksSince, groups[index].awaitsFirstArrival {
+            // A group of first tasks: its first arrival sets when the others are expected.
+            groups[index].expectedArrival = now
+            groups[index].latestArrival = since + configuration.latestTimeFactor * (now - since)
+            actions.append(.setTimer(groups[index].timer, at: groups[index].latestArrival))
+        }
         groups[index].pending.removeAll { $0 == client }
         groups[index].arrived.append(client)
         groups[index].updates.append(buffered)
-        var actions: [SchedulerAction] = [
+        actions.append(
             .accumulate(
-                updateID: update.id, bucket: Self.groupBucket(group: id, base: update.baseVersion), weight: weight)
-        ]
+                updateID: update.id, bucket: Self.groupBucket(group: id, base: update.baseVersion), weight: weight))
         if groups[index].pending.isEmpty {
             actions.append(.cancelTimer(groups[index].timer))
             actions += aggregate(groupAt: index, now: now)
         }
         return actions
+    }
+
+    private var groupsOnly: Bool { configuration.groupsOnly == true }
+
+    /// ``Configuration/groupsOnly``: an update that is not on time in its group (late, or its
+    /// client has no group) is discarded, and its client gets a new group and the current model.
+    private mutating func dropLate(_ update: UpdateInfo, now: Double) -> [SchedulerAction] {
+        var actions: [SchedulerAction] = [
+            .discard(updateID: update.id, reason: "late for its arrival group, whose cohort is summed without it")
+        ]
+        actions += leaveGroup(update.client, now: now)
+        return actions + assignTask(to: update.client, now: now)
     }
 
     /// An update already in a buffer: the restored snapshot lists it (see
@@ -313,6 +358,7 @@ package struct CompassScheduler: Scheduler, Codable {
 
     private mutating func lose(_ client: ClientID, now: Double) -> [SchedulerAction] {
         guard clients[client] != nil else { return [] }
+        awaitingModel?.removeAll { $0 == client }
         clients[client]!.isConnected = false
         clients[client]!.hasTask = false
         if let id = clients[client]!.group, let group = groups.first(where: { $0.id == id }),
@@ -376,6 +422,8 @@ package struct CompassScheduler: Scheduler, Codable {
         var actions: [SchedulerAction] = [
             .aggregate(Aggregation(newVersion: version + 1, buckets: buckets, updates: applied))
         ]
+        // Under groupsOnly the new model exists once its cohort's sum is decoded.
+        if groupsOnly, modelVersion == nil { modelVersion = version }
         version += 1
         generalBuffer = []
 
@@ -385,15 +433,29 @@ package struct CompassScheduler: Scheduler, Codable {
         if groups[index].pending.isEmpty { groups.remove(at: index) }
 
         for client in group.arrived { clients[client]?.group = nil }
-        let fastestFirst = group.arrived.sorted {
+        for client in fastestFirst(group.arrived) where clients[client]?.isConnected == true {
+            actions += assignTask(to: client, now: now)
+        }
+        return actions
+    }
+
+    /// ``Configuration/groupsOnly``: the model of `applied` exists; once it is ``version``'s,
+    /// the tasks that waited for it go out, fastest first.
+    private mutating func modelApplied(_ applied: Int, now: Double) -> [SchedulerAction] {
+        guard groupsOnly else { return [] }
+        modelVersion = applied >= version ? nil : applied
+        guard modelVersion == nil, let waiting = awaitingModel else { return [] }
+        awaitingModel = nil
+        return fastestFirst(waiting).flatMap { assignTask(to: $0, now: now) }
+    }
+
+    /// `ids` by estimated speed, fastest first (unknown speeds last; ties by id).
+    private func fastestFirst(_ ids: [ClientID]) -> [ClientID] {
+        ids.sorted {
             let a = clients[$0]?.speed ?? .infinity
             let b = clients[$1]?.speed ?? .infinity
             return a != b ? a < b : $0 < $1
         }
-        for client in fastestFirst where clients[client]?.isConnected == true {
-            actions += assignTask(to: client, now: now)
-        }
-        return actions
     }
 
     private func coefficient(staleness: Int) -> Double {
@@ -411,6 +473,13 @@ package struct CompassScheduler: Scheduler, Codable {
     /// (a first task) Qmax steps with no group.
     private mutating func assignTask(to client: ClientID, now: Double) -> [SchedulerAction] {
         guard var state = clients[client], state.isConnected else { return [] }
+        if let modelVersion, modelVersion < version {
+            // The task's model waits for its cohort: the task starts, and is timed, once it exists.
+            if awaitingModel?.contains(client) != true { awaitingModel = (awaitingModel ?? []) + [client] }
+            clients[client]!.group = nil
+            clients[client]!.hasTask = false
+            return []
+        }
         state.startTime = now
         state.baseVersion = version
         state.hasTask = true
@@ -418,6 +487,7 @@ package struct CompassScheduler: Scheduler, Codable {
         guard let speed = state.speed else {
             state.steps = configuration.maxLocalSteps
             clients[client] = state
+            if groupsOnly { joinFirstTasks(client, now: now) }
             return [.assign(client, localSteps: state.steps)]
         }
         clients[client] = state
@@ -426,7 +496,7 @@ package struct CompassScheduler: Scheduler, Codable {
 
         // Join: the feasible existing group with the most steps (ties: the later group).
         var joined: (index: Int, steps: Int)?
-        for (index, group) in groups.enumerated() where group.isOpen {
+        for (index, group) in groups.enumerated() where group.isOpen && !group.awaitsFirstArrival {
             let q = Self.steps(in: group.expectedArrival - now, speed: speed)
             if q >= qmin, q <= qmax, q >= (joined?.steps ?? .min) { joined = (index, q) }
         }
@@ -461,6 +531,23 @@ package struct CompassScheduler: Scheduler, Codable {
         clients[client]!.group = id
         clients[client]!.steps = q
         return [.assign(client, localSteps: q), .setTimer(Self.timerID(group: id), at: groups.last!.latestArrival)]
+    }
+
+    /// ``Configuration/groupsOnly``: a client whose speed is unknown joins the group of first
+    /// tasks that no member has reached yet, or opens one; the group's first arrival sets its
+    /// expected arrival (that time) and deadline (`lambda` times the time since it opened).
+    private mutating func joinFirstTasks(_ client: ClientID, now: Double) {
+        let index: Int
+        if let open = groups.firstIndex(where: { $0.awaitsFirstArrival }) {
+            index = open
+        } else {
+            groups.append(
+                ArrivalGroup(id: nextGroupID, expectedArrival: now, latestArrival: now, firstTasksSince: now))
+            nextGroupID += 1
+            index = groups.count - 1
+        }
+        groups[index].pending.append(client)
+        clients[client]!.group = groups[index].id
     }
 
     /// `floor(seconds / speed)`, kept within Int range.

@@ -86,6 +86,8 @@ package struct FedAsyncScheduler: Scheduler, Codable {
         case .lost(let client):
             roster.lose(client)
             return []
+        case .modelApplied:
+            return []
         }
     }
 

@@ -178,6 +178,8 @@ package struct FedAvgScheduler: Scheduler, Codable {
             guard id == Self.roundTimer, participants != nil else { return [] }
             return arrived.isEmpty && !releasesEveryRound ? startRound(now: now) : finishRound(now: now)
 
+        case .modelApplied:
+            return []
         case .lost(let client):
             clients[client] = nil
             guard var current = participants, current[client] != nil,

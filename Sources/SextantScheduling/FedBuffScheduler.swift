@@ -94,6 +94,8 @@ package struct FedBuffScheduler: Scheduler, Codable {
         case .lost(let client):
             roster.lose(client)
             return []
+        case .modelApplied:
+            return []
         }
     }
 

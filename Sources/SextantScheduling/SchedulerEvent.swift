@@ -12,6 +12,10 @@ package enum SchedulerEvent: Sendable, Equatable {
     case timerFired(TimerID)
     /// A client stopped answering or said goodbye.
     case lost(ClientID)
+    /// The model of `version` exists now: an aggregation that waited for its secure
+    /// aggregation cohort's sum was applied (docs/design.md 13). A scheduler that holds
+    /// tasks back until the model they train from exists gives them out now.
+    case modelApplied(version: Int)
 }
 
 /// The facts about an arrived update that scheduling needs (its delta stays with the runtime).

@@ -42,7 +42,12 @@ extension FederationServer {
         case .update(let update): core.task(of: name)?.version == Int(clamping: update.baseVersion)
         case .evaluation(let evaluation):
             evaluations[Int(clamping: evaluation.modelVersion)]?.waitingFor.contains(name) == true
-        case .cohort(let cohort): secureCohorts?.open[cohort.cohort]?.members[name] != nil
+        case .cohort(let cohort):
+            if case .ready(let report) = cohort.content {
+                core.task(of: name)?.version == Int(clamping: report.baseVersion)
+            } else {
+                secureCohorts?.open[cohort.cohort]?.members[name] != nil
+            }
         default: false
         }
     }

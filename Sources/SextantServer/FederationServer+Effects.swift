@@ -25,6 +25,7 @@ extension FederationServer {
             return
         }
         var assigned: [ClientID: Int] = [:]
+        var cohortRequests: [CohortRequest] = []
         defer { logArrivalGroups(assigned) }
         for effect in effects {
             switch effect {
@@ -51,6 +52,9 @@ extension FederationServer {
                 continue
             case .discarded(let id, let reason):
                 logger.info("discarded update", metadata: ["update": "\(id)", "reason": "\(reason)"])
+                // An announced update (Compass under secure aggregation) has no row: its values
+                // never left the member (docs/design.md 13).
+                guard !core.formsCohortsAtAggregation else { continue }
                 submit(
                     .write(action: "mark update \(id) discarded", isCritical: false) { [runID] in
                         try $0.discardUpdates(run: runID, ids: [id])
@@ -67,8 +71,13 @@ extension FederationServer {
                 }
             case .cancelTimer(let id):
                 timers.removeValue(forKey: id)?.cancel()
+            case .cohortNeeded(let request):
+                cohortRequests.append(request)
             }
         }
+        // An arrival group's members form a cohort when it closes (docs/design.md 13); after
+        // this event's other effects, since a cohort that cannot open ends at once.
+        for request in cohortRequests { openGroupCohort(request) }
         // A round's members form a secure aggregation cohort (docs/design.md 13).
         if secureCohorts != nil { openCohort(for: assigned) }
     }

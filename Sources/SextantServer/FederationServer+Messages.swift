@@ -110,6 +110,13 @@ extension FederationServer {
                 .fingerprintMismatch, "this federation trains \(fingerprint), the client has \(join.modelFingerprint)",
                 to: routingID, peer: peer)
         }
+        guard join.secureAggregation == (secureCohorts != nil) else {
+            let text =
+                secureCohorts != nil
+                ? "this run uses secure aggregation and the client's configuration does not: set privacy.secure_aggregation as the server's configuration does"
+                : "this run does not use secure aggregation and the client's configuration does (privacy.secure_aggregation.enabled): use the server's configuration"
+            return reject(.rejected, text, to: routingID, peer: peer)
+        }
         guard join.sampleCount > 0 else {
             return reject(.rejected, "a client needs training samples", to: routingID, peer: peer)
         }

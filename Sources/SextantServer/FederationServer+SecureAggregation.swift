@@ -21,7 +21,7 @@ extension FederationServer {
     /// waits with the others re-assigned to the same round: `stage_timeout_seconds` after the
     /// first of them, those gathered form one cohort.
     func openCohort(for assigned: [ClientID: Int]) {
-        guard let state = secureCohorts, !assigned.isEmpty else { return }
+        guard let state = secureCohorts, !assigned.isEmpty, !core.formsCohortsAtAggregation else { return }
         let members = assigned.keys.sorted().filter { core.scheduler.contributionWeight(of: $0) != nil }
         for (id, cohort) in state.open where members.contains(where: { cohort.members[$0] != nil }) {
             if members.count >= 3 {
@@ -70,13 +70,26 @@ extension FederationServer {
 
     /// Opens a cohort of `members` (at least 3) on the current version and invites them.
     private func startCohort(_ members: [ClientID]) {
-        guard var state = secureCohorts else { return }
+        let weights = Dictionary(uniqueKeysWithValues: members.map { ($0, core.scheduler.contributionWeight(of: $0)!) })
+        if !startCohort(members, version: version, weights: weights, announced: nil) {
+            logger.error("could not open a secure aggregation cohort")
+        }
+    }
+
+    /// Opens a cohort of `members` (at least 3), invites them and arms its first stage's
+    /// deadline; false if it could not open (a configuration the quantiser or the protocol
+    /// refuses). `version`: the round's, or for a cohort formed at aggregation (`announced`
+    /// given) the version its sum becomes, each member's task then being its announced update's.
+    func startCohort(
+        _ members: [ClientID], version: Int, weights: [ClientID: Double],
+        announced: [ClientID: SecureCohort.Announcement]?
+    ) -> Bool {
+        guard var state = secureCohorts else { return false }
         let section = state.section
         let id = state.nextID(version: version)
         let threshold = section.threshold(cohort: members.count)
         let maxMembers = max(configuration.clients.count, members.count)
         let ids = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, UInt32($0 + 1)) })
-        let weights = Dictionary(uniqueKeysWithValues: members.map { ($0, core.scheduler.contributionWeight(of: $0)!) })
         let machine: SecureAggregationServer
         let quantizer: RingQuantizer
         let noise: DiscreteGaussianSampler?
@@ -89,11 +102,16 @@ extension FederationServer {
                     dimension: network.parameterCount, graph: section.communicationGraph(seed: id)))
         } catch {
             logger.error("could not open a secure aggregation cohort: \(error)")
-            return
+            return false
         }
-        state.open[id] = SecureCohort(
+        var cohort = SecureCohort(
             id: id, version: version, members: ids, clients: Dictionary(uniqueKeysWithValues: ids.map { ($1, $0) }),
             weights: weights, quantizer: quantizer, noise: noise, machine: machine)
+        cohort.announced = announced
+        // Members that trained already: masking's deadline runs from its start.
+        cohort.maskingDeadlineArmed = announced != nil
+        cohort.opened = now
+        state.open[id] = cohort
         secureCohorts = state
         logger.info(
             "secure aggregation cohort opened",
@@ -106,12 +124,14 @@ extension FederationServer {
             let invitation = CohortMessage.Invitation(
                 member: ids[member]!, members: UInt32(members.count), threshold: UInt32(threshold),
                 bits: UInt8(section.bits), clipNorm: section.clipNorm ?? 1, maxMembers: UInt32(maxMembers),
-                weight: weights[member]!, baseVersion: UInt64(version), noiseMultiplier: section.noiseMultiplier ?? 0)
+                weight: weights[member]!, baseVersion: announced?[member]?.report.baseVersion ?? UInt64(version),
+                noiseMultiplier: section.noiseMultiplier ?? 0)
             send(
                 .cohort(CohortMessage(runID: runID, cohort: id, content: .invitation(invitation))), to: target.routingID
             )
         }
-        armStageDeadline(id)
+        armCohortStageDeadline(id)
+        return true
     }
 
     // MARK: - Messages
@@ -131,6 +151,9 @@ extension FederationServer {
                 .unsolicited, "cohort message of run '\(message.runID)', this server runs '\(runID)'", to: routingID,
                 peer: peer)
         }
+        if case .ready(let report) = message.content {
+            return handleReady(report, client: client, routingID: routingID, peer: peer)
+        }
         guard case .step(let body, let report) = message.content else {
             return reject(.malformed, "a cohort invitation is a server-to-client message", to: routingID, peer: peer)
         }
@@ -146,7 +169,15 @@ extension FederationServer {
             return reject(refusal.code, refusal.text, to: routingID, peer: peer)
         }
         var info: UpdateInfo?
-        if case .maskedInput = step {
+        if case .maskedInput = step, let report, let announcement = cohort.announced?[client] {
+            // A cohort formed at aggregation: the input answers the update its member announced.
+            if let refusal = refusalOfMaskedInput(report, in: cohort, from: client) {
+                return reject(.unsolicited, refusal, to: routingID, peer: peer)
+            }
+            info = UpdateInfo(
+                id: announcement.updateID, client: client, baseVersion: Int(clamping: report.baseVersion),
+                steps: Int(report.stepsDone), samples: Int(clamping: report.sampleCount))
+        } else if case .maskedInput = step {
             guard let report, report.baseVersion == UInt64(cohort.version) else {
                 return reject(
                     .malformed, "a masked input must report its update, trained on version \(cohort.version)",
@@ -175,14 +206,14 @@ extension FederationServer {
         secureCohorts?.open[cohort.id] = cohort
         if case .maskedInput = step, !cohort.maskingDeadlineArmed {
             secureCohorts?.open[cohort.id]?.maskingDeadlineArmed = true
-            armStageDeadline(cohort.id)
+            armCohortStageDeadline(cohort.id)
         }
         if cohort.stageComplete { closeStage(cohort.id) }
     }
 
     /// Stores the masked input as an update whose values are the ring's (4 bytes each, as
     /// Float32 bit patterns), through the same writer as a delta; the ack leaves once it is
-    /// durable. Returns the row's id.
+    /// durable. Returns the row's id: `info`'s when it was given one at announcement.
     private func storeMaskedInput(
         _ input: SecureAggregationMessage.MaskedInput, report: CohortMessage.Report, info: UpdateInfo,
         routingID: [UInt8]
@@ -191,8 +222,13 @@ extension FederationServer {
             run: runID, client: info.client, sequence: Int(truncatingIfNeeded: report.updateID),
             baseVersion: info.baseVersion, steps: info.steps, computeSeconds: report.computeSeconds,
             samples: info.samples, delta: nil)
-        let id = nextUpdateID
-        nextUpdateID += 1
+        let id: Int64
+        if info.id > 0 {
+            id = info.id
+        } else {
+            id = nextUpdateID
+            nextUpdateID += 1
+        }
         let ring = FloatPayload(input.values.map { Float(bitPattern: $0) })
         let ticket = submit(.update(id: id, submission: submission, delta: ring))
         unsyncedUpdates[UpdateKey(client: info.client, sequence: submission.sequence)] = ticket
@@ -236,7 +272,7 @@ extension FederationServer {
             }
             // Masking waits for training: its deadline starts at the first masked input.
             if cohort.machine.stage != .masking || cohort.maskingDeadlineArmed {
-                armStageDeadline(id)
+                armCohortStageDeadline(id)
             } else {
                 timers.removeValue(forKey: cohort.timerID)?.cancel()
             }
@@ -263,9 +299,11 @@ extension FederationServer {
                 return forget(cohort, because: "member \(member)'s masked input is not stored")
             }
             let update = UpdateInfo(
-                id: input.updateID, client: client, baseVersion: cohort.version, steps: Int(input.report.stepsDone),
-                samples: Int(clamping: input.report.sampleCount))
-            if let refusal = core.refusal(of: update) { return forget(cohort, because: refusal.message) }
+                id: input.updateID, client: client, baseVersion: Int(clamping: input.report.baseVersion),
+                steps: Int(input.report.stepsDone), samples: Int(clamping: input.report.sampleCount))
+            if cohort.announced == nil, let refusal = core.refusal(of: update) {
+                return forget(cohort, because: refusal.message)
+            }
             weighted.append((update, cohort.weights[client] ?? 0))
         }
         let dropped = cohort.members.count - weighted.count
@@ -282,7 +320,13 @@ extension FederationServer {
                 "cohort": "\(id)", "version": "\(cohort.version)", "survivors": "\(weighted.count)",
                 "dropped": "\(dropped)",
                 "error_bound": "\(String(format: "%.2e", cohort.quantizer.sumErrorBound(members: weighted.count)))",
+                "seconds": "\(String(format: "%.3f", now - cohort.opened))",
             ])
+        if cohort.announced != nil {
+            // Formed at aggregation: the sum is the aggregation's whole step.
+            let survivors = Set(weighted.map(\.update.id))
+            return endGroupCohort(version: cohort.version, sum: sum, survivors: survivors)
+        }
         perform { try core.cohortArrived(weighted, sum: sum, now: now) }
     }
 
@@ -299,13 +343,21 @@ extension FederationServer {
         metrics.cohortEnded(completed: false)
         logger.warning(
             "secure aggregation cohort abandoned: nothing unmasked, its masked inputs discarded",
-            metadata: ["cohort": "\(cohort.id)", "version": "\(cohort.version)", "reason": "\(reason)"])
+            metadata: [
+                "cohort": "\(cohort.id)", "version": "\(cohort.version)", "reason": "\(reason)",
+                "model": "\(cohort.announced == nil ? "members train again" : "unchanged at this version")",
+            ])
         let ids = cohort.stored.values.map(\.updateID)
-        guard !ids.isEmpty else { return }
-        submit(
-            .write(action: "discard the masked inputs of cohort \(cohort.id)", isCritical: false) { [runID] in
-                try $0.discardUpdates(run: runID, ids: ids)
-            })
+        if !ids.isEmpty {
+            submit(
+                .write(action: "discard the masked inputs of cohort \(cohort.id)", isCritical: false) { [runID] in
+                    try $0.discardUpdates(run: runID, ids: ids)
+                })
+        }
+        if cohort.announced != nil {
+            // Formed at aggregation: the version advances with the model unchanged.
+            endGroupCohort(version: cohort.version, sum: nil)
+        }
     }
 
     /// A member left the federation (or lost its keys): the stage stops waiting for it.
@@ -324,7 +376,7 @@ extension FederationServer {
         for (id, cohort) in open where cohort.members[client] != nil { memberLeft(client, cohort: id) }
     }
 
-    private func armStageDeadline(_ id: UInt64) {
+    func armCohortStageDeadline(_ id: UInt64) {
         guard let cohort = secureCohorts?.open[id], let timeout = secureCohorts?.section.stageTimeout else { return }
         let generation = cohort.stageGeneration
         timers[cohort.timerID]?.cancel()

@@ -242,7 +242,8 @@ package actor FederationServer {
             } else {
                 scheduler = try configuration.scheduler.makeScheduler(
                     seed: configuration.run.seed, version: checkpoint.version,
-                    fixedDenominator: configuration.privacy.fixedDenominator(configuration))
+                    fixedDenominator: configuration.privacy.fixedDenominator(configuration),
+                    secureAggregation: configuration.privacy.secureAggregation.enabled)
             }
             guard scheduler.version == checkpoint.version else {
                 throw RuntimeError(
@@ -303,7 +304,8 @@ package actor FederationServer {
             }
             let model = built.parameterVector()
             let scheduler = try configuration.scheduler.makeScheduler(
-                seed: configuration.run.seed, fixedDenominator: configuration.privacy.fixedDenominator(configuration))
+                seed: configuration.run.seed, fixedDenominator: configuration.privacy.fixedDenominator(configuration),
+                secureAggregation: configuration.privacy.secureAggregation.enabled)
             var privacy: ClientLevelPrivacy?
             if configuration.privacy.isClientLevel {
                 privacy = try ClientLevelPrivacy(
@@ -334,6 +336,8 @@ package actor FederationServer {
                 }
             }
             secureCohorts = secure
+            // Compass's arrival groups become cohorts when they close (docs/design.md 13).
+            core.formsCohortsAtAggregation = core.scheduler is CompassScheduler
             lastEpsilon = secure.epsilon(delta: configuration.privacy.delta) ?? lastEpsilon
         }
         nextUpdateID = try store.nextUpdateID()

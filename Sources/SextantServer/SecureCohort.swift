@@ -18,8 +18,19 @@ struct SecureCohort: Sendable {
         var report: CohortMessage.Report
     }
 
+    /// A Compass member's announced update (docs/design.md 13): the id it was given and
+    /// what it reported; its masked input must report the same and is stored under the id.
+    struct Announcement: Sendable {
+        var updateID: Int64
+        var report: CohortMessage.Report
+    }
+
     let id: UInt64
+    /// The round's version (FedAvg); for a cohort formed at aggregation, the version its sum becomes.
     let version: Int
+    /// A cohort formed at aggregation (Compass): each member's announced update, whose base
+    /// versions differ (nil: a round's cohort, formed at assignment on ``version``).
+    var announced: [ClientID: Announcement]?
     /// Client -> member id (1-based), and back.
     let members: [ClientID: UInt32]
     let clients: [UInt32: ClientID]
@@ -35,6 +46,8 @@ struct SecureCohort: Sendable {
     var answered: Set<ClientID> = []
     var stored: [ClientID: StoredInput] = [:]
     var stageGeneration: UInt64 = 0
+    /// When it opened, on the server's clock (its unmasking logs the seconds since).
+    var opened = 0.0
     /// Whether the masking stage's deadline is armed (at the first masked input).
     var maskingDeadlineArmed = false
 
@@ -102,6 +115,8 @@ struct SecureCohorts: Sendable {
     /// Members re-assigned one by one to the round of `version` (they rejoined, or the
     /// server restarted), waiting to form one cohort.
     var gathering: (version: Int, members: Set<ClientID>)?
+    /// Compass: the members' announcements (their updates trained, not yet in a cohort).
+    var announced: [ClientID: SecureCohort.Announcement] = [:]
     static let gatheringTimer: TimerID = "secure-aggregation-gathering"
 
     /// Distributed DP: the RDP of every cohort unmasked so far, at

@@ -68,6 +68,10 @@ public struct CohortMessage: Sendable, Equatable {
         case invitation(Invitation)
         /// A protocol message, with the report when it is a masked input.
         case step(body: [UInt8], report: Report?)
+        /// Client -> server: the task's update is trained and waits for a cohort; what an
+        /// update reports, no values (a Compass member's announcement, docs/design.md 13).
+        /// The cohort id is 0: none is formed yet.
+        case ready(Report)
     }
 
     public var runID: String
@@ -127,16 +131,12 @@ extension CohortMessage {
             guard !body.isEmpty else { throw WireError(.malformed, "cohort step without a body") }
             var report: Report?
             if try reader.readBool(field: "cohort.report presence") {
-                let value = Report(
-                    updateID: try reader.read(UInt64.self, field: "cohort.updateID"),
-                    baseVersion: try reader.read(UInt64.self, field: "cohort.baseVersion"),
-                    stepsDone: try reader.read(UInt32.self, field: "cohort.stepsDone"),
-                    computeSeconds: try reader.readDouble(field: "cohort.computeSeconds"),
-                    sampleCount: try reader.read(UInt64.self, field: "cohort.sampleCount"))
-                try requireNonNegative(value.computeSeconds, "cohort.computeSeconds")
-                report = value
+                report = try Report(reading: &reader)
             }
             content = .step(body: body, report: report)
+        case 2:
+            guard body.isEmpty else { throw WireError(.malformed, "cohort ready claim carries a body") }
+            content = .ready(try Report(reading: &reader))
         case let other:
             throw WireError(.malformed, "cohort.kind \(other) is not a known kind")
         }
@@ -160,13 +160,30 @@ extension CohortMessage {
         case .step(_, let report):
             writer.write(UInt8(1))
             writer.write(report != nil)
-            if let report {
-                writer.write(report.updateID)
-                writer.write(report.baseVersion)
-                writer.write(report.stepsDone)
-                writer.write(report.computeSeconds)
-                writer.write(report.sampleCount)
-            }
+            report?.write(to: &writer)
+        case .ready(let report):
+            writer.write(UInt8(2))
+            report.write(to: &writer)
         }
+    }
+}
+
+extension CohortMessage.Report {
+    init(reading reader: inout ByteReader) throws(WireError) {
+        self.init(
+            updateID: try reader.read(UInt64.self, field: "cohort.updateID"),
+            baseVersion: try reader.read(UInt64.self, field: "cohort.baseVersion"),
+            stepsDone: try reader.read(UInt32.self, field: "cohort.stepsDone"),
+            computeSeconds: try reader.readDouble(field: "cohort.computeSeconds"),
+            sampleCount: try reader.read(UInt64.self, field: "cohort.sampleCount"))
+        try requireNonNegative(computeSeconds, "cohort.computeSeconds")
+    }
+
+    func write(to writer: inout ByteWriter) {
+        writer.write(updateID)
+        writer.write(baseVersion)
+        writer.write(stepsDone)
+        writer.write(computeSeconds)
+        writer.write(sampleCount)
     }
 }

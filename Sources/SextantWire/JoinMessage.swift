@@ -10,16 +10,20 @@ public struct JoinMessage: Sendable, Equatable {
     public var lastModelVersion: UInt64?
     /// Samples per class, for non-IID diagnostics; may be empty.
     public var classHistogram: [UInt32]
+    /// Whether the client's configuration uses secure aggregation: a server whose run does
+    /// otherwise refuses the join, before the client trains (docs/design.md 13).
+    public var secureAggregation: Bool
 
     public init(
         clientName: String, sampleCount: UInt64, modelFingerprint: String,
-        lastModelVersion: UInt64? = nil, classHistogram: [UInt32] = []
+        lastModelVersion: UInt64? = nil, classHistogram: [UInt32] = [], secureAggregation: Bool = false
     ) {
         self.clientName = clientName
         self.sampleCount = sampleCount
         self.modelFingerprint = modelFingerprint
         self.lastModelVersion = lastModelVersion
         self.classHistogram = classHistogram
+        self.secureAggregation = secureAggregation
     }
 
     /// Most classes a histogram may list.
@@ -34,6 +38,7 @@ extension JoinMessage: WireMetadata {
         modelFingerprint = try reader.readString(field: "join.modelFingerprint")
         lastModelVersion = try reader.readOptionalUInt64(field: "join.lastModelVersion")
         classHistogram = try reader.readUInt32Array(field: "join.classHistogram", maxCount: Self.maxClasses)
+        secureAggregation = try reader.readBool(field: "join.secureAggregation")
     }
 
     func write(to writer: inout ByteWriter) {
@@ -42,5 +47,6 @@ extension JoinMessage: WireMetadata {
         writer.write(modelFingerprint)
         writer.write(lastModelVersion)
         writer.write(classHistogram)
+        writer.write(secureAggregation)
     }
 }

@@ -1,10 +1,11 @@
 /// Turns `WireMessage`s into frames and back. Decoding validates everything and throws a
 /// `WireError` whose `replyCode` can be sent back; it never traps on any input.
 public enum WireCodec {
-    /// The protocol version this build speaks. Version 2 added `uploadRequest`,
-    /// `uploadGrant` and `wait`, which version 1 expressed as heartbeats (docs/design.md
-    /// section 4); peers of different versions refuse each other's messages.
-    public static let protocolVersion: UInt16 = 2
+    /// The protocol version this build speaks. Version 3 added the join's secure
+    /// aggregation flag; version 2 added `uploadRequest`, `uploadGrant` and `wait`, which
+    /// version 1 expressed as heartbeats (docs/design.md section 4); peers of different
+    /// versions refuse each other's messages.
+    public static let protocolVersion: UInt16 = 3
 
     /// The oldest version whose `error` message has today's layout: a refusal of a peer of
     /// a version from here to ours is written in the peer's version, so it can read it.

@@ -1,3 +1,4 @@
+import SextantScheduling
 import Testing
 
 @testable import SextantRuntime
@@ -77,6 +78,7 @@ import Testing
     @Test(arguments: [
         ("scheduler: {kind: fedasync, min_clients: 4}", "a cohort of one would reveal it"),
         ("scheduler: {kind: fedbuff, min_clients: 4}", "fedbuff is not supported"),
+        ("scheduler: {kind: compass, min_clients: 4, alpha: 1.5}", "use alpha <= 1"),
         ("scheduler: {kind: fedavg, min_clients: 2}", "a cohort needs at least 3 members"),
         (
             "scheduler: {kind: fedavg, min_clients: 4}\nprivacy: {mode: client-level, noise_multiplier: 1}",
@@ -100,5 +102,19 @@ import Testing
         }
         let message = refusal(of: yaml)
         #expect(message?.contains(expected) == true, "got: \(message ?? "nil")")
+    }
+
+    /// docs/design.md 13: Compass's arrival groups are cohorts; its scheduler then
+    /// aggregates groups only.
+    @Test func compassIsServedAndAggregatesGroupsOnly() throws {
+        let yaml =
+            "clients: {count: 4}\nscheduler: {kind: compass, min_clients: 4}\n"
+            + "privacy: {secure_aggregation: {enabled: true, clip_norm: 1}}"
+        #expect(refusal(of: yaml) == nil)
+        let configuration = try decodeConfiguration(yaml)
+        let scheduler = try configuration.scheduler.makeScheduler(seed: 1, secureAggregation: true)
+        #expect((scheduler as? CompassScheduler)?.configuration.groupsOnly == true)
+        let plain = try configuration.scheduler.makeScheduler(seed: 1)
+        #expect((plain as? CompassScheduler)?.configuration.groupsOnly == nil)
     }
 }

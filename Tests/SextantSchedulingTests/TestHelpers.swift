@@ -52,8 +52,8 @@ struct CoreRun<S: Scheduler> {
             _ = try core.clientJoined(client, samples: samples, now: now)
         case .lost(let client):
             _ = try core.clientLost(client, now: now)
-        case .timerFired:
-            Issue.record("deliver timers through the core's ScheduledTimer")
+        case .timerFired, .modelApplied:
+            Issue.record("deliver timers through the core's ScheduledTimer, and models through its cohorts")
         }
         return core.lastSchedulerActions
     }

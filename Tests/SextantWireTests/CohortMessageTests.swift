@@ -81,4 +81,37 @@ struct CohortMessageTests {
         step[1] = ZMQFrame(bytes: metadata)
         #expect(throws: WireError.self) { try WireCodec.decode(step) }
     }
+
+    /// A Compass member's announcement (docs/design.md 13): the report alone, no values.
+    @Test("a ready claim round-trips byte by byte, and a body, a cut or a negative time is malformed")
+    func readyClaim() throws {
+        let ready = WireMessage.cohort(CohortMessage(runID: "r", cohort: 0, content: .ready(Self.report)))
+        let frames = receivedFrames(WireCodec.encode(ready))
+        #expect(frames.count == 3 && frames[2].bytes.isEmpty)
+        // Run (4 + 1), cohort (8), kind 2, then the report: 8 + 8 + 4 + 8 + 8 bytes.
+        #expect(frames[1].bytes.count == 5 + 8 + 1 + 36)
+        #expect(frames[1].bytes[13] == 2)
+        #expect(try Self.decode(ready) == ready)
+
+        var withBody = frames
+        var header = try WireHeader(decoding: frames[0].bytes)
+        header.payloadCount = 4
+        withBody[0] = ZMQFrame(bytes: header.encoded)
+        withBody[2] = ZMQFrame(bytes: [1, 2, 3, 4])
+        #expect(throws: WireError.self) { try WireCodec.decode(withBody) }
+
+        for length in [13, 14, 30, frames[1].bytes.count - 1] {
+            var cut = frames
+            var cutHeader = try WireHeader(decoding: frames[0].bytes)
+            cutHeader.metadataLength = UInt32(length)
+            cut[0] = ZMQFrame(bytes: cutHeader.encoded)
+            cut[1] = ZMQFrame(bytes: Array(frames[1].bytes.prefix(length)))
+            #expect(throws: WireError.self, "metadata cut to \(length) bytes") { try WireCodec.decode(cut) }
+        }
+
+        var negative = Self.report
+        negative.computeSeconds = -1
+        let bad = WireMessage.cohort(CohortMessage(runID: "r", cohort: 0, content: .ready(negative)))
+        #expect(throws: WireError.self) { try Self.decode(bad) }
+    }
 }

@@ -9,6 +9,26 @@ struct WireCodecTests {
         #expect(decoded == message)
     }
 
+    /// docs/design.md 4 and 13: a join says whether the client's configuration uses secure
+    /// aggregation, so that a server of the other setting refuses it before any training.
+    @Test("a join ends with its secure aggregation flag, and a join without it is malformed")
+    func joinDeclaresSecureAggregation() throws {
+        let join = JoinMessage(clientName: "a", sampleCount: 1, modelFingerprint: "m", secureAggregation: true)
+        let frames = frameBytes(WireCodec.encode(.join(join)))
+        // name (4 + 1), samples (8), fingerprint (4 + 1), no last version (1), histogram (4), flag (1).
+        #expect(frames[1].count == 5 + 8 + 5 + 1 + 4 + 1)
+        #expect(frames[1].last == 1)
+        var cut = receivedFrames(WireCodec.encode(.join(join)))
+        var header = try WireHeader(decoding: cut[0].bytes)
+        header.metadataLength -= 1
+        cut[0] = ZMQFrame(bytes: header.encoded)
+        cut[1] = ZMQFrame(bytes: Array(frames[1].dropLast()))
+        #expect(throws: WireError.self) { try WireCodec.decode(cut) }
+        var other = receivedFrames(WireCodec.encode(.join(join)))
+        other[1] = ZMQFrame(bytes: Array(frames[1].dropLast()) + [2])
+        #expect(throws: WireError.self) { try WireCodec.decode(other) }
+    }
+
     @Test("a heartbeat encodes to these exact bytes")
     func knownBytes() throws {
         let frames = frameBytes(
@@ -16,7 +36,7 @@ struct WireCodecTests {
         #expect(frames.count == 2)
         let header: [UInt8] = [
             0x53, 0x58, 0x54, 0x31,  // "SXT1"
-            0x02, 0x00,  // protocol version 2
+            0x03, 0x00,  // protocol version 3
             0x04,  // heartbeat
             0x00,  // flags: no payload
             0x09, 0x00, 0x00, 0x00,  // metadata length 9
@@ -61,9 +81,9 @@ struct WireCodecTests {
     @Test("a known header decodes field by field")
     func decodeKnownHeader() throws {
         let header = try WireHeader(decoding: [
-            0x53, 0x58, 0x54, 0x31, 0x02, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
+            0x53, 0x58, 0x54, 0x31, 0x03, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
         ])
-        #expect(header.version == 2)
+        #expect(header.version == 3)
         #expect(header.type == .update)
         #expect(header.flags == .hasPayload)
         #expect(header.metadataLength == 42)

@@ -45,6 +45,7 @@ let sampleMessages: [WireMessage] = [
     .evaluation(EvaluationMessage(modelVersion: 4, records: 12, lossSum: 3.5, summary: Array("{}".utf8))),
     .statistics(StatisticsMessage(clientName: "site-0", statistics: Array("{}".utf8))),
     .agreement(AgreementMessage(preprocessing: Array("{}".utf8))),
+    .join(JoinMessage(clientName: "c", sampleCount: 5, modelFingerprint: "m", secureAggregation: true)),
 ]
 
 /// SplitMix64: a tiny seeded generator so fuzz inputs are the same on every run.

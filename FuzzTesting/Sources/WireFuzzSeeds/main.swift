@@ -14,7 +14,7 @@ let seeds: [(name: String, message: WireMessage)] = [
         .join(
             JoinMessage(
                 clientName: "silo-α", sampleCount: 60_000, modelFingerprint: "cnn-v1:abcd",
-                lastModelVersion: 42, classHistogram: [6000, 5900, 0, 12]))
+                lastModelVersion: 42, classHistogram: [6000, 5900, 0, 12], secureAggregation: true))
     ),
     ("join-minimal", .join(JoinMessage(clientName: "b", sampleCount: 0, modelFingerprint: ""))),
     (
@@ -94,6 +94,14 @@ let seeds: [(name: String, message: WireMessage)] = [
                     body: [0x53, 0x41, 1, 4] + [UInt8](repeating: 0xA5, count: 4 * FuzzFrames.parameterCount),
                     report: .init(updateID: 9, baseVersion: 6, stepsDone: 50, computeSeconds: 7.25, sampleCount: 1000)))
         )
+    ),
+    (
+        "cohort-ready",
+        .cohort(
+            CohortMessage(
+                runID: "run-1", cohort: 0,
+                content: .ready(
+                    .init(updateID: 10, baseVersion: 6, stepsDone: 40, computeSeconds: 3.5, sampleCount: 1000))))
     ),
 ]
 

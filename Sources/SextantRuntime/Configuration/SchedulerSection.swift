@@ -175,9 +175,10 @@ package struct SchedulerSection: Sendable, Codable {
 
     /// The scheduler this section describes, starting at `version`. `fixedDenominator`:
     /// fedavg/fedavgm rounds under client-level DP (``PrivacySection/fixedDenominator(_:)``).
-    package func makeScheduler(seed: UInt64, version: Int = 0, fixedDenominator: Double? = nil) throws
-        -> any Scheduler
-    {
+    /// `secureAggregation`: Compass aggregates arrival groups only (docs/design.md 13).
+    package func makeScheduler(
+        seed: UInt64, version: Int = 0, fixedDenominator: Double? = nil, secureAggregation: Bool = false
+    ) throws -> any Scheduler {
         try validate()
         let weighting = Weighting(rawValue: weighting)!
         switch SchedulerKind(rawValue: kind)! {
@@ -186,7 +187,8 @@ package struct SchedulerSection: Sendable, Codable {
                 configuration: .init(
                     minimumClients: minClients, minLocalSteps: minLocalSteps, maxLocalSteps: maxLocalSteps,
                     speedMomentum: speedMomentum, latestTimeFactor: latestTimeFactor, alpha: alpha,
-                    staleness: stalenessFunction, weighting: weighting, claimLimits: claimLimits),
+                    staleness: stalenessFunction, weighting: weighting, claimLimits: claimLimits,
+                    groupsOnly: secureAggregation),
                 version: version)
         case .fedavg, .fedavgm:
             return FedAvgScheduler(

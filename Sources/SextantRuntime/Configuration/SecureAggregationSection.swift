@@ -177,13 +177,20 @@ package struct SecureAggregationSection: Sendable, Decodable, Equatable {
         let kind = SchedulerKind(rawValue: federation.scheduler.kind)
         switch kind {
         case .fedavg, .fedavgm: break
+        case .compass:
+            // Each member's weight alpha S(tau) p_i must be a share in (0, 1] (docs/design.md 13).
+            guard federation.scheduler.alpha <= 1 else {
+                throw Self.refuse(
+                    "scheduler.alpha is \(federation.scheduler.alpha); under secure aggregation each Compass member multiplies its update by alpha S(tau) p_i, which must not exceed 1: use alpha <= 1"
+                )
+            }
         case .fedasync:
             throw Self.refuse(
-                "scheduler.kind fedasync applies each update alone, and a cohort of one would reveal it; use fedavg or fedavgm"
+                "scheduler.kind fedasync applies each update alone, and a cohort of one would reveal it; use fedavg, fedavgm or compass"
             )
         default:
             throw Self.refuse(
-                "scheduler.kind \(federation.scheduler.kind) is not supported under secure aggregation yet; use fedavg or fedavgm"
+                "scheduler.kind \(federation.scheduler.kind) is not supported under secure aggregation yet; use fedavg, fedavgm or compass"
             )
         }
         if federation.privacy.isClientLevel {
