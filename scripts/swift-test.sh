@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs `swift test` with its whole output kept in out/swift-test.log. When the run fails,
-# its last lines are a summary: the failed tests, and a crash's header and crashed thread
-# (the backtracer's register and image dumps would otherwise be all that a short tail of
+# its last lines are a summary: the failed tests, and a crash's threads without the
+# backtracer's register and image dumps (which would otherwise be all that a short tail of
 # the output shows).
 set -uo pipefail
 SWIFT=${SWIFT:-swift}
@@ -11,8 +11,6 @@ log=out/swift-test.log
 # per caller, as the executables run under the launcher and the integration tests, instead
 # of every caller also sharing OpenBLAS's thread pool.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-# A crash report that names the crashed thread's frames and leaves out registers and images.
-export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=yes,interactive=no,color=no,threads=all,registers=none,images=none}
 "$SWIFT" test "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
@@ -21,7 +19,7 @@ if [ "$status" -ne 0 ]; then
     grep -n -E "Fatal error|Program crashed|crashed:|malloc\(\)|double free|corrupted|Assertion failed|^✘ Test [^r]|error:" "$log" | head -60
     if grep -q "Program crashed" "$log"; then
         echo "---- the crash ----"
-        sed -n '/Program crashed/,/Backtrace took/{p}' "$log" | head -150
+        sed -n '/Program crashed/,/Backtrace took/{p}' "$log" | grep -v -E '^ ?[a-z0-9]+ +0x[0-9a-f]{4}|^0x[0-9a-f]+|^cs 0x|^ *$' | head -150
     fi
 fi
 exit "$status"
