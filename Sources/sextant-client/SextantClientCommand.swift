@@ -40,6 +40,8 @@ struct SextantClientCommand: ParsableCommand {
     }
 
     func run() throws {
+        // First, before other threads allocate: glibc allows no mallopt while they do.
+        LargeBufferReuse.enable()
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
         var configuration = try FederationConfiguration.load(from: URL(fileURLWithPath: config))
         if let timePerStep { configuration.clients.meanTimePerStep = timePerStep }
@@ -47,7 +49,6 @@ struct SextantClientCommand: ParsableCommand {
         if let data { configuration.clients.data = data }
         try configuration.validate()
         setBLASThreads(configuration.clients.threads)
-        LargeBufferReuse.enable()
         if sessions != 1 {
             guard name == nil, key == nil else {
                 throw ValidationError("--name and --key belong to one client; they cannot be used with --sessions")

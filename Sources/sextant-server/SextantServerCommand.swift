@@ -29,6 +29,8 @@ struct SextantServerCommand: AsyncParsableCommand {
     var linger: Double = 0
 
     func run() async throws {
+        // First, before other threads allocate: glibc allows no mallopt while they do.
+        LargeBufferReuse.enable()
         try LogSetup.bootstrap(level: try LogSetup.level(named: logLevel), format: logFormat)
         let url = URL(fileURLWithPath: config)
         var configuration = try FederationConfiguration.load(from: url)
@@ -41,7 +43,6 @@ struct SextantServerCommand: AsyncParsableCommand {
         // Past a file-size limit (ulimit -f) the kernel would kill the daemon mid-write with
         // SIGXFSZ; ignored, the write fails with EFBIG and the server stops with a message.
         signal(SIGXFSZ, SIG_IGN)
-        LargeBufferReuse.enable()
         let handle = ServerHandle()
         let endpoint = try await startEndpoint(configuration.server, handle: handle)
         let server: FederationServer
