@@ -94,6 +94,80 @@ extension IntegrationTests.SecureAggregationTests {
         )
     }
 
+    /// docs/design.md 13, crash and restart under Compass: the server is SIGKILLed while a
+    /// group's masked inputs wait in the database; the restarted server discards them (it
+    /// never unmasks a subset of an interrupted cohort), the members rejoin and train
+    /// again, later groups form cohorts, and the run completes with nothing left buffered.
+    @Test(
+        "Compass under secure aggregation: a server killed mid-cohort restarts, discards the cohort's inputs and completes"
+    )
+    func compassSurvivesAServerKill() async throws {
+        try IntegrationEnvironment.requireDataset()
+        for name in ["sextant-server", "sextant-client"] {
+            _ = try IntegrationEnvironment.executable(name)
+        }
+        let fixture = try FederationFixture(name: "secagg-compass-restart")
+        defer { fixture.tearDown() }
+        var configuration = fixture.configuration(name: "secagg-compass-restart")
+        configuration.scheduler = "compass"
+        configuration.clientCount = 5
+        configuration.minClients = 5
+        configuration.minLocalSteps = 10
+        configuration.maxLocalSteps = 40
+        configuration.maxVersions = 6
+        configuration.trainingLimit = 10_000
+        configuration.evaluationLimit = 1_000
+        configuration.clientTimeout = 10
+        configuration.extraYAML = """
+            privacy:
+              secure_aggregation: {enabled: true, clip_norm: 100, stage_timeout_seconds: 5}
+
+            """
+        let config = try fixture.write(configuration.yaml)
+        let first = try fixture.startServer(config: config, name: "server-1")
+        _ = try await fixture.waitForLogLine(first, containing: "serving", timeout: .seconds(60))
+        let clients = try (0..<configuration.clientCount).map {
+            try fixture.startClient(config: config, index: $0, timePerStep: 0.02)
+        }
+        let store = try fixture.openStore()
+        var stored: [StoredUpdate] = []
+        let caught = try await fixture.wait(timeout: .seconds(180), every: .milliseconds(2)) {
+            guard first.isRunning, let run = try store.latestRun() else { return true }
+            guard (try store.checkpointVersions(run: run.id).last ?? 0) >= 1 else { return false }
+            stored = try store.pendingUpdates(run: run.id).filter { $0.delta != nil }
+            return !stored.isEmpty
+        }
+        try #require(caught && first.isRunning && !stored.isEmpty, "\(fixture.diagnostics())")
+        first.send(SIGKILL)
+        try #require(try await first.waitForExit(timeout: .seconds(10)))
+        for update in stored {
+            // 15 degrees of freedom: P(chi-square > 60) < 1e-6.
+            #expect(Self.topBitsChiSquare(try #require(update.delta)) < 60, "stored input \(update.id)")
+        }
+
+        let second = try fixture.startServer(config: config, name: "server-2")
+        let discarded = try await fixture.waitForLogLine(
+            second, containing: "masked inputs of cohorts interrupted by the restart discarded", timeout: .seconds(60))
+        #expect(discarded != nil, "\(fixture.diagnostics())")
+        for process in clients + [second] {
+            let ended = try await process.waitForExit(timeout: .seconds(240))
+            try #require(ended, "\(process.name) did not finish\n\(fixture.diagnostics())")
+        }
+        #expect(second.exitedSuccessfully, "\(second.tail())")
+        #expect(second.standardOutput.contains("completed at version \(configuration.maxVersions)"), "\(second.tail())")
+        #expect(
+            LogLines.all(in: second.standardError, containing: "secure aggregation cohort unmasked").count >= 1,
+            "no cohort after the restart\n\(second.standardError.suffix(4000))")
+        let run = try #require(try store.latestRun())
+        let updates = try store.updates(run: run.id)
+        for update in stored {
+            #expect(
+                updates.first { $0.id == update.id }?.state == .discarded,
+                "masked input \(update.id), acknowledged before the kill, was not kept and then discarded")
+        }
+        #expect(updates.allSatisfy { $0.state != .buffered })
+    }
+
     /// One Compass run of 6 clients with the two kills, with or without secure aggregation.
     static func compassRun(secure: Bool) async throws -> CompassRun {
         let fixture = try FederationFixture(name: secure ? "secagg-compass" : "secagg-compass-plain")
