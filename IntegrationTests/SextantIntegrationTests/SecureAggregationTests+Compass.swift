@@ -130,20 +130,7 @@ extension IntegrationTests.SecureAggregationTests {
             try fixture.startClient(config: config, index: $0, timePerStep: 0.02)
         }
         let store = try fixture.openStore()
-        var stored: [StoredUpdate] = []
-        let caught = try await fixture.wait(timeout: .seconds(180), every: .milliseconds(2)) {
-            guard first.isRunning, let run = try store.latestRun() else { return true }
-            guard (try store.checkpointVersions(run: run.id).last ?? 0) >= 1 else { return false }
-            stored = try store.pendingUpdates(run: run.id).filter { $0.delta != nil }
-            return !stored.isEmpty
-        }
-        try #require(caught && first.isRunning && !stored.isEmpty, "\(fixture.diagnostics())")
-        first.send(SIGKILL)
-        try #require(try await first.waitForExit(timeout: .seconds(10)))
-        for update in stored {
-            // 15 degrees of freedom: P(chi-square > 60) < 1e-6.
-            #expect(Self.topBitsChiSquare(try #require(update.delta)) < 60, "stored input \(update.id)")
-        }
+        let stored = try await Self.killWhileMaskedInputsWait(first, store: store, fixture: fixture)
 
         let second = try fixture.startServer(config: config, name: "server-2")
         let discarded = try await fixture.waitForLogLine(
@@ -158,14 +145,7 @@ extension IntegrationTests.SecureAggregationTests {
         #expect(
             LogLines.all(in: second.standardError, containing: "secure aggregation cohort unmasked").count >= 1,
             "no cohort after the restart\n\(second.standardError.suffix(4000))")
-        let run = try #require(try store.latestRun())
-        let updates = try store.updates(run: run.id)
-        for update in stored {
-            #expect(
-                updates.first { $0.id == update.id }?.state == .discarded,
-                "masked input \(update.id), acknowledged before the kill, was not kept and then discarded")
-        }
-        #expect(updates.allSatisfy { $0.state != .buffered })
+        try Self.expectDiscarded(stored, store: store)
     }
 
     /// One Compass run of 6 clients with the two kills, with or without secure aggregation.
