@@ -34,6 +34,29 @@ package final class TemporaryDirectory: Sendable {
         return file
     }
 
+    /// Writes `script` to `name` inside the directory as an executable (mode 0755) and
+    /// returns its URL. The file is opened close-on-exec: tests run in parallel threads, and
+    /// a child another test starts while this file is open for writing must not keep that
+    /// descriptor, or executing the script fails with "Text file busy" (ETXTBSY).
+    @discardableResult
+    package func writeExecutable(_ script: String, to name: String) throws -> URL {
+        let file = url(for: name)
+        let descriptor = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
+        defer { close(descriptor) }
+        let bytes = Array(script.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path]) }
+            written += count
+        }
+        return file
+    }
+
     /// Removes the directory and everything in it (idempotent).
     package func remove() {
         try? FileManager.default.removeItem(at: url)

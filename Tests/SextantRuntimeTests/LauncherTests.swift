@@ -24,8 +24,7 @@ struct LauncherTests {
         """
 
     static func install(_ script: String, as name: String, in directory: TemporaryDirectory) throws {
-        let url = try directory.write(Array(script.utf8), to: name)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        try directory.writeExecutable(script, to: name)
     }
 
     @Test("a missing executable is named, with the step that makes it")
