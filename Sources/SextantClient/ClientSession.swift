@@ -10,8 +10,10 @@ import SextantWire
 /// - join, then join again with a backoff (0.5 s doubling to 8 s) until the server answers;
 /// - a heartbeat every `heartbeatInterval` while joined (liveness only: idle or training);
 /// - a finished update is announced with an `uploadRequest`, repeated every heartbeat
-///   interval until the server's `uploadGrant`, then sent; without an ack within
-///   `ackTimeout` it is announced again;
+///   interval until the server's `uploadGrant`, then sent; an update of at most
+///   `Configuration.directUploadLimit` bytes is sent at once instead (the slots bound the server's memory
+///   for large messages, and asking costs a small update a round trip); without an ack
+///   within `ackTimeout` it is announced (or sent) again;
 /// - a new assignment replaces an unfinished task, whose update is then never sent; an
 ///   assignment of the version a finished, unacknowledged update was trained from (the
 ///   server restarted before storing it) offers that update again instead of training;
@@ -30,10 +32,20 @@ package struct ClientSession: Sendable {
         package var server: String
         /// This client's CURVE public key (Z85); nil in plain TCP.
         package var curvePublicKey: String?
+        /// Updates whose values take at most this many bytes are sent without asking for an
+        /// upload slot.
+        package var directUploadLimit: Int
+
+        /// 1 MiB (262,144 parameters): the upload slots bound the server's memory for large
+        /// messages, and even a thousand updates of this size in libzmq's queues at once are a
+        /// gigabyte, the memory of a few large ones (docs/design.md 4).
+        package static let defaultDirectUploadLimit = 1 << 20
 
         package init(
-            join: JoinMessage, heartbeatInterval: Double, ackTimeout: Double, server: String, curvePublicKey: String?
+            join: JoinMessage, heartbeatInterval: Double, ackTimeout: Double, server: String, curvePublicKey: String?,
+            directUploadLimit: Int = Self.defaultDirectUploadLimit
         ) {
+            self.directUploadLimit = directUploadLimit
             self.join = join
             self.heartbeatInterval = heartbeatInterval
             self.ackTimeout = ackTimeout
@@ -409,11 +421,17 @@ package struct ClientSession: Sendable {
 
     // MARK: - Helpers
 
-    /// Asks the server for an upload slot; the request also counts as this interval's heartbeat.
+    /// Sends a small update at once (see `Configuration.directUploadLimit`), or asks the server for an
+    /// upload slot for a larger one; either counts as this interval's heartbeat.
     private mutating func requestUpload(_ update: UpdateMessage, now: Double, into actions: inout [Action]) {
+        lastHeartbeat = now
+        if update.delta.count * MemoryLayout<Float>.size <= configuration.directUploadLimit {
+            actions.append(.send(.update(update)))
+            pending?.sentAt = now
+            return
+        }
         actions.append(
             .send(.uploadRequest(UploadRequestMessage(updateID: update.updateID, baseVersion: update.baseVersion))))
-        lastHeartbeat = now
     }
 
     private mutating func confirmJoined() {

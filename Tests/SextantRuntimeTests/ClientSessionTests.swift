@@ -19,12 +19,14 @@ struct ClientSessionTests {
         var session: ClientSession
         var now = 0.0
 
-        init(curvePublicKey: String? = nil) {
+        /// `directUploadLimit` 0 (the default here) makes every update ask for a slot, as a
+        /// large one does.
+        init(curvePublicKey: String? = nil, directUploadLimit: Int = 0) {
             session = ClientSession(
                 configuration: ClientSession.Configuration(
                     join: JoinMessage(clientName: "c1", sampleCount: 10, modelFingerprint: "logreg:4:2"),
                     heartbeatInterval: ClientSessionTests.heartbeatInterval, ackTimeout: ClientSessionTests.ackTimeout,
-                    server: "tcp://server:5555", curvePublicKey: curvePublicKey))
+                    server: "tcp://server:5555", curvePublicKey: curvePublicKey, directUploadLimit: directUploadLimit))
         }
 
         func at(_ time: Double, _ event: ClientSession.Event) -> [Action] {
@@ -139,6 +141,46 @@ struct ClientSessionTests {
         #expect(harness.session.summary.updatesAcknowledged == 1)
         // A grant with nothing to send is ignored.
         #expect(harness.at(7, .received(.uploadGrant(UploadGrantMessage(modelVersion: 4)))) == [])
+    }
+
+    @Test("an update within the direct upload limit goes at once, again after the ack timeout, and ignores grants")
+    func smallUpdatesSkipTheSlot() {
+        // 2 values = 8 bytes: at the limit it goes at once, one byte below it asks for a slot.
+        let update = Self.update(id: 7, base: 3)
+        let asking = Harness(directUploadLimit: 7)
+        asking.joined()
+        _ = asking.at(1, .received(.assignment(Self.assignment(version: 3))))
+        #expect(Self.sent(asking.at(2, .trained(task: 1, update))) == [Self.request(update)])
+
+        let harness = Harness(directUploadLimit: 8)
+        harness.joined()
+        _ = harness.at(1, .received(.assignment(Self.assignment(version: 3))))
+        #expect(Self.sent(harness.at(2, .trained(task: 1, update))) == [.update(update)])
+        #expect(harness.session.pending?.sentAt == 2)
+        // In flight: a grant sends nothing, and heartbeats are plain.
+        #expect(harness.at(2.5, .received(.uploadGrant(UploadGrantMessage(modelVersion: 3)))) == [])
+        #expect(Self.sent(harness.at(4, .tick)) == [.heartbeat(HeartbeatMessage(modelVersion: 3, state: .idle))])
+        // No ack within the timeout: sent again with the heartbeat that is due, without asking.
+        let timedOut = harness.at(17, .tick)
+        #expect(Self.logs(timedOut) == ["no ack, asking to send the update again"])
+        #expect(Self.sent(timedOut) == [.update(update)])
+        #expect(harness.session.pending?.sentAt == 17)
+        _ = harness.at(18.5, .received(.ack(AckMessage(updateID: 7, acceptedVersion: 3))))
+        #expect(harness.session.pending == nil && harness.session.summary.updatesAcknowledged == 1)
+    }
+
+    @Test("the default direct upload limit is 1 MiB: a 262,144-parameter update goes at once, one more asks")
+    func defaultDirectUploadLimit() {
+        #expect(ClientSession.Configuration.defaultDirectUploadLimit == 1 << 20)
+        for (count, direct) in [(262_144, true), (262_145, false)] {
+            let harness = Harness(directUploadLimit: ClientSession.Configuration.defaultDirectUploadLimit)
+            harness.joined()
+            _ = harness.at(1, .received(.assignment(Self.assignment(version: 3))))
+            var update = Self.update(id: 7, base: 3)
+            update.delta = FloatPayload([Float](repeating: 0.25, count: count))
+            let sent = Self.sent(harness.at(2, .trained(task: 1, update)))
+            #expect(sent == (direct ? [.update(update)] : [Self.request(update)]))
+        }
     }
 
     @Test("without an ack within the timeout the update is announced again and resent on the grant")
