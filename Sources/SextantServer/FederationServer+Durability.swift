@@ -17,9 +17,20 @@ extension FederationServer {
         var version: Int
         var staleness: [Int]
         var started: ContinuousClock.Instant
-        /// The test set's evaluation, in by the time the commit is durable (the commit waits for it).
-        var evaluation: ServerEvaluator.Pending?
+        /// The test set's evaluation when it was committed with the checkpoint (the run
+        /// waited for it: `stop.target_accuracy`).
+        var evaluated: ServerEvaluator.Result?
+        /// Whether the test set's evaluation is recorded after the commit: the aggregation is
+        /// logged and published then, with its accuracy.
+        var awaitsEvaluation: Bool
         var epsilon: Double?
+    }
+
+    /// An evaluation's metrics handed to the writer for the checkpoint's row.
+    struct PendingEvaluationRecord {
+        var ticket: UInt64
+        var version: Int
+        var result: ServerEvaluator.Result
     }
 
     /// Hands `job` to the writer; messages sent from now on wait until it is durable.
@@ -55,20 +66,73 @@ extension FederationServer {
             pendingCommits.removeFirst()
             committed(commit)
         }
+        while let record = evaluationRecords.first, record.ticket <= report.durableThrough {
+            evaluationRecords.removeFirst()
+            evaluationRecorded(record)
+        }
         guard let failure = report.failure, !hasWriteFailed else { return }
         hasWriteFailed = true
         sender.dropHeld()
         stopOnStorageFailure(while: failure.action, failure.error, committed: durableVersion)
     }
 
-    /// A checkpoint is durable: publishes it and logs the aggregation, with the time from
-    /// the aggregation to the durable commit (evaluation included). Its evaluation is in:
-    /// the writer waited for it before committing.
+    /// The evaluator has the result for `version`: its metrics go to the writer for the
+    /// checkpoint's row, after the checkpoint's own commit (handed over before).
+    func evaluationFinished(version: Int) {
+        guard let pending = evaluationsInFlight.removeValue(forKey: version) else { return }
+        recordEvaluation(pending.wait(), version: version)
+    }
+
+    /// Records every evaluation still running, in version order, waiting for each: before
+    /// the run's end is written, so that every checkpoint has its accuracy.
+    func recordEvaluationsInFlight() {
+        for version in evaluationsInFlight.keys.sorted() {
+            evaluationFinished(version: version)
+        }
+    }
+
+    private func recordEvaluation(_ result: ServerEvaluator.Result, version: Int) {
+        let ticket = submit(
+            .write(action: "store the evaluation of version \(version)", isCritical: false) { [runID] store in
+                try store.addMetrics(run: runID, version: version, ["accuracy": result.accuracy, "loss": result.loss])
+            })
+        evaluationRecords.append(PendingEvaluationRecord(ticket: ticket, version: version, result: result))
+    }
+
+    /// An evaluation's metrics are in the checkpoint's row: the aggregation that waited for
+    /// them is published and logged now, or (a version committed before a restart) the
+    /// evaluation alone.
+    private func evaluationRecorded(_ record: PendingEvaluationRecord) {
+        // Evaluations run and are recorded in version order: the last one is the newest.
+        lastAccuracy = record.result.accuracy
+        if let commit = awaitingEvaluation.removeValue(forKey: record.version) {
+            publish(commit, evaluation: record.result)
+        } else {
+            logger.info(
+                "evaluated",
+                metadata: [
+                    "version": "\(record.version)", "accuracy": "\(String(format: "%.4f", record.result.accuracy))",
+                    "loss": "\(String(format: "%.4f", record.result.loss))",
+                ])
+        }
+    }
+
+    /// A checkpoint is durable: the version is the server's durable one. Unless its
+    /// evaluation is still to be recorded, the aggregation is published and logged now.
     private func committed(_ commit: PendingCommit) {
         durableVersion = commit.version
+        if commit.awaitsEvaluation {
+            awaitingEvaluation[commit.version] = commit
+            return
+        }
+        if let evaluated = commit.evaluated { lastAccuracy = evaluated.accuracy }
+        publish(commit, evaluation: commit.evaluated)
+    }
+
+    /// Publishes an aggregation (metrics) and logs it, with the time from the aggregation to
+    /// its durable commit, or to its evaluation's record when that came after.
+    private func publish(_ commit: PendingCommit, evaluation: ServerEvaluator.Result?) {
         let duration = ContinuousClock.now - commit.started
-        let evaluation = commit.evaluation?.wait()
-        if let evaluation { lastAccuracy = evaluation.accuracy }
         metrics.aggregated(
             version: commit.version, staleness: commit.staleness, duration: duration,
             accuracy: evaluation?.accuracy, epsilon: commit.epsilon)

@@ -109,8 +109,9 @@ extension FederationServer {
     }
 
     /// Hands the core's new model to the evaluator, and the checkpoint, the applied updates
-    /// and the core's state to the writer, to commit in one transaction with the
-    /// evaluation's metrics once the evaluator has them (docs/design.md 3).
+    /// and the core's state to the writer, to commit in one transaction at once: the next
+    /// version's assignments wait for that commit, not for the evaluation, whose metrics go
+    /// into the checkpoint's row when the evaluator has them (docs/design.md 3).
     private func checkpoint(_ outcome: AggregationOutcome) {
         let start = ContinuousClock.now
         let aggregation = outcome.aggregation
@@ -142,13 +143,25 @@ extension FederationServer {
         // Evaluated on the evaluator's thread while this one takes the next events. Sites' own
         // data leaves the server without a test set: federated evaluation tells how the model
         // does (FederationServer+Evaluation).
-        let evaluation = evaluator?.evaluate(outcome.model)
-        if configuration.stop.targetAccuracy > 0, let evaluation {
-            // Whether the run goes on depends on this evaluation: wait for it here.
-            lastAccuracy = evaluation.wait().accuracy
+        let version = aggregation.newVersion
+        let evaluation = evaluator?.evaluate(outcome.model) { [weak self] _ in
+            Task { await self?.evaluationFinished(version: version) }
         }
-        let metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
+        var evaluated: ServerEvaluator.Result?
+        if configuration.stop.targetAccuracy > 0, let evaluation {
+            // Whether the run goes on depends on this evaluation: wait for it here, and
+            // commit its metrics with the checkpoint.
+            evaluated = evaluation.wait()
+            lastAccuracy = evaluated?.accuracy
+        } else if let evaluation {
+            evaluationsInFlight[version] = evaluation
+        }
+        var metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
             .merging(privacyMetrics) { first, _ in first }
+        if let evaluated {
+            metrics["accuracy"] = evaluated.accuracy
+            metrics["loss"] = evaluated.loss
+        }
         let state: [String: Data]
         do {
             var snapshot = try core.snapshot()
@@ -165,16 +178,10 @@ extension FederationServer {
         let retention = configuration.server
         let ticket = submit(
             .write(action: "commit version \(aggregation.newVersion)", isCritical: true) {
-                [runID, logger, metrics, model = outcome.model, epsilon = lastEpsilon, version = aggregation.newVersion]
-                store in
+                [runID, logger, metrics, model = outcome.model, epsilon = lastEpsilon] store in
                 try store.commitAggregation(
                     run: runID, version: version, parameters: model, metrics: metrics, epsilon: epsilon,
-                    appliedUpdates: applied, schedulerState: state
-                ) {
-                    // Waits, once the model's file is written, for the evaluation running meanwhile.
-                    guard let result = evaluation?.wait() else { return [:] }
-                    return ["accuracy": result.accuracy, "loss": result.loss]
-                }
+                    appliedUpdates: applied, schedulerState: state)
                 guard retention.keepEvery > 1 else { return }
                 do {
                     try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
@@ -184,9 +191,10 @@ extension FederationServer {
             })
         pendingCommits.append(
             PendingCommit(
-                ticket: ticket, version: aggregation.newVersion, staleness: aggregation.updates.map(\.staleness),
-                started: start, evaluation: evaluation, epsilon: lastEpsilon))
-        requestEvaluation(version: aggregation.newVersion, model: outcome.model)
+                ticket: ticket, version: version, staleness: aggregation.updates.map(\.staleness),
+                started: start, evaluated: evaluated, awaitsEvaluation: evaluated == nil && evaluation != nil,
+                epsilon: lastEpsilon))
+        requestEvaluation(version: version, model: outcome.model)
         checkStoppingRule()
     }
 }

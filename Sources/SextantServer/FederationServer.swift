@@ -103,6 +103,12 @@ package actor FederationServer {
     var unsyncedUpdates: [UpdateKey: UInt64] = [:]
     /// Aggregations whose checkpoint is handed to the writer, oldest first.
     var pendingCommits: [PendingCommit] = []
+    /// Test-set evaluations running, by version, not yet handed to the writer.
+    var evaluationsInFlight: [Int: ServerEvaluator.Pending] = [:]
+    /// Evaluations handed to the writer, in order, not yet durable.
+    var evaluationRecords: [PendingEvaluationRecord] = []
+    /// Durable checkpoints whose aggregation is logged once their evaluation is recorded.
+    var awaitingEvaluation: [Int: PendingCommit] = [:]
     /// The newest version whose checkpoint is durable.
     var durableVersion: Int
     /// Set once a critical write failed: the run stops, nothing more is acknowledged.
@@ -414,7 +420,13 @@ package actor FederationServer {
                     "\(secureCohorts.map { "on, \($0.section.bits)-bit ring, clip norm \($0.section.clipNorm ?? 0)" } ?? "off")",
             ])
         metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
-        if resumedFrom != nil {
+        if let resumedFrom {
+            // Its evaluation was not yet recorded when the server stopped: evaluate it again.
+            if lastAccuracy == nil, resumedFrom > 0, let evaluator {
+                evaluationsInFlight[resumedFrom] = evaluator.evaluate(core.model) { [weak self] _ in
+                    Task { await self?.evaluationFinished(version: resumedFrom) }
+                }
+            }
             try replayPendingUpdates()
             perform { try core.resume(now: now) }
         }
@@ -456,7 +468,9 @@ package actor FederationServer {
                 .bye(ByeMessage(reason: reason, text: status == .completed ? "training finished" : "server stopping")),
                 to: client.routingID)
         }
-        // The run's status follows everything it wrote; held messages (the goodbyes) leave.
+        // The run's status follows everything it wrote, the last evaluations included; held
+        // messages (the goodbyes) leave.
+        recordEvaluationsInFlight()
         flushWrites()
         do {
             try store.markRun(id: runID, status: status)
@@ -471,6 +485,7 @@ package actor FederationServer {
     }
 
     private func shutdown() async {
+        if !hasWriteFailed { recordEvaluationsInFlight() }
         flushWrites()
         writer.stop()
         evaluator?.stop()

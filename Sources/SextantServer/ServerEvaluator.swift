@@ -4,11 +4,10 @@ import SextantML
 
 /// The server's test-set evaluation of each new model, on a thread of its own
 /// (docs/design.md 2 and 3). The server's actor hands a model over and goes on with its next
-/// event; the checkpoint's commit, on the writer's thread, waits for the result
-/// (``Pending/wait()``) while the checkpoint's file is being written, and the actor reads the
-/// result when the writer reports the commit durable. Evaluations run one at a time, in the
-/// order handed over, each on the evaluator's own network, which no other thread touches.
-/// Sendable.
+/// event; the checkpoint commits without waiting for it, and when the result is in, the
+/// evaluator calls back and the actor records it in the checkpoint's row. Evaluations run one
+/// at a time, in the order handed over, each on the evaluator's own network, which no other
+/// thread touches. Sendable.
 final class ServerEvaluator: Sendable {
     /// What an evaluation found. Sendable.
     struct Result: Sendable, Equatable {
@@ -62,10 +61,15 @@ final class ServerEvaluator: Sendable {
         }
     }
 
-    /// Hands `model` over; its result comes in the box returned.
-    func evaluate(_ model: [Float]) -> Pending {
+    /// Hands `model` over; its result comes in the box returned, and then `done` is called
+    /// with it on the evaluator's thread.
+    func evaluate(_ model: [Float], then done: @escaping @Sendable (Result) -> Void = { _ in }) -> Pending {
         let pending = Pending()
-        queue.async { [evaluation] in pending.fulfil(evaluation.run(model)) }
+        queue.async { [evaluation] in
+            let result = evaluation.run(model)
+            pending.fulfil(result)
+            done(result)
+        }
         return pending
     }
 

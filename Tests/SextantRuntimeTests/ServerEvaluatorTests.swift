@@ -16,14 +16,15 @@ import Testing
 struct ServerEvaluatorTests {
     private let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    @Test("updates are taken while an evaluation runs, and the checkpoint commits with its metrics once it is in")
-    func updatesFlowWhileEvaluating() async throws {
+    @Test("the checkpoint commits while its evaluation runs, updates are taken meanwhile, and the metrics follow")
+    func checkpointDoesNotWaitForTheEvaluation() async throws {
         try await withWriterStore(logger: logger) { store in try check(store) }
     }
 
     private func check(_ store: CheckpointStore) throws {
         // An evaluation that lasts until the test lets it finish, and the thread it ran on.
         let release = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
         let evaluatedOn = Mutex<UInt?>(nil)
         let evaluator = ServerEvaluator { _ in
             release.wait()
@@ -33,15 +34,11 @@ struct ServerEvaluatorTests {
         let writer = DurableWriter(store: store, logger: logger)
         // What the server's thread does at an aggregation, then with the next updates.
         let model = (0..<100).map { Float($0) }
-        let evaluation = evaluator.evaluate(model)
+        let evaluation = evaluator.evaluate(model) { _ in finished.signal() }
         writer.submit(
             .write(action: "commit version 1", isCritical: true) { store in
                 try store.commitAggregation(
-                    run: "run", version: 1, parameters: model, metrics: ["updates": 0], appliedUpdates: []
-                ) {
-                    let result = evaluation.wait()
-                    return ["accuracy": result.accuracy, "loss": result.loss]
-                }
+                    run: "run", version: 1, parameters: model, metrics: ["updates": 0], appliedUpdates: [])
             })
         for id in Int64(1)...3 {
             let submission = UpdateSubmission(
@@ -49,18 +46,26 @@ struct ServerEvaluatorTests {
                 delta: nil)
             writer.submit(.update(id: id, submission: submission, delta: FloatPayload(model)))
         }
-        // Every update was handed over, none had to wait for the evaluation to be taken.
-        #expect(writer.lastSubmitted == 4)
+        // The checkpoint and the updates are durable with the evaluation still running: the
+        // next version's assignments, which wait for the checkpoint, do not wait for it.
+        let committed = writer.drain()
+        #expect(committed.durableThrough == 4 && committed.failure == nil)
         #expect(evaluation.resultIfDone == nil)
-        #expect(try store.checkpoint(run: "run", version: 1) == nil)
-
-        release.signal()
-        let report = writer.drain()
-        #expect(report.durableThrough == 4 && report.failure == nil)
         let checkpoint = try #require(try store.checkpoint(run: "run", version: 1))
-        #expect(checkpoint.metrics == ["updates": 0, "accuracy": 0.5, "loss": 1.25])
+        #expect(checkpoint.metrics == ["updates": 0])
         #expect(checkpoint.parameters == model)
         #expect(try store.pendingUpdates(run: "run").map(\.id) == [1, 2, 3])
+
+        // Once it is in, the evaluator calls back and its metrics join the checkpoint's row.
+        release.signal()
+        finished.wait()
+        let result = evaluation.wait()
+        writer.submit(
+            .write(action: "store the evaluation of version 1", isCritical: false) { store in
+                try store.addMetrics(run: "run", version: 1, ["accuracy": result.accuracy, "loss": result.loss])
+            })
+        #expect(writer.drain().durableThrough == 5)
+        #expect(try store.checkpoint(run: "run", version: 1)?.metrics == ["updates": 0, "accuracy": 0.5, "loss": 1.25])
         // Not on the thread that handed it over (the server's), which went on meanwhile.
         #expect(evaluatedOn.withLock { $0 } != nil && evaluatedOn.withLock { $0 } != UInt(pthread_self()))
         writer.stop()
