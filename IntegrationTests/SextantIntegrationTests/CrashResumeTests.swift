@@ -1,6 +1,7 @@
 import Foundation
-import SextantStore
 import Testing
+
+@testable import SextantStore
 
 #if canImport(Glibc)
     import Glibc
@@ -64,6 +65,17 @@ extension IntegrationTests {
                     client.isRunning, "\(client.name) did not survive the server's crash\n\(fixture.diagnostics())")
             }
 
+            // The checkpoint commits before its evaluation is recorded (docs/design.md 3): take
+            // the latest one's accuracy away, as a kill between the two commits leaves it.
+            let latestID = crashedRun.id
+            try await store.pool.write { db in
+                try db.execute(
+                    sql:
+                        "UPDATE checkpoints SET metrics = json_remove(metrics, '$.accuracy', '$.loss') WHERE run = ? AND version = ?",
+                    arguments: [latestID, committedBeforeKill])
+            }
+            #expect(try store.checkpoint(run: latestID, version: committedBeforeKill)?.metrics["accuracy"] == nil)
+
             // The same command again: it must resume, not start over.
             let second = try fixture.startServer(config: config, name: "server-2")
             let resumedLine = try await fixture.waitForLogLine(second, containing: "serving", timeout: .seconds(60))
@@ -101,6 +113,15 @@ extension IntegrationTests {
             #expect(try store.runs().count == 1, "the restart began a second run")
             #expect(run.status == .completed)
             #expect(try store.checkpointVersions(run: run.id) == Array(0...configuration.maxVersions))
+            // Every version has its test-set accuracy, the resumed one evaluated again at start.
+            for version in 1...configuration.maxVersions {
+                let accuracy = try store.checkpoint(run: run.id, version: version)?.metrics["accuracy"]
+                #expect(accuracy.map { (0...1).contains($0) } == true, "version \(version) has no accuracy")
+            }
+            let evaluatedAgain = LogLines.first(in: second.standardError, containing: "evaluated the resumed version")
+            #expect(
+                evaluatedAgain.flatMap { LogLines.value(of: "version", in: $0) } == "\(resumedVersion)",
+                "\(second.tail())")
             let report = try store.verify()
             #expect(report.isOK, "\(report)")
 

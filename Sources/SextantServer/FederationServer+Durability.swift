@@ -109,7 +109,7 @@ extension FederationServer {
             publish(commit, evaluation: record.result)
         } else {
             logger.info(
-                "evaluated",
+                "evaluated the resumed version",
                 metadata: [
                     "version": "\(record.version)", "accuracy": "\(String(format: "%.4f", record.result.accuracy))",
                     "loss": "\(String(format: "%.4f", record.result.loss))",
