@@ -20,6 +20,9 @@ extension FederationServer {
         /// The test set's evaluation when it was committed with the checkpoint (the run
         /// waited for it: `stop.target_accuracy`).
         var evaluated: ServerEvaluator.Result?
+        /// The test set's evaluation when the commit waited for it on the writer's thread
+        /// (the evaluator was behind): in by the time the commit is durable.
+        var committedWith: ServerEvaluator.Pending?
         /// Whether the test set's evaluation is recorded after the commit: the aggregation is
         /// logged and published then, with its accuracy.
         var awaitsEvaluation: Bool
@@ -103,8 +106,7 @@ extension FederationServer {
     /// them is published and logged now, or (a version committed before a restart) the
     /// evaluation alone.
     private func evaluationRecorded(_ record: PendingEvaluationRecord) {
-        // Evaluations run and are recorded in version order: the last one is the newest.
-        lastAccuracy = record.result.accuracy
+        noteAccuracy(record.result.accuracy, version: record.version)
         if let commit = awaitingEvaluation.removeValue(forKey: record.version) {
             publish(commit, evaluation: record.result)
         } else {
@@ -125,8 +127,17 @@ extension FederationServer {
             awaitingEvaluation[commit.version] = commit
             return
         }
-        if let evaluated = commit.evaluated { lastAccuracy = evaluated.accuracy }
-        publish(commit, evaluation: commit.evaluated)
+        let evaluated = commit.evaluated ?? commit.committedWith?.wait()
+        if let evaluated { noteAccuracy(evaluated.accuracy, version: commit.version) }
+        publish(commit, evaluation: evaluated)
+    }
+
+    /// The accuracy `/status` shows: that of the newest version evaluated (a record of an
+    /// older version can follow a commit that waited for a newer one's).
+    func noteAccuracy(_ accuracy: Double, version: Int) {
+        guard version >= lastAccuracyVersion else { return }
+        lastAccuracy = accuracy
+        lastAccuracyVersion = version
     }
 
     /// Publishes an aggregation (metrics) and logs it, with the time from the aggregation to

@@ -108,6 +108,24 @@ extension FederationServer {
         perform { try core.timerFired(timer, now: now) }
     }
 
+    /// When a new version's test-set evaluation is in, relative to its checkpoint's commit.
+    enum EvaluationTiming: Equatable {
+        /// Awaited by the actor before the commit: whether the run goes on depends on it
+        /// (`stop.target_accuracy`); its metrics commit with the checkpoint.
+        case beforeTheCommit
+        /// Awaited by the commit on the writer's thread, as the next assignments then are:
+        /// the evaluator is behind (aggregations come faster than it evaluates), and each
+        /// queued evaluation holds a copy of the model, so the queue stays bounded.
+        case withTheCommit
+        /// Recorded in the checkpoint's row once in; nothing waits for it.
+        case afterTheCommit
+    }
+
+    static func evaluationTiming(stopsAtAccuracy: Bool, inFlight: Int) -> EvaluationTiming {
+        if stopsAtAccuracy { return .beforeTheCommit }
+        return inFlight >= evaluationsAhead ? .withTheCommit : .afterTheCommit
+    }
+
     /// Hands the core's new model to the evaluator, and the checkpoint, the applied updates
     /// and the core's state to the writer, to commit in one transaction at once: the next
     /// version's assignments wait for that commit, not for the evaluation, whose metrics go
@@ -148,13 +166,20 @@ extension FederationServer {
             Task { await self?.evaluationFinished(version: version) }
         }
         var evaluated: ServerEvaluator.Result?
-        if configuration.stop.targetAccuracy > 0, let evaluation {
-            // Whether the run goes on depends on this evaluation: wait for it here, and
-            // commit its metrics with the checkpoint.
-            evaluated = evaluation.wait()
-            lastAccuracy = evaluated?.accuracy
-        } else if let evaluation {
-            evaluationsInFlight[version] = evaluation
+        var committedWith: ServerEvaluator.Pending?
+        if let evaluation {
+            switch Self.evaluationTiming(
+                stopsAtAccuracy: configuration.stop.targetAccuracy > 0, inFlight: evaluationsInFlight.count)
+            {
+            case .beforeTheCommit:
+                let result = evaluation.wait()
+                evaluated = result
+                noteAccuracy(result.accuracy, version: version)
+            case .withTheCommit:
+                committedWith = evaluation
+            case .afterTheCommit:
+                evaluationsInFlight[version] = evaluation
+            }
         }
         var metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
             .merging(privacyMetrics) { first, _ in first }
@@ -178,10 +203,15 @@ extension FederationServer {
         let retention = configuration.server
         let ticket = submit(
             .write(action: "commit version \(aggregation.newVersion)", isCritical: true) {
-                [runID, logger, metrics, model = outcome.model, epsilon = lastEpsilon] store in
+                [runID, logger, metrics, model = outcome.model, epsilon = lastEpsilon, committedWith] store in
                 try store.commitAggregation(
                     run: runID, version: version, parameters: model, metrics: metrics, epsilon: epsilon,
-                    appliedUpdates: applied, schedulerState: state)
+                    appliedUpdates: applied, schedulerState: state
+                ) {
+                    // Waits, once the model's file is written, when the evaluator is behind.
+                    guard let result = committedWith?.wait() else { return [:] }
+                    return ["accuracy": result.accuracy, "loss": result.loss]
+                }
                 guard retention.keepEvery > 1 else { return }
                 do {
                     try store.prune(run: runID, keepEvery: retention.keepEvery, keepLast: retention.keepLast)
@@ -192,8 +222,8 @@ extension FederationServer {
         pendingCommits.append(
             PendingCommit(
                 ticket: ticket, version: version, staleness: aggregation.updates.map(\.staleness),
-                started: start, evaluated: evaluated, awaitsEvaluation: evaluated == nil && evaluation != nil,
-                epsilon: lastEpsilon))
+                started: start, evaluated: evaluated, committedWith: committedWith,
+                awaitsEvaluation: evaluated == nil && committedWith == nil && evaluation != nil, epsilon: lastEpsilon))
         requestEvaluation(version: version, model: outcome.model)
         checkStoppingRule()
     }

@@ -61,6 +61,8 @@ package actor FederationServer {
     var timers: [TimerID: Task<Void, Never>] = [:]
     var uploadSlots: UploadSlots
     var lastAccuracy: Double?
+    /// The version `lastAccuracy` belongs to.
+    var lastAccuracyVersion = 0
     /// Federated evaluations waiting for sites' summaries, by version.
     var evaluations: [Int: FederatedEvaluationRound] = [:]
     var lastFederatedEvaluation: ServerStatus.FederatedEvaluation?
@@ -105,6 +107,9 @@ package actor FederationServer {
     var pendingCommits: [PendingCommit] = []
     /// Test-set evaluations running, by version, not yet handed to the writer.
     var evaluationsInFlight: [Int: ServerEvaluator.Pending] = [:]
+    /// From this many evaluations in flight, a checkpoint's commit waits for its own
+    /// (docs/design.md 3): each queued evaluation holds a copy of the model.
+    static let evaluationsAhead = 2
     /// Evaluations handed to the writer, in order, not yet durable.
     var evaluationRecords: [PendingEvaluationRecord] = []
     /// Durable checkpoints whose aggregation is logged once their evaluation is recorded.
@@ -293,6 +298,7 @@ package actor FederationServer {
             }
             resumedFrom = checkpoint.version
             lastAccuracy = checkpoint.metrics["accuracy"]
+            lastAccuracyVersion = checkpoint.version
             try store.markRun(id: runID, status: .running)
         } else {
             if let previous {

@@ -73,6 +73,21 @@ struct ServerEvaluatorTests {
     }
 }
 
+@Suite("When the server's evaluation is in, relative to its checkpoint's commit")
+struct EvaluationTimingTests {
+    @Test("after the commit, unless the run stops at an accuracy or the evaluator is two evaluations behind")
+    func timing() {
+        typealias Server = FederationServer
+        #expect(Server.evaluationsAhead == 2)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: false, inFlight: 0) == .afterTheCommit)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: false, inFlight: 1) == .afterTheCommit)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: false, inFlight: 2) == .withTheCommit)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: false, inFlight: 7) == .withTheCommit)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: true, inFlight: 0) == .beforeTheCommit)
+        #expect(Server.evaluationTiming(stopsAtAccuracy: true, inFlight: 3) == .beforeTheCommit)
+    }
+}
+
 @Suite("server.file_threshold")
 struct FileThresholdConfigurationTests {
     @Test func defaultValueAndRefusal() throws {
