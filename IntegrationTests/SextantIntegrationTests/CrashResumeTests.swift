@@ -1,7 +1,6 @@
 import Foundation
+import SextantStore
 import Testing
-
-@testable import SextantStore
 
 #if canImport(Glibc)
     import Glibc
@@ -67,14 +66,10 @@ extension IntegrationTests {
 
             // The checkpoint commits before its evaluation is recorded (docs/design.md 3): take
             // the latest one's accuracy away, as a kill between the two commits leaves it.
-            let latestID = crashedRun.id
-            try await store.pool.write { db in
-                try db.execute(
-                    sql:
-                        "UPDATE checkpoints SET metrics = json_remove(metrics, '$.accuracy', '$.loss') WHERE run = ? AND version = ?",
-                    arguments: [latestID, committedBeforeKill])
-            }
-            #expect(try store.checkpoint(run: latestID, version: committedBeforeKill)?.metrics["accuracy"] == nil)
+            try await fixture.alterCheckpoint(
+                set: "metrics = json_remove(metrics, '$.accuracy', '$.loss')", run: crashedRun.id,
+                version: committedBeforeKill)
+            #expect(try store.checkpoint(run: crashedRun.id, version: committedBeforeKill)?.metrics["accuracy"] == nil)
 
             // The same command again: it must resume, not start over.
             let second = try fixture.startServer(config: config, name: "server-2")

@@ -1,8 +1,7 @@
 import Foundation
+import SextantStore
 import SextantWire
 import Testing
-
-@testable import SextantStore
 
 #if canImport(Glibc)
     import Glibc
@@ -73,13 +72,8 @@ extension IntegrationTests {
             let store = try fixture.openStore()
             let run = try #require(try store.latestRun())
             let latest = try #require(try store.checkpointVersions(run: run.id).last)
-            let runID = run.id
-            try await store.pool.write { db in
-                try db.execute(
-                    sql:
-                        "UPDATE checkpoints SET parameters = zeroblob(length(parameters)) WHERE run = ? AND version = ?",
-                    arguments: [runID, latest])
-            }
+            try await fixture.alterCheckpoint(
+                set: "parameters = zeroblob(length(parameters))", run: run.id, version: latest)
 
             let second = try fixture.startServer(config: config, name: "server-2")
             let serving = try await fixture.waitForLogLine(second, containing: "serving", timeout: .seconds(60))

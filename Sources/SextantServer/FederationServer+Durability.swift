@@ -17,16 +17,20 @@ extension FederationServer {
         var version: Int
         var staleness: [Int]
         var started: ContinuousClock.Instant
-        /// The test set's evaluation when it was committed with the checkpoint (the run
-        /// waited for it: `stop.target_accuracy`).
-        var evaluated: ServerEvaluator.Result?
-        /// The test set's evaluation when the commit waited for it on the writer's thread
-        /// (the evaluator was behind): in by the time the commit is durable.
+        /// The test set's evaluation when it commits with the checkpoint (awaited before or
+        /// by the commit: ``EvaluationTiming``), in by the time the commit is durable.
         var committedWith: ServerEvaluator.Pending?
-        /// Whether the test set's evaluation is recorded after the commit: the aggregation is
-        /// logged and published then, with its accuracy.
-        var awaitsEvaluation: Bool
+        /// Whether the evaluation is recorded after the commit, which then publishes nothing:
+        /// the aggregation is logged and published with the evaluation's record.
+        var publishedWithEvaluation: Bool
         var epsilon: Double?
+    }
+
+    /// A test-set evaluation running for `version`, recorded after the checkpoint's commit;
+    /// `commit` is the aggregation to publish with it (nil for a resumed version).
+    struct EvaluationInFlight {
+        var pending: ServerEvaluator.Pending
+        var commit: PendingCommit?
     }
 
     /// An evaluation's metrics handed to the writer for the checkpoint's row.
@@ -34,6 +38,7 @@ extension FederationServer {
         var ticket: UInt64
         var version: Int
         var result: ServerEvaluator.Result
+        var commit: PendingCommit?
     }
 
     /// Hands `job` to the writer; messages sent from now on wait until it is durable.
@@ -82,8 +87,22 @@ extension FederationServer {
     /// The evaluator has the result for `version`: its metrics go to the writer for the
     /// checkpoint's row, after the checkpoint's own commit (handed over before).
     func evaluationFinished(version: Int) {
-        guard let pending = evaluationsInFlight.removeValue(forKey: version) else { return }
-        recordEvaluation(pending.wait(), version: version)
+        guard let running = evaluationsInFlight.removeValue(forKey: version) else { return }
+        let result = running.pending.wait()
+        let ticket = submit(
+            .write(action: "store the evaluation of version \(version)", isCritical: false) { [runID] store in
+                try store.addMetrics(run: runID, version: version, ["accuracy": result.accuracy, "loss": result.loss])
+            })
+        evaluationRecords.append(
+            PendingEvaluationRecord(ticket: ticket, version: version, result: result, commit: running.commit))
+    }
+
+    /// Hands `model` (version `version`) to the evaluator, which calls back into the actor
+    /// when the result is in; nil without a test set.
+    func startEvaluation(_ model: [Float], version: Int) -> ServerEvaluator.Pending? {
+        evaluator?.evaluate(model) { [weak self] _ in
+            Task { await self?.evaluationFinished(version: version) }
+        }
     }
 
     /// Records every evaluation still running, in version order, waiting for each: before
@@ -94,20 +113,12 @@ extension FederationServer {
         }
     }
 
-    private func recordEvaluation(_ result: ServerEvaluator.Result, version: Int) {
-        let ticket = submit(
-            .write(action: "store the evaluation of version \(version)", isCritical: false) { [runID] store in
-                try store.addMetrics(run: runID, version: version, ["accuracy": result.accuracy, "loss": result.loss])
-            })
-        evaluationRecords.append(PendingEvaluationRecord(ticket: ticket, version: version, result: result))
-    }
-
     /// An evaluation's metrics are in the checkpoint's row: the aggregation that waited for
     /// them is published and logged now, or (a version committed before a restart) the
     /// evaluation alone.
     private func evaluationRecorded(_ record: PendingEvaluationRecord) {
         noteAccuracy(record.result.accuracy, version: record.version)
-        if let commit = awaitingEvaluation.removeValue(forKey: record.version) {
+        if let commit = record.commit {
             publish(commit, evaluation: record.result)
         } else {
             logger.info(
@@ -123,11 +134,8 @@ extension FederationServer {
     /// evaluation is still to be recorded, the aggregation is published and logged now.
     private func committed(_ commit: PendingCommit) {
         durableVersion = commit.version
-        if commit.awaitsEvaluation {
-            awaitingEvaluation[commit.version] = commit
-            return
-        }
-        let evaluated = commit.evaluated ?? commit.committedWith?.wait()
+        guard !commit.publishedWithEvaluation else { return }
+        let evaluated = commit.committedWith?.wait()
         if let evaluated { noteAccuracy(evaluated.accuracy, version: commit.version) }
         publish(commit, evaluation: evaluated)
     }

@@ -162,31 +162,15 @@ extension FederationServer {
         // data leaves the server without a test set: federated evaluation tells how the model
         // does (FederationServer+Evaluation).
         let version = aggregation.newVersion
-        let evaluation = evaluator?.evaluate(outcome.model) { [weak self] _ in
-            Task { await self?.evaluationFinished(version: version) }
+        let evaluation = startEvaluation(outcome.model, version: version)
+        let timing = Self.evaluationTiming(
+            stopsAtAccuracy: configuration.stop.targetAccuracy > 0, inFlight: evaluationsInFlight.count)
+        if let evaluation, timing == .beforeTheCommit {
+            noteAccuracy(evaluation.wait().accuracy, version: version)
         }
-        var evaluated: ServerEvaluator.Result?
-        var committedWith: ServerEvaluator.Pending?
-        if let evaluation {
-            switch Self.evaluationTiming(
-                stopsAtAccuracy: configuration.stop.targetAccuracy > 0, inFlight: evaluationsInFlight.count)
-            {
-            case .beforeTheCommit:
-                let result = evaluation.wait()
-                evaluated = result
-                noteAccuracy(result.accuracy, version: version)
-            case .withTheCommit:
-                committedWith = evaluation
-            case .afterTheCommit:
-                evaluationsInFlight[version] = evaluation
-            }
-        }
-        var metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
+        let committedWith = timing == .afterTheCommit ? nil : evaluation
+        let metrics = ["updates": Double(aggregation.updates.count), "seconds": now]
             .merging(privacyMetrics) { first, _ in first }
-        if let evaluated {
-            metrics["accuracy"] = evaluated.accuracy
-            metrics["loss"] = evaluated.loss
-        }
         let state: [String: Data]
         do {
             var snapshot = try core.snapshot()
@@ -208,7 +192,7 @@ extension FederationServer {
                     run: runID, version: version, parameters: model, metrics: metrics, epsilon: epsilon,
                     appliedUpdates: applied, schedulerState: state
                 ) {
-                    // Waits, once the model's file is written, when the evaluator is behind.
+                    // Waits, once the model's file is written, unless recorded after the commit.
                     guard let result = committedWith?.wait() else { return [:] }
                     return ["accuracy": result.accuracy, "loss": result.loss]
                 }
@@ -219,11 +203,14 @@ extension FederationServer {
                     logger.error("could not prune old checkpoints: \(error)")
                 }
             })
-        pendingCommits.append(
-            PendingCommit(
-                ticket: ticket, version: version, staleness: aggregation.updates.map(\.staleness),
-                started: start, evaluated: evaluated, committedWith: committedWith,
-                awaitsEvaluation: evaluated == nil && committedWith == nil && evaluation != nil, epsilon: lastEpsilon))
+        let commit = PendingCommit(
+            ticket: ticket, version: version, staleness: aggregation.updates.map(\.staleness),
+            started: start, committedWith: committedWith,
+            publishedWithEvaluation: evaluation != nil && committedWith == nil, epsilon: lastEpsilon)
+        pendingCommits.append(commit)
+        if let evaluation, committedWith == nil {
+            evaluationsInFlight[version] = EvaluationInFlight(pending: evaluation, commit: commit)
+        }
         requestEvaluation(version: version, model: outcome.model)
         checkStoppingRule()
     }

@@ -106,14 +106,12 @@ package actor FederationServer {
     /// Aggregations whose checkpoint is handed to the writer, oldest first.
     var pendingCommits: [PendingCommit] = []
     /// Test-set evaluations running, by version, not yet handed to the writer.
-    var evaluationsInFlight: [Int: ServerEvaluator.Pending] = [:]
+    var evaluationsInFlight: [Int: EvaluationInFlight] = [:]
     /// From this many evaluations in flight, a checkpoint's commit waits for its own
     /// (docs/design.md 3): each queued evaluation holds a copy of the model.
     static let evaluationsAhead = 2
     /// Evaluations handed to the writer, in order, not yet durable.
     var evaluationRecords: [PendingEvaluationRecord] = []
-    /// Durable checkpoints whose aggregation is logged once their evaluation is recorded.
-    var awaitingEvaluation: [Int: PendingCommit] = [:]
     /// The newest version whose checkpoint is durable.
     var durableVersion: Int
     /// Set once a critical write failed: the run stops, nothing more is acknowledged.
@@ -428,10 +426,8 @@ package actor FederationServer {
         metrics.started(version: version, accuracy: lastAccuracy, epsilon: lastEpsilon)
         if let resumedFrom {
             // Its evaluation was not yet recorded when the server stopped: evaluate it again.
-            if lastAccuracy == nil, resumedFrom > 0, let evaluator {
-                evaluationsInFlight[resumedFrom] = evaluator.evaluate(core.model) { [weak self] _ in
-                    Task { await self?.evaluationFinished(version: resumedFrom) }
-                }
+            if lastAccuracy == nil, resumedFrom > 0, let pending = startEvaluation(core.model, version: resumedFrom) {
+                evaluationsInFlight[resumedFrom] = EvaluationInFlight(pending: pending, commit: nil)
             }
             try replayPendingUpdates()
             perform { try core.resume(now: now) }

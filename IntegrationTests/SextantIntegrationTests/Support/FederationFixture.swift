@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-import SextantStore
 import Testing
+
+@testable import SextantStore
 
 #if canImport(Glibc)
     import Glibc
@@ -120,6 +121,15 @@ final class FederationFixture {
     }
 
     // MARK: - The checkpoint database
+
+    /// Changes one checkpoint's row in place with the server stopped (`assignment` is an SQL
+    /// SET clause), as a fault would leave it: a damaged blob, a kill between two commits.
+    func alterCheckpoint(set assignment: String, run: String, version: Int) async throws {
+        try await openStore().pool.write { db in
+            try db.execute(
+                sql: "UPDATE checkpoints SET \(assignment) WHERE run = ? AND version = ?", arguments: [run, version])
+        }
+    }
 
     /// The server's database, opened once it exists (opening creates a missing file, which
     /// would race with the server creating it). Safe while the server writes: WAL.
