@@ -12,7 +12,15 @@ final class GatedSender: Sendable {
     /// Where a message that may leave goes.
     typealias Sink = @Sendable ([OutboundFrame]) -> Void
 
-    private let state = Mutex<(gate: OutboundGate<[OutboundFrame]>, sink: Sink?)>((OutboundGate(), nil))
+    /// A struct, not a tuple: a closure kept in a tuple behind the generic mutex is
+    /// reabstracted on every access, and each `withLock` then left it wrapped in two more
+    /// thunks, so every message went through a chain as long as the run.
+    private struct State {
+        var gate = OutboundGate<[OutboundFrame]>()
+        var sink: Sink?
+    }
+
+    private let state = Mutex(State())
 
     /// Where released messages go from now on (nil: nowhere, they are dropped).
     func attach(_ socket: SocketThread?) {

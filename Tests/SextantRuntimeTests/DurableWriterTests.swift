@@ -133,6 +133,20 @@ struct DurableWriterTests {
             #expect(seen.allSatisfy { $0.stored })
         }
     }
+
+    /// A server reports a durable ticket per commit, for as long as it runs. The sink was
+    /// once kept in a tuple behind the mutex, and every access wrapped it in two more
+    /// reabstraction thunks: each message then went through a chain as long as the run, and
+    /// after some 10^5 reports the call overflowed the stack.
+    @Test("the sender's way out stays one call, however many reports it has seen")
+    func sinkDoesNotGrowWithReports() {
+        let sender = GatedSender()
+        let delivered = Mutex(0)
+        sender.attach(sink: { _ in delivered.withLock { $0 += 1 } })
+        for ticket in 1...1_000_000 { sender.durable(through: UInt64(ticket)) }
+        sender.send([.bytes([1])], after: 1_000_000)
+        #expect(delivered.withLock { $0 } == 1)
+    }
 }
 
 /// Calls `body` with a store in a new directory (vectors of 64 values and more in files),
