@@ -35,8 +35,13 @@ struct LaunchView {
     /// Updates the state from one line of process `source`; returns a plain line to print
     /// when not on a terminal.
     mutating func ingest(source: String, line: Substring) -> String? {
+        ingest(source: source, line: line, parsed: LogLine(parsing: line))
+    }
+
+    /// ``ingest(source:line:)`` with the line parsed once by the caller.
+    mutating func ingest(source: String, line: Substring, parsed: LogLine?) -> String? {
         if source == "server" {
-            guard let log = LogLine(parsing: line) else {
+            guard let log = parsed else {
                 // The server's final summary is a plain line.
                 return line.hasPrefix("run ") ? "server: \(line)" : nil
             }
@@ -77,7 +82,7 @@ struct LaunchView {
                 return nil
             }
         }
-        guard let log = LogLine(parsing: line) else {
+        guard let log = parsed else {
             if line.contains(": done after") || line.contains(": serverStopped") || line.contains(": interrupted") {
                 clients[source, default: ClientRow()].state = "finished"
                 return String(line)
@@ -89,11 +94,13 @@ struct LaunchView {
         switch log.message {
         case "training":
             row.state = "training \(log.metadata["steps"] ?? "?") steps on v\(log.metadata["version"] ?? "?")"
-        case "sent update":
-            row.tasks += 1
+        case "update ready":
             row.lastLoss = log.metadata["loss"] ?? "-"
             row.lastSeconds = log.metadata["seconds"] ?? "-"
-            row.state = "sent update"
+            row.state = "update ready"
+        case "update acknowledged":
+            row.tasks += 1
+            row.state = "update acknowledged"
         case "connecting":
             row.state = "connecting"
         default:

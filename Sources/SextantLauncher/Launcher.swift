@@ -52,7 +52,8 @@ package final class Launcher: Sendable {
     package static let backtraceSettings = "enable=no"
 
     enum Event: Sendable {
-        case line(source: String, text: String)
+        /// The whole lines one read of a child's output held, in order.
+        case lines(source: String, texts: [String])
         case exited(source: String, status: Int32, ending: String)
     }
 
@@ -92,22 +93,18 @@ package final class Launcher: Sendable {
         var statuses: [String: Int32] = [:]
         var endings: [String: String] = [:]
         var failures = FailureLines()
-        var logs: [String: FileHandle] = [:]
-        defer { logs.values.forEach { try? $0.close() } }
         var lastDraw = ContinuousClock.now
         for await event in events {
             switch event {
-            case .line(let source, let text):
-                if logs[source] == nil {
-                    let url = plan.logDirectory.appendingPathComponent("\(source).log")
-                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-                    logs[source] = try FileHandle(forWritingTo: url)
-                }
-                logs[source]?.write(Data((text + "\n").utf8))
-                failures.ingest(source: source, line: text)
-                if let line = view.ingest(source: source, line: Substring(text)), !isTerminal {
-                    print(line)
-                    fflush(nil)
+            case .lines(let source, let texts):
+                for text in texts {
+                    let line = Substring(text)
+                    let log = LogLine(parsing: line)
+                    failures.ingest(source: source, line: line, parsed: log)
+                    if let printed = view.ingest(source: source, line: line, parsed: log), !isTerminal {
+                        print(printed)
+                        fflush(nil)
+                    }
                 }
             case .exited(let source, let status, let ending):
                 statuses[source] = status
@@ -157,21 +154,32 @@ package final class Launcher: Sendable {
         // One reader per child reads its output to the end and only then reports the exit,
         // so every line, the last one included, comes before the exit (a readability handler
         // still running when the termination handler fired used to lose the last line).
+        let logURL = plan.logDirectory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
         children.withLock { $0[name] = process }
         let output = pipe.fileHandleForReading
+        // The reader writes what it reads to the child's log file as it comes, and hands the
+        // event loop the whole lines of each read at once.
         let reader = Thread {
+            defer { try? log.close() }
             var pending: [UInt8] = []
             while case let data = output.availableData, !data.isEmpty {
+                log.write(data)
                 pending.append(contentsOf: data)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    sink.yield(.line(source: name, text: String(decoding: pending[..<newline], as: UTF8.self)))
-                    pending.removeSubrange(...newline)
-                }
+                guard let last = pending.lastIndex(of: UInt8(ascii: "\n")) else { continue }
+                let texts = pending[..<last].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                    .map { String(decoding: $0, as: UTF8.self) }
+                pending.removeSubrange(...last)
+                sink.yield(.lines(source: name, texts: texts))
             }
-            if !pending.isEmpty { sink.yield(.line(source: name, text: String(decoding: pending, as: UTF8.self))) }
+            if !pending.isEmpty {
+                log.write(Data("\n".utf8))
+                sink.yield(.lines(source: name, texts: [String(decoding: pending, as: UTF8.self)]))
+            }
             exited.wait()
             let status = process.terminationStatus
             let ending =

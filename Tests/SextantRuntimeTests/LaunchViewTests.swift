@@ -54,13 +54,18 @@ import Testing
         #expect(view.version == 5)
         #expect(view.accuracy == "81.23%")
         #expect(printed == "version 5: accuracy 81.23%, 4 updates, max staleness 0")
-        _ = view.ingest(
-            source: "client-2",
-            line:
-                "2026-11-23T02:45:02+0000 info sextant.client: client=client-2 loss=0.41 seconds=1.50 steps=50 version=5 [SextantRuntime] sent update"
-        )
+        // The lines a client writes for one task, as it writes them.
+        for line in [
+            "2026-11-29T23:06:39+0000 info sextant.client: client=client-2 steps=50 version=5 [SextantClient] training",
+            "2026-11-29T23:06:39+0000 info sextant.client: client=client-2 loss=0.4100 record_epsilon=none seconds=1.50 steps=50 version=5 [SextantClient] update ready",
+            "2026-11-29T23:06:39+0000 info sextant.client: client=client-2 server version=5 update=117702236520513555 [SextantClient] update acknowledged",
+        ] {
+            _ = view.ingest(source: "client-2", line: Substring(line))
+        }
         #expect(view.clients["client-2"]?.tasks == 1)
-        #expect(view.clients["client-2"]?.lastLoss == "0.41")
+        #expect(view.clients["client-2"]?.lastLoss == "0.4100")
+        #expect(view.clients["client-2"]?.lastSeconds == "1.50")
+        #expect(view.clients["client-2"]?.state == "update acknowledged")
     }
 
     @Test func clientsSortNaturally() {
