@@ -154,7 +154,8 @@ let package = Package(
         .target(
             name: "SextantClient",
             dependencies: [
-                "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire", "SextantSecureAggregation",
+                "SextantBase", "SextantRuntime", "SextantML", "SextantPrivacy", "SextantWire",
+                "SextantSecureAggregation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -86,10 +86,11 @@ struct SextantClientCommand: ParsableCommand {
             logger.info("emulating \(String(format: "%.3f", speed.timePerStep)) s per step")
         }
         let client = try FederationClient(settings: settings, data: data, stop: stop, logger: logger)
+        let startedUp = ProcessUsage.now()
         let summary = try client.run()
         withExtendedLifetime(signals) {}
         print(
-            "\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion)"
+            "\(clientName): \(summary.outcome) after \(summary.tasks) tasks, \(summary.updatesAcknowledged) updates acknowledged, last version \(summary.lastVersion), \(ProcessUsage.now().cpuText(since: startedUp))"
         )
     }
 

@@ -68,6 +68,7 @@ struct SextantServerCommand: AsyncParsableCommand {
             throw error
         }
         await handle.attach(server)
+        let startedUp = ProcessUsage.now()
         let reload = SignalHandler(signals: [SIGHUP]) { _ in Task { await server.reloadAllowList() } }
         let summary = try await serve(server, endpoint: endpoint, logger: logger)
         withExtendedLifetime(reload) {}
@@ -76,7 +77,7 @@ struct SextantServerCommand: AsyncParsableCommand {
             print(String(format: "differential privacy: epsilon %.3f (%@)", epsilon, guarantee as NSString))
         }
         print(
-            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB"
+            "run \(summary.run) \(summary.status.rawValue) at version \(summary.version), test accuracy \(accuracy), peak memory \(summary.peakMemory / 1_048_576) MiB, \(ProcessUsage.now().cpuText(since: startedUp))"
         )
         if summary.status == .failed { throw ExitCode.failure }
     }
