@@ -490,6 +490,7 @@ package actor FederationServer {
         if !hasWriteFailed { recordEvaluationsInFlight() }
         flushWrites()
         writer.stop()
+        scrubFreePages()
         evaluator?.stop()
         writerReports?.cancel()
         timers.values.forEach { $0.cancel() }
@@ -501,6 +502,19 @@ package actor FederationServer {
         sender.attach(nil)
         authenticator?.stop()
         authenticator = nil
+    }
+
+    /// Zeroes the database's free pages once the writer is done, so that the file the run
+    /// leaves holds no delta of an update it applied (docs/design.md 6); a failure is
+    /// logged, the run's outcome stands.
+    private func scrubFreePages() {
+        guard !hasWriteFailed else { return }
+        do {
+            let pages = try store.scrubFreePages()
+            logger.debug("zeroed the database's free pages", metadata: ["pages": "\(pages)"])
+        } catch {
+            logger.warning("could not zero the database's free pages: \(error)")
+        }
     }
 
     private func startLivenessChecks() {

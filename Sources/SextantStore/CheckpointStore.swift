@@ -102,6 +102,11 @@ package final class CheckpointStore: Sendable {
             // GRDB picks synchronous=NORMAL for WAL, which can lose the last commits on
             // power loss; an acknowledged update must survive that, so fsync every commit.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            // Freed pages are not zeroed as they are freed (some builds of SQLite, Debian's
+            // among them, do it by default): a round frees its deltas' pages and the next
+            // round's deltas take them again, so zeroing them first wrote every delta twice.
+            // `scrubFreePages` zeroes them once, when the server ends (docs/design.md 6).
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA secure_delete = FAST") }
             try pool.read { db in try Self.checkOwnership(db, path: path) }
             try StoreSchema.migrator.migrate(pool)
             try blobs.create()

@@ -1,0 +1,33 @@
+import GRDB
+
+extension CheckpointStore {
+    /// Most bytes one scrubbing row holds: the free pages are taken in steps of this size.
+    static let scrubStep = 64 << 20
+
+    /// Overwrites every free page of the database with zeros, so that no delta of an update
+    /// already applied (a site's own update) stays readable in the file once its row is
+    /// gone. While a run goes on, freed pages are left as they are (`secure_delete = FAST`)
+    /// and the next round's deltas take them again; the server calls this when it ends,
+    /// and the closed file holds no applied delta (docs/design.md 6). Returns how many
+    /// pages were free.
+    ///
+    /// Takes the free pages with rows of zeros in a table of its own, then drops the table
+    /// with SQLite's secure delete on, which zeroes the pages again as it frees them.
+    @discardableResult
+    package func scrubFreePages() throws -> Int {
+        try write("zero the free pages") { db in
+            let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            guard free > 0 else { return 0 }
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            defer { try? db.execute(sql: "PRAGMA secure_delete = FAST") }
+            try db.execute(sql: "CREATE TABLE sextant_scrub (zeros BLOB NOT NULL)")
+            while let remaining = try Int.fetchOne(db, sql: "PRAGMA freelist_count"), remaining > 0 {
+                let bytes = min(remaining * pageSize, Self.scrubStep)
+                try db.execute(sql: "INSERT INTO sextant_scrub (zeros) VALUES (zeroblob(?))", arguments: [bytes])
+            }
+            try db.execute(sql: "DROP TABLE sextant_scrub")
+            return free
+        }
+    }
+}
