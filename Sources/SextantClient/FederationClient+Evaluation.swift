@@ -10,13 +10,27 @@ extension FederationClient {
     func evaluate(_ request: EvaluateMessage) -> EvaluationMessage {
         let empty = EvaluationMessage(modelVersion: request.modelVersion, records: 0, lossSum: 0, summary: [])
         guard validation.count > 0 else { return empty }
-        guard request.model.count == evaluationNetwork.parameterCount else {
+        // Without a model, the request means the model this client's assignment of the same
+        // version carried (sent just before it).
+        let model: FloatPayload
+        if request.refersToAssignment {
+            guard let assigned = assignedModel, assigned.version == request.modelVersion else {
+                logger.warning(
+                    "cannot evaluate: asked for the model of assignment \(request.modelVersion), which this client did not receive"
+                )
+                return empty
+            }
+            model = assigned.model
+        } else {
+            model = request.model
+        }
+        guard model.count == evaluationNetwork.parameterCount else {
             logger.warning(
-                "cannot evaluate: the model has \(request.model.count) parameters, this client's \(evaluationNetwork.parameterCount)"
+                "cannot evaluate: the model has \(model.count) parameters, this client's \(evaluationNetwork.parameterCount)"
             )
             return empty
         }
-        request.model.withUnsafeBufferPointer { evaluationNetwork.loadParameters($0) }
+        model.withUnsafeBufferPointer { evaluationNetwork.loadParameters($0) }
         let (lossSum, summary) = evaluationNetwork.evaluationSummary(on: validation)
         guard let json = try? JSONEncoder().encode(summary) else { return empty }
         let metrics = summary.metrics.sorted { $0.key < $1.key }

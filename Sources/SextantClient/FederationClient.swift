@@ -98,6 +98,9 @@ package final class FederationClient {
     /// Set when the session finished; `run` then returns.
     var outcome: Outcome?
     var task: LocalTask?
+    /// The model of the last assignment received, and its version: what an evaluation
+    /// request without a model refers to (docs/design.md 4).
+    var assignedModel: (version: UInt64, model: FloatPayload)?
     var nextSequence: UInt64
     let started = ContinuousClock.now
 
@@ -309,6 +312,9 @@ package final class FederationClient {
             if case .cohort(let step) = message {
                 takePart(step)
                 continue
+            }
+            if case .assignment(let assignment) = message {
+                assignedModel = (assignment.modelVersion, assignment.model)
             }
             try apply(.received(message))
         }

@@ -25,6 +25,9 @@ extension FederationServer {
             return
         }
         var assigned: [ClientID: Int] = [:]
+        // The model version each client is sent with its assignment in this event: a site
+        // that holds the version to evaluate is asked without a copy of it.
+        var sentModel: [ClientID: Int] = [:]
         var cohortRequests: [CohortRequest] = []
         defer { logArrivalGroups(assigned) }
         for effect in effects {
@@ -45,6 +48,7 @@ extension FederationServer {
                     noiseMultiplier: Float(privacy?.clientNoiseMultiplier ?? 0),
                     model: FloatPayload(core.model))
                 send(.assignment(assignment), to: target.routingID)
+                sentModel[client] = version
             case .wait(let client):
                 guard finalStatus == nil, let target = clients[client] else { continue }
                 send(.wait(WaitMessage(modelVersion: UInt64(version))), to: target.routingID)
@@ -78,6 +82,9 @@ extension FederationServer {
         // An arrival group's members form a cohort when it closes (docs/design.md 13); after
         // this event's other effects, since a cohort that cannot open ends at once.
         for request in cohortRequests { openGroupCohort(request) }
+        // After the assignments, so that a site sent the model with its assignment has it
+        // when the request without it comes (docs/design.md 4).
+        sendEvaluationRequest(sentModel: sentModel)
         // A round's members form a secure aggregation cohort (docs/design.md 13).
         if secureCohorts != nil { openCohort(for: assigned) }
     }

@@ -1,10 +1,16 @@
 /// Server -> client: evaluate this global model on your validation split and report the
-/// result (federated evaluation, docs/design.md section 4). The model travels as the payload.
+/// result (federated evaluation, docs/design.md section 4). The model travels as the
+/// payload, unless the client was just sent it with its assignment of the same version:
+/// then the payload is empty and the client evaluates the model it holds (protocol 4).
 public struct EvaluateMessage: Sendable, Equatable {
     public var runID: String
     public var modelVersion: UInt64
-    /// The global model's flat parameter vector.
+    /// The global model's flat parameter vector; empty: the model of the client's
+    /// assignment of `modelVersion`.
     public var model: FloatPayload
+
+    /// Whether the model is the one the client's assignment of this version carried.
+    public var refersToAssignment: Bool { model.count == 0 }
 
     public init(runID: String, modelVersion: UInt64, model: FloatPayload) {
         self.runID = runID

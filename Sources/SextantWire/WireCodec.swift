@@ -5,7 +5,7 @@ public enum WireCodec {
     /// aggregation flag; version 2 added `uploadRequest`, `uploadGrant` and `wait`, which
     /// version 1 expressed as heartbeats (docs/design.md section 4); peers of different
     /// versions refuse each other's messages.
-    public static let protocolVersion: UInt16 = 3
+    public static let protocolVersion: UInt16 = 4
 
     /// The oldest version whose `error` message has today's layout: a refusal of a peer of
     /// a version from here to ours is written in the peer's version, so it can read it.
@@ -117,7 +117,9 @@ public enum WireCodec {
             throw WireError(
                 .wrongPayloadSize, "payload of \(count) values exceeds the limit of \(options.maxPayloadCount)")
         }
-        if let expected = options.expectedPayloadCount, count != expected {
+        // An evaluate without a model refers to the model of the client's assignment of the
+        // same version (protocol 4): the only payload that may be empty.
+        if let expected = options.expectedPayloadCount, count != expected, !(header.type == .evaluate && count == 0) {
             throw WireError(.wrongPayloadSize, "payload has \(count) values, the model has \(expected) parameters")
         }
         guard frame.count == count * MemoryLayout<Float>.size else {

@@ -20,6 +20,26 @@ struct EvaluationMessageTests {
         #expect(WireMessageType.evaluate.hasPayload && !WireMessageType.evaluation.hasPayload)
     }
 
+    @Test("an evaluate without a model refers to the assignment's; no other message may drop its model")
+    func evaluateByReference() throws {
+        let byReference = WireMessage.evaluate(EvaluateMessage(runID: "r", modelVersion: 7, model: FloatPayload([])))
+        let decoded = try WireCodec.decode(
+            receivedFrames(WireCodec.encode(byReference)), options: WireDecodingOptions(expectedPayloadCount: 3))
+        guard case .evaluate(let request) = decoded else {
+            Issue.record("decoded as \(decoded.type)")
+            return
+        }
+        #expect(request.refersToAssignment && request.modelVersion == 7)
+        let emptyAssignment = WireMessage.assignment(
+            AssignmentMessage(
+                runID: "r", modelVersion: 7, localSteps: 1, learningRate: 0.1, batchSize: 1, model: FloatPayload([])))
+        #expect {
+            _ = try WireCodec.decode(
+                receivedFrames(WireCodec.encode(emptyAssignment)), options: WireDecodingOptions(expectedPayloadCount: 3)
+            )
+        } throws: { ($0 as? WireError)?.code == .wrongPayloadSize }
+    }
+
     @Test("an oversized summary or a negative loss is refused as malformed")
     func refusals() throws {
         let big = WireMessage.evaluation(

@@ -36,7 +36,7 @@ struct WireCodecTests {
         #expect(frames.count == 2)
         let header: [UInt8] = [
             0x53, 0x58, 0x54, 0x31,  // "SXT1"
-            0x03, 0x00,  // protocol version 3
+            0x04, 0x00,  // protocol version 4
             0x04,  // heartbeat
             0x00,  // flags: no payload
             0x09, 0x00, 0x00, 0x00,  // metadata length 9
@@ -81,9 +81,9 @@ struct WireCodecTests {
     @Test("a known header decodes field by field")
     func decodeKnownHeader() throws {
         let header = try WireHeader(decoding: [
-            0x53, 0x58, 0x54, 0x31, 0x03, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
+            0x53, 0x58, 0x54, 0x31, 0x04, 0x00, 0x03, 0x01, 0x2A, 0x00, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00,
         ])
-        #expect(header.version == 3)
+        #expect(header.version == 4)
         #expect(header.type == .update)
         #expect(header.flags == .hasPayload)
         #expect(header.metadataLength == 42)

@@ -49,7 +49,7 @@ struct WireDecoderRobustnessTests {
         frames[0].append(contentsOf: [0, 0, 0, 0])
         let error = decodeError(frames)
         #expect(error?.code == .unsupportedVersion)
-        #expect(error?.message == "unsupported protocol version 7, this peer speaks version 3")
+        #expect(error?.message == "unsupported protocol version 7, this peer speaks version 4")
         #expect(error?.peerVersion == 7)
         #expect(error?.replyCode == .unsupportedVersion)
     }

@@ -57,6 +57,7 @@ let seeds: [(name: String, message: WireMessage)] = [
     ("bye-shutdown", .bye(ByeMessage(reason: .shutdown, text: "SIGTERM"))),
     ("bye-rejected", .bye(ByeMessage(reason: .rejected, text: "fingerprint differs"))),
     ("evaluate", .evaluate(EvaluateMessage(runID: "run-1", modelVersion: 12, model: model))),
+    ("evaluate-assigned", .evaluate(EvaluateMessage(runID: "run-1", modelVersion: 12, model: FloatPayload([])))),
     (
         "evaluation-summary",
         .evaluation(
