@@ -15,7 +15,7 @@ extension CheckpointStore {
             let merged = try StoreJSON.decode([String: Double].self, from: text).merging(metrics) { _, new in new }
             try db.execute(
                 sql: "UPDATE checkpoints SET metrics = ? WHERE run = ? AND version = ?",
-                arguments: [try StoreJSON.encode(merged), run, version])
+                arguments: [StoreJSON.padded(try StoreJSON.encode(merged), to: text.utf8.count), run, version])
             return true
         }
     }

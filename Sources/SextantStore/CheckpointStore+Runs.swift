@@ -87,7 +87,8 @@ extension CheckpointStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                run, version, now, count, ParameterBlob.dtype, sha256, try StoreJSON.encode(metrics), epsilon, blob,
+                run, version, now, count, ParameterBlob.dtype, sha256,
+                StoreJSON.padded(try StoreJSON.encode(metrics), to: StoreJSON.metricsReserve), epsilon, blob,
             ])
     }
 
