@@ -31,6 +31,8 @@ extension IntegrationTests {
             configuration.evaluationLimit = 500
             configuration.localSteps = 10
             configuration.maxVersions = 6
+            // Federated evaluation on: what the server sends per round includes its requests.
+            configuration.validationFraction = 0.2
             configuration.metricsBind = "127.0.0.1:\(metricsPort)"
             let config = try fixture.write(configuration.yaml)
 
@@ -93,6 +95,15 @@ extension IntegrationTests {
             let deltaBytes = Double(run.parameterCount * 4)
             #expect((scrape.value("sextant_received_bytes_total") ?? 0) > deltaBytes * Double(updates.count))
             #expect((scrape.value("sextant_sent_bytes_total") ?? 0) > deltaBytes * Double(updates.count))
+            // With federated evaluation a site gets each model once: the request to evaluate a
+            // version it was just assigned carries none (protocol 4); only the last version's
+            // requests, which no assignment precedes, do. Before, every request carried it
+            // (twice the models).
+            let evaluated = try store.checkpointSummaries(run: run.id).filter { $0.metrics["federated_records"] != nil }
+            #expect(!evaluated.isEmpty, "no federated evaluation in this run")
+            #expect(
+                (scrape.value("sextant_sent_bytes_total") ?? 0)
+                    < deltaBytes * Double(updates.count + configuration.clientCount + 2))
             #expect(scrape.family("sextant_aggregations")?.type == "counter")
             #expect(scrape.family("sextant_update_staleness")?.type == "histogram")
             #expect(scrape.family("sextant_connected_clients")?.type == "gauge")

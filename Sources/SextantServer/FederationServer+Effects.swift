@@ -84,7 +84,7 @@ extension FederationServer {
         for request in cohortRequests { openGroupCohort(request) }
         // After the assignments, so that a site sent the model with its assignment has it
         // when the request without it comes (docs/design.md 4).
-        sendEvaluationRequest(sentModel: sentModel)
+        sendEvaluationRequests(sentModel: sentModel)
         // A round's members form a secure aggregation cohort (docs/design.md 13).
         if secureCohorts != nil { openCohort(for: assigned) }
     }

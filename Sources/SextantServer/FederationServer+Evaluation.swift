@@ -20,30 +20,33 @@ extension FederationServer {
 
     /// After version `version` is committed: asks every joined site to evaluate `model` on
     /// its validation split (every `evaluation.every`-th version). The requests leave at the
-    /// end of the event (``sendEvaluationRequest(sentModel:)``), after its assignments.
+    /// end of the event (``sendEvaluationRequests(sentModel:)``), after its assignments.
     func requestEvaluation(version: Int, model: [Float]) {
         let settings = configuration.evaluation
         guard configuration.isFederatedEvaluationOn, version % settings.every == 0, finalStatus == nil, !clients.isEmpty
         else { return }
         evaluations[version] = FederatedEvaluationRound(waitingFor: Set(clients.keys))
-        evaluationRequest = EvaluateMessage(runID: runID, modelVersion: UInt64(version), model: FloatPayload(model))
+        evaluationRequests.append(
+            EvaluateMessage(runID: runID, modelVersion: UInt64(version), model: FloatPayload(model)))
         while evaluations.count > Self.openEvaluationLimit, let oldest = evaluations.keys.min() {
             closeEvaluation(of: oldest, complete: false)
         }
     }
 
-    /// Sends the evaluation requested in this event, if any and if the run goes on: without
-    /// the model to each site that was just sent it with its assignment (`sentModel`: the
-    /// version each client's assignment of this event carried), with it to the others.
-    func sendEvaluationRequest(sentModel: [String: Int]) {
-        guard let request = evaluationRequest else { return }
-        evaluationRequest = nil
+    /// Sends the evaluations requested in this event, if the run goes on: without the model
+    /// to each site that was just sent it with its assignment (`sentModel`: the version each
+    /// client's assignment of this event carried), with it to the others.
+    func sendEvaluationRequests(sentModel: [String: Int]) {
+        let requests = evaluationRequests
+        evaluationRequests = []
         guard finalStatus == nil else { return }
-        let version = Int(clamping: request.modelVersion)
-        var byReference = request
-        byReference.model = FloatPayload([])
-        for (name, client) in clients where evaluations[version]?.waitingFor.contains(name) == true {
-            send(.evaluate(sentModel[name] == version ? byReference : request), to: client.routingID)
+        for request in requests {
+            let version = Int(clamping: request.modelVersion)
+            var byReference = request
+            byReference.model = FloatPayload([])
+            for (name, client) in clients where evaluations[version]?.waitingFor.contains(name) == true {
+                send(.evaluate(sentModel[name] == version ? byReference : request), to: client.routingID)
+            }
         }
     }
 

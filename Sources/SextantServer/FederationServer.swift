@@ -65,8 +65,8 @@ package actor FederationServer {
     var lastAccuracyVersion = 0
     /// Federated evaluations waiting for sites' summaries, by version.
     var evaluations: [Int: FederatedEvaluationRound] = [:]
-    /// The federated evaluation requested during the current event, sent at its end.
-    var evaluationRequest: EvaluateMessage?
+    /// The federated evaluations requested during the current event, sent at its end.
+    var evaluationRequests: [EvaluateMessage] = []
     var lastFederatedEvaluation: ServerStatus.FederatedEvaluation?
     /// Set when the last version waits for its federated evaluation before the run completes.
     var awaitingFinalEvaluation = false
