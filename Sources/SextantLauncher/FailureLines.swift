@@ -37,7 +37,8 @@ struct FailureLines {
         line.hasPrefix("Error: ") || contains(line, "Fatal error:") || contains(line, "Assertion failed")
     }
 
-    /// Whether `text` holds `part`: a byte search, as every line of every child passes here.
+    /// Whether `text` holds `part`: a byte search, as every line of every child passes here
+    /// (log lines too: `Swift/Array.swift:1: Fatal error: ...` has the shape of one).
     private static func contains(_ text: String, _ part: StaticString) -> Bool {
         var text = text
         let needle = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)

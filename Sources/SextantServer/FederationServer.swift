@@ -446,12 +446,9 @@ package actor FederationServer {
         await shutdown()
         // Until libzmq has sent the goodbyes, exiting would drop them.
         await context.terminate(timeout: .seconds(6))
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Summary(
             run: runID, version: version, accuracy: lastAccuracy, status: finalStatus ?? .stopped,
-            resumedFrom: resumedFrom,
-            peakMemory: usage.ru_maxrss * 1024, epsilon: lastEpsilon)
+            resumedFrom: resumedFrom, peakMemory: ProcessUsage.now().peakMemory, epsilon: lastEpsilon)
     }
 
     /// Stops serving (SIGTERM/SIGINT): tells clients, marks the run stopped, returns from ``run()``.

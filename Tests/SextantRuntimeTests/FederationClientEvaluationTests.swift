@@ -17,11 +17,8 @@ struct FederationClientEvaluationTests {
         let logger = Logger(label: "sextant.tests", factory: { _ in SwiftLogNoOpLogHandler() })
         let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
-        let shape = FeatureShape(channels: 4)
-        let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
-        var settings = FederationClient.Settings(
-            server: try #require(server.boundEndpoints.first), name: "site", model: ModelArchitecture.logreg.spec,
-            momentum: 0, weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0, distribution: .fixed, seed: 1), seed: 1)
+        let parameterCount = ClientTestServer.parameterCount
+        var settings = try ClientTestServer.clientSettings(for: server, name: "site")
         settings.validationFraction = 0.5
         let stop = StopFlag()
         let client = Task.detached {

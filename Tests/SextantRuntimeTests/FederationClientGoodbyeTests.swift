@@ -21,14 +21,10 @@ struct FederationClientGoodbyeTests {
         let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
 
-        let shape = FeatureShape(channels: 4)
         let data = ClientTestServer.data
-        let parameterCount = ModelArchitecture.logreg.makeNetwork(input: shape, classCount: 2, seed: 1).parameterCount
+        let parameterCount = ClientTestServer.parameterCount
         // 5 steps (one chunk) at 0.3 s each: the client then waits 1.5 s for the last chunk.
-        let settings = FederationClient.Settings(
-            server: try #require(server.boundEndpoints.first), name: "slow", model: ModelArchitecture.logreg.spec,
-            momentum: 0,
-            weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0.3, distribution: .fixed, seed: 1), seed: 1)
+        let settings = try ClientTestServer.clientSettings(for: server, name: "slow", timePerStep: 0.3)
         let stop = StopFlag()
         let outcome: FederationClient.Outcome? = try await withThrowingTaskGroup(of: FederationClient.Outcome?.self) {
             group in

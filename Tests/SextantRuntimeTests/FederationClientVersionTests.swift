@@ -16,10 +16,7 @@ struct FederationClientVersionTests {
         let server = try await ClientTestServer.makeRouter()
         var inbox = server.messages.makeAsyncIterator()
         let data = ClientTestServer.data
-        let settings = FederationClient.Settings(
-            server: try #require(server.boundEndpoints.first), name: "new", model: ModelArchitecture.logreg.spec,
-            momentum: 0,
-            weightDecay: 0, speed: SpeedModel(meanTimePerStep: 0, distribution: .fixed, seed: 1), seed: 1)
+        let settings = try ClientTestServer.clientSettings(for: server, name: "new")
         let stop = StopFlag()
         let watchdog = Task {
             try await Task.sleep(for: .seconds(20))

@@ -16,21 +16,22 @@ struct FreePageScrubTests {
         return bytes.range(of: needle) != nil
     }
 
-    /// Records an update with the marked delta and applies it: its row and delta are gone.
-    private func applyMarkedUpdate(_ store: CheckpointStore) throws {
+    /// A store in `directory` that recorded an update with the marked delta and applied it:
+    /// its row and delta are gone. Returns the store and its database's path.
+    private func storeWithAppliedMarkedUpdate(in directory: URL) throws -> (CheckpointStore, String) {
+        let store = try makeStore(in: directory)
         try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(8, seed: 0))
         let update = try store.recordUpdate(submission(client: "a", sequence: 1, delta: Self.delta))
         try store.commitAggregation(
             run: "run-1", version: 1, parameters: vector(8, seed: 1),
             appliedUpdates: [AppliedUpdate(id: update.id, staleness: 0)], schedulerState: [:])
+        return (store, directory.appendingPathComponent("checkpoints.sqlite").path)
     }
 
     @Test("while the run goes on, freed pages are not zeroed: the next deltas take them as they are")
     func freedPagesAreNotZeroedDuringTheRun() throws {
         try withTemporaryDirectory { directory in
-            let path = directory.appendingPathComponent("checkpoints.sqlite").path
-            let store = try makeStore(in: directory)
-            try applyMarkedUpdate(store)
+            let (store, path) = try storeWithAppliedMarkedUpdate(in: directory)
             // The applied delta's pages are free, with its bytes, once the WAL is in the file.
             _ = try store.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
             #expect(try fileHoldsDelta(path))
@@ -40,9 +41,7 @@ struct FreePageScrubTests {
     @Test("scrubbing zeroes every free page: the closed file holds no applied delta, and stays sound")
     func scrubbingLeavesNoTrace() throws {
         try withTemporaryDirectory { directory in
-            let path = directory.appendingPathComponent("checkpoints.sqlite").path
-            let store = try makeStore(in: directory)
-            try applyMarkedUpdate(store)
+            let (store, path) = try storeWithAppliedMarkedUpdate(in: directory)
             #expect(try store.scrubFreePages() > 0)
             try store.close()
             #expect(try !fileHoldsDelta(path))
