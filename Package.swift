@@ -45,6 +45,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Header only: the CRC-32C of the store's delta segments, with SSE 4.2 where present.
+        .systemLibrary(name: "CCRC32C", path: "Sources/CCRC32C"),
 
         // MARK: - Pure libraries (no network, no storage)
 
@@ -111,6 +113,7 @@ let package = Package(
         .target(
             name: "SextantStore",
             dependencies: [
+                "CCRC32C",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -269,7 +272,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SextantStoreTests",
-            dependencies: ["SextantStore", "SextantTestSupport"],
+            dependencies: ["SextantStore", "SextantTestSupport", "CCRC32C"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -12,12 +12,11 @@ import SextantStore
 
 /// `sextant bench durable`: how fast an update becomes durable, against this disk's own
 /// write-and-fdatasync bandwidth for files of the same size in the same directory, measured
-/// in the same run, interleaved. Two ways of storing a delta are measured: as a SQLite blob,
-/// and as a file beside the database (the store's way from `fileThreshold` bytes), one at a
-/// time; and all of them as one group commit, stored as the store chooses
-/// (`recordUpdates`, what the server does with updates that arrive together). The commit of
-/// a checkpoint of the same size, with the updates it applies, is measured both ways too
-/// (the store keeps checkpoints from `fileThreshold` bytes in files). Sendable.
+/// in the same run, interleaved. Deltas are appended to the store's delta segments one at a
+/// time (`recordUpdate`), and all of them as one group commit (`recordUpdates`, what the
+/// server does with updates that arrive together). The commit of a checkpoint of the same
+/// size, with the updates it applies, is measured as a SQLite blob and as a file beside the
+/// database (the store keeps checkpoints from `fileThreshold` bytes in files). Sendable.
 package struct DurableBenchmark: Sendable {
     package struct Configuration: Sendable {
         package var parameterCounts = [200_000, 10_000_000]
@@ -38,21 +37,17 @@ package struct DurableBenchmark: Sendable {
         package var bytes: Int
         /// Files of `bytes` written and fdatasync'd one after another.
         package var diskBandwidth: Double
-        /// `CheckpointStore.recordUpdate` with the delta as a SQLite blob.
-        package var sqliteBandwidth: Double
-        /// `CheckpointStore.recordUpdate` with the delta as a file beside the database.
-        package var fileBandwidth: Double
-        /// `CheckpointStore.recordUpdates` of all the updates at once, stored as the store chooses.
+        /// `CheckpointStore.recordUpdate`, one update at a time.
+        package var storeBandwidth: Double
+        /// `CheckpointStore.recordUpdates` of all the updates at once.
         package var groupBandwidth: Double
         /// `commitAggregation` of a checkpoint of `bytes` (with the updates it applies) as a SQLite blob.
         package var checkpointBlobBandwidth: Double
         /// The same with the checkpoint as a file beside the database.
         package var checkpointFileBandwidth: Double
-        /// What the store does for this size (`fileThreshold`), over the disk's bandwidth.
-        package var ratio: Double
+        /// The store's bandwidth one update at a time over the disk's.
+        package var ratio: Double { storeBandwidth / diskBandwidth }
 
-        package var sqliteRatio: Double { sqliteBandwidth / diskBandwidth }
-        package var fileRatio: Double { fileBandwidth / diskBandwidth }
         package var checkpointBlobRatio: Double { checkpointBlobBandwidth / diskBandwidth }
         package var checkpointFileRatio: Double { checkpointFileBandwidth / diskBandwidth }
         package var groupRatio: Double { groupBandwidth / diskBandwidth }
@@ -78,31 +73,26 @@ package struct DurableBenchmark: Sendable {
         let delta = (0..<parameters).map { Float($0 % 1000) * 1e-4 }
         let bytes = parameters * MemoryLayout<Float>.size
         var disk: [Double] = []
-        var sqlite: [Double] = []
-        var files: [Double] = []
+        var single: [Double] = []
         var groups: [Double] = []
         var blobCheckpoints: [Double] = []
         var fileCheckpoints: [Double] = []
         for _ in 0..<configuration.repetitions {
             disk.append(try diskSeconds(delta))
             let inline = try storeSeconds(delta, fileThreshold: .max)
-            sqlite.append(inline.updates)
             let beside = try storeSeconds(delta, fileThreshold: CheckpointStore.defaultFileThreshold)
-            files.append(beside.updates)
+            single += [inline.updates, beside.updates]
             groups.append(try groupSeconds(delta))
             blobCheckpoints.append(inline.checkpoint)
             fileCheckpoints.append(beside.checkpoint)
         }
         let volume = Double(bytes * configuration.updates)
-        let diskBandwidth = volume / BenchmarkTiming.median(disk)
-        let sqliteBandwidth = volume / BenchmarkTiming.median(sqlite)
-        let fileBandwidth = volume / BenchmarkTiming.median(files)
         return Result(
-            parameters: parameters, bytes: bytes, diskBandwidth: diskBandwidth, sqliteBandwidth: sqliteBandwidth,
-            fileBandwidth: fileBandwidth, groupBandwidth: volume / BenchmarkTiming.median(groups),
+            parameters: parameters, bytes: bytes, diskBandwidth: volume / BenchmarkTiming.median(disk),
+            storeBandwidth: volume / BenchmarkTiming.median(single),
+            groupBandwidth: volume / BenchmarkTiming.median(groups),
             checkpointBlobBandwidth: Double(bytes) / BenchmarkTiming.median(blobCheckpoints),
-            checkpointFileBandwidth: Double(bytes) / BenchmarkTiming.median(fileCheckpoints),
-            ratio: (bytes >= CheckpointStore.defaultFileThreshold ? fileBandwidth : sqliteBandwidth) / diskBandwidth)
+            checkpointFileBandwidth: Double(bytes) / BenchmarkTiming.median(fileCheckpoints))
     }
 
     /// Flushes what earlier measurements left to the file system (removed files, their
@@ -146,7 +136,7 @@ package struct DurableBenchmark: Sendable {
     }
 
     /// Seconds to record `updates` updates into a new store in one group commit, each from
-    /// the same buffer, stored where the store's default threshold puts them.
+    /// the same buffer.
     private func groupSeconds(_ delta: [Float]) throws -> Double {
         let directory = configuration.directory.appendingPathComponent("group-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -489,7 +489,7 @@ package actor FederationServer {
         if !hasWriteFailed { recordEvaluationsInFlight() }
         flushWrites()
         writer.stop()
-        scrubFreePages()
+        scrubAppliedDeltas()
         evaluator?.stop()
         writerReports?.cancel()
         timers.values.forEach { $0.cancel() }
@@ -503,16 +503,20 @@ package actor FederationServer {
         authenticator = nil
     }
 
-    /// Zeroes the database's free pages once the writer is done, so that the file the run
-    /// leaves holds no delta of an update it applied (docs/design.md 6); a failure is
-    /// logged, the run's outcome stands.
-    private func scrubFreePages() {
+    /// Zeroes the database's free pages and removes or zeroes what the delta segments hold
+    /// of applied updates, once the writer is done, so that what the run leaves holds no
+    /// delta of an update it applied (docs/design.md 6); a failure is logged, the run's
+    /// outcome stands.
+    private func scrubAppliedDeltas() {
         guard !hasWriteFailed else { return }
         do {
             let pages = try store.scrubFreePages()
-            logger.debug("zeroed the database's free pages", metadata: ["pages": "\(pages)"])
+            let bytes = try store.scrubSegments()
+            logger.debug(
+                "zeroed the database's free pages and the delta segments' applied records",
+                metadata: ["pages": "\(pages)", "segment bytes": "\(bytes)"])
         } catch {
-            logger.warning("could not zero the database's free pages: \(error)")
+            logger.warning("could not zero what the run's applied deltas left: \(error)")
         }
     }
 

@@ -30,7 +30,7 @@ package struct BlobDirectory: Sendable {
     /// Creates the directory (mode 0700) if it does not exist, and makes its entry durable.
     func create() throws {
         if mkdir(path, 0o700) == 0 {
-            try syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            try FileCalls.syncDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
             return
         }
         let error = errno
@@ -87,7 +87,7 @@ package struct BlobDirectory: Sendable {
                     error: written[index].error, byteCount: buffers[index].count))
         }
         do {
-            try syncDirectory(path)
+            try FileCalls.syncDirectory(path)
         } catch {
             return results.map { _ in .failure(error) }
         }
@@ -130,13 +130,10 @@ package struct BlobDirectory: Sendable {
     /// checking their hash (for a caller that checks it itself); otherwise what is wrong.
     func readValues(sha256: String, count: Int) -> Result<[Float], BlobProblem> {
         let file = filePath(sha256: sha256)
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let error = errno
-            return .failure(
-                BlobProblem(
-                    error == ENOENT
-                        ? "its file \(file) is missing" : "cannot open \(file): \(String(cString: strerror(error)))"))
+        let fd: Int32
+        switch FileCalls.openForReading(file, named: "its file") {
+        case .success(let opened): fd = opened
+        case .failure(let problem): return .failure(problem)
         }
         defer { close(fd) }
         var info = stat()
@@ -147,7 +144,7 @@ package struct BlobDirectory: Sendable {
         }
         var readError: Int32 = 0
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            readError = Self.readAll(fd, UnsafeMutableRawBufferPointer(buffer))
+            readError = FileCalls.readAll(fd, UnsafeMutableRawBufferPointer(buffer), at: 0)
             initialized = count
         }
         guard readError == 0 else {
@@ -163,13 +160,16 @@ package struct BlobDirectory: Sendable {
         for sha256 in sha256s { unlink(filePath(sha256: sha256)) }
     }
 
-    /// Removes every file of the directory that is not the blob of one of `referenced`
-    /// (blobs whose row never committed, interrupted writes); returns how many.
-    func removeOrphans(keeping referenced: Set<String>) -> Int {
+    /// Removes every file of the directory that is neither the blob of one of `referenced`
+    /// nor one of the delta segments `segments` (blobs whose row never committed,
+    /// interrupted writes, segments whose records were all applied); returns how many.
+    func removeOrphans(keeping referenced: Set<String>, segments: Set<Int64>) -> Int {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return 0 }
         var removed = 0
         for name in names {
-            let isReferenced = name.hasSuffix(".f32") && referenced.contains(String(name.dropLast(4)))
+            let isReferenced =
+                name.hasSuffix(".f32") && referenced.contains(String(name.dropLast(4)))
+                || DeltaSegments.segmentNumber(fileName: name).map(segments.contains) == true
             if !isReferenced, unlink("\(path)/\(name)") == 0 { removed += 1 }
         }
         return removed
@@ -190,37 +190,9 @@ package struct BlobDirectory: Sendable {
         return 0
     }
 
-    private static func readAll(_ fd: Int32, _ bytes: UnsafeMutableRawBufferPointer) -> Int32 {
-        var offset = 0
-        while offset < bytes.count {
-            let got = Glibc.read(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if got < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            if got == 0 { return EIO }
-            offset += got
-        }
-        return 0
-    }
-
-    private func syncDirectory(_ directory: String) throws(StoreError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("open the directory \(directory)", errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw failure("sync the directory \(directory)", errno) }
-    }
-
     /// A `StoreError` whose code says what the operator must fix (full disk, read-only, ...).
     private func failure(_ action: String, _ error: Int32) -> StoreError {
-        let code: StoreError.Code
-        switch error {
-        case ENOSPC, EDQUOT, EFBIG: code = .diskFull
-        case EROFS: code = .readOnly
-        case EACCES, EPERM: code = .cannotOpen
-        default: code = .ioFailure
-        }
-        return StoreError(code: code, "\(path): could not \(action): \(String(cString: strerror(error)))")
+        storeFailure(path: path, action, error)
     }
 }
 

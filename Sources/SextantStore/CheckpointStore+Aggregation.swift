@@ -17,7 +17,7 @@ extension CheckpointStore {
         // A large model is written to its file (and synced) before the transaction begins;
         // metrics still being computed meanwhile are awaited then.
         var late: [String: Double] = [:]
-        let files = try parameters.withUnsafeBytes { bytes in
+        let released = try parameters.withUnsafeBytes { bytes in
             try writing(
                 bytes, "commit version \(version) of run '\(run)'", beforeCommit: { late = try awaitingMetrics() }
             ) {
@@ -26,17 +26,17 @@ extension CheckpointStore {
                 try insertCheckpoint(
                     db, run: run, version: version, parameters: stored,
                     metrics: metrics.merging(late) { _, awaited in awaited }, epsilon: epsilon)
-                let files = try appliedUpdates.compactMap { update in
+                let released = try appliedUpdates.compactMap { update in
                     try finishUpdate(
                         db, run: run, id: update.id,
                         sql: "state = 'applied', applied_version = ?, staleness = ?",
                         arguments: [version, update.staleness])
                 }
                 try upsertSchedulerState(db, run: run, state: schedulerState)
-                return files
+                return released
             }
         }
-        removeUnreferencedBlobs(files)
+        remove(released)
         logger.debug(
             "committed aggregation",
             metadata: ["run": "\(run)", "version": "\(version)", "updates": "\(appliedUpdates.count)"])

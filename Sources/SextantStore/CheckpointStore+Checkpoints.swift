@@ -140,16 +140,17 @@ extension CheckpointStore {
     /// in them are marked discarded, and the `staleKeys` of the scheduler state (saved at
     /// the damaged version) are deleted. With nothing damaged nothing changes.
     package func resume(run: String, discardingState staleKeys: Set<String>) throws -> Resumption {
-        var files: [String] = []
+        var released: [ReleasedDelta] = []
         let found = try write("resume run '\(run)' from its newest sound checkpoint") { db in
             var found = try newestSound(db, run: run)
             guard let sound = found.checkpoint, !found.skipped.isEmpty else { return found }
             let version = sound.version
-            files = try deleteCheckpoints(db, run: run, where: "version > ?", arguments: [version])
+            released = try deleteCheckpoints(db, run: run, where: "version > ?", arguments: [version]).map(
+                ReleasedDelta.file)
             let pending = try Int64.fetchAll(
                 db, sql: "SELECT id FROM updates WHERE run = ? AND state = 'buffered' AND base_version > ?",
                 arguments: [run, version])
-            files += try pending.compactMap { id in
+            released += try pending.compactMap { id in
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
             }
             try db.execute(
@@ -166,7 +167,7 @@ extension CheckpointStore {
             }
             return found
         }
-        removeUnreferencedBlobs(files)
+        remove(released)
         return found
     }
 

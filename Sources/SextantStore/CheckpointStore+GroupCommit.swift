@@ -29,27 +29,15 @@ extension CheckpointStore {
     }
 
     /// Records updates that arrived together so that they share one sync (a group commit):
-    /// the files of the large deltas are written and fdatasync'd side by side, their
-    /// directory is synced once, and every row commits in one transaction (one WAL sync).
-    /// Call it before acknowledging any of them: once it returns, a crash loses none of
-    /// them; if it throws, none is stored. Outcomes come in the order given; a retry of a
-    /// stored update is `.duplicate` and stores nothing (docs/design.md 3).
+    /// their deltas are appended to the delta segments with one write and one fdatasync,
+    /// straight from the buffers they arrived in, and every row commits in one transaction
+    /// (one WAL sync). Call it
+    /// before acknowledging any of them: once it returns, a crash loses none of them; if it
+    /// throws, none is stored. Outcomes come in the order given; a retry of a stored update
+    /// is `.duplicate` and stores nothing (docs/design.md 3).
     package func recordUpdates(_ records: [UpdateRecord]) throws -> [RecordOutcome] {
         guard !records.isEmpty else { return [] }
-        let bytes = records.map { UnsafeRawBufferPointer($0.delta) }
-        let large = bytes.indices.filter { storesAsFile(bytes[$0]) }
-        let written = blobs.write(large.map { bytes[$0] })
-        let hashes = written.compactMap { try? $0.get() }
-        var deltas = bytes.map(StoredBlob.inline)
-        for (index, result) in zip(large, written) {
-            switch result {
-            case .success(let sha256):
-                deltas[index] = .file(sha256: sha256, count: records[index].delta.count)
-            case .failure(let error):
-                removeUnreferencedBlobs(hashes)
-                throw error
-            }
-        }
+        let deltas = try storeDeltas(records.map { UnsafeRawBufferPointer($0.delta) })
         let received = now
         let outcomes: [RecordOutcome]
         do {
@@ -61,13 +49,11 @@ extension CheckpointStore {
                 }
             }
         } catch {
-            removeUnreferencedBlobs(hashes)
+            remove(deltas.compactMap(\.released))
             throw error
         }
-        // Retries whose first copy is stored already: their files are extra ones.
-        removeUnreferencedBlobs(
-            zip(outcomes, deltas).compactMap { outcome, delta in outcome.isDuplicate ? delta.fileSHA256 : nil })
+        // Retries whose first copy is stored already: what they wrote is extra.
+        remove(zip(outcomes, deltas).compactMap { outcome, delta in outcome.isDuplicate ? delta.released : nil })
         return outcomes
     }
-
 }

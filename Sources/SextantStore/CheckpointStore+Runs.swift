@@ -79,6 +79,9 @@ extension CheckpointStore {
             (blob, sha256, count) = (bytes, ParameterBlob.sha256Hex(bytes), bytes.count / MemoryLayout<Float>.size)
         case .file(let name, let values):
             (blob, sha256, count) = (nil, name, values)
+        case .segment:
+            // Only deltas are appended to segments (`storeDeltas`); checkpoints go through `writing`.
+            throw StoreError(code: .invalidData, "\(path): checkpoint \(version) cannot be stored in a delta segment")
         }
         try db.execute(
             sql: """

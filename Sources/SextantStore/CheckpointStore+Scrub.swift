@@ -1,4 +1,11 @@
+import Foundation
 import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension CheckpointStore {
     /// Most bytes one scrubbing row holds: the free pages are taken in steps of this size.
@@ -29,5 +36,34 @@ extension CheckpointStore {
             try db.execute(sql: "DROP TABLE sextant_scrub")
             return free
         }
+    }
+
+    /// Removes the delta segments no row names (the current one included: nothing more is
+    /// appended after this) and zeroes, in those that pending updates still need, every byte
+    /// outside their records, so that no applied update's delta stays readable beside the
+    /// database either. The server calls it when it ends, with ``scrubFreePages()``
+    /// (docs/design.md 6). Returns how many bytes it zeroed.
+    @discardableResult
+    package func scrubSegments() throws -> Int64 {
+        segments.closeCurrent()
+        let kept = try read("list the delta segments rows refer to") { db in
+            var kept: [Int64: [(offset: Int64, bytes: Int64)]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT segment, offset, count FROM update_segments") {
+                let count: Int64 = row["count"]
+                kept[row["segment"], default: []].append(
+                    (row["offset"], Int64(DeltaSegments.headerSize) + count * Int64(MemoryLayout<Float>.size)))
+            }
+            return kept
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: segments.path)) ?? []
+        var zeroed: Int64 = 0
+        for number in names.compactMap(DeltaSegments.segmentNumber).sorted() {
+            if let ranges = kept[number] {
+                zeroed += try segments.zero(segment: number, keeping: ranges)
+            } else {
+                unlink(segments.filePath(segment: number))
+            }
+        }
+        return zeroed
     }
 }

@@ -13,17 +13,21 @@ extension CheckpointStore {
     }
 
     /// ``recordUpdate(_:)`` with the delta read in place from `delta` (the buffer it was
-    /// received in), with no copy of ours: a delta of at least `fileThreshold` bytes is
-    /// written to a file named by its SHA-256 and synced before the row that refers to it
-    /// commits (docs/design.md 6); a smaller one is bound to SQLite.
+    /// received in), with no copy of ours: it is appended to the delta segments and synced
+    /// before the row that refers to it commits (docs/design.md 6).
     package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
-        let (outcome, stored) = try writing(
-            UnsafeRawBufferPointer(delta), "record update \(update.sequence) of client '\(update.client)'"
-        ) { db, stored in
-            (try insertUpdate(db, update, id: nil, delta: stored, received: now), stored)
+        let stored = try storeDeltas([UnsafeRawBufferPointer(delta)])[0]
+        let outcome: RecordOutcome
+        do {
+            outcome = try write("record update \(update.sequence) of client '\(update.client)'") { db in
+                try insertUpdate(db, update, id: nil, delta: stored, received: now)
+            }
+        } catch {
+            remove([stored.released].compactMap { $0 })
+            throw error
         }
-        // A retry whose first copy is stored already: its file is an extra one.
-        if outcome.isDuplicate, let sha256 = stored.fileSHA256 { removeUnreferencedBlobs([sha256]) }
+        // A retry whose first copy is stored already: what it wrote is extra.
+        if outcome.isDuplicate, let released = stored.released { remove([released]) }
         return outcome
     }
 
@@ -70,6 +74,10 @@ extension CheckpointStore {
             try db.execute(
                 sql: "INSERT INTO update_files (update_id, count, sha256) VALUES (?, ?, ?)",
                 arguments: [id, count, sha256])
+        case .segment(let record):
+            try db.execute(
+                sql: "INSERT INTO update_segments (update_id, segment, offset, count, crc32c) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, record.segment, record.offset, record.count, Int64(record.crc32c)])
         case nil:
             break
         }
@@ -83,9 +91,11 @@ extension CheckpointStore {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT \(StoredUpdate.columns), b.delta, f.sha256 AS file_sha256, f.count AS file_count
+                    SELECT \(StoredUpdate.columns), b.delta, f.sha256 AS file_sha256, f.count AS file_count,
+                        \(Self.segmentColumns)
                     FROM updates u LEFT JOIN buffered_updates b ON b.update_id = u.id
                     LEFT JOIN update_files f ON f.update_id = u.id
+                    LEFT JOIN update_segments s ON s.update_id = u.id
                     WHERE u.run = ? AND u.state = 'buffered' ORDER BY u.id
                     """,
                 arguments: [run])
@@ -93,7 +103,10 @@ extension CheckpointStore {
             while let row = try rows.next() {
                 var delta = try row.withUnsafeData(named: "delta") { try $0.map(ParameterBlob.decode) }
                 if let sha256: String = try row.decode(forColumn: "file_sha256") {
-                    delta = try fileDelta(sha256: sha256, count: try row.decode(forColumn: "file_count"), row: row)
+                    delta = try replayable(
+                        blobs.read(sha256: sha256, count: try row.decode(forColumn: "file_count")), row: row)
+                } else if let record = try Self.segmentRecord(row) {
+                    delta = try replayable(segments.read(record), row: row)
                 }
                 updates.append(try StoredUpdate(row: row, delta: delta))
             }
@@ -124,18 +137,31 @@ extension CheckpointStore {
     /// Marks buffered updates as discarded and drops their deltas, in one transaction.
     /// Throws (changing nothing) if one of them is not buffered.
     package func discardUpdates(run: String, ids: [Int64]) throws {
-        let files = try write("discard updates of run '\(run)'") { db in
+        let released = try write("discard updates of run '\(run)'") { db in
             try ids.compactMap { id in
                 try finishUpdate(db, run: run, id: id, sql: "state = 'discarded'", arguments: [])
             }
         }
-        removeUnreferencedBlobs(files)
+        remove(released)
     }
 
-    /// The delta of a pending update stored as a file, or nil (logged) if the file is
+    /// The columns of a delta's `update_segments` row (joined as `s`), as ``segmentRecord(_:)`` reads them.
+    static let segmentColumns =
+        "s.segment AS segment, s.offset AS segment_offset, s.count AS segment_count, s.crc32c AS segment_crc32c"
+
+    /// Where a row of ``segmentColumns`` says its delta is, or nil if it names no segment.
+    static func segmentRecord(_ row: Row) throws -> SegmentRecord? {
+        guard let segment: Int64 = try row.decode(forColumn: "segment") else { return nil }
+        let crc: Int64 = try row.decode(forColumn: "segment_crc32c")
+        return SegmentRecord(
+            segment: segment, offset: try row.decode(forColumn: "segment_offset"),
+            count: try row.decode(forColumn: "segment_count"), crc32c: UInt32(truncatingIfNeeded: crc))
+    }
+
+    /// The delta of a pending update stored in a file or a segment, or nil (logged) if it is
     /// missing or damaged: that update cannot be replayed, and `checkpoints verify` names it.
-    private func fileDelta(sha256: String, count: Int, row: Row) throws -> [Float]? {
-        switch blobs.read(sha256: sha256, count: count) {
+    private func replayable(_ read: Result<[Float], BlobProblem>, row: Row) throws -> [Float]? {
+        switch read {
         case .success(let values):
             return values
         case .failure(let problem):
@@ -160,12 +186,31 @@ extension CheckpointStore {
         blobs.remove(unreferenced ?? [])
     }
 
-    /// Moves one buffered update to its final state and drops its delta; returns the
-    /// SHA-256 of its delta file, if it had one, to remove once the transaction commits.
+    /// Recycles, after the transaction that dropped their last rows has committed, the
+    /// segments among `numbers`, and those closed since they were checked, that no row names
+    /// any more (but not the one appends go to): `DeltaSegments` keeps a few to write over.
+    func removeUnreferencedSegments(_ numbers: Set<Int64>) {
+        let candidates = segments.candidates(numbers)
+        guard !candidates.isEmpty else { return }
+        let referenced = try? read("find unreferenced delta segments") { db in
+            try Set(
+                candidates.filter { number in
+                    try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM update_segments WHERE segment = ?)", arguments: [number])
+                        ?? true
+                })
+        }
+        // Left in place when unsure: the next opening removes whatever no row names.
+        guard let referenced else { return }
+        segments.removeUnreferenced(candidates) { referenced.contains($0) }
+    }
+
+    /// Moves one buffered update to its final state and drops its delta; returns the file
+    /// or segment that held it, if any, to remove once the transaction commits.
     @discardableResult
     func finishUpdate(
         _ db: Database, run: String, id: Int64, sql assignments: String, arguments: StatementArguments
-    ) throws -> String? {
+    ) throws -> ReleasedDelta? {
         try db.execute(
             sql: "UPDATE updates SET \(assignments) WHERE run = ? AND id = ? AND state = 'buffered'",
             arguments: arguments + [run, id])
@@ -174,9 +219,16 @@ extension CheckpointStore {
                 code: .invalidData, "\(path): update \(id) of run '\(run)' is not buffered")
         }
         try db.execute(sql: "DELETE FROM buffered_updates WHERE update_id = ?", arguments: [id])
+        if let segment = try Int64.fetchOne(
+            db, sql: "SELECT segment FROM update_segments WHERE update_id = ?", arguments: [id])
+        {
+            try db.execute(sql: "DELETE FROM update_segments WHERE update_id = ?", arguments: [id])
+            return .segment(segment)
+        }
         let file = try String.fetchOne(db, sql: "SELECT sha256 FROM update_files WHERE update_id = ?", arguments: [id])
-        if file != nil { try db.execute(sql: "DELETE FROM update_files WHERE update_id = ?", arguments: [id]) }
-        return file
+        guard let file else { return nil }
+        try db.execute(sql: "DELETE FROM update_files WHERE update_id = ?", arguments: [id])
+        return .file(file)
     }
 
     /// How many rows name the file of a SHA-256 (bound twice): update deltas and checkpoints.

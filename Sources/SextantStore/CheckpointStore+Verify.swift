@@ -3,7 +3,8 @@ import GRDB
 
 extension CheckpointStore {
     /// Checks the whole file: SQLite's `integrity_check` and `foreign_key_check`, then
-    /// every checkpoint's blob against its stored SHA-256, count and dtype, then the records
+    /// every checkpoint's blob against its stored SHA-256, count and dtype, every buffered
+    /// delta in a file or segment against its SHA-256 or CRC-32C, then the records
     /// that carry no hash against each other: each run's parameter count against its
     /// checkpoints and buffered deltas, each update's state against the versions the run
     /// has, and the saved scheduler state's version against the latest checkpoint
@@ -76,9 +77,11 @@ extension CheckpointStore {
                 db,
                 sql: """
                     SELECT u.id, u.client, u.state, u.base_version, u.applied_version,
-                        coalesce(b.count, f.count) AS delta_count, f.sha256 AS file_sha256
+                        coalesce(b.count, f.count, s.count) AS delta_count, f.sha256 AS file_sha256,
+                        \(Self.segmentColumns)
                     FROM updates u LEFT JOIN buffered_updates b ON b.update_id = u.id
                     LEFT JOIN update_files f ON f.update_id = u.id
+                    LEFT JOIN update_segments s ON s.update_id = u.id
                     WHERE u.run = ? ORDER BY u.id
                     """,
                 arguments: [id])
@@ -111,6 +114,10 @@ extension CheckpointStore {
         if let sha256: String = try row.decode(forColumn: "file_sha256"), let deltaCount,
             case .failure(let problem) = blobs.read(sha256: sha256, count: deltaCount)
         {
+            problems.append("\(name): its buffered delta cannot be read: \(problem.message)")
+        }
+        // So is a delta in a segment against the CRC-32C its row records.
+        if let record = try Self.segmentRecord(row), case .failure(let problem) = segments.read(record) {
             problems.append("\(name): its buffered delta cannot be read: \(problem.message)")
         }
         if state != "buffered", deltaCount != nil {

@@ -39,14 +39,17 @@ package final class CheckpointStore: Sendable {
     let openedFiles: Mutex<[String: FileIdentity]>
     /// Where deltas and checkpoints of at least `fileThreshold` bytes are stored (docs/design.md 6).
     package let blobs: BlobDirectory
-    /// Deltas and checkpoints this large or larger go to a file in `blobs`; smaller ones into SQLite.
+    /// Where deltas are appended (docs/design.md 6).
+    package let segments: DeltaSegments
+    /// Checkpoints this large or larger go to a file of their own in `blobs`, smaller ones
+    /// into SQLite. Deltas, of any size, are appended to `segments`.
     package let fileThreshold: Int
 
-    /// The default `fileThreshold`, 2 MiB. A SQLite blob goes through the WAL and is copied
-    /// again into the database at the next WAL checkpoint; a file beside the database is
-    /// written once but costs three syncs (file, directory, the row's commit) instead of
-    /// one. In two runs of `sextant bench durable` on this project's host the file was
-    /// 1.9-2.9 times faster at 40 MB, as fast or faster at 4 MB, and either could win at
+    /// The default `fileThreshold`, 2 MiB. A checkpoint's SQLite blob goes through the WAL
+    /// and is copied again into the database at the next WAL checkpoint; a file beside the
+    /// database is written once but costs three syncs (file, directory, the row's commit)
+    /// instead of one. In two runs of `sextant bench durable` on this project's host the file
+    /// was 1.9-2.9 times faster at 40 MB, as fast or faster at 4 MB, and either could win at
     /// 0.8 MB (docs/design.md 6).
     package static let defaultFileThreshold = 2 << 20
 
@@ -66,8 +69,8 @@ package final class CheckpointStore: Sendable {
     /// application, is damaged, or was written by a newer Sextant.
     /// - Parameters:
     ///   - clock: the time recorded in rows; tests and simulations pass their own.
-    ///   - fileThreshold: deltas of at least this many bytes are stored as files beside the
-    ///     database; `Int.max` keeps every delta in SQLite.
+    ///   - fileThreshold: checkpoints of at least this many bytes are stored as files of
+    ///     their own beside the database; `Int.max` keeps every checkpoint in SQLite.
     package init(
         path: String, logger: Logger, mode: OpenMode = .readWrite,
         fileThreshold: Int = CheckpointStore.defaultFileThreshold,
@@ -79,6 +82,7 @@ package final class CheckpointStore: Sendable {
         self.mode = mode
         self.fileThreshold = fileThreshold
         blobs = BlobDirectory(databasePath: path)
+        segments = DeltaSegments(path: blobs.path)
         openedFiles = Mutex([:])
         if mode == .readOnly {
             pool = try Self.openReadOnly(path: path)
@@ -149,7 +153,10 @@ package final class CheckpointStore: Sendable {
                     sql: "SELECT sha256 FROM update_files UNION SELECT sha256 FROM checkpoints WHERE parameters IS NULL"
                 ))
         }
-        let removed = blobs.removeOrphans(keeping: referenced)
+        let segmentsInUse = try read("list the delta segments rows refer to") { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT segment FROM update_segments"))
+        }
+        let removed = blobs.removeOrphans(keeping: referenced, segments: segmentsInUse)
         if removed > 0 {
             logger.info(
                 "removed blob files no row refers to", metadata: ["path": "\(blobs.path)", "count": "\(removed)"])

@@ -12,6 +12,7 @@ enum StoreSchema {
         migrator.registerMigration("v1-initial-schema", migrate: createInitialSchema)
         migrator.registerMigration("v2-update-files", migrate: createUpdateFiles)
         migrator.registerMigration("v3-checkpoint-files", migrate: allowCheckpointFiles)
+        migrator.registerMigration("v4-update-segments", migrate: createUpdateSegments)
         return migrator
     }
 
@@ -133,6 +134,24 @@ enum StoreSchema {
                 DROP TABLE checkpoints;
                 ALTER TABLE new_checkpoints RENAME TO checkpoints;
                 CREATE INDEX checkpoints_by_hash ON checkpoints(sha256);
+                """)
+    }
+
+    /// Deltas under the file threshold are appended to segment files beside the database
+    /// (`DeltaSegments`); this table says where each is, with the CRC-32C of its bytes.
+    /// Older databases keep their `buffered_updates` rows, which are read as before.
+    private static func createUpdateSegments(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE update_segments (
+                    update_id INTEGER PRIMARY KEY NOT NULL
+                        REFERENCES updates(id) ON DELETE CASCADE,
+                    segment INTEGER NOT NULL CHECK (segment > 0),
+                    offset INTEGER NOT NULL CHECK (offset >= 0),
+                    count INTEGER NOT NULL CHECK (count >= 0),
+                    crc32c INTEGER NOT NULL
+                );
+                CREATE INDEX update_segments_by_segment ON update_segments(segment);
                 """)
     }
 }

@@ -9,12 +9,11 @@ struct BenchDurableCommand: ParsableCommand {
         abstract: "How fast updates become durable, as a share of this disk's write+fdatasync bandwidth.",
         discussion: """
             For each model size, writes and fdatasyncs files of one delta's size in --directory (the disk's own \
-            bandwidth), then records the same number of updates into a checkpoint database there, once with \
-            each delta as a SQLite blob and once as a file beside the database, one at a time, then all of them \
-            as one group commit (as the server stores updates that arrive together), and commits the checkpoint \
-            that applies them, as a SQLite blob and as a file beside the database; interleaved, medians of --repetitions. "store" is what the server does for that \
-            size one update at a time, "group" when they arrive together; the server stores checkpoints as it \
-            stores deltas (files from 2 MiB).
+            bandwidth), then records the same number of updates into a checkpoint database there, their deltas \
+            appended to its delta segments, one at a time ("store") and all of them as one group commit \
+            ("group", as the server stores updates that arrive together), and commits the checkpoint that \
+            applies them, as a SQLite blob and as a file beside the database (the server keeps checkpoints from \
+            2 MiB in files); interleaved, medians of --repetitions.
             """)
 
     @Option(help: "Model sizes (parameters), comma-separated.") var parameters = "200000,10000000"
@@ -40,18 +39,14 @@ struct BenchDurableCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(results), as: UTF8.self))
             return
         }
-        print(
-            "parameters      MB   disk GB/s   sqlite blob (ratio)   file beside (ratio)   group (ratio)   ckpt blob (ratio)   ckpt file (ratio)   store ratio"
-        )
+        print("parameters      MB   disk GB/s   store (ratio)   group (ratio)   ckpt blob (ratio)   ckpt file (ratio)")
         for r in results {
             print(
                 String(
-                    format:
-                        "%10d  %6.1f  %10.2f  %11.2f (%5.2f)  %11.2f (%5.2f)  %5.2f (%5.2f)  %9.2f (%5.2f)  %9.2f (%5.2f)  %11.2f",
-                    r.parameters, Double(r.bytes) / 1e6, r.diskBandwidth / 1e9, r.sqliteBandwidth / 1e9, r.sqliteRatio,
-                    r.fileBandwidth / 1e9, r.fileRatio, r.groupBandwidth / 1e9, r.groupRatio,
-                    r.checkpointBlobBandwidth / 1e9, r.checkpointBlobRatio, r.checkpointFileBandwidth / 1e9,
-                    r.checkpointFileRatio, r.ratio))
+                    format: "%10d  %6.1f  %10.2f  %6.2f (%5.2f)  %6.2f (%5.2f)  %10.2f (%5.2f)  %10.2f (%5.2f)",
+                    r.parameters, Double(r.bytes) / 1e6, r.diskBandwidth / 1e9, r.storeBandwidth / 1e9, r.ratio,
+                    r.groupBandwidth / 1e9, r.groupRatio, r.checkpointBlobBandwidth / 1e9, r.checkpointBlobRatio,
+                    r.checkpointFileBandwidth / 1e9, r.checkpointFileRatio))
         }
     }
 }

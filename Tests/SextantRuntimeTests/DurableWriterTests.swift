@@ -149,7 +149,7 @@ struct DurableWriterTests {
     }
 }
 
-/// Calls `body` with a store in a new directory (vectors of 64 values and more in files),
+/// Calls `body` with a store in a new directory (checkpoints of 64 values and more in files),
 /// holding run "run" at version 0 with 100 zeros; removes the directory afterwards.
 func withWriterStore<T>(logger: Logger, _ body: (CheckpointStore) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory

@@ -4,10 +4,26 @@ import Testing
 
 @testable import SextantStore
 
-@Suite("Deltas stored as files beside the database")
+/// Earlier builds stored a delta of 2 MiB and more in a file of its own, named by its SHA-256
+/// (`update_files`); a database they left is read, verified and cleaned as before.
+@Suite("Deltas that earlier builds stored as files beside the database")
 struct DeltaFileTests {
     private func startRun(_ store: CheckpointStore) throws {
         try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(100, seed: 0))
+    }
+
+    /// Records a buffered update as an earlier build did with a large delta: its file, then
+    /// its rows. Returns the update's id.
+    private func recordAsFile(_ store: CheckpointStore, client: String, delta: [Float]) throws -> Int64 {
+        let sha256 = try delta.withUnsafeBytes { try store.blobs.write($0) }
+        return try store.write("record as an earlier build") { db in
+            let id = try store.insertUpdate(
+                db, submission(client: client, sequence: 1, delta: nil), id: nil, delta: nil, received: 0)
+            try db.execute(
+                sql: "INSERT INTO update_files (update_id, count, sha256) VALUES (?, ?, ?)",
+                arguments: [id.id, delta.count, sha256])
+            return id.id
+        }
     }
 
     private func files(of store: CheckpointStore) throws -> [String] {
@@ -21,12 +37,8 @@ struct DeltaFileTests {
             do {
                 let store = try makeFileStore(in: directory)
                 try startRun(store)
-                id = try store.recordUpdate(submission(client: "a", sequence: 1, delta: delta)).id
+                id = try recordAsFile(store, client: "a", delta: delta)
                 #expect(try files(of: store) == ["\(ParameterBlob.sha256Hex(delta)).f32"])
-                let inline = try store.read("count") {
-                    try Int.fetchOne($0, sql: "SELECT count(*) FROM buffered_updates")
-                }
-                #expect(inline == 0)
                 try store.close()
             }
             let reopened = try makeFileStore(in: directory)
@@ -40,13 +52,13 @@ struct DeltaFileTests {
         }
     }
 
-    @Test func smallDeltaStaysInSQLite() throws {
+    @Test func newDeltasGoToASegmentWhateverTheirSize() throws {
         try withTemporaryDirectory { directory in
             let store = try makeFileStore(in: directory)
             try startRun(store)
-            _ = try store.recordUpdate(submission(client: "a", sequence: 1, delta: vector(63, seed: 1)))
-            #expect(try files(of: store).isEmpty)
-            #expect(try store.pendingUpdates(run: "run-1").map(\.delta) == [vector(63, seed: 1)])
+            _ = try store.recordUpdate(submission(client: "a", sequence: 1, delta: vector(100, seed: 1)))
+            #expect(try files(of: store) == ["segment-1.log"])
+            #expect(try store.pendingUpdates(run: "run-1").map(\.delta) == [vector(100, seed: 1)])
         }
     }
 
@@ -55,12 +67,8 @@ struct DeltaFileTests {
             let store = try makeFileStore(in: directory)
             try startRun(store)
             let delta = vector(100, seed: 2)
-            let first = try store.recordUpdate(submission(client: "a", sequence: 1, delta: delta)).id
-            let second = try store.recordUpdate(submission(client: "b", sequence: 1, delta: delta)).id
-            // A retry of an update already stored leaves no file of its own.
-            #expect(
-                try store.recordUpdate(submission(client: "b", sequence: 1, delta: vector(100, seed: 9)))
-                    == .duplicate(second))
+            let first = try recordAsFile(store, client: "a", delta: delta)
+            let second = try recordAsFile(store, client: "b", delta: delta)
             #expect(try files(of: store).count == 1)
             try store.discardUpdates(run: "run-1", ids: [first])
             #expect(try files(of: store).count == 1)
@@ -77,7 +85,7 @@ struct DeltaFileTests {
             do {
                 let store = try makeFileStore(in: directory)
                 try startRun(store)
-                _ = try store.recordUpdate(submission(client: "a", sequence: 1, delta: kept))
+                _ = try recordAsFile(store, client: "a", delta: kept)
                 blobs = store.blobs
                 try store.close()
             }
@@ -108,7 +116,7 @@ struct DeltaFileTests {
             let store = try makeFileStore(in: directory)
             try startRun(store)
             let delta = vector(100, seed: 5)
-            _ = try store.recordUpdate(submission(client: "a", sequence: 1, delta: delta))
+            _ = try recordAsFile(store, client: "a", delta: delta)
             let path = store.blobs.filePath(sha256: ParameterBlob.sha256Hex(delta))
             var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             bytes[7] ^= 0x40

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Updates that arrive together share one commit")
 struct GroupCommitTests {
-    /// A store whose deltas of 64 values and more go to files, with run-1 started.
+    /// A store with run-1 started.
     private func makeRun(in directory: URL) throws -> CheckpointStore {
         let store = try makeFileStore(in: directory)
         try store.startRun(id: "run-1", config: "", fingerprint: "f", initialParameters: vector(100, seed: 0))
@@ -42,7 +42,7 @@ struct GroupCommitTests {
         try deltaFiles(of: store)
     }
 
-    @Test("a group stores every update under the ids given, large deltas as files, small ones inline")
+    @Test("a group stores every update under the ids given, their deltas in one segment")
     func groupStoresEveryUpdate() throws {
         try withTemporaryDirectory { directory in
             let store = try makeRun(in: directory)
@@ -51,30 +51,29 @@ struct GroupCommitTests {
             let outcomes = try record(
                 store, [(7, "a", 1, deltas[0]), (8, "b", 1, deltas[1]), (9, "c", 1, deltas[2])])
             #expect(outcomes == [.stored(7), .stored(8), .stored(9)])
-            #expect(try files(of: store).count == 2)
+            #expect(try files(of: store) == ["segment-1.log"])
             let pending = try store.pendingUpdates(run: "run-1")
             #expect(pending.map(\.id) == [7, 8, 9])
             #expect(pending.map(\.delta) == deltas)
             #expect(try store.nextUpdateID() == 10)
-            #expect(
-                try files(of: store) == [deltas[0], deltas[2]].map { "\(ParameterBlob.sha256Hex($0)).f32" }.sorted())
         }
     }
 
-    @Test("a retry in a group is a duplicate and leaves no file of its own")
+    @Test("a retry in a group is a duplicate and no row names its record")
     func retryIsDuplicate() throws {
         try withTemporaryDirectory { directory in
             let store = try makeRun(in: directory)
             _ = try record(store, [(1, "a", 5, vector(100, seed: 1))])
             let outcomes = try record(store, [(2, "b", 1, vector(100, seed: 2)), (3, "a", 5, vector(100, seed: 9))])
             #expect(outcomes == [.stored(2), .duplicate(1)])
-            #expect(try files(of: store).count == 2)
+            let named = try store.read("rows") { try Int.fetchOne($0, sql: "SELECT count(*) FROM update_segments") }
+            #expect(named == 2)
             #expect(
                 try store.pendingUpdates(run: "run-1").map(\.delta) == [vector(100, seed: 1), vector(100, seed: 2)])
         }
     }
 
-    @Test("a group that fails stores none of its updates and leaves none of their files")
+    @Test("a group that fails stores none of its updates")
     func failedGroupStoresNothing() throws {
         try withTemporaryDirectory { directory in
             let store = try makeRun(in: directory)
@@ -84,7 +83,7 @@ struct GroupCommitTests {
                 try record(store, [(5, "b", 1, vector(100, seed: 2)), (4, "c", 1, vector(100, seed: 3))])
             }
             #expect(try store.pendingUpdates(run: "run-1").map(\.id) == [4])
-            #expect(try files(of: store) == ["\(ParameterBlob.sha256Hex(vector(100, seed: 1))).f32"])
+            #expect(try store.pendingUpdates(run: "run-1").map(\.delta) == [vector(100, seed: 1)])
         }
     }
 }

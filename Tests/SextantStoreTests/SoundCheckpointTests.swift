@@ -110,7 +110,7 @@ struct SoundCheckpointTests {
             try store.pool.write { db in
                 // A buffered delta of the wrong length, an update applied in a version
                 // that does not exist, and scheduler state of another version.
-                try db.execute(sql: "UPDATE buffered_updates SET count = 3, delta = zeroblob(12)")
+                try db.execute(sql: "UPDATE update_segments SET count = 3")
                 try db.execute(sql: "UPDATE updates SET applied_version = 9 WHERE sequence = 2 AND client = 'a'")
                 try db.execute(
                     sql: "UPDATE scheduler_state SET value = ? WHERE key = 'scheduler'",

@@ -19,8 +19,8 @@ func makeStore(in directory: URL, name: String = "checkpoints.sqlite") throws ->
     try CheckpointStore(path: directory.appendingPathComponent(name).path, logger: testLogger)
 }
 
-/// A store in `directory` that keeps vectors of 64 values (256 bytes) and more, deltas and
-/// checkpoints, in files beside the database.
+/// A store in `directory` that keeps checkpoints of 64 values (256 bytes) and more in files
+/// beside the database.
 func makeFileStore(in directory: URL, mode: CheckpointStore.OpenMode = .readWrite) throws -> CheckpointStore {
     try CheckpointStore(
         path: directory.appendingPathComponent("checkpoints.sqlite").path, logger: testLogger, mode: mode,

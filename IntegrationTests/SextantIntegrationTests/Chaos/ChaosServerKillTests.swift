@@ -30,7 +30,8 @@ extension IntegrationTests {
             var configuration = fixture.configuration(name: "chaos-server")
             // Compass keeps the most state across a crash: groups, speeds and buffered updates.
             configuration.scheduler = "compass"
-            // Every delta and checkpoint in a file beside the database, as a large model's are.
+            // Every checkpoint in a file beside the database, as a large model's are (deltas are
+            // appended to the delta segments whatever their size).
             configuration.fileThreshold = 0
             configuration.minLocalSteps = 10
             configuration.maxLocalSteps = 40

@@ -47,7 +47,8 @@ extension IntegrationTests {
             }
             defer { mount?.unmount() }
             var configuration = fixture.configuration(name: "chaos-storage")
-            // Every delta and checkpoint in a file beside the database, as a large model's are.
+            // Every checkpoint in a file beside the database, as a large model's are (deltas are
+            // appended to the delta segments whatever their size).
             configuration.fileThreshold = 0
             configuration.maxVersions = size.versions
             let config = try fixture.write(configuration.yaml)

@@ -35,8 +35,8 @@ struct TestConfiguration {
     var maxUpdateNorm = 1_000.0
     /// HOST:PORT of /metrics and /status; empty: off.
     var metricsBind = ""
-    /// `server.file_threshold`: from this many bytes deltas and checkpoints are files
-    /// beside the database (nil: the default, 2 MiB).
+    /// `server.file_threshold`: from this many bytes checkpoints are files beside the
+    /// database (nil: the default, 2 MiB).
     var fileThreshold: Int?
     var clientCount = 4
     var meanTimePerStep = 0.0

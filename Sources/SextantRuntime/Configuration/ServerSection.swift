@@ -16,8 +16,9 @@ package struct ServerSection: Sendable, Codable {
     package var keepLast = 0
     /// Clients allowed to upload an update at the same time; the others wait for a slot.
     package var maxConcurrentUploads = 4
-    /// Deltas and checkpoints of at least this many bytes are files beside the database
-    /// instead of SQLite blobs (docs/design.md 6); 0 puts every one in a file.
+    /// Checkpoints of at least this many bytes are files beside the database instead of
+    /// SQLite blobs (docs/design.md 6); 0 puts every one in a file. Deltas always go to the
+    /// delta segments.
     package var fileThreshold = CheckpointStore.defaultFileThreshold
     /// Messages per second one client may send (bursts of twice that); more are dropped.
     package var maxMessagesPerSecond = 20.0
@@ -142,7 +143,7 @@ package struct ServerSection: Sendable, Codable {
         }
         guard fileThreshold >= 0 else {
             throw invalid(
-                "server.file_threshold", fileThreshold, "it must be 0 (every vector a file) or a number of bytes")
+                "server.file_threshold", fileThreshold, "it must be 0 (every checkpoint a file) or a number of bytes")
         }
         guard maxMessagesPerSecond > 0, maxMessagesPerSecond.isFinite else {
             throw invalid("server.max_messages_per_second", maxMessagesPerSecond, "it must be a positive number")
