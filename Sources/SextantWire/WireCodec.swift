@@ -129,18 +129,22 @@ public enum WireCodec {
         }
         var payload = FloatPayload(frame: frame)
         payload.measuredL2Norm = try payload.withUnsafeBufferPointer { (values) throws(WireError) -> Double? in
-            guard FloatPayload.allFinite(values) else {
+            let nonFinite = { () -> WireError in
                 let index = values.firstIndex { !$0.isFinite } ?? 0
-                throw WireError(.nonFinite, "payload value \(index) is \(values[index]), must be finite")
+                return WireError(.nonFinite, "payload value \(index) is \(values[index]), must be finite")
             }
-            if let limit = options.maxPayloadNorm {
-                let norm = FloatPayload.l2Norm(values)
-                guard norm <= limit else {
-                    throw WireError(.normTooLarge, "payload L2 norm \(norm) exceeds the limit of \(limit)")
-                }
-                return norm
+            guard let limit = options.maxPayloadNorm else {
+                guard FloatPayload.allFinite(values) else { throw nonFinite() }
+                return nil
             }
-            return nil
+            // One pass, not two: squares of finite Float32 values summed in Double stay
+            // finite, so the norm is finite exactly when every value is.
+            let norm = FloatPayload.l2Norm(values)
+            guard norm.isFinite else { throw nonFinite() }
+            guard norm <= limit else {
+                throw WireError(.normTooLarge, "payload L2 norm \(norm) exceeds the limit of \(limit)")
+            }
+            return norm
         }
         guard options.copiesPayload else { return payload }
         var copy = FloatPayload(payload.floats)
