@@ -159,11 +159,17 @@ package final class DeltaSegments: Sendable {
         }
     }
 
-    /// Closes a segment whose write failed, so that the next append begins another.
+    /// Closes a segment whose write failed, so that the next append begins another. One
+    /// created for this write is removed: no row names it, and its name may not be durable,
+    /// so it must not become a spare that a later write would count on.
     private func failed(_ error: StoreError, _ state: inout State, _ segment: Current) throws(StoreError) -> Never {
         close(segment.descriptor)
         state.current = nil
-        state.closed.insert(segment.number)
+        if segment.isNew {
+            unlink(filePath(segment: segment.number))
+        } else {
+            state.closed.insert(segment.number)
+        }
         throw error
     }
 
@@ -330,6 +336,7 @@ package final class DeltaSegments: Sendable {
                 if errno == EINTR { continue }
                 return errno
             }
+            if written == 0 { return EIO }
             position += Int64(written)
             var remaining = written
             while remaining > 0, first < vectors.count {
