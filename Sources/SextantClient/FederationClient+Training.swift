@@ -33,8 +33,9 @@ extension FederationClient {
             }
         }
         cohort?.taskStarted()
-        let base = assignment.model.floats
-        network.loadParameters(base)
+        // The model is read where it was received: the assignment keeps its frame for the
+        // delta (`finish`), so it is copied once, into the network.
+        assignment.model.withUnsafeBufferPointer { network.loadParameters($0) }
         let optimizer = try TrainingHyperparameters.makeOptimizer(
             name: settings.optimizer, lr: Double(assignment.learningRate), momentum: settings.momentum,
             weightDecay: settings.weightDecay)
@@ -54,7 +55,7 @@ extension FederationClient {
                     seed: settings.seed &+ assignment.modelVersion &* 7919 &+ UInt64(session.summary.tasks)))
         }
         task = LocalTask(
-            number: number, assignment: assignment, base: base, trainer: trainer, steps: steps, startedAt: now,
+            number: number, assignment: assignment, trainer: trainer, steps: steps, startedAt: now,
             timePerStep: speed.nextTaskTimePerStep())
     }
 
@@ -96,7 +97,7 @@ extension FederationClient {
         // one (one loop doing both, with a serial Double sum, was the client's largest own
         // cost per round with a 200k model).
         var delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
-            finished.base.withUnsafeBufferPointer { base in
+            finished.assignment.model.withUnsafeBufferPointer { base in
                 for i in 0..<local.count { buffer[i] = local[i] - base[i] }
             }
             count = local.count

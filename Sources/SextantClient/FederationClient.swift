@@ -107,8 +107,8 @@ package final class FederationClient {
     /// The assignment being trained, as the session's task `number`.
     struct LocalTask {
         var number: Int
+        /// The assignment, its model (the delta's base) included.
         var assignment: AssignmentMessage
-        var base: [Float]
         var trainer: LocalTrainer
         /// The steps this client trains: the assignment's, or fewer when its record-level
         /// budget allows no more.
