@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 
 /// Where a parameter vector (an update's delta, a checkpoint's parameters) is stored: bound
-/// to its SQLite row, in a file beside the database named by its SHA-256, or (a delta under
-/// the file threshold) in a record of a delta segment (docs/design.md 6).
+/// to its SQLite row, in a file beside the database named by its SHA-256 (a checkpoint from
+/// the file threshold on, a delta of an earlier build), or in a record of a delta segment
+/// (every delta now, docs/design.md 6).
 enum StoredBlob {
     case inline(Data)
     case file(sha256: String, count: Int)
@@ -69,7 +70,7 @@ extension CheckpointStore {
         removeUnreferencedSegments(segmentNumbers)
     }
 
-    /// Whether a vector of these bytes goes to a file beside the database (from
+    /// Whether a checkpoint of these bytes goes to a file beside the database (from
     /// `fileThreshold` bytes on) rather than into SQLite.
     func storesAsFile(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.baseAddress != nil && bytes.count >= fileThreshold && mode == .readWrite
