@@ -31,29 +31,18 @@ extension CheckpointStore {
     /// Records updates that arrived together so that they share one sync (a group commit):
     /// their deltas are appended to the delta segments with one write and one fdatasync,
     /// straight from the buffers they arrived in, and every row commits in one transaction
-    /// (one WAL sync). Call it
-    /// before acknowledging any of them: once it returns, a crash loses none of them; if it
-    /// throws, none is stored. Outcomes come in the order given; a retry of a stored update
+    /// (one WAL sync). Call it before acknowledging any of them: once it returns, a crash
+    /// loses none of them; if it throws, none is stored. Outcomes come in the order given; a retry of a stored update
     /// is `.duplicate` and stores nothing (docs/design.md 3).
     package func recordUpdates(_ records: [UpdateRecord]) throws -> [RecordOutcome] {
         guard !records.isEmpty else { return [] }
-        let deltas = try storeDeltas(records.map { UnsafeRawBufferPointer($0.delta) })
         let received = now
-        let outcomes: [RecordOutcome]
-        do {
-            outcomes = try write("record \(records.count) updates") { db in
-                try records.indices.map { index in
-                    try insertUpdate(
-                        db, records[index].submission, id: records[index].id, delta: deltas[index],
-                        received: received)
-                }
+        return try recording(records.map { UnsafeRawBufferPointer($0.delta) }, "record \(records.count) updates") {
+            db, deltas in
+            try records.indices.map { index in
+                try insertUpdate(
+                    db, records[index].submission, id: records[index].id, delta: deltas[index], received: received)
             }
-        } catch {
-            remove(deltas.compactMap(\.released))
-            throw error
         }
-        // Retries whose first copy is stored already: what they wrote is extra.
-        remove(zip(outcomes, deltas).compactMap { outcome, delta in outcome.isDuplicate ? delta.released : nil })
-        return outcomes
     }
 }

@@ -16,19 +16,31 @@ extension CheckpointStore {
     /// received in), with no copy of ours: it is appended to the delta segments and synced
     /// before the row that refers to it commits (docs/design.md 6).
     package func recordUpdate(_ update: UpdateSubmission, delta: UnsafeBufferPointer<Float>) throws -> RecordOutcome {
-        let stored = try storeDeltas([UnsafeRawBufferPointer(delta)])[0]
-        let outcome: RecordOutcome
+        try recording(
+            [UnsafeRawBufferPointer(delta)], "record update \(update.sequence) of client '\(update.client)'"
+        ) { db, deltas in
+            [try insertUpdate(db, update, id: nil, delta: deltas[0], received: now)]
+        }[0]
+    }
+
+    /// Stores `deltas` (``storeDeltas(_:)``), then inserts their rows with `insert` in one
+    /// transaction. If that fails, or for a row that turned out a retry of a stored update,
+    /// what was written for the delta is released (``remove(_:)``).
+    func recording(
+        _ deltas: [UnsafeRawBufferPointer], _ action: String,
+        insert: (Database, [StoredBlob]) throws -> [RecordOutcome]
+    ) throws -> [RecordOutcome] {
+        let stored = try storeDeltas(deltas)
+        let outcomes: [RecordOutcome]
         do {
-            outcome = try write("record update \(update.sequence) of client '\(update.client)'") { db in
-                try insertUpdate(db, update, id: nil, delta: stored, received: now)
-            }
+            outcomes = try write(action) { db in try insert(db, stored) }
         } catch {
-            remove([stored.released].compactMap { $0 })
+            remove(stored.compactMap(\.released))
             throw error
         }
-        // A retry whose first copy is stored already: what it wrote is extra.
-        if outcome.isDuplicate, let released = stored.released { remove([released]) }
-        return outcome
+        // Retries whose first copy is stored already: what they wrote is extra.
+        remove(zip(outcomes, stored).compactMap { outcome, delta in outcome.isDuplicate ? delta.released : nil })
+        return outcomes
     }
 
     /// Inserts the update's row without a delta, in one transaction.

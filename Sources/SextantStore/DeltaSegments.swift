@@ -205,6 +205,16 @@ package final class DeltaSegments: Sendable {
         }
         defer { close(fd) }
         let place = "its record at byte \(record.offset) of \(file)"
+        // The row is a claim too: the record must lie within the file before anything is
+        // allocated for its values.
+        var info = stat()
+        let (bytes, overflow) = record.count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        guard fstat(fd, &info) == 0, record.offset >= 0, record.count >= 0, !overflow,
+            record.offset <= Int64(info.st_size) - Int64(Self.headerSize) - Int64(bytes)
+        else {
+            return .failure(
+                BlobProblem("\(place) with \(record.count) values does not fit in the file's \(info.st_size) bytes"))
+        }
         var header = [UInt8](repeating: 0, count: Self.headerSize)
         let headerError = header.withUnsafeMutableBytes { FileCalls.readAll(fd, $0, at: record.offset) }
         guard headerError == 0 else { return .failure(BlobProblem("\(place) cannot be read whole")) }

@@ -88,6 +88,25 @@ struct DeltaSegmentTests {
         }
     }
 
+    @Test("a row whose record would not fit in its segment is named, and nothing is allocated for it")
+    func recordBeyondTheFileIsNamed() throws {
+        try withTemporaryDirectory { directory in
+            let store = try makeStore(in: directory)
+            try startRun(store)
+            _ = try store.recordUpdate(submission(client: "a", sequence: 1, delta: vector(100, seed: 1)))
+            for (column, value) in [("count", Int64(1) << 60), ("count", -1), ("offset", Int64(1) << 40)] {
+                try store.pool.write { db in
+                    try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+                    try db.execute(sql: "UPDATE update_segments SET count = 100, offset = 0")
+                    try db.execute(sql: "UPDATE update_segments SET \(column) = ?", arguments: [value])
+                }
+                let report = "\(try store.verify())"
+                #expect(report.contains("does not fit in the file's 416 bytes"), "\(column) \(value): \(report)")
+                #expect(try store.pendingUpdates(run: "run-1").map(\.delta) == [nil])
+            }
+        }
+    }
+
     @Test("a missing segment is named by verify")
     func missingSegmentIsNamed() throws {
         try withTemporaryDirectory { directory in
