@@ -9,6 +9,9 @@ import SextantML
 package struct TrainingBenchmark: Sendable {
     package struct Result: Sendable, Codable {
         package var model: String
+        /// "train" (forward and backward, SGD) or "evaluate" (forward only, as the server's
+        /// test-set evaluation runs it).
+        package var pass = "train"
         package var batchSize: Int
         /// Training samples per wall-clock second.
         package var samplesPerSecond: Double
@@ -76,5 +79,39 @@ package struct TrainingBenchmark: Sendable {
         return Result(
             model: model.rawValue, batchSize: batchSize, samplesPerSecond: BenchmarkTiming.median(wallRates),
             samplesPerCPUSecond: samplesPerCPUSecond, gflops: gflops, ratioOfPeak: gflops / peak)
+    }
+}
+
+extension TrainingBenchmark {
+    /// The server's test-set evaluation (``Network/evaluate(on:batchSize:)``): `examples`
+    /// random examples of Fashion-MNIST's shape through the mlp in batches of 500, counted
+    /// as 2 FLOP per parameter and example (its matrix products). Measured in a process whose
+    /// only BLAS work so far is what making a network does, so it is what the server's
+    /// evaluator sees, not what a product of the peak's size leaves behind.
+    package func runEvaluation(examples: Int = 1000, peak: Double) -> Result {
+        let shape = FeatureShape(channels: 1, height: 28, width: 28)
+        let network = ModelArchitecture.mlp.makeNetwork(input: shape, classCount: 10, seed: 1)
+        var generator = SeededGenerator(seed: 3)
+        let testSet = Dataset(
+            shape: shape, classCount: 10,
+            features: (0..<(examples * shape.count)).map { _ in Float(generator.nextNormal()) },
+            labels: (0..<examples).map { _ in Int32.random(in: 0..<10, using: &generator) })
+        let batchSize = 500
+        _ = network.evaluate(on: testSet, batchSize: batchSize)  // warm-up: allocates scratch memory
+        var wallRates: [Double] = []
+        var cpuRates: [Double] = []
+        for _ in 0..<repetitions {
+            let seconds = BenchmarkTiming.wallAndCPUSeconds {
+                for _ in 0..<4 { _ = network.evaluate(on: testSet, batchSize: batchSize) }
+            }
+            wallRates.append(Double(4 * examples) / seconds.wall)
+            cpuRates.append(Double(4 * examples) / seconds.cpu)
+        }
+        let samplesPerCPUSecond = BenchmarkTiming.median(cpuRates)
+        let gflops = samplesPerCPUSecond * 2 * Double(network.parameterCount) / 1e9
+        return Result(
+            model: ModelArchitecture.mlp.rawValue, pass: "evaluate", batchSize: batchSize,
+            samplesPerSecond: BenchmarkTiming.median(wallRates), samplesPerCPUSecond: samplesPerCPUSecond,
+            gflops: gflops, ratioOfPeak: gflops / peak)
     }
 }

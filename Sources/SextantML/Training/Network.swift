@@ -41,6 +41,8 @@ package final class Network {
         precondition(
             layers.last!.outputShape.count == task.outputCount,
             "the last layer must output \(task.outputCount) values for \(task)")
+        // Every pass multiplies matrices through OpenBLAS, whose buffer wants writing once.
+        prepareBLAS()
         self.layers = layers
         self.inputShape = layers[0].inputShape
         self.task = task
