@@ -92,17 +92,14 @@ extension FederationClient {
     }
 
     private func finish(_ finished: LocalTask) throws {
-        let local = network.parameters
-        // The subtraction vectorises on its own; the norm is the shared Double-accumulating
-        // one (one loop doing both, with a serial Double sum, was the client's largest own
-        // cost per round with a 200k model).
+        let local = UnsafeBufferPointer(network.parameters)
+        var norm = 0.0
         var delta = [Float](unsafeUninitializedCapacity: local.count) { buffer, count in
-            finished.assignment.model.withUnsafeBufferPointer { base in
-                for i in 0..<local.count { buffer[i] = local[i] - base[i] }
+            norm = finished.assignment.model.withUnsafeBufferPointer { base in
+                VectorMath.difference(local, base, into: buffer)
             }
             count = local.count
         }
-        let norm = delta.withUnsafeBufferPointer(VectorMath.l2Norm)
         var clipped = false
         let privacy = ClientUpdatePrivacy(assignment: finished.assignment)
         if privacy.isActive {
