@@ -1,6 +1,9 @@
-import Dispatch
 import Foundation
 import SextantML
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The server's test-set evaluation of each new model, on a thread of its own
 /// (docs/design.md 2 and 3). The server's actor hands a model over and goes on with its next
@@ -40,16 +43,20 @@ final class ServerEvaluator: Sendable {
         var resultIfDone: Result? { condition.withLock { result } }
     }
 
-    /// Runs the evaluations, one at a time in the order handed over, on a thread of
-    /// Dispatch's (a serial queue overcommits: it never takes a thread of the cooperative pool).
-    private let queue: DispatchQueue
-    /// The evaluation, used on `queue` only.
+    /// Runs the evaluations, one at a time in the order handed over, on a thread of its own
+    /// at the lowest priority (``BackgroundThread``).
+    private let thread: BackgroundThread
+    /// The evaluation, used on `thread` only.
     private let evaluation: Evaluation
 
-    /// Starts the queue, labelled `label`, that runs `evaluate` on each model handed over.
+    /// Starts the thread, named `label`, that runs `evaluate` on each model handed over.
     init(label: String = "sextant-eval", evaluate: @escaping ([Float]) -> Result) {
-        queue = DispatchQueue(label: label)
+        thread = BackgroundThread(name: label)
         evaluation = Evaluation(evaluate)
+    }
+
+    deinit {
+        thread.finish()
     }
 
     /// Evaluates models on `testSet` with `network`, which becomes the evaluator's own.
@@ -65,7 +72,7 @@ final class ServerEvaluator: Sendable {
     /// with it on the evaluator's thread.
     func evaluate(_ model: [Float], then done: @escaping @Sendable (Result) -> Void = { _ in }) -> Pending {
         let pending = Pending()
-        queue.async { [evaluation] in
+        thread.run { [evaluation] in
             let result = evaluation.run(model)
             pending.fulfil(result)
             done(result)
@@ -75,7 +82,74 @@ final class ServerEvaluator: Sendable {
 
     /// Returns once every evaluation handed over is done.
     func stop() {
-        queue.sync {}
+        thread.waitUntilIdle()
+    }
+}
+
+/// A thread that runs the jobs handed to it one at a time, in order, at nice 19: the
+/// evaluation is off every round's path (the checkpoint commits and the next assignments
+/// leave without it), so on a host whose cores the clients share it takes the time they
+/// leave idle instead of taking its share from them; a 200k model's evaluation used 16 ms of
+/// CPU per round while the round's own work waited (README, "The server's evaluation").
+/// When it falls two evaluations behind, the next checkpoint's commit waits for it
+/// (`FederationServer.evaluationTiming`), and with the round's work waiting the CPU is its.
+/// Linux keeps a nice value per thread, so only this thread is lowered. Sendable: its state
+/// is behind the condition's lock.
+private final class BackgroundThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var running = false
+    private var finished = false
+
+    init(name: String) {
+        // The thread holds this object until `finish`, then runs what is queued and ends.
+        let thread = Thread { [self] in
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            runLoop()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func run(_ job: @escaping @Sendable () -> Void) {
+        condition.withLock {
+            jobs.append(job)
+            condition.broadcast()
+        }
+    }
+
+    /// Returns once every job handed over has run.
+    func waitUntilIdle() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !jobs.isEmpty || running { condition.wait() }
+    }
+
+    /// Lets the thread end once the jobs handed over have run.
+    func finish() {
+        condition.withLock {
+            finished = true
+            condition.broadcast()
+        }
+    }
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            guard !jobs.isEmpty else {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            running = true
+            condition.unlock()
+            job()
+            condition.withLock {
+                running = false
+                condition.broadcast()
+            }
+        }
     }
 }
 

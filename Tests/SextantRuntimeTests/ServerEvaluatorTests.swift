@@ -21,6 +21,25 @@ struct ServerEvaluatorTests {
         try await withWriterStore(logger: logger) { store in try check(store) }
     }
 
+    @Test("evaluations run in order at nice 19 on one thread, the caller's priority untouched, and stop waits for them")
+    func evaluationsRunAtTheLowestPriority() {
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let callerPriority = getpriority(which, 0)
+        let seen = Mutex<[(model: Float, priority: Int32, thread: UInt)]>([])
+        let evaluator = ServerEvaluator { model in
+            seen.withLock { $0.append((model[0], getpriority(which, 0), UInt(pthread_self()))) }
+            return ServerEvaluator.Result(accuracy: Double(model[0]), loss: 0)
+        }
+        let pending = (0..<5).map { evaluator.evaluate([Float($0)]) }
+        evaluator.stop()
+        let runs = seen.withLock { $0 }
+        #expect(runs.map(\.model) == [0, 1, 2, 3, 4])
+        #expect(runs.allSatisfy { $0.priority == 19 })
+        #expect(Set(runs.map(\.thread)).count == 1)
+        #expect(pending.map { $0.resultIfDone?.accuracy } == [0, 1, 2, 3, 4])
+        #expect(getpriority(which, 0) == callerPriority)
+    }
+
     private func check(_ store: CheckpointStore) throws {
         // An evaluation that lasts until the test lets it finish, and the thread it ran on.
         let release = DispatchSemaphore(value: 0)
