@@ -67,18 +67,24 @@ package struct TrainingBenchmark: Sendable {
             optimizer.update(network.parameters, gradients: UnsafeBufferPointer(network.gradients))
         }
         step()  // warm-up: allocates scratch memory
+        let rates = sampleRates(samples: steps * batchSize) { for _ in 0..<steps { step() } }
+        let gflops = rates.cpu / Double(batchSize) * network.trainingFlops(batchSize: batchSize) / 1e9
+        return Result(
+            model: model.rawValue, batchSize: batchSize, samplesPerSecond: rates.wall,
+            samplesPerCPUSecond: rates.cpu, gflops: gflops, ratioOfPeak: gflops / peak)
+    }
+
+    /// The median samples per wall-clock and per CPU second of `body`, which handles
+    /// `samples` samples, over ``repetitions`` runs.
+    private func sampleRates(samples: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
         var wallRates: [Double] = []
         var cpuRates: [Double] = []
         for _ in 0..<repetitions {
-            let seconds = BenchmarkTiming.wallAndCPUSeconds { for _ in 0..<steps { step() } }
-            wallRates.append(Double(steps * batchSize) / seconds.wall)
-            cpuRates.append(Double(steps * batchSize) / seconds.cpu)
+            let seconds = BenchmarkTiming.wallAndCPUSeconds(body)
+            wallRates.append(Double(samples) / seconds.wall)
+            cpuRates.append(Double(samples) / seconds.cpu)
         }
-        let samplesPerCPUSecond = BenchmarkTiming.median(cpuRates)
-        let gflops = samplesPerCPUSecond / Double(batchSize) * network.trainingFlops(batchSize: batchSize) / 1e9
-        return Result(
-            model: model.rawValue, batchSize: batchSize, samplesPerSecond: BenchmarkTiming.median(wallRates),
-            samplesPerCPUSecond: samplesPerCPUSecond, gflops: gflops, ratioOfPeak: gflops / peak)
+        return (BenchmarkTiming.median(wallRates), BenchmarkTiming.median(cpuRates))
     }
 }
 
@@ -98,20 +104,12 @@ extension TrainingBenchmark {
             labels: (0..<examples).map { _ in Int32.random(in: 0..<10, using: &generator) })
         let batchSize = 500
         _ = network.evaluate(on: testSet, batchSize: batchSize)  // warm-up: allocates scratch memory
-        var wallRates: [Double] = []
-        var cpuRates: [Double] = []
-        for _ in 0..<repetitions {
-            let seconds = BenchmarkTiming.wallAndCPUSeconds {
-                for _ in 0..<4 { _ = network.evaluate(on: testSet, batchSize: batchSize) }
-            }
-            wallRates.append(Double(4 * examples) / seconds.wall)
-            cpuRates.append(Double(4 * examples) / seconds.cpu)
+        let rates = sampleRates(samples: 4 * examples) {
+            for _ in 0..<4 { _ = network.evaluate(on: testSet, batchSize: batchSize) }
         }
-        let samplesPerCPUSecond = BenchmarkTiming.median(cpuRates)
-        let gflops = samplesPerCPUSecond * 2 * Double(network.parameterCount) / 1e9
+        let gflops = rates.cpu * 2 * Double(network.parameterCount) / 1e9
         return Result(
             model: ModelArchitecture.mlp.rawValue, pass: "evaluate", batchSize: batchSize,
-            samplesPerSecond: BenchmarkTiming.median(wallRates), samplesPerCPUSecond: samplesPerCPUSecond,
-            gflops: gflops, ratioOfPeak: gflops / peak)
+            samplesPerSecond: rates.wall, samplesPerCPUSecond: rates.cpu, gflops: gflops, ratioOfPeak: gflops / peak)
     }
 }

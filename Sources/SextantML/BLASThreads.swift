@@ -16,8 +16,9 @@ package func setBLASThreads(_ count: Int) {
 /// generation: the stall sat on that prefetch), every product of a first layer's shape
 /// (1,000 x 784 by 784 x 200) ran at a third of this core's sgemm peak, until some product
 /// with all three sides of about 400 or more had written the buffer: the server's
-/// evaluation of 1,000 test images took 25 ms instead of 8 (README, "The server's
-/// evaluation"). Every ``Network`` calls it when it is made.
+/// evaluation of 1,000 test images took 25 ms instead of 12 (README, "The server's
+/// evaluation"). Every ``Network`` calls it when it is made. Only single-threaded products
+/// were measured; with OpenBLAS's own threads the same product ran at full speed.
 package func prepareBLAS() {
     _ = preparedBLAS
 }
